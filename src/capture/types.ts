@@ -1,0 +1,127 @@
+/**
+ * The contract between capture readers/writers and the rest of the pipeline.
+ *
+ * Readers are push-style and synchronous inside: they call `onRecord` for every record with ONE
+ * reused CaptureRecord whose `data` is a view into the reader's buffer. The record is valid only
+ * during the call: anything kept longer must be copied (Buffer.from(rec.data)).
+ */
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+/** Classic libpcap global header, kept so a writer can reproduce the input byte for byte. */
+export interface PcapFileHeader {
+  littleEndian: boolean;
+  nanosecond: boolean;
+  versionMajor: number;
+  versionMinor: number;
+  /** The two legacy fields (thiszone, sigfigs), written back as read. */
+  thisZone: number;
+  sigFigs: number;
+  snaplen: number;
+  /** Full 32-bit link-type word (FCS bits included); `linkType` below is its low 16 bits. */
+  linkTypeWord: number;
+  linkType: number;
+}
+
+/** One capture interface: the single implicit one of a pcap, or a pcapng IDB. */
+export interface CaptureInterface {
+  /** Global index over the whole input (pcapng sections renumber; this does not). */
+  index: number;
+  /** pcapng section number (0-based); 0 for pcap. */
+  section: number;
+  linkType: number;
+  snaplen: number;
+  /** if_tsresol as units per second divisor: base 10 or 2 and exponent (default 10^-6). */
+  tsResolutionBase: 10 | 2;
+  tsResolutionExponent: number;
+  /** if_tsoffset seconds (0 if absent). */
+  tsOffsetSeconds: number;
+  name: string | null;
+  description: string | null;
+  /** The IDB's option bytes as read (without opt_endofopt), to copy into a pcapng writer. */
+  rawOptions: Buffer | null;
+  /** Byte order of the section the IDB came from. */
+  littleEndian: boolean;
+}
+
+export class CaptureRecord {
+  /** 1-based position of this record among the packet records of the input. */
+  packetNumber = 0;
+  /** Byte offset of the record (or block) header in the decompressed input. */
+  fileOffset = 0;
+  /** Global interface index (see CaptureInterface.index). */
+  interfaceIndex = 0;
+  linkType = 0;
+  /** Wall-clock timestamp in seconds + nanoseconds since the epoch (tsoffset applied). */
+  tsSec = 0;
+  tsNsec = 0;
+  /**
+   * The timestamp as stored: pcap = (seconds, fraction in us or ns); pcapng EPB = (high, low) of the
+   * 64-bit count in the interface's resolution. Writers of the same format copy these unchanged.
+   */
+  tsRawHigh = 0;
+  tsRawLow = 0;
+  captureLength = 0;
+  originalLength = 0;
+  /** The captured bytes (captureLength long). A view: valid only during the onRecord call. */
+  data: Buffer = Buffer.alloc(0);
+  /** pcapng opt_comment values of this packet, or null. */
+  comments: string[] | null = null;
+  /** pcapng epb_flags (0 when absent or pcap). */
+  epbFlags = 0;
+  /** True when the capture cut the packet (captureLength < originalLength). */
+  get truncated(): boolean {
+    return this.captureLength < this.originalLength;
+  }
+}
+
+export interface ReadStats {
+  format: CaptureFormat;
+  packets: number;
+  /** Bytes of the (decompressed) input consumed. */
+  bytes: number;
+  truncatedRecords: number;
+}
+
+export interface CaptureSource {
+  /** The path as given ('-' for stdin), used in error messages. */
+  readonly path: string;
+  readonly format: CaptureFormat;
+  readonly gzip: boolean;
+  /** Classic pcap global header, or null for pcapng. */
+  readonly pcapHeader: PcapFileHeader | null;
+  /** Interfaces seen so far (pcapng IDBs appear as the file is read). */
+  readonly interfaces: readonly CaptureInterface[];
+  /**
+   * Delivers every record in order. Resolves at a clean end of input. On a truncated or corrupt
+   * input it rejects with a CaptureError (code, file, byte offset) AFTER every record before the
+   * fault has been delivered. `onInterface` is called when a new interface appears (before its
+   * first packet).
+   */
+  run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void): Promise<ReadStats>;
+  /** Stop after the current record (SIGINT). run() then resolves normally. */
+  stop(): void;
+}
+
+/** What a writer needs of a packet; CaptureRecord satisfies it. */
+export interface WritablePacket {
+  interfaceIndex: number;
+  tsSec: number;
+  tsNsec: number;
+  tsRawHigh: number;
+  tsRawLow: number;
+  originalLength: number;
+  data: Buffer;
+}
+
+export interface PacketWriter {
+  /**
+   * Writes one record whole (never a partial record, so an interrupted run leaves a valid file).
+   * `comments` only matter for pcapng. Throws OutputError on I/O failure (EPIPE, ENOSPC).
+   */
+  write(pkt: WritablePacket, comments?: readonly string[] | null): void;
+  /** Flushes buffered records and closes the destination (not stdout's fd). */
+  close(): Promise<void>;
+  /** Records written so far. */
+  readonly count: number;
+}

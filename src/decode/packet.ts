@@ -1,0 +1,86 @@
+/**
+ * The decoded view of one captured packet: offsets into `data`, never copies. One instance is
+ * reused for every packet (decodePacket() re-points it), so no per-packet objects are made.
+ */
+
+/** What a packet turned out to be, for counting by kind and for routing. */
+export const PacketKind = {
+  TCP: 0,
+  UDP: 1,
+  ICMP: 2,
+  OTHER_IP: 3,
+  /** IP fragment (non-first, or first of several): not reassembled, counted. */
+  IP_FRAGMENT: 4,
+  /** Not IP at all (ARP, LLDP, ...). */
+  NON_IP: 5,
+  /** Link type we do not decode. */
+  UNKNOWN_LINK: 6,
+  /** Headers cut by the snaplen or inconsistent lengths: passed through, counted. */
+  MALFORMED: 7,
+} as const;
+export type PacketKind = (typeof PacketKind)[keyof typeof PacketKind];
+
+export const PACKET_KIND_NAMES: Record<PacketKind, string> = {
+  0: 'tcp',
+  1: 'udp',
+  2: 'icmp',
+  3: 'other-ip',
+  4: 'ip-fragment',
+  5: 'non-ip',
+  6: 'unknown-link',
+  7: 'malformed',
+};
+
+/** TCP flag bits. */
+export const TcpFlag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+export class DecodedPacket {
+  data: Buffer = Buffer.alloc(0);
+  kind: PacketKind = PacketKind.NON_IP;
+  /** Link layer: offset of the IP header, number of VLAN tags walked. */
+  l3Offset = 0;
+  vlanTags = 0;
+  /** 4 or 6; 0 when not IP. */
+  ipVersion = 0;
+  /** IPv4 header length or IPv6 fixed header + extension headers walked before the L4 header. */
+  ipHeaderLength = 0;
+  /** End of the IP datagram inside `data` (from the IP length fields: Ethernet padding excluded). */
+  ipEnd = 0;
+  /** Offsets of source/destination addresses in `data`; length 4 or 16. */
+  srcAddrOffset = 0;
+  dstAddrOffset = 0;
+  addrLength = 0;
+  /** Upper-layer protocol number (6 = TCP). */
+  protocol = 0;
+  /** IPv4 TTL / IPv6 hop limit. */
+  ttl = 0;
+  /** TCP header: offset and length (data offset * 4). */
+  l4Offset = 0;
+  tcpHeaderLength = 0;
+  srcPort = 0;
+  dstPort = 0;
+  /** Sequence and acknowledgement numbers as unsigned 32-bit values. */
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  window = 0;
+  /** TCP checksum as stored, and the offset of the checksum field in `data`. */
+  tcpChecksum = 0;
+  tcpChecksumOffset = 0;
+  /** Offset and length of the TCP payload that is present in `data`. */
+  payloadOffset = 0;
+  payloadLength = 0;
+  /** Payload bytes the IP header claims but the capture cut (snaplen). */
+  payloadMissing = 0;
+  /** True when the record was cut by the snaplen anywhere inside the IP datagram. */
+  truncated = false;
+}

@@ -1,0 +1,74 @@
+/**
+ * The contract of the inspection engine: it sees the two byte streams of one connection with the
+ * segment boundaries they arrived in, and emits same-length edits and verdicts at stream offsets.
+ * It never touches packets; replay, live capture and the proxy map its output onto their medium.
+ */
+import type { Direction } from '../flow/types.js';
+
+/** Actions as printed in verdicts. */
+export type VerdictAction =
+  | 'drop-connection'
+  | 'reset'
+  | 'log'
+  | 'mask'
+  | 'x-substitute'
+  | 'replace'
+  | 'rate-limit'
+  | 'passthrough'
+  | 'note';
+
+/** A same-length overwrite of stream bytes [offset, offset + bytes.length) in direction `dir`. */
+export interface Edit {
+  dir: Direction;
+  offset: number;
+  bytes: Buffer;
+  /** The rule that caused it, as in verdicts: 'mask-banner', 'unknown-command', 'match ehlo-reply-parameter others', ... */
+  rule: string;
+  action: VerdictAction;
+}
+
+export interface Verdict {
+  dir: Direction;
+  /** Stream offset of the byte that triggered the verdict (maps to the triggering packet). */
+  offset: number;
+  /** The match line as written in the policy ('match cmd RCPT count gt 100') or the parameter/command rule. */
+  rule: string;
+  action: VerdictAction;
+  /** ASA syslog lines for this event, in emission order (may be empty). */
+  syslog: string[];
+  /** Human-readable specifics: the verb, the length measured, the keyword masked... */
+  detail: string;
+}
+
+/** What the session's state means for the connection's later packets. */
+export type SessionState =
+  | 'inspecting'
+  /** drop-connection: this and every later packet is dropped, no RST. */
+  | 'dropped'
+  /** reset: as dropped, plus RSTs to both sides. */
+  | 'reset'
+  /** allow-tls and the server said 220 to STARTTLS: the rest passes uninspected. */
+  | 'passthrough';
+
+export interface InspectionSink {
+  edit(edit: Edit): void;
+  verdict(verdict: Verdict): void;
+}
+
+export interface InspectorSession {
+  /** One segment's in-order bytes at stream `offset`. `data` is only valid during the call. */
+  data(dir: Direction, data: Buffer, offset: number): void;
+  /** A hole: bytes [offset, offset+length) are missing in direction `dir`. */
+  gap(dir: Direction, offset: number, length: number): void;
+  /** The connection ended (any reason); flush anything pending. */
+  end(): void;
+  readonly state: SessionState;
+  /** Stream offset of the drop/reset trigger when state is 'dropped' or 'reset', else -1. */
+  readonly dropOffset: number;
+  readonly dropDirection: Direction;
+  /**
+   * Bytes of direction `dir` below this offset are final: no edit will be emitted for them any
+   * more. Packets carrying only such bytes can be written out.
+   */
+  committed(dir: Direction): number;
+}

@@ -1,0 +1,125 @@
+/**
+ * The compiled policy: what the ASA CLI subset (access-lists, objects, regexes, class-maps,
+ * `policy-map type inspect esmtp`, `policy-map` + `service-policy`) means for one connection.
+ * The parser/compiler (src/policy/) produces it; the engine and the replay consume it.
+ */
+
+export type DropAction = 'drop-connection' | 'reset' | 'mask';
+
+export interface MatchActions {
+  /** The non-log action, if any. */
+  primary: DropAction | null;
+  log: boolean;
+  /** `rate-limit N` (messages per second), or null. */
+  rateLimit: number | null;
+}
+
+/** A compiled, linear-time matcher for ASA `regex` / `class-map type regex` references. */
+export interface ByteMatcher {
+  /** `regex NAME` or `class NAME`, as written after the criterion keyword. */
+  readonly source: string;
+  /** True if the pattern matches anywhere in bytes [start, end) (ASA regexes are unanchored unless `^`). */
+  test(bytes: Uint8Array, start?: number, end?: number): boolean;
+}
+
+export type Criterion =
+  | { kind: 'body-length'; gt: number }
+  | { kind: 'body-line-length'; gt: number }
+  | { kind: 'cmd-verb'; verbs: string[] }
+  | { kind: 'cmd-line-length'; gt: number }
+  | { kind: 'cmd-rcpt-count'; gt: number }
+  | { kind: 'ehlo-reply-parameter'; parameters: string[] }
+  | { kind: 'header-length'; gt: number }
+  | { kind: 'header-line-length'; gt: number }
+  | { kind: 'header-to-fields-count'; gt: number }
+  | { kind: 'invalid-recipients-count'; gt: number }
+  | { kind: 'mime-filetype'; matcher: ByteMatcher }
+  | { kind: 'mime-filename-length'; gt: number }
+  | { kind: 'mime-encoding'; encodings: string[] }
+  | { kind: 'sender-address'; matcher: ByteMatcher }
+  | { kind: 'sender-address-length'; gt: number };
+
+export type CriterionKind = Criterion['kind'];
+
+export interface EsmtpMatch {
+  /** 1-based position among the map's match lines: the N of "matched Class N:" in 108004. */
+  classId: number;
+  /** The line as written, without leading spaces: 'match cmd RCPT count gt 100'. */
+  text: string;
+  /** The criterion text as syslog prints it (without 'match ' and 'not '): 'cmd RCPT count gt 100'. */
+  criterionText: string;
+  not: boolean;
+  criterion: Criterion;
+  actions: MatchActions;
+  /** Source position of the match line. */
+  line: number;
+}
+
+export interface EsmtpParameters {
+  maskBanner: boolean;
+  /** `mail-relay DOMAIN action {drop-connection|log}`; null = `no mail-relay`. */
+  mailRelay: { domain: string; action: 'drop-connection' | 'log' } | null;
+  /** `special-character action {drop-connection [log] | log}`; null = `no special-character`. */
+  specialCharacter: { action: 'drop-connection' | 'log'; log: boolean } | null;
+  /** `allow-tls [action log]`; null = `no allow-tls`. */
+  allowTls: { log: boolean } | null;
+}
+
+export interface EsmtpMap {
+  name: string;
+  description: string | null;
+  parameters: EsmtpParameters;
+  matches: EsmtpMatch[];
+}
+
+export interface ConnectionLimits {
+  connMax: number; // 0 = unlimited
+  embryonicConnMax: number;
+  perClientMax: number;
+  perClientEmbryonicMax: number;
+}
+
+/** The decision for one connection: which class/policy applies, or none. */
+export interface ClassDecision {
+  /** 'global' or the interface name of an interface service-policy. */
+  scope: string;
+  policyMap: string;
+  className: string;
+  /** The ESMTP map when this class carries `inspect esmtp`, else null (not inspected). */
+  esmtp: EsmtpMap | null;
+  /** Connection limits from `set connection` in the class that matched (may differ from the inspect class). */
+  limits: ConnectionLimits | null;
+}
+
+export interface FlowTuple {
+  ipVersion: 4 | 6;
+  clientIp: string;
+  clientPort: number;
+  serverIp: string;
+  serverPort: number;
+  /** Ingress interface name, when known ('outside' by default in files). */
+  ingressInterface?: string;
+}
+
+export interface IgnoredLine {
+  line: number;
+  text: string;
+}
+
+export interface CompiledPolicy {
+  /** Where the policy came from ('<default>' or a path). */
+  source: string;
+  /** Every `policy-map type inspect esmtp` defined (the default map always present). */
+  esmtpMaps: ReadonlyMap<string, EsmtpMap>;
+  /** Decide per connection (at its first packet): the first class that matches and inspects. */
+  classify(flow: FlowTuple): ClassDecision;
+  /**
+   * TCP server ports any class could select for ESMTP inspection (25 for the default), for
+   * reassembly selection and the live BPF filter. Null means "any port" (an ACL/`match any`).
+   */
+  esmtpPorts(): number[] | null;
+  /** Running-config lines we do not model (listed with --verbose). */
+  ignored: IgnoredLine[];
+  /** Normalised text of the effective policy (what `policy check` prints). */
+  normalized(): string;
+}
