@@ -52,6 +52,8 @@ export interface ConnectionMeta {
 
 export interface StreamListener<C extends ConnectionMeta = ConnectionMeta> {
   onOpen(conn: C): void;
+  /** The three-way handshake completed (the connection stops being embryonic). */
+  onEstablished?(conn: C): void;
   /**
    * In-order bytes of one segment (never delivered twice). `data` is a view into the packet (or a
    * copy for bytes that were held out of order): valid only during the call.

@@ -3,7 +3,7 @@
  * segment boundaries they arrived in, and emits same-length edits and verdicts at stream offsets.
  * It never touches packets; replay, live capture and the proxy map its output onto their medium.
  */
-import type { Direction } from '../flow/types.js';
+import type { ConnectionMeta, Direction } from '../flow/types.js';
 
 /** Actions as printed in verdicts. */
 export type VerdictAction =
@@ -71,4 +71,15 @@ export interface InspectorSession {
    * more. Packets carrying only such bytes can be written out.
    */
   committed(dir: Direction): number;
+}
+
+/** Everything a session needs to know about its connection to word verdicts and syslog lines. */
+export interface SessionContext {
+  conn: ConnectionMeta;
+  /** ASA interface names for syslog ("from outside:IP/PORT to inside:IP/PORT"). */
+  clientInterface: string;
+  serverInterface: string;
+  /** The service-policy class and policy-map that selected this connection (for counters). */
+  policyMap: string;
+  className: string;
 }
