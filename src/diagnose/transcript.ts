@@ -1,0 +1,414 @@
+/**
+ * A bounded SMTP transcript of one connection, built from the reassembled byte streams: the client's
+ * commands and the server's replies in order, each with the packet that carried it, and a summary of
+ * every message's content (line counts, longest header/body line, MIME file names) instead of its
+ * lines. Diagnose reads it to find firewall fingerprints and to draw the ladder diagram.
+ *
+ * Not a hot path (diagnose runs once per capture), but still bounded: a line keeps at most
+ * TEXT_KEEP bytes of text (its full length is counted), a session at most MAX_ENTRIES entries.
+ */
+import type { ConnectionMeta, Direction, CloseReason, StreamListener } from '../flow/types.js';
+
+export const TEXT_KEEP = 160;
+export const MAX_ENTRIES = 600;
+/** Replies longer than this many lines keep only the first ones (EHLO replies are ~15). */
+const MAX_REPLY_LINES = 40;
+
+export interface MessageSummary {
+  /** Content lines seen (dot-stuffing not undone), excluding the final ".". */
+  lines: number;
+  bytes: number;
+  /** Longest header line (CRLF not counted), and the packet that ended it. */
+  maxHeaderLine: number;
+  maxHeaderLinePacket: number;
+  maxBodyLine: number;
+  maxBodyLinePacket: number;
+  /** Longest MIME file name (Content-Disposition filename= / Content-Type name=). */
+  maxFilename: number;
+  maxFilenamePacket: number;
+  /** True once the terminating "." line (or BDAT LAST chunk) was seen. */
+  complete: boolean;
+}
+
+export type EntryKind = 'command' | 'reply' | 'auth-data' | 'message' | 'bdat-chunk' | 'tls';
+
+export interface TranscriptEntry {
+  dir: Direction;
+  kind: EntryKind;
+  /** Packet that carried the first byte, and the one that carried the last (line end). */
+  packet: number;
+  endPacket: number;
+  /** Stream offset of the first byte. */
+  offset: number;
+  /** Command: upper-cased verb; reply: the 3-digit code; else ''. */
+  verb: string;
+  /** Printable text (control bytes as \xNN), each line cut at TEXT_KEEP. Replies: lines joined by \n. */
+  text: string;
+  /** Length of the (longest) line without CRLF. */
+  length: number;
+  /** Lines of a multi-line reply. */
+  lineCount: number;
+  message?: MessageSummary;
+}
+
+export interface SessionTranscript {
+  id: number;
+  client: string;
+  server: string;
+  clientIp: string;
+  serverIp: string;
+  serverPort: number;
+  firstPacket: number;
+  lastPacket: number;
+  entries: TranscriptEntry[];
+  /** Entries not kept because of MAX_ENTRIES. */
+  elided: number;
+  rcptCount: number;
+  quitSeen: boolean;
+  closingReplySeen: boolean;
+  tlsStarted: boolean;
+  closeReason: CloseReason | null;
+  gaps: number;
+}
+
+type ClientMode = 'command' | 'data' | 'bdat' | 'tls';
+
+/** Line assembly state for one direction. */
+class LineState {
+  buf = Buffer.alloc(TEXT_KEEP);
+  kept = 0;
+  length = 0;
+  startOffset = -1;
+  startPacket = 0;
+  sawCR = false;
+}
+
+class SessionState {
+  readonly t: SessionTranscript;
+  readonly lines: [LineState, LineState] = [new LineState(), new LineState()];
+  clientMode: ClientMode = 'command';
+  bdatRemaining = 0;
+  bdatLast = false;
+  lastCommandVerb = '';
+  lastReplyCode = '';
+  /** The reply being assembled (multi-line). */
+  reply: TranscriptEntry | null = null;
+  replyLines = 0;
+  message: TranscriptEntry | null = null;
+  inHeaders = false;
+  tlsEntry: TranscriptEntry[] = [];
+
+  constructor(conn: ConnectionMeta) {
+    this.t = {
+      id: conn.id,
+      client: conn.client,
+      server: conn.server,
+      clientIp: conn.clientIp,
+      serverIp: conn.serverIp,
+      serverPort: conn.serverPort,
+      firstPacket: conn.firstPacket,
+      lastPacket: conn.firstPacket,
+      entries: [],
+      elided: 0,
+      rcptCount: 0,
+      quitSeen: false,
+      closingReplySeen: false,
+      tlsStarted: false,
+      closeReason: null,
+      gaps: 0,
+    };
+  }
+
+  push(e: TranscriptEntry): void {
+    if (this.t.entries.length < MAX_ENTRIES) this.t.entries.push(e);
+    else this.t.elided++;
+  }
+}
+
+export function printable(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const b = bytes[i] ?? 0;
+    s += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return s;
+}
+
+const FILENAME_RE = /(?:^|[;\s])(?:file)?name\*?=\s*("([^"]*)"?|[^;\s]*)/i;
+
+/**
+ * Records transcripts for every connection it is told about. Use it as (part of) a StreamListener.
+ */
+export class TranscriptRecorder implements StreamListener {
+  private readonly live = new Map<number, SessionState>();
+  readonly sessions: SessionTranscript[] = [];
+
+  onOpen(conn: ConnectionMeta): void {
+    const s = new SessionState(conn);
+    this.live.set(conn.id, s);
+    this.sessions.push(s.t);
+  }
+
+  onData(conn: ConnectionMeta, dir: Direction, data: Buffer, offset: number, packetNumber: number): void {
+    let s = this.live.get(conn.id);
+    if (!s) {
+      this.onOpen(conn);
+      s = this.live.get(conn.id);
+      if (!s) return;
+    }
+    s.t.lastPacket = Math.max(s.t.lastPacket, packetNumber);
+    let i = 0;
+    while (i < data.length) {
+      if (s.clientMode === 'tls') {
+        this.tlsBytes(s, dir, data.length - i, offset + i, packetNumber);
+        return;
+      }
+      if (dir === 0 && s.clientMode === 'bdat') {
+        const take = Math.min(s.bdatRemaining, data.length - i);
+        this.bdatBytes(s, take, offset + i, packetNumber);
+        i += take;
+        continue;
+      }
+      i = this.lineBytes(s, dir, data, i, offset, packetNumber);
+    }
+  }
+
+  onGap(conn: ConnectionMeta, dir: Direction, offset: number, length: number): void {
+    const s = this.live.get(conn.id);
+    if (!s) return;
+    s.t.gaps++;
+    const ls = s.lines[dir];
+    ls.kept = 0;
+    ls.length = 0;
+    ls.startOffset = -1;
+    void offset;
+    void length;
+  }
+
+  onClose(conn: ConnectionMeta, reason: CloseReason): void {
+    const s = this.live.get(conn.id);
+    if (!s) return;
+    this.flushReply(s);
+    s.t.closeReason = reason;
+    this.live.delete(conn.id);
+  }
+
+  /** Closes connections still open (end of capture). */
+  finish(): SessionTranscript[] {
+    for (const s of this.live.values()) {
+      this.flushReply(s);
+      if (s.t.closeReason === null) s.t.closeReason = 'end-of-capture';
+    }
+    this.live.clear();
+    return this.sessions;
+  }
+
+  // --- byte handling --------------------------------------------------------------------------
+
+  /** Consumes bytes up to and including one LF; returns the index after what it consumed. */
+  private lineBytes(s: SessionState, dir: Direction, data: Buffer, i: number, base: number, packet: number): number {
+    const ls = s.lines[dir];
+    const lf = data.indexOf(0x0a, i);
+    const end = lf < 0 ? data.length : lf;
+    if (ls.startOffset < 0) {
+      ls.startOffset = base + i;
+      ls.startPacket = packet;
+    }
+    for (let k = i; k < end; k++) {
+      const b = data[k] ?? 0;
+      if (ls.sawCR) {
+        // a CR not followed by LF is content
+        if (ls.kept < TEXT_KEEP) ls.buf[ls.kept++] = 0x0d;
+        ls.length++;
+        ls.sawCR = false;
+      }
+      if (b === 0x0d) {
+        ls.sawCR = true;
+        continue;
+      }
+      if (ls.kept < TEXT_KEEP) ls.buf[ls.kept++] = b;
+      ls.length++;
+    }
+    if (lf < 0) return data.length;
+    ls.sawCR = false;
+    this.line(s, dir, ls, packet);
+    ls.kept = 0;
+    ls.length = 0;
+    ls.startOffset = -1;
+    return lf + 1;
+  }
+
+  private line(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
+    const text = printable(ls.buf, 0, ls.kept);
+    if (dir === 1) {
+      this.replyLine(s, ls, text, packet);
+      return;
+    }
+    if (s.clientMode === 'data') {
+      this.messageLine(s, ls, text, packet);
+      return;
+    }
+    this.flushReply(s);
+    if (s.lastReplyCode === '334' && s.lastCommandVerb === 'AUTH') {
+      s.push(entry(0, 'auth-data', ls, packet, '', text));
+      return;
+    }
+    const sp = text.indexOf(' ');
+    const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
+    s.lastCommandVerb = verb;
+    s.lastReplyCode = '';
+    s.push(entry(0, 'command', ls, packet, verb, text));
+    if (verb === 'RCPT') s.t.rcptCount++;
+    else if (verb === 'QUIT') s.t.quitSeen = true;
+    else if (verb === 'BDAT') {
+      const m = /^BDAT\s+(\d+)(\s+LAST)?/i.exec(text);
+      if (m) {
+        s.bdatRemaining = Number(m[1]);
+        s.bdatLast = m[2] !== undefined;
+        s.message = null;
+        if (s.bdatRemaining > 0) s.clientMode = 'bdat';
+      }
+    }
+  }
+
+  private replyLine(s: SessionState, ls: LineState, text: string, packet: number): void {
+    const code = text.slice(0, 3);
+    const more = text.charAt(3) === '-';
+    if (!s.reply) {
+      s.reply = entry(1, 'reply', ls, packet, code, text);
+      s.replyLines = 1;
+    } else {
+      s.replyLines++;
+      if (s.replyLines <= MAX_REPLY_LINES) s.reply.text += '\n' + text;
+      s.reply.endPacket = packet;
+      s.reply.length = Math.max(s.reply.length, ls.length);
+      s.reply.lineCount = s.replyLines;
+    }
+    if (!more) this.flushReply(s);
+  }
+
+  /** A complete reply: record it and move the state machine. */
+  private flushReply(s: SessionState): void {
+    const r = s.reply;
+    if (!r) return;
+    s.reply = null;
+    s.push(r);
+    s.lastReplyCode = r.verb;
+    if (r.verb === '354' && s.lastCommandVerb === 'DATA') {
+      s.clientMode = 'data';
+      s.inHeaders = true;
+      s.message = null;
+    } else if (r.verb === '220' && s.lastCommandVerb === 'STARTTLS') {
+      s.clientMode = 'tls';
+      s.t.tlsStarted = true;
+    } else if (r.verb === '221' && s.lastCommandVerb === 'QUIT') {
+      s.t.closingReplySeen = true;
+    }
+  }
+
+  private messageLine(s: SessionState, ls: LineState, text: string, packet: number): void {
+    let m = s.message;
+    if (!m) {
+      m = entry(0, 'message', ls, packet, '', '');
+      m.message = emptyMessage();
+      s.message = m;
+      s.push(m);
+    }
+    const sum = m.message as MessageSummary;
+    m.endPacket = packet;
+    if (text === '.' && ls.length === 1) {
+      sum.complete = true;
+      m.text = messageText(sum);
+      s.clientMode = 'command';
+      s.message = null;
+      return;
+    }
+    this.account(sum, ls.length, text, packet, s);
+    m.text = messageText(sum);
+  }
+
+  private account(sum: MessageSummary, length: number, text: string, packet: number, s: SessionState): void {
+    sum.lines++;
+    sum.bytes += length + 2;
+    if (s.inHeaders && length === 0) s.inHeaders = false;
+    if (s.inHeaders) {
+      if (length > sum.maxHeaderLine) {
+        sum.maxHeaderLine = length;
+        sum.maxHeaderLinePacket = packet;
+      }
+    } else if (length > sum.maxBodyLine) {
+      sum.maxBodyLine = length;
+      sum.maxBodyLinePacket = packet;
+    }
+    // MIME part headers sit in the body: look for file names anywhere (text is cut at TEXT_KEEP,
+    // so the length comes from the full line when the name runs to its end).
+    if (/name\*?=/i.test(text)) {
+      const fm = FILENAME_RE.exec(text);
+      if (fm) {
+        const quoted = fm[1]?.startsWith('"') ?? false;
+        const keptName = fm[2] ?? fm[1] ?? '';
+        const start = text.indexOf(fm[1] ?? '') + (quoted ? 1 : 0);
+        // when the text was cut, the name runs to the end of the full line (minus a closing quote)
+        const full = text.length >= TEXT_KEEP ? length - start - (quoted ? 1 : 0) : keptName.length;
+        if (full > sum.maxFilename) {
+          sum.maxFilename = full;
+          sum.maxFilenamePacket = packet;
+        }
+      }
+    }
+  }
+
+  private bdatBytes(s: SessionState, n: number, offset: number, packet: number): void {
+    let m = s.message;
+    if (!m) {
+      m = {
+        dir: 0, kind: 'bdat-chunk', packet, endPacket: packet, offset, verb: '', text: '', length: 0, lineCount: 0,
+        message: emptyMessage(),
+      };
+      s.message = m;
+      s.push(m);
+    }
+    const sum = m.message as MessageSummary;
+    sum.bytes += n;
+    m.endPacket = packet;
+    s.bdatRemaining -= n;
+    if (s.bdatRemaining === 0) {
+      s.clientMode = 'command';
+      if (s.bdatLast) sum.complete = true;
+      m.text = `BDAT chunk: ${sum.bytes} bytes${sum.complete ? ' (LAST)' : ''}`;
+      s.message = null;
+    }
+  }
+
+  private tlsBytes(s: SessionState, dir: Direction, n: number, offset: number, packet: number): void {
+    const last = s.t.entries[s.t.entries.length - 1];
+    if (last && last.kind === 'tls' && last.dir === dir) {
+      last.length += n;
+      last.endPacket = packet;
+      last.text = `TLS: ${last.length} bytes`;
+      return;
+    }
+    s.push({ dir, kind: 'tls', packet, endPacket: packet, offset, verb: '', text: `TLS: ${n} bytes`, length: n, lineCount: 0 });
+  }
+}
+
+function emptyMessage(): MessageSummary {
+  return {
+    lines: 0, bytes: 0, maxHeaderLine: 0, maxHeaderLinePacket: 0, maxBodyLine: 0, maxBodyLinePacket: 0,
+    maxFilename: 0, maxFilenamePacket: 0, complete: false,
+  };
+}
+
+function messageText(m: MessageSummary): string {
+  let t = `message: ${m.lines} lines, ${m.bytes} bytes; longest header line ${m.maxHeaderLine}, body line ${m.maxBodyLine}`;
+  if (m.maxFilename > 0) t += `, MIME file name ${m.maxFilename}`;
+  if (!m.complete) t += ' (no end-of-data)';
+  return t;
+}
+
+function entry(dir: Direction, kind: EntryKind, ls: LineState, packet: number, verb: string, text: string): TranscriptEntry {
+  return {
+    dir, kind, packet: ls.startPacket || packet, endPacket: packet, offset: ls.startOffset, verb, text,
+    length: ls.length, lineCount: 1,
+  };
+}
