@@ -311,12 +311,19 @@ function decodeUpperLayer(out: DecodedPacket, protocol: number, l4: number, clai
     out.tcpChecksum = u16(data, l4 + 16);
     out.tcpChecksumOffset = l4 + 16;
     out.tcpHeaderLength = dataOffset;
-    // Options cut by the snaplen: the header is known to be complete only up to the capture.
-    if (l4 + dataOffset > end) return malformed(out, true);
+    out.kind = PacketKind.TCP;
+    if (l4 + dataOffset > end) {
+      // Options cut by the snaplen: ports, sequence numbers and flags are all there (flow tracking
+      // needs them, e.g. a SYN from a snaplen-68 trace); the payload is entirely missing.
+      out.truncated = true;
+      out.payloadOffset = end;
+      out.payloadLength = 0;
+      out.payloadMissing = claimedEnd - (l4 + dataOffset);
+      return out;
+    }
     out.payloadOffset = l4 + dataOffset;
     out.payloadLength = end - out.payloadOffset;
     out.payloadMissing = claimedEnd - end;
-    out.kind = PacketKind.TCP;
     return out;
   }
   out.payloadMissing = claimedEnd - end;
