@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildRst, captureTemplate, reverseTemplate } from '../../src/rewrite/rst.js';
+import { timestampAfter } from '../../src/rewrite/timestamp.js';
+import { decodePacket } from '../../src/decode/decode.js';
+import { DecodedPacket, PacketKind } from '../../src/decode/packet.js';
+import { tcpChecksumOk, ipv4HeaderChecksumOk } from '../../src/decode/checksum.js';
+import { haveTool, tshark } from '../helpers/shared.js';
+import { buildFrame, pcapFile, V4_CLIENT, V4_SERVER, V6_CLIENT, V6_SERVER } from './build-packet.js';
+
+function clientFrame(v: 4 | 6): Buffer {
+  return buildFrame({
+    ipVersion: v,
+    src: v === 4 ? V4_CLIENT : V6_CLIENT,
+    dst: v === 4 ? V4_SERVER : V6_SERVER,
+    srcPort: 40000,
+    dstPort: 25,
+    seq: 0xfffffff0,
+    ack: 777,
+    flags: 0x18,
+    payload: Buffer.from('RCPT TO:<a@b>\r\n'),
+  });
+}
+
+describe('buildRst', () => {
+  for (const v of [4, 6] as const) {
+    it(`IPv${v}: RST towards the server and, reversed, towards the client, with valid checksums`, () => {
+      const pkt = decodePacket(1, clientFrame(v), new DecodedPacket());
+      const t = captureTemplate(pkt, 1);
+      const toServer = buildRst(t, { srcPort: 40000, dstPort: 25, seq: pkt.seq, ack: pkt.ack });
+      const toClient = buildRst(reverseTemplate(t), { srcPort: 25, dstPort: 40000, seq: pkt.ack, ack: pkt.seq });
+      const a = decodePacket(1, toServer, new DecodedPacket());
+      expect(a.kind).toBe(PacketKind.TCP);
+      expect([a.srcPort, a.dstPort, a.seq, a.ack, a.flags, a.payloadLength]).toEqual([40000, 25, 0xfffffff0, 777, 0x14, 0]);
+      expect(tcpChecksumOk(a)).toBe(true);
+      if (v === 4) expect(ipv4HeaderChecksumOk(a)).toBe(true);
+      const b = decodePacket(1, toClient, new DecodedPacket());
+      expect([b.srcPort, b.dstPort, b.seq, b.ack]).toEqual([25, 40000, 777, 0xfffffff0]);
+      expect(tcpChecksumOk(b)).toBe(true);
+      // Addresses and MACs swapped.
+      expect(Buffer.compare(b.data.subarray(b.srcAddrOffset, b.srcAddrOffset + b.addrLength), a.data.subarray(a.dstAddrOffset, a.dstAddrOffset + a.addrLength))).toBe(0);
+      expect(b.data.subarray(0, 6).equals(a.data.subarray(6, 12))).toBe(true);
+    });
+  }
+
+  it.skipIf(!haveTool('tshark'))('tshark validates both checksums and sees RST+ACK', () => {
+    const frames: Buffer[] = [];
+    for (const v of [4, 6] as const) {
+      const pkt = decodePacket(1, clientFrame(v), new DecodedPacket());
+      frames.push(buildRst(captureTemplate(pkt, 1), { srcPort: 40000, dstPort: 25, seq: pkt.seq, ack: pkt.ack }));
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'rst-'));
+    const file = path.join(dir, 'rst.pcap');
+    writeFileSync(file, pcapFile(frames));
+    const out = tshark(['-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE', '-T', 'fields', '-e', 'tcp.checksum.status', '-e', 'tcp.flags.reset', '-e', 'tcp.seq_raw', '-e', 'tcp.len']);
+    for (const line of out.trim().split('\n')) {
+      const [status, reset, seq, len] = line.split('\t');
+      expect(status).toBe('1'); // tshark: 0 = Bad, 1 = Good, 2 = Unverified
+      expect(['1', 'True']).toContain(reset);
+      expect(seq).toBe('4294967280');
+      expect(len).toBe('0');
+    }
+  });
+});
+
+describe('timestampAfter', () => {
+  it('pcap microseconds: one tick later with carry into the seconds', () => {
+    const out = { tsSec: 0, tsNsec: 0, tsRawHigh: 0, tsRawLow: 0 };
+    timestampAfter({ tsSec: 100, tsNsec: 999_999_000, tsRawHigh: 100, tsRawLow: 999_999 }, 1, { format: 'pcap', base: 10, exponent: 6, tsOffsetSeconds: 0 }, out);
+    expect(out).toEqual({ tsSec: 101, tsNsec: 0, tsRawHigh: 101, tsRawLow: 0 });
+  });
+  it('pcap nanoseconds and pcapng 64-bit counts', () => {
+    const out = { tsSec: 0, tsNsec: 0, tsRawHigh: 0, tsRawLow: 0 };
+    timestampAfter({ tsSec: 5, tsNsec: 7, tsRawHigh: 5, tsRawLow: 7 }, 2, { format: 'pcap', base: 10, exponent: 9, tsOffsetSeconds: 0 }, out);
+    expect(out).toEqual({ tsSec: 5, tsNsec: 9, tsRawHigh: 5, tsRawLow: 9 });
+    // pcapng µs count 0x1_FFFFFFFF + 1 carries into the high word.
+    timestampAfter({ tsSec: 0, tsNsec: 0, tsRawHigh: 1, tsRawLow: 0xffffffff }, 1, { format: 'pcapng', base: 10, exponent: 6, tsOffsetSeconds: 10 }, out);
+    expect(out.tsRawHigh).toBe(2);
+    expect(out.tsRawLow).toBe(0);
+    expect(out.tsSec).toBe(Math.floor(0x200000000 / 1e6) + 10);
+    expect(out.tsNsec).toBe((0x200000000 % 1e6) * 1000);
+  });
+});
