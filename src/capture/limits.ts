@@ -1,0 +1,21 @@
+/**
+ * Bounds on lengths read from a capture. A length beyond them is a corrupt file, never an
+ * allocation of that size, so a hostile or damaged input cannot exhaust memory.
+ */
+
+/** Largest pcapng block or pcap record accepted (libpcap's own pcapng limit is lower, 16 MiB). */
+export const MAX_BLOCK_BYTES = 256 * 1024 * 1024;
+
+/** libpcap's largest snaplen for any link type (MAXIMUM_SNAPLEN). */
+export const LIBPCAP_MAX_SNAPLEN = 0x40000;
+
+/**
+ * Largest caplen accepted for a classic pcap record: generous (16x the larger of the file's
+ * snaplen and libpcap's maximum, so TSO/GRO super-segments pass), capped by MAX_BLOCK_BYTES.
+ */
+export function pcapRecordBound(snaplen: number): number {
+  return Math.min(MAX_BLOCK_BYTES, Math.max(snaplen, LIBPCAP_MAX_SNAPLEN) * 16);
+}
+
+/** Read chunk for regular files: large enough that syscalls do not matter, small enough for RSS. */
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,137 @@
+/** Classic libpcap: the 24-byte file header and the 16-byte record headers that follow it. */
+import { CaptureError } from '../errors.js';
+import { hex, i32, u16, u32 } from './bytes.js';
+import { pcapRecordBound } from './limits.js';
+import type { RecordParser, RecordSink } from './record-parser.js';
+import { CaptureRecord, type CaptureInterface, type PcapFileHeader } from './types.js';
+
+export const PCAP_HEADER_BYTES = 24;
+export const PCAP_RECORD_HEADER_BYTES = 16;
+
+/** The four magics as read big-endian from the first 4 bytes. */
+export const PCAP_MAGIC = {
+  US_LE: 0xd4c3b2a1,
+  US_BE: 0xa1b2c3d4,
+  NS_LE: 0x4d3cb2a1,
+  NS_BE: 0xa1b23c4d,
+} as const;
+
+export function isPcapMagic(first4BE: number): boolean {
+  return (
+    first4BE === PCAP_MAGIC.US_LE ||
+    first4BE === PCAP_MAGIC.US_BE ||
+    first4BE === PCAP_MAGIC.NS_LE ||
+    first4BE === PCAP_MAGIC.NS_BE
+  );
+}
+
+/** Parses the file header; `buf` holds at least the first 24 bytes of the input. */
+export function parsePcapHeader(buf: Buffer, file: string): PcapFileHeader {
+  const magic = u32(buf, 0, false);
+  if (!isPcapMagic(magic)) {
+    throw new CaptureError('E_CAPTURE_BAD_MAGIC', `not a pcap file (magic ${hex(buf, 0, 4)})`, { file, offset: 0 });
+  }
+  const le = magic === PCAP_MAGIC.US_LE || magic === PCAP_MAGIC.NS_LE;
+  const nanosecond = magic === PCAP_MAGIC.NS_LE || magic === PCAP_MAGIC.NS_BE;
+  const versionMajor = u16(buf, 4, le);
+  const versionMinor = u16(buf, 6, le);
+  if (versionMajor !== 2) {
+    throw new CaptureError('E_CAPTURE_UNSUPPORTED', `pcap version ${versionMajor}.${versionMinor} is not supported (expected 2.x)`, {
+      file,
+      offset: 4,
+    });
+  }
+  const linkTypeWord = u32(buf, 20, le);
+  return {
+    littleEndian: le,
+    nanosecond,
+    versionMajor,
+    versionMinor,
+    thisZone: i32(buf, 8, le),
+    sigFigs: u32(buf, 12, le),
+    snaplen: u32(buf, 16, le),
+    linkTypeWord,
+    linkType: linkTypeWord & 0xffff,
+  };
+}
+
+/** The single implicit interface of a classic pcap. */
+export function pcapInterface(h: PcapFileHeader): CaptureInterface {
+  return {
+    index: 0,
+    section: 0,
+    linkType: h.linkType,
+    snaplen: h.snaplen,
+    tsResolutionBase: 10,
+    tsResolutionExponent: h.nanosecond ? 9 : 6,
+    tsOffsetSeconds: 0,
+    name: null,
+    description: null,
+    rawOptions: null,
+    littleEndian: h.littleEndian,
+  };
+}
+
+export class PcapRecordParser implements RecordParser {
+  readonly format = 'pcap' as const;
+  readonly unitName = 'record';
+  packets = 0;
+  truncatedRecords = 0;
+  needed = PCAP_RECORD_HEADER_BYTES;
+  private readonly le: boolean;
+  /** Nanoseconds per stored fraction unit: 1 (ns magic) or 1000 (µs magic). */
+  private readonly fracScale: number;
+  private readonly bound: number;
+  private readonly linkType: number;
+  private readonly rec = new CaptureRecord();
+  private readonly file: string;
+
+  constructor(header: PcapFileHeader, file: string) {
+    this.le = header.littleEndian;
+    this.fracScale = header.nanosecond ? 1 : 1000;
+    this.bound = pcapRecordBound(header.snaplen);
+    this.linkType = header.linkType;
+    this.file = file;
+  }
+
+  parse(buf: Buffer, start: number, end: number, base: number, sink: RecordSink): number {
+    const le = this.le;
+    const rec = this.rec;
+    let pos = start;
+    while (pos + PCAP_RECORD_HEADER_BYTES <= end) {
+      const caplen = u32(buf, pos + 8, le);
+      if (caplen > this.bound) {
+        throw new CaptureError(
+          'E_CAPTURE_RECORD_TOO_LARGE',
+          `corrupt pcap record: captured length ${caplen} exceeds the bound of ${this.bound} bytes`,
+          { file: this.file, offset: base + pos + 8 },
+        );
+      }
+      const total = PCAP_RECORD_HEADER_BYTES + caplen;
+      if (pos + total > end) {
+        this.needed = total;
+        return pos;
+      }
+      const sec = u32(buf, pos, le);
+      const frac = u32(buf, pos + 4, le);
+      const origlen = u32(buf, pos + 12, le);
+      rec.packetNumber = ++this.packets;
+      rec.fileOffset = base + pos;
+      rec.linkType = this.linkType;
+      // Kept as stored (not normalised even if frac >= 1 s) so a writer reproduces it exactly.
+      rec.tsSec = sec;
+      rec.tsNsec = frac * this.fracScale;
+      rec.tsRawHigh = sec;
+      rec.tsRawLow = frac;
+      rec.captureLength = caplen;
+      rec.originalLength = origlen;
+      rec.data = buf.subarray(pos + PCAP_RECORD_HEADER_BYTES, pos + total);
+      if (caplen < origlen) this.truncatedRecords++;
+      pos += total;
+      sink.onRecord(rec);
+      if (sink.stopped) return pos;
+    }
+    this.needed = PCAP_RECORD_HEADER_BYTES;
+    return pos;
+  }
+}

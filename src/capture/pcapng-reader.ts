@@ -1,0 +1,289 @@
+/**
+ * pcapng (draft-ietf-opsawg-pcapng): sections in either byte order, interfaces with their own link
+ * type, resolution and offset, and the three packet blocks (EPB, SPB, obsolete PB). Blocks that
+ * carry no packets (NRB, ISB, DSB, custom, unknown) are skipped by length.
+ */
+import { CaptureError } from '../errors.js';
+import { hex, i64, u16, u32 } from './bytes.js';
+import { MAX_BLOCK_BYTES } from './limits.js';
+import type { RecordParser, RecordSink } from './record-parser.js';
+import { TsConverter } from './timestamp.js';
+import { CaptureRecord, type CaptureInterface } from './types.js';
+
+export const BlockType = {
+  SHB: 0x0a0d0d0a,
+  IDB: 0x00000001,
+  PB: 0x00000002,
+  SPB: 0x00000003,
+  NRB: 0x00000004,
+  ISB: 0x00000005,
+  EPB: 0x00000006,
+  DSB: 0x0000000a,
+} as const;
+
+export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+export const OptionCode = {
+  END: 0,
+  COMMENT: 1,
+  /** if_name / epb_flags / pack_flags share code 2; meaning depends on the block. */
+  IF_NAME: 2,
+  EPB_FLAGS: 2,
+  IF_DESCRIPTION: 3,
+  SHB_USERAPPL: 4,
+  IF_TSRESOL: 9,
+  IF_TSOFFSET: 14,
+} as const;
+
+const BLOCK_MIN = 12;
+const SHB_MIN = 28;
+const IDB_MIN = 20;
+const EPB_MIN = 32;
+const SPB_MIN = 16;
+
+/** An interface of the current section with its timestamp converter. */
+interface SectionInterface {
+  iface: CaptureInterface;
+  conv: TsConverter;
+}
+
+export function pad4(n: number): number {
+  return (n + 3) & ~3;
+}
+
+export class PcapngBlockParser implements RecordParser {
+  readonly format = 'pcapng' as const;
+  readonly unitName = 'block';
+  packets = 0;
+  truncatedRecords = 0;
+  needed = BLOCK_MIN;
+  /** Every interface seen so far, indexed by CaptureInterface.index (shared with the source). */
+  readonly interfaces: CaptureInterface[];
+  private le = true;
+  private section = -1;
+  private sectionIfaces: SectionInterface[] = [];
+  private readonly rec = new CaptureRecord();
+  private readonly file: string;
+
+  constructor(file: string, interfaces: CaptureInterface[]) {
+    this.file = file;
+    this.interfaces = interfaces;
+  }
+
+  private corrupt(message: string, offset: number): CaptureError {
+    return new CaptureError('E_CAPTURE_CORRUPT', `corrupt pcapng: ${message}`, { file: this.file, offset });
+  }
+
+  parse(buf: Buffer, start: number, end: number, base: number, sink: RecordSink): number {
+    let pos = start;
+    while (pos + BLOCK_MIN <= end) {
+      let le = this.le;
+      const type = u32(buf, pos, le); // SHB's type reads the same in both orders
+      if (type === BlockType.SHB) {
+        const bom = u32(buf, pos + 8, true);
+        if (bom === BYTE_ORDER_MAGIC) le = true;
+        else if (bom === 0x4d3c2b1a) le = false;
+        else throw this.corrupt(`section header byte-order magic ${hex(buf, pos + 8, pos + 12)} is invalid`, base + pos + 8);
+      } else if (this.section < 0) {
+        throw new CaptureError('E_CAPTURE_BAD_MAGIC', `not a pcapng file: first block type is 0x${type.toString(16)}, not a section header`, {
+          file: this.file,
+          offset: base + pos,
+        });
+      }
+      const len = u32(buf, pos + 4, le);
+      if (len > MAX_BLOCK_BYTES) {
+        throw new CaptureError('E_CAPTURE_RECORD_TOO_LARGE', `corrupt pcapng: block length ${len} exceeds the bound of ${MAX_BLOCK_BYTES} bytes`, {
+          file: this.file,
+          offset: base + pos + 4,
+        });
+      }
+      if (len < BLOCK_MIN || len % 4 !== 0) {
+        throw this.corrupt(`block length ${len} is invalid (must be at least 12 and a multiple of 4)`, base + pos + 4);
+      }
+      if (pos + len > end) {
+        this.needed = len;
+        return pos;
+      }
+      const trailer = u32(buf, pos + len - 4, le);
+      if (trailer !== len) {
+        throw this.corrupt(`trailing block length ${trailer} differs from the leading ${len}`, base + pos + len - 4);
+      }
+      let delivered = false;
+      switch (type) {
+        case BlockType.SHB:
+          this.readSectionHeader(buf, pos, len, le, base);
+          break;
+        case BlockType.IDB:
+          this.readInterface(buf, pos, len, base, sink);
+          break;
+        case BlockType.EPB:
+        case BlockType.PB:
+          this.readPacket(buf, pos, len, base, type, sink);
+          delivered = true;
+          break;
+        case BlockType.SPB:
+          this.readSimplePacket(buf, pos, len, base, sink);
+          delivered = true;
+          break;
+        default:
+          break; // NRB, ISB, DSB, custom and unknown blocks carry no packets
+      }
+      pos += len;
+      if (delivered && sink.stopped) return pos;
+    }
+    this.needed = BLOCK_MIN;
+    return pos;
+  }
+
+  private readSectionHeader(buf: Buffer, pos: number, len: number, le: boolean, base: number): void {
+    if (len < SHB_MIN) throw this.corrupt(`section header block of ${len} bytes is too short`, base + pos + 4);
+    const major = u16(buf, pos + 12, le);
+    const minor = u16(buf, pos + 14, le);
+    if (major !== 1) {
+      throw new CaptureError('E_CAPTURE_UNSUPPORTED', `pcapng version ${major}.${minor} is not supported (expected 1.x)`, {
+        file: this.file,
+        offset: base + pos + 12,
+      });
+    }
+    this.le = le;
+    this.section++;
+    this.sectionIfaces = [];
+  }
+
+  private readInterface(buf: Buffer, pos: number, len: number, base: number, sink: RecordSink): void {
+    const le = this.le;
+    if (len < IDB_MIN) throw this.corrupt(`interface description block of ${len} bytes is too short`, base + pos + 4);
+    let tsBase: 10 | 2 = 10;
+    let tsExp = 6;
+    let tsOffset = 0;
+    let name: string | null = null;
+    let description: string | null = null;
+    const optStart = pos + 16;
+    const optEnd = pos + len - 4;
+    let p = optStart;
+    while (p + 4 <= optEnd) {
+      const code = u16(buf, p, le);
+      const olen = u16(buf, p + 2, le);
+      if (code === OptionCode.END) break;
+      const v = p + 4;
+      if (v + olen > optEnd) throw this.corrupt(`interface option ${code} of ${olen} bytes overruns its block`, base + p);
+      if (code === OptionCode.IF_TSRESOL && olen >= 1) {
+        const r = buf[v]!;
+        tsBase = r & 0x80 ? 2 : 10;
+        tsExp = r & 0x7f;
+      } else if (code === OptionCode.IF_TSOFFSET && olen >= 8) {
+        tsOffset = i64(buf, v, le);
+      } else if (code === OptionCode.IF_NAME) {
+        name = buf.toString('utf8', v, v + olen);
+      } else if (code === OptionCode.IF_DESCRIPTION) {
+        description = buf.toString('utf8', v, v + olen);
+      }
+      p = v + pad4(olen);
+    }
+    const iface: CaptureInterface = {
+      index: this.interfaces.length,
+      section: this.section,
+      linkType: u16(buf, pos + 8, le),
+      snaplen: u32(buf, pos + 12, le),
+      tsResolutionBase: tsBase,
+      tsResolutionExponent: tsExp,
+      tsOffsetSeconds: tsOffset,
+      name,
+      description,
+      // Copied: the interface outlives the read buffer.
+      rawOptions: p > optStart ? Buffer.from(buf.subarray(optStart, Math.min(p, optEnd))) : null,
+      littleEndian: le,
+    };
+    this.interfaces.push(iface);
+    this.sectionIfaces.push({ iface, conv: new TsConverter(tsBase, tsExp, tsOffset) });
+    sink.onInterface?.(iface);
+  }
+
+  private sectionInterface(id: number, pos: number, base: number): SectionInterface {
+    const si = this.sectionIfaces[id];
+    if (si === undefined) {
+      throw this.corrupt(`packet refers to interface ${id} but section ${this.section} has ${this.sectionIfaces.length}`, base + pos + 8);
+    }
+    return si;
+  }
+
+  /** EPB and the obsolete PB share the layout after the interface id (PB: 16-bit id + drops). */
+  private readPacket(buf: Buffer, pos: number, len: number, base: number, type: number, sink: RecordSink): void {
+    const le = this.le;
+    if (len < EPB_MIN) throw this.corrupt(`packet block of ${len} bytes is too short`, base + pos + 4);
+    const id = type === BlockType.EPB ? u32(buf, pos + 8, le) : u16(buf, pos + 8, le);
+    const si = this.sectionInterface(id, pos, base);
+    const caplen = u32(buf, pos + 20, le);
+    const dataStart = pos + 28;
+    const optStart = dataStart + pad4(caplen);
+    const optEnd = pos + len - 4;
+    if (caplen > len || optStart > optEnd) {
+      throw this.corrupt(`captured length ${caplen} does not fit in a block of ${len} bytes`, base + pos + 20);
+    }
+    const rec = this.rec;
+    rec.comments = null;
+    rec.epbFlags = 0;
+    let p = optStart;
+    while (p + 4 <= optEnd) {
+      const code = u16(buf, p, le);
+      const olen = u16(buf, p + 2, le);
+      if (code === OptionCode.END) break;
+      const v = p + 4;
+      if (v + olen > optEnd) throw this.corrupt(`packet option ${code} of ${olen} bytes overruns its block`, base + p);
+      if (code === OptionCode.COMMENT) {
+        (rec.comments ??= []).push(buf.toString('utf8', v, v + olen));
+      } else if (code === OptionCode.EPB_FLAGS && olen >= 4) {
+        rec.epbFlags = u32(buf, v, le);
+      }
+      p = v + pad4(olen);
+    }
+    const origlen = u32(buf, pos + 24, le);
+    this.fill(rec, si, buf, pos, base, dataStart, caplen, origlen);
+    si.conv.toWall(u32(buf, pos + 12, le), u32(buf, pos + 16, le), rec);
+    rec.tsRawHigh = u32(buf, pos + 12, le);
+    rec.tsRawLow = u32(buf, pos + 16, le);
+    sink.onRecord(rec);
+  }
+
+  /** SPB: implicitly interface 0 of the section, no timestamp; captured length = min(original, snaplen). */
+  private readSimplePacket(buf: Buffer, pos: number, len: number, base: number, sink: RecordSink): void {
+    const le = this.le;
+    if (len < SPB_MIN) throw this.corrupt(`simple packet block of ${len} bytes is too short`, base + pos + 4);
+    const si = this.sectionInterface(0, pos, base);
+    const origlen = u32(buf, pos + 8, le);
+    const snap = si.iface.snaplen;
+    const caplen = snap > 0 && snap < origlen ? snap : origlen;
+    if (caplen > len - SPB_MIN) {
+      throw this.corrupt(`simple packet length ${caplen} does not fit in a block of ${len} bytes`, base + pos + 8);
+    }
+    const rec = this.rec;
+    rec.comments = null;
+    rec.epbFlags = 0;
+    this.fill(rec, si, buf, pos, base, pos + 12, caplen, origlen);
+    rec.tsSec = 0;
+    rec.tsNsec = 0;
+    rec.tsRawHigh = 0;
+    rec.tsRawLow = 0;
+    sink.onRecord(rec);
+  }
+
+  private fill(
+    rec: CaptureRecord,
+    si: SectionInterface,
+    buf: Buffer,
+    pos: number,
+    base: number,
+    dataStart: number,
+    caplen: number,
+    origlen: number,
+  ): void {
+    rec.packetNumber = ++this.packets;
+    rec.fileOffset = base + pos;
+    rec.interfaceIndex = si.iface.index;
+    rec.linkType = si.iface.linkType;
+    rec.captureLength = caplen;
+    rec.originalLength = origlen;
+    rec.data = buf.subarray(dataStart, dataStart + caplen);
+    if (caplen < origlen) this.truncatedRecords++;
+  }
+}
