@@ -1,0 +1,121 @@
+/**
+ * Builds the ASA configuration lines of a proposed fix. Each builder returns lines to append to
+ * the running configuration (the current policy text + these lines is what diagnose compiles and
+ * replays to verify the fix).
+ *
+ * - exempt-gateway: ASA-ESMTP.md §4.3. Only one class per feature may inspect a flow, so the
+ *   gateway is exempted by an ACL (deny gateway, permit the rest) in a new class that carries
+ *   `inspect esmtp`, and `no inspect esmtp` in the class that inspected it so far.
+ * - raise-limit / allow-tls / no-mask-banner: a copy of the inspecting map with the one line
+ *   changed, and the class switched to the copy (`no inspect esmtp` + `inspect esmtp COPY`: an
+ *   in-use map is replaced by removing and re-adding the inspect, §3.3 [S61]).
+ */
+import type { EsmtpMap, EsmtpMatch, MatchActions } from '../policy/types.js';
+
+export interface InspectingClass {
+  policyMap: string;
+  className: string;
+  /** Map name as `inspect esmtp` names it; null when the class uses plain `inspect esmtp`. */
+  mapName: string | null;
+}
+
+/** A name not already used in the policy text (ASA names are case-sensitive). */
+export function freshName(base: string, policyText: string): string {
+  let name = base;
+  for (let i = 2; new RegExp(`(^|\\s)${escapeRe(name)}(\\s|$)`, 'm').test(policyText); i++) name = `${base}-${i}`;
+  return name;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function portWord(port: number): string {
+  return port === 25 ? 'smtp' : String(port);
+}
+
+function inspectLine(mapName: string | null): string {
+  return mapName && mapName !== '_default_esmtp_map' ? `inspect esmtp ${mapName}` : 'inspect esmtp';
+}
+
+export function exemptGatewayLines(
+  gateways: readonly string[],
+  ports: readonly number[],
+  cls: InspectingClass,
+  policyText: string,
+): string[] {
+  const acl = freshName('ESMTP-INSPECT', policyText);
+  const klass = freshName('ESMTP-CLASS', policyText);
+  const lines: string[] = [];
+  const ps = ports.length > 0 ? [...new Set(ports)].sort((a, b) => a - b) : [25];
+  for (const g of gateways) {
+    for (const p of ps) {
+      lines.push(`access-list ${acl} extended deny tcp any host ${g} eq ${portWord(p)}`);
+      lines.push(`access-list ${acl} extended deny tcp host ${g} any eq ${portWord(p)}`);
+    }
+  }
+  for (const p of ps) lines.push(`access-list ${acl} extended permit tcp any any eq ${portWord(p)}`);
+  lines.push(`class-map ${klass}`, ` match access-list ${acl}`);
+  lines.push(`policy-map ${cls.policyMap}`, ` class ${cls.className}`, `  no inspect esmtp`, ` class ${klass}`, `  ${inspectLine(cls.mapName)}`);
+  return lines;
+}
+
+export function actionLine(a: MatchActions): string | null {
+  if (a.rateLimit !== null) return `rate-limit ${a.rateLimit}`;
+  if (a.primary) return a.log ? `${a.primary} log` : a.primary;
+  return a.log ? 'log' : null;
+}
+
+export interface MapChange {
+  /** Replace the value after `gt` of this match line (classId). */
+  raise?: { classId: number; gt: number };
+  allowTls?: boolean;
+  noMaskBanner?: boolean;
+}
+
+/** The text of a copy of `map` named `name` with `change` applied. */
+export function mapCopyLines(map: EsmtpMap, name: string, change: MapChange): string[] {
+  const p = map.parameters;
+  const lines = [`policy-map type inspect esmtp ${name}`];
+  if (map.description) lines.push(` description ${map.description}`);
+  lines.push(' parameters');
+  lines.push(p.maskBanner && !change.noMaskBanner ? '  mask-banner' : '  no mask-banner');
+  lines.push(p.mailRelay ? `  mail-relay ${p.mailRelay.domain} action ${p.mailRelay.action}` : '  no mail-relay');
+  if (p.specialCharacter) {
+    const sc = p.specialCharacter;
+    lines.push(`  special-character action ${sc.action}${sc.action === 'drop-connection' && sc.log ? ' log' : ''}`);
+  } else lines.push('  no special-character');
+  if (p.allowTls || change.allowTls) lines.push(p.allowTls?.log || change.allowTls ? '  allow-tls action log' : '  allow-tls');
+  else lines.push('  no allow-tls');
+  for (const m of map.matches) {
+    lines.push(` ${matchText(m, change)}`);
+    const a = actionLine(m.actions);
+    if (a) lines.push(`  ${a}`);
+  }
+  return lines;
+}
+
+function matchText(m: EsmtpMatch, change: MapChange): string {
+  if (change.raise && change.raise.classId === m.classId) {
+    return m.text.replace(/\bgt\s+\d+\s*$/i, `gt ${change.raise.gt}`);
+  }
+  return m.text;
+}
+
+export function switchMapLines(cls: InspectingClass, newMap: string): string[] {
+  return [`policy-map ${cls.policyMap}`, ` class ${cls.className}`, `  no inspect esmtp`, `  inspect esmtp ${newMap}`];
+}
+
+/** Smallest of 1, 2, 5 x 10^k that is at least `x` (a limit an admin would type). */
+export function niceAbove(x: number): number {
+  let base = 1;
+  for (;;) {
+    for (const m of [1, 2, 5]) if (m * base >= x) return m * base;
+    base *= 10;
+  }
+}
+
+/** The limit to propose: above what the capture needs (observed) and above the current one. */
+export function raisedLimit(current: number, observed: number): number {
+  return niceAbove(Math.max(observed, current + 1) * 2);
+}

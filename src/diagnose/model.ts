@@ -1,0 +1,92 @@
+/** The diagnose report: what `--json` prints and what the text and HTML renderers draw. */
+import type { Category, FixKind, Severity, Symptom } from './catalogue.js';
+import type { Evidence } from './detect.js';
+import type { SessionTranscript } from './transcript.js';
+
+export interface FixProposal {
+  /** Stable id within the report ('fix-1'), so several findings can share one fix. */
+  id: string;
+  kind: FixKind;
+  summary: string;
+  /** ASA configuration lines to add to the running configuration, in order. */
+  config: string[];
+  /** true: replaying with the fix removes the breakage; false: it does not; null: not verifiable. */
+  verified: boolean | null;
+  verification: string;
+}
+
+export interface Finding {
+  /** Input packet number where it happens. */
+  packet: number;
+  rule: string;
+  action: string;
+  category: Category;
+  severity: Severity;
+  /** 'client-to-server' / 'server-to-client'. */
+  direction: string;
+  detail: string;
+  syslog: string[];
+  symptom: Symptom;
+  fix: FixProposal | null;
+  /** 'emulation': our replay with the policy; 'capture': already done by a firewall in the path. */
+  source: 'emulation' | 'capture';
+}
+
+export interface SessionReport {
+  id: number;
+  client: string;
+  server: string;
+  inspected: boolean;
+  findings: Finding[];
+  transcript: SessionTranscript;
+}
+
+export interface DiagnoseReport {
+  input: string;
+  policy: string;
+  sessions: SessionReport[];
+  firewallDetected: boolean;
+  evidence: Evidence[];
+  /** The one fix that covers every breaking finding (the gateway exemption), when one is needed. */
+  recommended: FixProposal | null;
+  fixes: FixProposal[];
+  counts: { sessions: number; affected: number; broken: number; findings: number };
+}
+
+/** The `--json` object: the report without transcripts. */
+export function reportJson(r: DiagnoseReport): unknown {
+  return {
+    input: r.input,
+    policy: r.policy,
+    sessions: r.sessions.map((s) => ({
+      id: s.id,
+      client: s.client,
+      server: s.server,
+      inspected: s.inspected,
+      findings: s.findings.map((f) => ({
+        packet: f.packet,
+        rule: f.rule,
+        action: f.action,
+        severity: f.severity,
+        source: f.source,
+        direction: f.direction,
+        detail: f.detail,
+        syslog: f.syslog,
+        symptom: f.symptom,
+        fix: f.fix ? { id: f.fix.id, kind: f.fix.kind, summary: f.fix.summary, config: f.fix.config, verified: f.fix.verified, verification: f.fix.verification } : null,
+      })),
+    })),
+    firewallDetected: r.firewallDetected,
+    evidence: r.evidence.map((e) => ({
+      packet: e.packet,
+      related: e.related,
+      session: e.session,
+      kind: e.kind,
+      rule: e.rule,
+      shows: e.shows,
+      strong: e.strong,
+    })),
+    recommended: r.recommended,
+    counts: r.counts,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * Compares expected and actual verdict records and words the differences for a person: which
+ * packet, which rule, what was expected and what came out. Records are aligned by a longest
+ * common subsequence over their canonical (masked) lines, so one missing verdict shows as one
+ * difference instead of shifting everything after it.
+ */
+import type { VerdictRecord } from '../output/verdicts.js';
+
+export interface VerdictDifference {
+  packet: number;
+  expected: VerdictRecord | null;
+  got: VerdictRecord | null;
+}
+
+/** Fields that change from run to run or machine to machine are replaced before comparing. */
+export interface MaskOptions {
+  /** Absolute paths (case folder, temp dirs) replaced by `<path>`. */
+  paths: string[];
+}
+
+export function maskText(s: string, m: MaskOptions): string {
+  let out = s;
+  for (const p of m.paths) if (p) out = out.split(p).join('<path>');
+  // version strings of our own tool
+  return out.replace(/smtp-inspect[ /]v?\d+\.\d+\.\d+\S*/g, 'smtp-inspect <version>');
+}
+
+export function maskRecord(r: VerdictRecord, m: MaskOptions): VerdictRecord {
+  return {
+    time: r.time,
+    packet: r.packet,
+    client: r.client,
+    server: r.server,
+    direction: r.direction,
+    rule: maskText(r.rule, m),
+    action: r.action,
+    syslog: r.syslog === null ? null : maskText(r.syslog, m),
+    detail: maskText(r.detail, m),
+  };
+}
+
+export function canonical(r: VerdictRecord): string {
+  return JSON.stringify([r.time, r.packet, r.client, r.server, r.direction, r.rule, r.action, r.syslog, r.detail]);
+}
+
+/** Aligns two lists; returns the differences in packet order. */
+export function diffVerdicts(expected: readonly VerdictRecord[], got: readonly VerdictRecord[]): VerdictDifference[] {
+  const a = expected.map(canonical);
+  const b = got.map(canonical);
+  // trim the common prefix and suffix, then LCS on what is left (small in practice)
+  let lo = 0;
+  while (lo < a.length && lo < b.length && a[lo] === b[lo]) lo++;
+  let ea = a.length;
+  let eb = b.length;
+  while (ea > lo && eb > lo && a[ea - 1] === b[eb - 1]) {
+    ea--;
+    eb--;
+  }
+  const n = ea - lo;
+  const m = eb - lo;
+  const removed: number[] = [];
+  const added: number[] = [];
+  if (n * m <= 16_000_000) {
+    const w = m + 1;
+    const L = new Uint32Array((n + 1) * w);
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        L[i * w + j] = a[lo + i] === b[lo + j] ? (L[(i + 1) * w + j + 1] ?? 0) + 1 : Math.max(L[(i + 1) * w + j] ?? 0, L[i * w + j + 1] ?? 0);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < n && j < m) {
+      if (a[lo + i] === b[lo + j]) {
+        i++;
+        j++;
+      } else if ((L[(i + 1) * w + j] ?? 0) >= (L[i * w + j + 1] ?? 0)) removed.push(lo + i++);
+      else added.push(lo + j++);
+    }
+    while (i < n) removed.push(lo + i++);
+    while (j < m) added.push(lo + j++);
+  } else {
+    // too large for a table: compare position by position
+    for (let k = 0; k < Math.max(n, m); k++) {
+      if (k < n && k < m && a[lo + k] === b[lo + k]) continue;
+      if (k < n) removed.push(lo + k);
+      if (k < m) added.push(lo + k);
+    }
+  }
+  // pair a removed and an added record of the same packet and rule (or packet) as one change
+  const diffs: VerdictDifference[] = [];
+  const unpairedAdded = new Set(added);
+  for (const ri of removed) {
+    const e = expected[ri] as VerdictRecord;
+    let match = -1;
+    for (const ai of unpairedAdded) {
+      const g = got[ai] as VerdictRecord;
+      if (g.packet === e.packet && g.rule === e.rule) {
+        match = ai;
+        break;
+      }
+    }
+    if (match < 0) {
+      for (const ai of unpairedAdded) {
+        if ((got[ai] as VerdictRecord).packet === e.packet) {
+          match = ai;
+          break;
+        }
+      }
+    }
+    if (match >= 0) unpairedAdded.delete(match);
+    diffs.push({ packet: e.packet, expected: e, got: match >= 0 ? (got[match] as VerdictRecord) : null });
+  }
+  for (const ai of unpairedAdded) {
+    const g = got[ai] as VerdictRecord;
+    diffs.push({ packet: g.packet, expected: null, got: g });
+  }
+  diffs.sort((x, y) => x.packet - y.packet);
+  return diffs;
+}
+
+function describe(r: VerdictRecord | null): string {
+  if (!r) return '(no verdict)';
+  let s = `${r.rule || '-'} -> ${r.action}`;
+  if (r.detail) s += `  "${r.detail}"`;
+  return s;
+}
+
+/** Which fields differ between two records (for a changed record). */
+function changedFields(e: VerdictRecord, g: VerdictRecord): string[] {
+  const keys: Array<keyof VerdictRecord> = ['time', 'client', 'server', 'direction', 'rule', 'action', 'syslog', 'detail'];
+  return keys.filter((k) => e[k] !== g[k]);
+}
+
+export function formatDifferences(diffs: readonly VerdictDifference[], limit = 40): string[] {
+  const lines: string[] = [];
+  for (const d of diffs.slice(0, limit)) {
+    const ref = d.expected ?? d.got;
+    const dir = ref?.direction ? ` ${ref.direction}` : '';
+    lines.push(`  packet ${d.packet}${dir} (${ref?.client ?? '?'} -> ${ref?.server ?? '?'}):`);
+    lines.push(`    expected: ${describe(d.expected)}`);
+    lines.push(`    got:      ${describe(d.got)}`);
+    if (d.expected && d.got) {
+      const f = changedFields(d.expected, d.got);
+      lines.push(`    differs in: ${f.join(', ')}`);
+      if (f.includes('syslog')) {
+        lines.push(`      expected syslog: ${d.expected.syslog ?? 'null'}`);
+        lines.push(`      got syslog:      ${d.got.syslog ?? 'null'}`);
+      }
+      if (f.includes('time')) lines.push(`      time: expected ${d.expected.time}, got ${d.got.time}`);
+    }
+  }
+  if (diffs.length > limit) lines.push(`  … and ${diffs.length - limit} more differences`);
+  return lines;
+}
+
+/** Parses a verdicts JSONL text; throws with the line number on a bad line. */
+export function parseVerdicts(text: string, file: string): VerdictRecord[] {
+  const out: VerdictRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    if (line.trim() === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (err) {
+      throw new Error(`${file}:${i + 1}: not JSON: ${(err as Error).message}`);
+    }
+    if (!isVerdict(v)) throw new Error(`${file}:${i + 1}: not a verdict record`);
+    out.push(v);
+  }
+  return out;
+}
+
+function isVerdict(v: unknown): v is VerdictRecord {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.packet === 'number' && typeof o.rule === 'string' && typeof o.action === 'string' && typeof o.time === 'string';
+}

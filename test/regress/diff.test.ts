@@ -1,0 +1,45 @@
+import { describe, it, expect } from 'vitest';
+import { diffVerdicts, formatDifferences, maskRecord, parseVerdicts } from '../../src/regress/diff.js';
+import type { VerdictRecord } from '../../src/output/verdicts.js';
+
+function v(packet: number, rule: string, action: VerdictRecord['action'], detail = ''): VerdictRecord {
+  return { time: '2025-01-01T00:00:00.000000Z', packet, client: '127.0.0.1:40000', server: '127.0.0.1:25', direction: 'c2s', rule, action, syslog: null, detail };
+}
+
+describe('verdict differ', () => {
+  const base = [v(4, 'mask-banner', 'mask'), v(6, 'match ehlo-reply-parameter others', 'mask', 'STARTTLS'), v(212, 'match cmd RCPT count gt 100', 'drop-connection', 'RCPT #101'), v(212, '', 'drop'), v(213, '', 'drop')];
+
+  it('identical lists have no differences', () => {
+    expect(diffVerdicts(base, base.map((r) => ({ ...r })))).toEqual([]);
+  });
+
+  it('one missing verdict is one difference, not a shift of everything after it', () => {
+    const got = base.filter((_, i) => i !== 1);
+    const d = diffVerdicts(base, got);
+    expect(d).toHaveLength(1);
+    expect(d[0]).toMatchObject({ packet: 6, got: null });
+    const text = formatDifferences(d).join('\n');
+    expect(text).toContain('packet 6');
+    expect(text).toContain('expected: match ehlo-reply-parameter others -> mask  "STARTTLS"');
+    expect(text).toContain('got:      (no verdict)');
+  });
+
+  it('a changed action on the same packet and rule is reported as a change with the fields that differ', () => {
+    const got = base.map((r) => (r.packet === 212 && r.rule.startsWith('match') ? { ...r, action: 'log' as const } : r));
+    const d = diffVerdicts(base, got);
+    expect(d).toHaveLength(1);
+    const text = formatDifferences(d).join('\n');
+    expect(text).toMatch(/packet 212 c2s .*\n\s+expected: match cmd RCPT count gt 100 -> drop-connection {2}"RCPT #101"\n\s+got: {6}match cmd RCPT count gt 100 -> log/);
+    expect(text).toContain('differs in: action');
+  });
+
+  it('masks paths and our version string', () => {
+    const r = maskRecord({ ...v(1, 'x', 'note', 'read /tmp/abc/case/policy.txt with smtp-inspect 0.1.0') }, { paths: ['/tmp/abc/case'] });
+    expect(r.detail).toBe('read <path>/policy.txt with smtp-inspect <version>');
+  });
+
+  it('parses JSONL and reports the bad line', () => {
+    expect(parseVerdicts(base.map((r) => JSON.stringify(r)).join('\n') + '\n', 'f')).toHaveLength(5);
+    expect(() => parseVerdicts('{"packet":1}\nnope\n', 'f.jsonl')).toThrow(/f.jsonl:1/);
+  });
+});
