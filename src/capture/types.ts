@@ -112,6 +112,8 @@ export interface WritablePacket {
   tsRawLow: number;
   originalLength: number;
   data: Buffer;
+  /** pcapng epb_flags to write (direction, reception type...); optional, 0 or absent = none. */
+  epbFlags?: number;
 }
 
 export interface PacketWriter {

@@ -1,0 +1,22 @@
+/** A writer in the input's own format: pcap keeps the input's header, pcapng its interfaces. */
+import { createPcapWriter } from './pcap-writer.js';
+import { createPcapngWriter } from './pcapng-writer.js';
+import type { CaptureSource, PacketWriter, WritablePacket } from './types.js';
+
+export function createWriterLike(source: CaptureSource, dest: string): PacketWriter {
+  if (source.format === 'pcap' && source.pcapHeader) return createPcapWriter(dest, source.pcapHeader);
+  const w = createPcapngWriter(dest, { interfaces: source.interfaces, userAppl: 'smtp-inspect' });
+  // pcapng interfaces appear while the input is read: add each before the first packet that needs it.
+  let known = source.interfaces.length;
+  return {
+    write(pkt: WritablePacket, comments?: readonly string[] | null): void {
+      const all = source.interfaces;
+      while (known < all.length) w.addInterface(all[known++]!);
+      w.write(pkt, comments);
+    },
+    close: () => w.close(),
+    get count() {
+      return w.count;
+    },
+  };
+}
