@@ -56,8 +56,10 @@ export interface SessionTranscript {
   client: string;
   server: string;
   clientIp: string;
+  clientPort: number;
   serverIp: string;
   serverPort: number;
+  ipVersion: 4 | 6;
   firstPacket: number;
   lastPacket: number;
   entries: TranscriptEntry[];
@@ -104,8 +106,10 @@ class SessionState {
       client: conn.client,
       server: conn.server,
       clientIp: conn.clientIp,
+      clientPort: conn.clientPort,
       serverIp: conn.serverIp,
       serverPort: conn.serverPort,
+      ipVersion: conn.ipVersion,
       firstPacket: conn.firstPacket,
       lastPacket: conn.firstPacket,
       entries: [],

@@ -1,0 +1,376 @@
+/**
+ * Turns one replay's verdicts and the input's transcripts into the diagnose report: findings per
+ * session (rule, packet, action, symptom), firewall evidence, and fixes that are verified by
+ * replaying the capture again with the fixed policy.
+ *
+ * The replay itself is injected (`Replayer`), so this module knows nothing of files or pipelines.
+ */
+import type { VerdictRecord } from '../output/verdicts.js';
+import type { ClassDecision, CompiledPolicy, EsmtpMatch } from '../policy/types.js';
+import {
+  categorize,
+  fixKindsFor,
+  isBreakingAction,
+  severityOf,
+  symptomFor,
+  type Category,
+  type FixKind,
+  type Stage,
+} from './catalogue.js';
+import { detectFirewall, type Evidence } from './detect.js';
+import { exemptGatewayLines, freshName, mapCopyLines, raisedLimit, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
+import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './model.js';
+import type { SessionTranscript, TranscriptEntry } from './transcript.js';
+import { entryIndexFor } from './html.js';
+import { senderLength } from './detect.js';
+
+export interface ReplayResult {
+  verdicts: VerdictRecord[];
+  /** Transcripts of the input's sessions (only needed from the first run). */
+  transcripts: SessionTranscript[];
+}
+
+/** Replays the capture under a compiled policy. */
+export type Replayer = (policy: CompiledPolicy) => Promise<ReplayResult>;
+
+export interface DiagnoseInput {
+  input: string;
+  policy: CompiledPolicy;
+  /** The policy's text (the file, or the default policy's text), to append fixes to. */
+  policyText: string;
+  replay: Replayer;
+  compile: (text: string, source: string) => CompiledPolicy;
+}
+
+/** Actions of the pipeline's own bookkeeping: not something inspection "does" to mail. */
+const BOOKKEEPING = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough', 'note']);
+
+export function sessionKey(client: string, server: string): string {
+  return `${client}|${server}`;
+}
+
+function directionWord(d: VerdictRecord['direction']): string {
+  return d === 'c2s' ? 'client-to-server' : d === 's2c' ? 'server-to-client' : '';
+}
+
+function stageAt(t: SessionTranscript, packet: number, dir: number | null, xed: number): Stage {
+  const es = t.entries;
+  const i = entryIndexFor(es, packet, dir);
+  let lastCommand = '';
+  for (let k = Math.min(i, es.length - 1); k >= 0; k--) {
+    const e = es[k] as TranscriptEntry;
+    if (e.kind === 'command') {
+      lastCommand = e.verb;
+      break;
+    }
+  }
+  const e = i >= 0 ? es[i] : undefined;
+  const greeting = es.find((x) => x.kind === 'reply');
+  return {
+    lastCommand,
+    inData: e?.kind === 'message' || e?.kind === 'bdat-chunk',
+    xedCommands: xed,
+    multiLineGreeting: (greeting?.lineCount ?? 0) > 1 && greeting?.verb === '220',
+  };
+}
+
+/** Emulation findings of one session from its verdicts (no fixes yet). */
+export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly VerdictRecord[]): Finding[] {
+  const relevant = verdicts.filter((v) => !BOOKKEEPING.has(v.action));
+  const xed = relevant.filter((v) => categorize(v.rule, v.detail) === 'unknown-command').length;
+  return relevant.map((v) => {
+    const category = categorize(v.rule, v.detail);
+    const dir = v.direction === 'c2s' ? 0 : v.direction === 's2c' ? 1 : null;
+    return {
+      packet: v.packet,
+      rule: v.rule,
+      action: v.action,
+      category,
+      severity: severityOf(category, v.action),
+      direction: directionWord(v.direction),
+      detail: v.detail,
+      syslog: v.syslog ? v.syslog.split('\n') : [],
+      symptom: symptomFor(category, v.action, stageAt(t, v.packet, dir, xed), t.client, t.server, v.detail),
+      fix: null,
+      source: 'emulation' as const,
+    };
+  });
+}
+
+const EVIDENCE_ACTION: Record<Evidence['kind'], string> = {
+  'masked-banner': 'mask',
+  'starttls-masked': 'mask',
+  'ehlo-keyword-masked': 'mask',
+  'x-verb-rejected': 'x-substitute',
+  'x-verb': 'x-substitute',
+  'died-after-rcpt-limit': 'drop-connection',
+  'died-after-long-header': 'drop-connection',
+  'died-after-long-command': 'drop-connection',
+  'died-after-long-sender': 'drop-connection',
+  'died-after-long-filename': 'drop-connection',
+  'died-mid-data': 'drop-connection',
+  'died-after-greeting': 'drop-connection',
+};
+
+/** Findings for what a firewall in the path already did (strong evidence only). */
+export function findingsFromEvidence(t: SessionTranscript, evidence: readonly Evidence[], firewall: boolean): Finding[] {
+  const mine = evidence.filter((e) => e.session === t.id && (e.strong || firewall));
+  const xed = mine.filter((e) => e.kind === 'x-verb-rejected' || e.kind === 'x-verb').length;
+  return mine.map((e) => {
+    const action = EVIDENCE_ACTION[e.kind];
+    const category = categorize(e.rule, e.kind === 'starttls-masked' ? 'STARTTLS' : '');
+    return {
+      packet: e.packet,
+      rule: e.rule,
+      action,
+      category,
+      severity: severityOf(category, action),
+      direction: e.kind.startsWith('died') || e.kind.startsWith('x-verb') ? 'client-to-server' : 'server-to-client',
+      detail: e.shows,
+      syslog: [],
+      symptom: symptomFor(category, action, stageAt(t, e.packet, null, xed), t.client, t.server, ''),
+      fix: null,
+      source: 'capture' as const,
+    };
+  });
+}
+
+/** What the capture needs for a limit: the value it actually reaches in the session. */
+export function observedValue(t: SessionTranscript, category: Category): number {
+  let v = 0;
+  for (const e of t.entries) {
+    switch (category) {
+      case 'cmd-rcpt-count':
+        v = t.rcptCount;
+        break;
+      case 'cmd-line-length':
+        if (e.kind === 'command') v = Math.max(v, e.length + 2);
+        break;
+      case 'sender-address-length':
+        if (e.kind === 'command' && e.verb === 'MAIL') v = Math.max(v, senderLength(e.text, e.length));
+        break;
+      case 'header-line-length':
+        if (e.message) v = Math.max(v, e.message.maxHeaderLine + 2);
+        break;
+      case 'body-line-length':
+        if (e.message) v = Math.max(v, e.message.maxBodyLine + 2);
+        break;
+      case 'mime-filename-length':
+        if (e.message) v = Math.max(v, e.message.maxFilename);
+        break;
+      case 'header-length':
+      case 'body-length':
+        if (e.message) v = Math.max(v, e.message.bytes);
+        break;
+      default:
+        break;
+    }
+  }
+  return v;
+}
+
+function inspectingClass(d: ClassDecision): InspectingClass | null {
+  if (!d.esmtp) return null;
+  return { policyMap: d.policyMap, className: d.className, mapName: d.esmtp.name };
+}
+
+function decisionFor(policy: CompiledPolicy, t: SessionTranscript): ClassDecision {
+  return policy.classify({ ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort });
+}
+
+/** The address to exempt: the servers of the affected sessions, or their one client when it talks to many servers (an outbound gateway). */
+export function chooseGateways(affected: readonly SessionTranscript[]): { gateways: string[]; ports: number[]; role: 'server' | 'client' } {
+  const servers = [...new Set(affected.map((t) => t.serverIp))];
+  const clients = [...new Set(affected.map((t) => t.clientIp))];
+  const ports = [...new Set(affected.map((t) => t.serverPort))];
+  if (clients.length === 1 && servers.length > 1) return { gateways: clients, ports, role: 'client' };
+  return { gateways: servers, ports, role: 'server' };
+}
+
+interface Candidate {
+  key: string;
+  kind: FixKind;
+  summary: string;
+  config: string[];
+}
+
+function matchFor(d: ClassDecision, rule: string): EsmtpMatch | undefined {
+  const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+  return d.esmtp?.matches.find((m) => norm(m.text) === norm(rule));
+}
+
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string): Candidate | null {
+  const d = decisionFor(policy, t);
+  const cls = inspectingClass(d);
+  if (kind === 'exempt-gateway') {
+    const g = chooseGateways(all);
+    const c = cls ?? { policyMap: 'global_policy', className: 'inspection_default', mapName: null };
+    return {
+      key: `exempt:${g.gateways.join(',')}`,
+      kind,
+      summary: `exempt the mail gateway${g.gateways.length > 1 ? 's' : ''} ${g.gateways.join(', ')} (${g.role} side) from ESMTP inspection`,
+      config: exemptGatewayLines(g.gateways, g.ports, c, policyText),
+    };
+  }
+  if (!cls || !d.esmtp) return null;
+  const copyName = freshName('ESMTP-DIAG-MAP', policyText);
+  let change: MapChange;
+  let summary: string;
+  let key: string;
+  if (kind === 'raise-limit') {
+    const m = matchFor(d, f.rule);
+    const cur = m ? /\bgt\s+(\d+)\s*$/i.exec(m.text) : null;
+    if (!m || !cur) return null;
+    const gt = raisedLimit(Number(cur[1]), observedValue(t, f.category));
+    change = { raise: { classId: m.classId, gt } };
+    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name})`;
+    key = `raise:${d.esmtp.name}:${m.classId}`;
+  } else if (kind === 'allow-tls') {
+    change = { allowTls: true };
+    summary = `allow STARTTLS (allow-tls in a copy of ${d.esmtp.name})`;
+    key = `tls:${d.esmtp.name}`;
+  } else {
+    change = { noMaskBanner: true };
+    summary = `stop masking the banner (no mask-banner in a copy of ${d.esmtp.name})`;
+    key = `banner:${d.esmtp.name}`;
+  }
+  return { key, kind, summary, config: [...mapCopyLines(d.esmtp, copyName, change), ...switchMapLines(cls, copyName)] };
+}
+
+/** Does finding f of session `key` still happen in `verdicts`? */
+function stillHappens(f: Finding, kind: FixKind, verdicts: readonly VerdictRecord[], key: string): boolean {
+  for (const v of verdicts) {
+    if (sessionKey(v.client, v.server) !== key || BOOKKEEPING.has(v.action)) continue;
+    if (kind === 'exempt-gateway') return true; // any inspection left on the session
+    if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
+  }
+  return false;
+}
+
+export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
+  const first = await inp.replay(inp.policy);
+  const transcripts = first.transcripts;
+  const detection = detectFirewall(transcripts);
+  const byKey = new Map<string, VerdictRecord[]>();
+  for (const v of first.verdicts) {
+    const k = sessionKey(v.client, v.server);
+    const list = byKey.get(k) ?? [];
+    list.push(v);
+    byKey.set(k, list);
+  }
+  const sessions: SessionReport[] = transcripts.map((t) => {
+    const findings = [
+      ...findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []),
+      ...findingsFromEvidence(t, detection.evidence, detection.firewallDetected),
+    ].sort((a, b) => a.packet - b.packet);
+    return { id: t.id, client: t.client, server: t.server, inspected: decisionFor(inp.policy, t).esmtp !== null, findings, transcript: t };
+  });
+
+  // Fixes: try each finding's candidates in order until one verifies; share identical proposals.
+  interface Trial { p: FixProposal; verdicts: VerdictRecord[] | null; failures: string[]; passes: number }
+  const proposals = new Map<string, Trial>();
+  let nextId = 1;
+  const verify = async (c: Candidate): Promise<Trial> => {
+    let entry = proposals.get(c.key);
+    if (entry) return entry;
+    const p: FixProposal = { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: '' };
+    entry = { p, verdicts: null, failures: [], passes: 0 };
+    proposals.set(c.key, entry);
+    try {
+      const fixed = inp.compile(`${inp.policyText.replace(/\s*$/, '')}\n${c.config.join('\n')}\n`, `${inp.policy.source} + proposed fix`);
+      entry.verdicts = (await inp.replay(fixed)).verdicts;
+    } catch (err) {
+      p.verified = false;
+      p.verification = `the fixed policy could not be compiled or replayed: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    return entry;
+  };
+
+  const affectedTranscripts = (pred: (f: Finding) => boolean) =>
+    sessions.filter((s) => s.findings.some(pred)).map((s) => s.transcript);
+  const breaking = affectedTranscripts((f) => f.severity === 'breaks' || f.severity === 'degrades');
+  const affected = breaking.length > 0 ? breaking : affectedTranscripts((f) => f.severity !== 'logged');
+
+  for (const s of sessions) {
+    const key = sessionKey(s.client, s.server);
+    const scope = affected.length ? affected : [s.transcript];
+    for (const f of s.findings) {
+      const kinds = fixKindsFor(f.category, f.severity);
+      if (kinds.length === 0) continue;
+      if (f.source === 'capture') {
+        const c = candidateFor('exempt-gateway', f, s.transcript, scope, inp.policy, inp.policyText);
+        if (!c) continue;
+        let e = proposals.get(c.key);
+        if (!e) {
+          e = {
+            p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null,
+              verification: "the capture already carries a firewall's changes, so replaying cannot show the original traffic: apply the exemption on the firewall in the path" },
+            verdicts: null, failures: [], passes: 0,
+          };
+          proposals.set(c.key, e);
+        }
+        f.fix = e.p;
+        continue;
+      }
+      let chosen: FixProposal | null = null;
+      for (const kind of kinds) {
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText);
+        if (!c) continue;
+        const e = await verify(c);
+        chosen ??= e.p;
+        if (!e.verdicts) continue;
+        if (stillHappens(f, kind, e.verdicts, key)) {
+          e.failures.push(`"${f.rule}" still hits session ${s.id} at packet ${f.packet}`);
+          continue;
+        }
+        e.passes++;
+        chosen = e.p;
+        break;
+      }
+      f.fix = chosen;
+    }
+  }
+  for (const e of proposals.values()) {
+    if (!e.verdicts) continue;
+    e.p.verified = e.failures.length === 0;
+    e.p.verification = e.failures.length === 0
+      ? `replayed with the fix: the finding${e.passes > 1 ? 's are' : ' is'} gone`
+      : `replayed with the fix: ${e.failures.slice(0, 3).join('; ')}${e.failures.length > 3 ? ` (+${e.failures.length - 3} more)` : ''}`;
+  }
+
+  // The recommended fix: exempt the gateway(s) of every affected session, verified on all of them.
+  let recommended: FixProposal | null = null;
+  if (affected.length > 0) {
+    const anyEmulated = sessions.some((s) => s.findings.some((f) => f.source === 'emulation' && f.severity !== 'logged'));
+    const someFinding = sessions.flatMap((s) => s.findings)[0];
+    const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText) : null;
+    if (c && anyEmulated) {
+      const e = await verify(c);
+      if (e.verdicts) {
+        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && !BOOKKEEPING.has(v.action)));
+        e.p.verified = left.length === 0;
+        e.p.verification = left.length === 0
+          ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`
+          : `replayed with the fix: ${left.length} session(s) still inspected (${left.map((t) => t.id).join(', ')})`;
+      }
+      recommended = e.p;
+    } else if (c) recommended = proposals.get(c.key)?.p ?? null;
+  }
+
+  const all = sessions.flatMap((s) => s.findings);
+  return {
+    input: inp.input,
+    policy: inp.policy.source,
+    sessions,
+    firewallDetected: detection.firewallDetected,
+    evidence: detection.evidence,
+    recommended,
+    fixes: [...proposals.values()].map((e) => e.p),
+    counts: {
+      sessions: sessions.length,
+      affected: sessions.filter((s) => s.findings.some((f) => f.severity !== 'logged')).length,
+      broken: sessions.filter((s) => s.findings.some((f) => f.severity === 'breaks')).length,
+      findings: all.length,
+    },
+  };
+}
