@@ -1,0 +1,30 @@
+/**
+ * Reads a capture through our reader, decoder and reassembly and returns the SMTP transcript of
+ * every tracked connection (independent of any policy: what was on the wire).
+ */
+import { openCapture } from '../capture/open.js';
+import { decodePacket } from '../decode/decode.js';
+import { DecodedPacket } from '../decode/packet.js';
+import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
+import { TranscriptRecorder, type SessionTranscript } from './transcript.js';
+
+export const SMTP_PORTS = [25, 465, 587, 2525];
+
+export async function transcribeCapture(path: string, serverPorts: number[] | null = SMTP_PORTS): Promise<SessionTranscript[]> {
+  const src = await openCapture(path);
+  const rec = new TranscriptRecorder();
+  const table = new FlowTable(rec, { serverPorts });
+  const pkt = new DecodedPacket();
+  const r = new PacketFlowResult();
+  let lastSec = 0;
+  let lastNsec = 0;
+  await src.run((c) => {
+    decodePacket(c.linkType, c.data, pkt);
+    lastSec = c.tsSec;
+    lastNsec = c.tsNsec;
+    table.process(pkt, c.packetNumber, c.tsSec, c.tsNsec, r);
+  });
+  table.finish(lastSec, lastNsec);
+  // Keep connections that spoke SMTP-ish (port selection may be "any" with an ACL policy).
+  return rec.finish().filter((t) => t.entries.some((e) => e.kind === 'reply' || e.kind === 'command'));
+}
