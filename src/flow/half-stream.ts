@@ -1,0 +1,68 @@
+/**
+ * One direction of a TCP connection: where the next in-order byte is, the segments held out of
+ * order, the recently delivered bytes kept to check retransmissions, and the per-direction
+ * statistics (a HalfStream is its own HalfStreamStats, so no extra object per direction).
+ *
+ * Positions are stream offsets (bytes since the first byte after the SYN, plain numbers safe to
+ * 2^53), anchored to one sequence number (`nextSeq` <-> `nextOffset`): a packet's offset is
+ * `nextOffset + seqDiff(seq, nextSeq)`, so streams longer than 4 GiB and ISNs near 2^32 need no
+ * special case.
+ */
+import type { HalfStreamStats } from './types.js';
+
+/** A piece of a segment held out of order (a copy), or a known-missing range (`data` null: snaplen cut). */
+export class HeldSegment {
+  constructor(
+    public offset: number,
+    public length: number,
+    public data: Buffer | null,
+    public packetNumber: number,
+  ) {}
+  get end(): number {
+    return this.offset + this.length;
+  }
+}
+
+export class HalfStream implements HalfStreamStats {
+  // --- statistics (HalfStreamStats) ---
+  bytes = 0;
+  gaps = 0;
+  gapBytes = 0;
+  retransmittedBytes = 0;
+  overlapDifferentBytes = 0;
+  outOfOrderPackets = 0;
+
+  // --- sequence tracking ---
+  /** The sequence space is anchored (by a SYN, or by the first packet seen midstream). */
+  seqKnown = false;
+  /** A SYN from this side was seen and `isn` is its sequence number. */
+  isnKnown = false;
+  isn = 0;
+  /** Sequence number and stream offset of the next byte to deliver. */
+  nextSeq = 0;
+  nextOffset = 0;
+  finSeen = false;
+  /** Stream offset the FIN occupies (one past the last data byte). */
+  finOffset = 0;
+  /** Last window this side advertised (raw, unscaled); -1 before any packet. */
+  window = -1;
+
+  // --- out-of-order queue: sorted by offset, non-overlapping; null until first needed ---
+  queue: HeldSegment[] | null = null;
+  /** Bytes copied into `queue` (missing-range entries count 0). */
+  queuedBytes = 0;
+  /** Capture time the oldest entry now in the queue was queued (for outOfOrderTimeoutSec). */
+  queueSinceSec = 0;
+  queueSinceNsec = 0;
+
+  // --- delivered bytes not yet acknowledged by the peer, to detect retransmissions that disagree ---
+  hist: Buffer | null = null;
+  /** Stream offset of the first retained byte, its index in `hist`, and how many are retained. */
+  histStart = 0;
+  histHead = 0;
+  histLen = 0;
+
+  get queueLength(): number {
+    return this.queue === null ? 0 : this.queue.length;
+  }
+}
