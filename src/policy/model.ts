@@ -1,0 +1,210 @@
+/**
+ * The parsed configuration before references are resolved: what each modelled command said,
+ * with source positions, so the compiler can report a bad reference at the token that made it.
+ */
+import type { ConnectionLimits, EsmtpParameters, MatchActions } from './types.js';
+import type { IpAddr } from './address.js';
+import type { PortProto } from './ports.js';
+
+export interface Pos {
+  line: number;
+  col: number;
+}
+
+export type AddrSpec =
+  | { kind: 'any'; v: 4 | 6 | null } // any = both families
+  | { kind: 'prefix'; addr: IpAddr; prefix: number }
+  | { kind: 'range'; lo: IpAddr; hi: IpAddr }
+  | { kind: 'object'; name: string; pos: Pos }
+  | { kind: 'group'; name: string; pos: Pos }
+  /** Something we cannot evaluate on a capture (fqdn, `interface NAME`): never matches. */
+  | { kind: 'never'; text: string };
+
+export type PortSpec =
+  | { op: 'any' }
+  | { op: 'eq' | 'lt' | 'gt' | 'neq'; port: number }
+  | { op: 'range'; lo: number; hi: number }
+  | { op: 'group'; name: string; pos: Pos };
+
+/** tcp/udp/ip/icmp/..., as written in an ACE or a service entry. */
+export type ProtoName = string;
+
+export interface ServiceEntry {
+  proto: ProtoName; // 'tcp', 'udp', 'tcp-udp', 'ip', 'icmp', ...
+  src: PortSpec;
+  dst: PortSpec;
+}
+
+export type ProtoSpec =
+  | { kind: 'name'; proto: ProtoName }
+  | { kind: 'object'; name: string; pos: Pos } // object service
+  | { kind: 'group'; name: string; pos: Pos }; // object-group service / protocol
+
+export interface Ace {
+  action: 'permit' | 'deny';
+  proto: ProtoSpec;
+  src: AddrSpec;
+  srcPort: PortSpec;
+  dst: AddrSpec;
+  dstPort: PortSpec;
+  inactive: boolean;
+  line: number;
+  /** Canonical text of the ACE after `access-list NAME extended `. */
+  text: string;
+}
+
+export interface AccessList {
+  name: string;
+  aces: Ace[];
+}
+
+export interface NetworkObject {
+  name: string;
+  addr: AddrSpec | null; // null until host/subnet/range/fqdn given
+  pos: Pos;
+}
+
+export interface ServiceObject {
+  name: string;
+  service: ServiceEntry | null;
+  pos: Pos;
+}
+
+export type NetworkGroupEntry = AddrSpec;
+
+export type ServiceGroupEntry =
+  | { kind: 'port'; spec: PortSpec }
+  | { kind: 'service'; entry: ServiceEntry }
+  | { kind: 'service-object'; name: string; pos: Pos }
+  | { kind: 'group'; name: string; pos: Pos };
+
+export interface ObjectGroup {
+  name: string;
+  type: 'network' | 'service' | 'protocol';
+  /** service groups: `object-group service NAME tcp|udp|tcp-udp` (a port group) or null. */
+  portProto: PortProto | null;
+  network: NetworkGroupEntry[];
+  service: ServiceGroupEntry[];
+  protocols: Array<{ kind: 'name'; proto: ProtoName } | { kind: 'group'; name: string; pos: Pos }>;
+  pos: Pos;
+}
+
+export interface RegexDef {
+  name: string;
+  pattern: string;
+  pos: Pos;
+  /** Column of the pattern's first character, for errors inside it. */
+  patternCol: number;
+}
+
+export interface RegexClassDef {
+  name: string;
+  regexes: Array<{ name: string; pos: Pos }>;
+  pos: Pos;
+}
+
+export type ClassMatch =
+  | { kind: 'access-list'; name: string; pos: Pos }
+  | { kind: 'port'; proto: 'tcp' | 'udp'; spec: PortSpec }
+  | { kind: 'default-inspection-traffic' }
+  | { kind: 'any' }
+  /** A `match` we do not model (dscp, flow, tunnel-group, rtp, precedence): the class never matches. */
+  | { kind: 'unmodelled'; text: string; line: number };
+
+export interface ClassMapDef {
+  name: string;
+  description: string | null;
+  matches: ClassMatch[];
+  pos: Pos;
+}
+
+export interface InspectLine {
+  protocol: string;
+  /** The inspect policy map named after the protocol, or null. */
+  map: string | null;
+  mapPos: Pos | null;
+  line: number;
+}
+
+export interface PolicyClassDef {
+  className: string;
+  inspects: InspectLine[];
+  limits: ConnectionLimits | null;
+  pos: Pos;
+}
+
+export interface PolicyMapDef {
+  name: string;
+  description: string | null;
+  classes: PolicyClassDef[];
+  pos: Pos;
+}
+
+export interface EsmtpMatchDraft {
+  text: string;
+  criterionText: string;
+  not: boolean;
+  kind: import('./types.js').CriterionKind;
+  /** Numeric bound for `gt N` criteria. */
+  gt: number | null;
+  /** Word list for cmd verb / ehlo-reply-parameter / mime encoding. */
+  words: string[];
+  /** regex/class reference for mime filetype / sender-address. */
+  ref: { type: 'regex' | 'class'; name: string; pos: Pos } | null;
+  actions: MatchActions;
+  /** Whether any action line was given (a match without actions is reported). */
+  hasAction: boolean;
+  pos: Pos;
+}
+
+export interface EsmtpMapDef {
+  name: string;
+  description: string | null;
+  parameters: EsmtpParameters;
+  matches: EsmtpMatchDraft[];
+  pos: Pos;
+}
+
+export interface ServicePolicyDef {
+  policyMap: string;
+  /** 'global' or an interface name. */
+  scope: string;
+  pos: Pos;
+}
+
+/** Everything one text defined. */
+export interface ParsedConfig {
+  names: Map<string, IpAddr>;
+  objects: Map<string, NetworkObject>;
+  serviceObjects: Map<string, ServiceObject>;
+  groups: Map<string, ObjectGroup>;
+  accessLists: Map<string, AccessList>;
+  regexes: Map<string, RegexDef>;
+  regexClasses: Map<string, RegexClassDef>;
+  classMaps: Map<string, ClassMapDef>;
+  esmtpMaps: Map<string, EsmtpMapDef>;
+  policyMaps: Map<string, PolicyMapDef>;
+  /** In order of appearance; `no service-policy` removes. */
+  servicePolicies: ServicePolicyDef[];
+  /** True once any `service-policy` or `no service-policy` line was read. */
+  touchedServicePolicies: boolean;
+  ignored: Array<{ line: number; text: string; reason: string }>;
+}
+
+export function emptyConfig(): ParsedConfig {
+  return {
+    names: new Map(),
+    objects: new Map(),
+    serviceObjects: new Map(),
+    groups: new Map(),
+    accessLists: new Map(),
+    regexes: new Map(),
+    regexClasses: new Map(),
+    classMaps: new Map(),
+    esmtpMaps: new Map(),
+    policyMaps: new Map(),
+    servicePolicies: [],
+    touchedServicePolicies: false,
+    ignored: [],
+  };
+}

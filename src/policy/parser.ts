@@ -1,0 +1,1095 @@
+/**
+ * The ASA CLI subset → ParsedConfig. Modes work as on the ASA: a line is tried in the current
+ * sub-mode, then in each enclosing mode up to global configuration (so indentation does not
+ * matter). Unmodelled global commands open an ignored block whose sub-mode lines are ignored too;
+ * every ignored line is recorded with its number. A modelled line that is wrong throws a
+ * PolicyError at its line:column saying what was expected.
+ */
+import { PolicyError } from '../errors.js';
+import { maskToPrefix, parseIp, type IpAddr } from './address.js';
+import { CRITERIA, RATE_LIMIT_MAX, criterionSyntax, type ActionName, type CriterionSpec } from './criteria.js';
+import { Cursor } from './cursor.js';
+import { formatAce } from './format.js';
+import { lexPolicy, rest, type SourceLine, type Token } from './lexer.js';
+import {
+  emptyConfig,
+  type AccessList,
+  type Ace,
+  type AddrSpec,
+  type ClassMapDef,
+  type EsmtpMapDef,
+  type EsmtpMatchDraft,
+  type NetworkObject,
+  type ObjectGroup,
+  type ParsedConfig,
+  type PolicyClassDef,
+  type PolicyMapDef,
+  type PortSpec,
+  type ProtoSpec,
+  type RegexClassDef,
+  type ServiceEntry,
+  type ServiceObject,
+} from './model.js';
+import { portValue, type PortProto } from './ports.js';
+import { REGEX_LIMITS, RegexSyntaxError, parseRegex } from './regex.js';
+
+/** Global commands we model. */
+const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name']);
+
+/**
+ * Global commands we know but do not model: they close any open sub-mode (an unknown word at
+ * column 1 does too). Listed so that an indented global command still leaves a modelled mode.
+ */
+const KNOWN_GLOBAL = new Set([
+  'aaa', 'aaa-server', 'arp', 'asdm', 'asp', 'auth-prompt', 'banner', 'boot', 'call-home', 'clock', 'command-alias',
+  'compression', 'console', 'crashinfo', 'crypto', 'ddns', 'dhcp-client', 'dhcpd', 'dhcprelay', 'dns', 'dns-guard',
+  'domain-name', 'dynamic-access-policy-record', 'dynamic-filter', 'enable', 'established', 'failover', 'file-bandwidth',
+  'firewall', 'fragment', 'ftp', 'group-policy', 'hostname', 'http', 'icmp', 'interface', 'ip', 'ipsec', 'ipv6',
+  'jumbo-frame', 'ldap', 'license', 'logging', 'mac-address', 'management-access', 'monitor-interface', 'mtu',
+  'multicast-routing', 'names', 'nat', 'no', 'ntp', 'pager', 'passwd', 'prompt', 'privilege', 'quit', 'route',
+  'route-map', 'router', 'same-security-traffic', 'service', 'snmp-server', 'ssh', 'ssl', 'sysopt', 'telnet',
+  'terminal', 'tftp-server', 'threat-detection', 'time-range', 'timeout', 'tls-proxy', 'tunnel-group',
+  'tunnel-group-map', 'user-identity', 'username', 'vpdn', 'vpn-addr-assign', 'vpnclient', 'webvpn', 'wccp',
+  'zone', 'cryptochecksum:', 'end', 'xlate', 'flow-export', 'access-group', 'global', 'static', 'fixup',
+  'anyconnect', 'ciscoasa', 'firewall-mode', 'object-group-search', 'packet-tracer', 'pbr', 'scansafe', 'sla',
+  'track', 'virtual', 'vpn', 'vpn-sessiondb', 'cluster', 'mode', 'context', 'changeto', 'allocate-interface',
+  'config-url', 'dynamic-filter', 'eigrp', 'bgp', 'ospf', 'prefix-list', 'ipv6-router', 'service-module',
+  'sfr', 'umbrella-global', 'smart-licensing', 'license-server', 'feature', 'coredump', 'account', 'memory',
+]);
+
+type ModeKind =
+  | 'global'
+  | 'ignored'
+  | 'object-network'
+  | 'object-service'
+  | 'og-network'
+  | 'og-service'
+  | 'og-protocol'
+  | 'class-map'
+  | 'class-map-regex'
+  | 'pmap-esmtp'
+  | 'pmap-esmtp-params'
+  | 'pmap-esmtp-match'
+  | 'pmap'
+  | 'pmap-class';
+
+interface Mode {
+  kind: ModeKind;
+  /** The object this mode edits. */
+  target?: unknown;
+}
+
+/** Sub-mode command words accepted by each mode (`no` forms listed as 'no WORD'). */
+const MODE_WORDS: Record<Exclude<ModeKind, 'global' | 'ignored'>, readonly string[]> = {
+  'object-network': ['host', 'subnet', 'range', 'fqdn', 'description', 'nat'],
+  'object-service': ['service', 'description'],
+  'og-network': ['network-object', 'group-object', 'description'],
+  'og-service': ['port-object', 'service-object', 'group-object', 'description'],
+  'og-protocol': ['protocol-object', 'group-object', 'description'],
+  'class-map': ['match', 'description'],
+  'class-map-regex': ['match', 'description'],
+  'pmap-esmtp': ['description', 'parameters', 'match', 'class'],
+  'pmap-esmtp-params': ['mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'no mask-banner', 'no mail-relay', 'no special-character', 'no allow-tls'],
+  'pmap-esmtp-match': ['drop-connection', 'reset', 'log', 'mask', 'rate-limit'],
+  pmap: ['class', 'description'],
+  'pmap-class': [
+    'inspect',
+    'no inspect',
+    'set',
+    'no set',
+    'user-statistics',
+    'police',
+    'priority',
+    'shape',
+    'ips',
+    'csc',
+    'sfr',
+    'cxsc',
+    'flow-export',
+    'service-policy',
+    'description',
+  ],
+};
+
+function commandWord(sl: SourceLine): string {
+  const t0 = sl.tokens[0];
+  if (!t0) return '';
+  if (t0.lower === 'no' && sl.tokens[1]) return `no ${sl.tokens[1].lower}`;
+  return t0.lower;
+}
+
+function accepts(mode: Mode, word: string): boolean {
+  if (mode.kind === 'global') return false;
+  if (mode.kind === 'ignored') return true;
+  return MODE_WORDS[mode.kind].includes(word);
+}
+
+/** Parses one policy text. Throws PolicyError on the first modelled line that is wrong. */
+export function parseConfig(text: string, file: string): ParsedConfig {
+  const cfg = emptyConfig();
+  const lines = lexPolicy(text, file);
+  let stack: Mode[] = [{ kind: 'global' }];
+
+  for (const sl of lines) {
+    const t0 = sl.tokens[0];
+    // blank lines, `!` and `:` comment lines of a running config
+    if (!t0 || t0.text.startsWith('!') || t0.text.startsWith(':')) continue;
+    const word = commandWord(sl);
+    // `exit` leaves one sub-mode, as on the ASA
+    if (word === 'exit' && sl.tokens.length === 1) {
+      if (stack.length > 1) stack.pop();
+      continue;
+    }
+    const first = word.split(' ')[0] ?? '';
+    const isGlobal = MODELLED_GLOBAL.has(first) || KNOWN_GLOBAL.has(first) || word === 'no service-policy';
+
+    // find the innermost mode that accepts the command
+    let depth = -1;
+    for (let k = stack.length - 1; k >= 1; k--) {
+      const m = stack[k] as Mode;
+      if (m.kind === 'ignored') {
+        if (!isGlobal) depth = k;
+        break;
+      }
+      if (accepts(m, word) || accepts(m, first)) {
+        depth = k;
+        break;
+      }
+    }
+    if (depth >= 1) {
+      stack = stack.slice(0, depth + 1);
+      const mode = stack[depth] as Mode;
+      if (mode.kind === 'ignored') {
+        cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'inside an ignored block' });
+        continue;
+      }
+      const opened = subCommand(cfg, mode, sl, file);
+      if (opened) stack.push(opened);
+      continue;
+    }
+    // not a sub-mode command: an indented unknown word inside a modelled mode is a typo
+    const inner = stack[stack.length - 1] as Mode;
+    const indented = sl.raw.startsWith(' ') || sl.raw.startsWith('\t');
+    if (!isGlobal && indented && inner.kind !== 'global' && inner.kind !== 'ignored') {
+      const words = MODE_WORDS[inner.kind];
+      throw new PolicyError('E_POLICY_SYNTAX', `expected one of ${words.map((w) => `"${w}"`).join(', ')} in this mode, got "${t0.text}"`, {
+        file,
+        line: sl.line,
+        column: t0.col,
+      });
+    }
+    stack = [stack[0] as Mode];
+    const opened = globalCommand(cfg, sl, file);
+    if (opened) stack.push(opened);
+  }
+  return cfg;
+}
+
+function ignore(cfg: ParsedConfig, sl: SourceLine, reason: string): Mode {
+  cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason });
+  return { kind: 'ignored' };
+}
+
+// ---- global configuration ---------------------------------------------------------------
+
+function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | null {
+  const c = new Cursor(sl, file);
+  const t0 = c.next() as Token;
+  switch (t0.lower) {
+    case 'name':
+      return nameCommand(cfg, c);
+    case 'access-list':
+      return accessList(cfg, c);
+    case 'object':
+      return objectCommand(cfg, c);
+    case 'object-group':
+      return objectGroup(cfg, c);
+    case 'regex':
+      regexCommand(cfg, c);
+      return null;
+    case 'class-map':
+      return classMap(cfg, c);
+    case 'policy-map':
+      return policyMap(cfg, c);
+    case 'service-policy':
+      servicePolicy(cfg, c, false);
+      return null;
+    case 'no':
+      if (c.peek()?.lower === 'service-policy') {
+        c.next();
+        servicePolicy(cfg, c, true);
+        return null;
+      }
+      return ignore(cfg, sl, 'global command not modelled');
+    default:
+      return ignore(cfg, sl, 'global command not modelled');
+  }
+}
+
+function nameCommand(cfg: ParsedConfig, c: Cursor): null {
+  const ipT = c.word('an IP address');
+  const ip = parseIp(ipT.text);
+  if (!ip) c.fail('an IP address', ipT, 'E_POLICY_VALUE');
+  const nameT = c.word('a name');
+  cfg.names.set(nameT.text, ip);
+  // `description ...` may follow
+  return null;
+}
+
+/** An IP address or a `name`-defined host name. */
+function ipOrName(cfg: ParsedConfig, c: Cursor, what: string): IpAddr {
+  const t = c.word(what);
+  const ip = parseIp(t.text) ?? cfg.names.get(t.text);
+  if (!ip) c.fail(what, t, 'E_POLICY_VALUE');
+  return ip;
+}
+
+function ipv4Mask(c: Cursor): number {
+  const t = c.word('a subnet mask (e.g. 255.255.255.0)');
+  const m = parseIp(t.text);
+  if (!m || m.v !== 4) c.fail('a subnet mask (e.g. 255.255.255.0)', t, 'E_POLICY_VALUE');
+  const len = maskToPrefix(m);
+  if (len === null) throw c.error('E_POLICY_VALUE', `expected a contiguous subnet mask, got ${t.text}`, t);
+  return len;
+}
+
+/** `X/len` IPv6 prefix token, or null if the token has no slash. */
+function ipv6Prefix(c: Cursor, t: Token): AddrSpec | null {
+  const slash = t.text.indexOf('/');
+  if (slash < 0) return null;
+  const ip = parseIp(t.text.slice(0, slash));
+  const len = t.text.slice(slash + 1);
+  if (!ip || ip.v !== 6 || !/^\d{1,3}$/.test(len) || Number(len) > 128) c.fail('an IPv6 prefix X:X::X/len', t, 'E_POLICY_VALUE');
+  return { kind: 'prefix', addr: ip, prefix: Number(len) };
+}
+
+/** A network address in an ACE or network-object: host X | any | any4 | any6 | X MASK | X/len | object N | object-group N. */
+function addrSpec(cfg: ParsedConfig, c: Cursor, allowObjects: boolean): AddrSpec {
+  const what = 'an address (any, any4, any6, host X, X MASK, X/len, object NAME, object-group NAME)';
+  const t = c.peek();
+  if (!t) c.fail(what);
+  switch (t.lower) {
+    case 'any':
+      c.next();
+      return { kind: 'any', v: null };
+    case 'any4':
+      c.next();
+      return { kind: 'any', v: 4 };
+    case 'any6':
+      c.next();
+      return { kind: 'any', v: 6 };
+    case 'host': {
+      c.next();
+      const ip = ipOrName(cfg, c, 'a host address');
+      return { kind: 'prefix', addr: ip, prefix: ip.v === 4 ? 32 : 128 };
+    }
+    case 'interface': {
+      c.next();
+      const n = c.word('an interface name');
+      return { kind: 'never', text: `interface ${n.text}` };
+    }
+    case 'object':
+    case 'object-group': {
+      if (!allowObjects) c.fail(what, t);
+      c.next();
+      const n = c.word(`an ${t.lower} name`);
+      const ref = { name: n.text, pos: c.pos(n) };
+      if (t.lower === 'object') {
+        if (!cfg.objects.has(n.text)) throw c.error('E_POLICY_REFERENCE', `object network "${n.text}" is not defined (define it before use)`, n);
+        return { kind: 'object', ...ref };
+      }
+      const g = cfg.groups.get(n.text);
+      if (!g) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" is not defined (define it before use)`, n);
+      if (g.type !== 'network') throw c.error('E_POLICY_REFERENCE', `expected a network object-group, "${n.text}" is a ${g.type} group`, n);
+      return { kind: 'group', ...ref };
+    }
+    default: {
+      c.next();
+      const v6 = ipv6Prefix(c, t);
+      if (v6) return v6;
+      const ip = parseIp(t.text) ?? cfg.names.get(t.text);
+      if (!ip) c.fail(what, t);
+      if (ip.v === 6) c.fail('an IPv6 address with /len, or host X', t);
+      return { kind: 'prefix', addr: ip, prefix: ipv4Mask(c) };
+    }
+  }
+}
+
+const PORT_OPS = new Set(['eq', 'lt', 'gt', 'neq', 'range']);
+
+function port(c: Cursor, proto: PortProto): number {
+  const t = c.word('a port (number or name such as smtp)');
+  const v = portValue(t.text, proto);
+  if (v === null) c.fail(`a port number 0-65535 or an ASA ${proto} port name (e.g. smtp)`, t, 'E_POLICY_VALUE');
+  return v;
+}
+
+/** `eq P | lt P | gt P | neq P | range A B` (also `range A-B`, as in the 7.0 guide's class-map example). */
+function portOp(c: Cursor, proto: PortProto): PortSpec {
+  const op = c.keyword('eq', 'lt', 'gt', 'neq', 'range');
+  if (op !== 'range') return { op: op as 'eq' | 'lt' | 'gt' | 'neq', port: port(c, proto) };
+  const t = c.peek();
+  if (t && /^\d+-\d+$/.test(t.text)) {
+    const [a, b] = t.text.split('-').map(Number) as [number, number];
+    if (a > 65535 || b > 65535 || b < a) c.fail('a port range A-B with A <= B <= 65535', t, 'E_POLICY_VALUE');
+    c.next();
+    return { op: 'range', lo: a, hi: b };
+  }
+  const lo = port(c, proto);
+  const hiT = c.peek();
+  const hi = port(c, proto);
+  if (hi < lo) throw c.error('E_POLICY_VALUE', `expected the range end >= ${lo}`, hiT);
+  return { op: 'range', lo, hi };
+}
+
+/** Optional port spec after an ACE address: an operator or a service (port) object-group. */
+function optPort(cfg: ParsedConfig, c: Cursor, proto: PortProto): PortSpec {
+  const t = c.peek();
+  if (!t) return { op: 'any' };
+  if (PORT_OPS.has(t.lower)) return portOp(c, proto);
+  if (t.lower === 'object-group') {
+    const n = c.peek(1);
+    const g = n ? cfg.groups.get(n.text) : undefined;
+    if (g && g.type === 'service' && g.portProto !== null) {
+      c.next();
+      c.next();
+      return { op: 'group', name: (n as Token).text, pos: c.pos(n as Token) };
+    }
+  }
+  return { op: 'any' };
+}
+
+const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
+
+function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
+  const nameT = c.word('an access-list name');
+  let kind = c.peek();
+  if (kind?.lower === 'line') {
+    c.next();
+    c.integer('a line number', 1, 2147483647);
+    kind = c.peek();
+  }
+  if (!kind) c.fail('"extended" or "remark"');
+  if (kind.lower === 'remark') return ignore(cfg, c.sl, 'access-list remark');
+  if (['standard', 'webtype', 'ethertype'].includes(kind.lower)) return ignore(cfg, c.sl, `${kind.lower} access-list (class-maps use extended ones)`);
+  if (kind.lower !== 'extended' && kind.lower !== 'advanced') c.fail('"extended", "standard" or "remark"', kind);
+  c.next();
+  const action = c.keyword('permit', 'deny') as 'permit' | 'deny';
+
+  // protocol: name/number, object (service), object-group (service or protocol)
+  const pT = c.word('a protocol (tcp, udp, ip, icmp, ...), object NAME or object-group NAME');
+  let proto: ProtoSpec;
+  if (pT.lower === 'object') {
+    const n = c.word('an object service name');
+    if (!cfg.serviceObjects.has(n.text)) throw c.error('E_POLICY_REFERENCE', `object service "${n.text}" is not defined (define it before use)`, n);
+    proto = { kind: 'object', name: n.text, pos: c.pos(n) };
+  } else if (pT.lower === 'object-group') {
+    const n = c.word('an object-group name');
+    const g = cfg.groups.get(n.text);
+    if (!g) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" is not defined (define it before use)`, n);
+    if (g.type === 'network') throw c.error('E_POLICY_REFERENCE', `expected a service or protocol object-group, "${n.text}" is a network group`, n);
+    proto = { kind: 'group', name: n.text, pos: c.pos(n) };
+  } else if (/^[a-z][a-z0-9-]*$/.test(pT.lower) || /^\d{1,3}$/.test(pT.text)) {
+    proto = { kind: 'name', proto: pT.lower === '6' ? 'tcp' : pT.lower === '17' ? 'udp' : pT.lower };
+  } else c.fail('a protocol (tcp, udp, ip, icmp, ...)', pT);
+
+  const hasPorts = proto.kind === 'name' && PORT_PROTOCOLS.has(proto.proto);
+  const pp: PortProto = proto.kind === 'name' && proto.proto === 'udp' ? 'udp' : 'tcp';
+  const src = addrSpec(cfg, c, true);
+  const srcPort = hasPorts ? optPort(cfg, c, pp) : ({ op: 'any' } as PortSpec);
+  const dst = addrSpec(cfg, c, true);
+  let dstPort: PortSpec = { op: 'any' };
+  if (hasPorts) dstPort = optPort(cfg, c, pp);
+  let inactive = false;
+  // trailing options: log [...], time-range NAME, inactive. ICMP types etc. follow non-port protocols.
+  const modelsRest = proto.kind !== 'name' || hasPorts || proto.proto === 'ip';
+  while (!c.atEnd()) {
+    const t = c.next() as Token;
+    if (t.lower === 'inactive') inactive = true;
+    else if (t.lower === 'time-range') c.word('a time-range name');
+    else if (t.lower === 'log') {
+      while (!c.atEnd() && !['inactive', 'time-range'].includes((c.peek() as Token).lower)) c.next();
+    } else if (modelsRest) c.fail('"log", "time-range", "inactive" or end of line', t);
+  }
+  const aceBase: Omit<Ace, 'text'> = { action, proto, src, srcPort, dst, dstPort, inactive, line: c.sl.line };
+  const ace: Ace = { ...aceBase, text: formatAce(aceBase) };
+  let acl = cfg.accessLists.get(nameT.text);
+  if (!acl) {
+    acl = { name: nameT.text, aces: [] } as AccessList;
+    cfg.accessLists.set(nameT.text, acl);
+  }
+  acl.aces.push(ace);
+  return null;
+}
+
+function objectCommand(cfg: ParsedConfig, c: Cursor): Mode {
+  const type = c.keyword('network', 'service');
+  const n = c.word(`an object ${type} name`);
+  c.end();
+  if (cfg.groups.has(n.text)) throw c.error('E_POLICY_VALUE', `"${n.text}" is already an object-group name`, n);
+  if (type === 'network') {
+    const obj: NetworkObject = cfg.objects.get(n.text) ?? { name: n.text, addr: null, pos: c.pos(n) };
+    cfg.objects.set(n.text, obj);
+    return { kind: 'object-network', target: obj };
+  }
+  const obj: ServiceObject = cfg.serviceObjects.get(n.text) ?? { name: n.text, service: null, pos: c.pos(n) };
+  cfg.serviceObjects.set(n.text, obj);
+  return { kind: 'object-service', target: obj };
+}
+
+function objectGroup(cfg: ParsedConfig, c: Cursor): Mode {
+  const typeT = c.word('an object-group type');
+  const type = typeT.lower;
+  if (type !== 'network' && type !== 'service' && type !== 'protocol') return ignore(cfg, c.sl, `object-group ${type} not modelled`);
+  const n = c.word('an object-group name');
+  let portProto: PortProto | null = null;
+  if (type === 'service' && !c.atEnd()) portProto = c.keyword('tcp', 'udp', 'tcp-udp') as PortProto;
+  c.end();
+  if (cfg.objects.has(n.text) || cfg.serviceObjects.has(n.text)) throw c.error('E_POLICY_VALUE', `"${n.text}" is already an object name`, n);
+  const existing = cfg.groups.get(n.text);
+  if (existing && existing.type !== type) throw c.error('E_POLICY_VALUE', `object-group "${n.text}" is already a ${existing.type} group`, n);
+  const g: ObjectGroup = existing ?? { name: n.text, type, portProto, network: [], service: [], protocols: [], pos: c.pos(n) };
+  cfg.groups.set(n.text, g);
+  return { kind: type === 'network' ? 'og-network' : type === 'service' ? 'og-service' : 'og-protocol', target: g };
+}
+
+function regexCommand(cfg: ParsedConfig, c: Cursor): void {
+  const n = c.word('a regex name');
+  if (n.text.length > REGEX_LIMITS.nameMax) throw c.error('E_POLICY_VALUE', `regex names are at most ${REGEX_LIMITS.nameMax} characters (this one has ${n.text.length})`, n);
+  const p = c.word('a regular expression');
+  const pattern = rest(c.sl, p);
+  if (pattern.length > REGEX_LIMITS.patternMax)
+    throw c.error('E_POLICY_VALUE', `regular expressions are at most ${REGEX_LIMITS.patternMax} characters (this one has ${pattern.length})`, p);
+  checkRegex(c, pattern, p.col);
+  cfg.regexes.set(n.text, { name: n.text, pattern, pos: c.pos(n), patternCol: p.col });
+}
+
+/** Syntax-checks a pattern, reporting errors at their column in the line. */
+export function checkRegex(c: Cursor, pattern: string, col: number): void {
+  try {
+    parseRegex(pattern);
+  } catch (e) {
+    if (e instanceof RegexSyntaxError) {
+      const ch = pattern[e.index];
+      throw new PolicyError('E_POLICY_VALUE', `bad regular expression: expected ${e.message}${ch !== undefined ? `, at "${ch}"` : ''}`, {
+        file: c.file,
+        line: c.sl.line,
+        column: col + e.index,
+      });
+    }
+    throw e;
+  }
+}
+
+function classMap(cfg: ParsedConfig, c: Cursor): Mode {
+  const t = c.word('a class-map name or "type"');
+  if (t.lower === 'type') {
+    const type = c.word('a class-map type (regex, inspect, management)');
+    if (type.lower === 'regex') {
+      c.keyword('match-any');
+      const n = c.word('a class-map name');
+      c.end();
+      const def: RegexClassDef = cfg.regexClasses.get(n.text) ?? { name: n.text, regexes: [], pos: c.pos(n) };
+      cfg.regexClasses.set(n.text, def);
+      return { kind: 'class-map-regex', target: def };
+    }
+    if (type.lower === 'inspect') {
+      const proto = c.peek();
+      if (proto && (proto.lower === 'esmtp' || proto.lower === 'smtp'))
+        throw c.error(
+          'E_POLICY_SYNTAX',
+          'class-map type inspect esmtp does not exist on the ASA: write the match commands directly in "policy-map type inspect esmtp NAME" (ASA-ESMTP-ADDENDUM B-13)',
+          proto,
+        );
+    }
+    return ignore(cfg, c.sl, `class-map type ${type.lower} not modelled`);
+  }
+  c.end();
+  const def: ClassMapDef = cfg.classMaps.get(t.text) ?? { name: t.text, description: null, matches: [], pos: c.pos(t) };
+  cfg.classMaps.set(t.text, def);
+  return { kind: 'class-map', target: def };
+}
+
+function policyMap(cfg: ParsedConfig, c: Cursor): Mode {
+  const t = c.word('a policy-map name or "type"');
+  if (t.lower === 'type') {
+    const type = c.word('a policy-map type');
+    if (type.lower === 'inspect') {
+      const proto = c.word('an inspection protocol');
+      if (proto.lower === 'esmtp') {
+        const n = c.word('a policy-map name');
+        c.end();
+        let def = cfg.esmtpMaps.get(n.text);
+        if (!def) {
+          def = {
+            name: n.text,
+            description: null,
+            parameters: { maskBanner: false, mailRelay: null, specialCharacter: null, allowTls: null },
+            matches: [],
+            pos: c.pos(n),
+          };
+          cfg.esmtpMaps.set(n.text, def);
+        }
+        return { kind: 'pmap-esmtp', target: def };
+      }
+      return ignore(cfg, c.sl, `policy-map type inspect ${proto.lower} not modelled`);
+    }
+    return ignore(cfg, c.sl, `policy-map type ${type.lower} not modelled`);
+  }
+  c.end();
+  const def: PolicyMapDef = cfg.policyMaps.get(t.text) ?? { name: t.text, description: null, classes: [], pos: c.pos(t) };
+  cfg.policyMaps.set(t.text, def);
+  return { kind: 'pmap', target: def };
+}
+
+function servicePolicy(cfg: ParsedConfig, c: Cursor, remove: boolean): void {
+  const n = c.word('a policy-map name');
+  const where = c.keyword('global', 'interface');
+  let scope = 'global';
+  if (where === 'interface') scope = c.word('an interface name (nameif)').text;
+  // `fail-close` and similar trailing keywords are accepted and ignored
+  cfg.touchedServicePolicies = true;
+  const same = (sp: { scope: string }) => sp.scope === scope;
+  if (remove) {
+    cfg.servicePolicies = cfg.servicePolicies.filter((sp) => !(same(sp) && sp.policyMap === n.text));
+    return;
+  }
+  const existing = cfg.servicePolicies.find(same);
+  if (existing && existing.policyMap !== n.text)
+    throw c.error(
+      'E_POLICY_VALUE',
+      `${scope === 'global' ? 'a global' : `interface ${scope}`} service-policy is already set (policy-map ${existing.policyMap}, line ${existing.pos.line}); remove it first with "no service-policy"`,
+      n,
+    );
+  if (!existing) cfg.servicePolicies.push({ policyMap: n.text, scope, pos: c.pos(n) });
+}
+
+// ---- sub-modes --------------------------------------------------------------------------
+
+function subCommand(cfg: ParsedConfig, mode: Mode, sl: SourceLine, file: string): Mode | null {
+  const c = new Cursor(sl, file);
+  switch (mode.kind) {
+    case 'object-network':
+      return objectNetworkLine(cfg, mode.target as NetworkObject, c);
+    case 'object-service':
+      (mode.target as ServiceObject).service = objectServiceLine(cfg, c);
+      return null;
+    case 'og-network':
+      return ogNetworkLine(cfg, mode.target as ObjectGroup, c);
+    case 'og-service':
+      return ogServiceLine(cfg, mode.target as ObjectGroup, c);
+    case 'og-protocol':
+      return ogProtocolLine(cfg, mode.target as ObjectGroup, c);
+    case 'class-map':
+      return classMapLine(cfg, mode.target as ClassMapDef, c);
+    case 'class-map-regex':
+      return regexClassLine(mode.target as RegexClassDef, c);
+    case 'pmap-esmtp':
+      return esmtpMapLine(mode.target as EsmtpMapDef, c);
+    case 'pmap-esmtp-params':
+      esmtpParameterLine(mode.target as EsmtpMapDef, c);
+      return null;
+    case 'pmap-esmtp-match':
+      esmtpActionLine(mode.target as EsmtpMatchDraft, c);
+      return null;
+    case 'pmap':
+      return pmapLine(mode.target as PolicyMapDef, c);
+    case 'pmap-class':
+      return pmapClassLine(cfg, mode.target as PolicyClassDef, c);
+    default:
+      return null;
+  }
+}
+
+function objectNetworkLine(cfg: ParsedConfig, obj: NetworkObject, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  switch (w.lower) {
+    case 'description':
+      return null;
+    case 'nat':
+      return ignore(cfg, c.sl, 'object NAT not modelled (ACLs use real addresses)');
+    case 'host': {
+      const ip = ipOrName(cfg, c, 'a host address');
+      obj.addr = { kind: 'prefix', addr: ip, prefix: ip.v === 4 ? 32 : 128 };
+      break;
+    }
+    case 'subnet': {
+      const t = c.word('a subnet (X MASK or X/len)');
+      const v6 = ipv6Prefix(c, t);
+      if (v6) obj.addr = v6;
+      else {
+        const ip = parseIp(t.text);
+        if (!ip || ip.v !== 4) c.fail('an IPv4 subnet X MASK or an IPv6 prefix X/len', t, 'E_POLICY_VALUE');
+        obj.addr = { kind: 'prefix', addr: ip, prefix: ipv4Mask(c) };
+      }
+      break;
+    }
+    case 'range': {
+      const lo = ipOrName(cfg, c, 'the first address of the range');
+      const hiT = c.peek();
+      const hi = ipOrName(cfg, c, 'the last address of the range');
+      if (hi.v !== lo.v) throw c.error('E_POLICY_VALUE', 'expected both range ends in the same address family', hiT);
+      obj.addr = { kind: 'range', lo, hi };
+      break;
+    }
+    case 'fqdn': {
+      obj.addr = { kind: 'never', text: rest(c.sl, w) };
+      return null;
+    }
+  }
+  c.end();
+  return null;
+}
+
+function serviceEntry(c: Cursor, legacyDst: boolean): ServiceEntry {
+  const pT = c.word('a protocol (tcp, udp, tcp-udp, ip, icmp, ...)');
+  const proto = pT.lower;
+  const e: ServiceEntry = { proto, src: { op: 'any' }, dst: { op: 'any' } };
+  if (proto !== 'tcp' && proto !== 'udp' && proto !== 'tcp-udp' && proto !== 'sctp') {
+    // icmp types and other protocol arguments are not modelled
+    while (!c.atEnd()) c.next();
+    return e;
+  }
+  const pp: PortProto = proto === 'sctp' ? 'tcp' : (proto as PortProto);
+  while (!c.atEnd()) {
+    const t = c.peek() as Token;
+    if (t.lower === 'source') {
+      c.next();
+      e.src = portOp(c, pp);
+    } else if (t.lower === 'destination') {
+      c.next();
+      e.dst = portOp(c, pp);
+    } else if (legacyDst && PORT_OPS.has(t.lower)) {
+      e.dst = portOp(c, pp); // 8.2-style `service-object tcp eq smtp`
+    } else c.fail('"source", "destination" or end of line', t);
+  }
+  return e;
+}
+
+function objectServiceLine(_cfg: ParsedConfig, c: Cursor): ServiceEntry | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') return null;
+  return serviceEntry(c, false);
+}
+
+function groupRef(cfg: ParsedConfig, c: Cursor, type: ObjectGroup['type'], self: ObjectGroup): { name: string; pos: { line: number; col: number } } {
+  const n = c.word('an object-group name');
+  const g = cfg.groups.get(n.text);
+  if (!g) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" is not defined (define it before use)`, n);
+  if (g.type !== type) throw c.error('E_POLICY_REFERENCE', `expected a ${type} object-group, "${n.text}" is a ${g.type} group`, n);
+  if (g === self) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" cannot contain itself`, n);
+  c.end();
+  return { name: n.text, pos: c.pos(n) };
+}
+
+function ogNetworkLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') return null;
+  if (w.lower === 'group-object') {
+    g.network.push({ kind: 'group', ...groupRef(cfg, c, 'network', g) });
+    return null;
+  }
+  // network-object host X | X MASK | X/len | object NAME
+  const t = c.peek();
+  if (t?.lower === 'object') {
+    c.next();
+    const n = c.word('an object network name');
+    if (!cfg.objects.has(n.text)) throw c.error('E_POLICY_REFERENCE', `object network "${n.text}" is not defined (define it before use)`, n);
+    c.end();
+    g.network.push({ kind: 'object', name: n.text, pos: c.pos(n) });
+    return null;
+  }
+  const a = addrSpec(cfg, c, false);
+  if (a.kind === 'any') c.fail('host X, X MASK, X/len or object NAME', t);
+  c.end();
+  g.network.push(a);
+  return null;
+}
+
+function ogServiceLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  switch (w.lower) {
+    case 'description':
+      return null;
+    case 'group-object':
+      g.service.push({ kind: 'group', ...groupRef(cfg, c, 'service', g) });
+      return null;
+    case 'port-object': {
+      if (g.portProto === null) throw c.error('E_POLICY_SYNTAX', `port-object needs a protocol on the group: "object-group service ${g.name} tcp"`, w);
+      const spec = portOp(c, g.portProto);
+      c.end();
+      g.service.push({ kind: 'port', spec });
+      return null;
+    }
+    case 'service-object': {
+      if (c.peek()?.lower === 'object') {
+        c.next();
+        const n = c.word('an object service name');
+        if (!cfg.serviceObjects.has(n.text)) throw c.error('E_POLICY_REFERENCE', `object service "${n.text}" is not defined (define it before use)`, n);
+        c.end();
+        g.service.push({ kind: 'service-object', name: n.text, pos: c.pos(n) });
+        return null;
+      }
+      g.service.push({ kind: 'service', entry: serviceEntry(c, true) });
+      return null;
+    }
+  }
+  return null;
+}
+
+function ogProtocolLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') return null;
+  if (w.lower === 'group-object') {
+    g.protocols.push({ kind: 'group', ...groupRef(cfg, c, 'protocol', g) });
+    return null;
+  }
+  const p = c.word('a protocol name or number');
+  c.end();
+  g.protocols.push({ kind: 'name', proto: p.lower === '6' ? 'tcp' : p.lower === '17' ? 'udp' : p.lower });
+  return null;
+}
+
+function classMapLine(cfg: ParsedConfig, def: ClassMapDef, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') {
+    def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
+    return null;
+  }
+  const what = c.peek();
+  if (!what) c.fail('"access-list", "port", "default-inspection-traffic" or "any"');
+  switch (what.lower) {
+    case 'access-list': {
+      c.next();
+      const n = c.word('an access-list name');
+      c.end();
+      def.matches.push({ kind: 'access-list', name: n.text, pos: c.pos(n) });
+      break;
+    }
+    case 'port': {
+      c.next();
+      const proto = c.keyword('tcp', 'udp') as 'tcp' | 'udp';
+      const opT = c.peek();
+      const spec = portOp(c, proto);
+      if (spec.op !== 'eq' && spec.op !== 'range') c.fail('"eq" or "range"', opT);
+      c.end();
+      def.matches.push({ kind: 'port', proto, spec });
+      break;
+    }
+    case 'default-inspection-traffic':
+      c.next();
+      c.end();
+      def.matches.push({ kind: 'default-inspection-traffic' });
+      break;
+    case 'any':
+      c.next();
+      c.end();
+      def.matches.push({ kind: 'any' });
+      break;
+    default:
+      def.matches.push({ kind: 'unmodelled', text: c.sl.raw.trim(), line: c.sl.line });
+      cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `class-map match ${what.lower} not modelled: class ${def.name} never matches` });
+      return null;
+  }
+  // the ASA allows one match per class-map, except default-inspection-traffic narrowed by an access-list
+  const kinds = def.matches.map((m) => m.kind).sort();
+  const ok = def.matches.length === 1 || (def.matches.length === 2 && kinds[0] === 'access-list' && kinds[1] === 'default-inspection-traffic');
+  if (!ok)
+    throw c.error(
+      'E_POLICY_SYNTAX',
+      `class-map ${def.name} already has a match command: a class-map takes one (or match access-list with match default-inspection-traffic)`,
+      what,
+    );
+  return null;
+}
+
+function regexClassLine(def: RegexClassDef, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') return null;
+  c.keyword('regex');
+  const n = c.word('a regex name');
+  c.end();
+  def.regexes.push({ name: n.text, pos: c.pos(n) });
+  return null;
+}
+
+// ---- policy-map type inspect esmtp ------------------------------------------------------
+
+function esmtpMapLine(def: EsmtpMapDef, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  switch (w.lower) {
+    case 'description':
+      def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
+      return null;
+    case 'parameters':
+      c.end();
+      return { kind: 'pmap-esmtp-params', target: def };
+    case 'class':
+      throw c.error(
+        'E_POLICY_SYNTAX',
+        'expected "match" here: ESMTP inspection policy maps take match commands directly (class-map type inspect esmtp does not exist, ASA-ESMTP-ADDENDUM B-13)',
+        w,
+      );
+    default: {
+      const m = esmtpMatch(c);
+      def.matches.push(m);
+      return { kind: 'pmap-esmtp-match', target: m };
+    }
+  }
+}
+
+/** Ranks criterion specs by how many of their keywords the line has, for the error message. */
+function esmtpMatch(c: Cursor): EsmtpMatchDraft {
+  const startCol = (c.sl.tokens[0] as Token).col;
+  let not = false;
+  if (c.peek()?.lower === 'not') {
+    c.next();
+    not = true;
+  }
+  const critStart = c.i;
+  let best: { spec: CriterionSpec; n: number } | null = null;
+  let chosen: CriterionSpec | null = null;
+  // longest keyword sequences first: 'sender-address length gt' before 'sender-address'
+  const specs = [...CRITERIA].sort((a, b) => b.keywords.length - a.keywords.length);
+  for (const spec of specs) {
+    let n = 0;
+    while (n < spec.keywords.length && c.peek(n)?.lower === (spec.keywords[n] as string).toLowerCase()) n++;
+    if (n === spec.keywords.length) {
+      // a matcher criterion needs regex/class next; a list criterion must not swallow 'length'
+      chosen = spec;
+      break;
+    }
+    if (!best || n > best.n) best = { spec, n };
+  }
+  if (!chosen) {
+    const n = best?.n ?? 0;
+    const options = new Set<string>();
+    for (const spec of CRITERIA) {
+      let k = 0;
+      while (k < n && k < spec.keywords.length && c.peek(k)?.lower === (spec.keywords[k] as string).toLowerCase()) k++;
+      if (k === n && spec.keywords[n] !== undefined) options.add(spec.keywords[n] as string);
+    }
+    c.i += n;
+    const list = [...options].map((o) => `"${o}"`).join(', ');
+    c.fail(n === 0 ? `a match criterion (${list})` : `one of ${list}`);
+  }
+  c.i += chosen.keywords.length;
+  const draft: EsmtpMatchDraft = {
+    text: '',
+    criterionText: '',
+    not,
+    kind: chosen.kind,
+    gt: null,
+    words: [],
+    ref: null,
+    actions: { primary: null, log: false, rateLimit: null },
+    hasAction: false,
+    pos: { line: c.sl.line, col: startCol },
+  };
+  const v = chosen.value;
+  switch (v.type) {
+    case 'number':
+      draft.gt = c.integer(`the value of "${chosen.keywords.join(' ')}"`, v.min, v.max);
+      break;
+    case 'list': {
+      const vocab = v.vocabulary.map((x) => x.toLowerCase());
+      if (c.atEnd()) c.fail(`one or more of ${v.vocabulary.join(' ')}`);
+      while (!c.atEnd()) {
+        const t = c.next() as Token;
+        if (!vocab.includes(t.lower))
+          throw c.error('E_POLICY_VALUE', `expected one of ${v.vocabulary.join(' ')} after "${chosen.keywords.join(' ')}", got "${t.text}"`, t);
+        const canon = v.canonical === 'upper' ? t.text.toUpperCase() : t.lower;
+        if (!draft.words.includes(canon)) draft.words.push(canon);
+      }
+      break;
+    }
+    case 'matcher': {
+      const type = c.keyword('regex', 'class') as 'regex' | 'class';
+      const n = c.word(type === 'regex' ? 'a regex name' : 'a regex class-map name');
+      draft.ref = { type, name: n.text, pos: c.pos(n) };
+      break;
+    }
+  }
+  c.end();
+  const critTokens = c.sl.tokens.slice(critStart).map((t) => t.text);
+  draft.criterionText = critTokens.join(' ');
+  draft.text = ['match', ...(not ? ['not'] : []), ...critTokens].join(' ');
+  return draft;
+}
+
+function esmtpActionLine(m: EsmtpMatchDraft, c: Cursor): void {
+  const spec = CRITERIA.find((s) => s.kind === m.kind) as CriterionSpec;
+  const allowed = spec.actions;
+  const w = c.next() as Token;
+  const name = w.lower as ActionName;
+  if (!allowed.includes(name))
+    throw c.error('E_POLICY_VALUE', `action "${w.lower}" is not available for "match ${criterionSyntax(spec)}"; expected one of ${allowed.join(', ')}`, w);
+  m.hasAction = true;
+  const setPrimary = (p: 'drop-connection' | 'reset' | 'mask') => {
+    if (m.actions.primary !== null && m.actions.primary !== p)
+      throw c.error('E_POLICY_VALUE', `this match already has the action "${m.actions.primary}"; a match takes one of drop-connection, reset, mask (plus log)`, w);
+    if (m.actions.rateLimit !== null) throw c.error('E_POLICY_VALUE', 'this match already has "rate-limit"; rate-limit cannot be combined with drop-connection, reset or mask', w);
+    m.actions.primary = p;
+  };
+  switch (name) {
+    case 'drop-connection':
+    case 'reset':
+    case 'mask':
+      setPrimary(name);
+      if (!c.atEnd()) {
+        c.keyword('log');
+        m.actions.log = true;
+      }
+      c.end();
+      return;
+    case 'log':
+      c.end();
+      m.actions.log = true;
+      return;
+    case 'rate-limit': {
+      if (m.actions.primary !== null) throw c.error('E_POLICY_VALUE', `this match already has the action "${m.actions.primary}"; rate-limit cannot be combined with it`, w);
+      m.actions.rateLimit = c.integer('the message rate', 1, RATE_LIMIT_MAX);
+      c.end();
+      return;
+    }
+  }
+}
+
+function esmtpParameterLine(def: EsmtpMapDef, c: Cursor): void {
+  const p = def.parameters;
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
+  const w = c.next() as Token;
+  if (neg) {
+    // `no mail-relay` may repeat its arguments; they are not needed to turn it off
+    while (!c.atEnd()) c.next();
+    if (w.lower === 'mask-banner') p.maskBanner = false;
+    else if (w.lower === 'mail-relay') p.mailRelay = null;
+    else if (w.lower === 'special-character') p.specialCharacter = null;
+    else if (w.lower === 'allow-tls') p.allowTls = null;
+    return;
+  }
+  switch (w.lower) {
+    case 'mask-banner':
+      c.end();
+      p.maskBanner = true;
+      return;
+    case 'mail-relay': {
+      const d = c.word('the local domain name');
+      if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(d.text)) c.fail('a domain name such as example.com', d, 'E_POLICY_VALUE');
+      c.keyword('action');
+      const a = c.keyword('drop-connection', 'log') as 'drop-connection' | 'log';
+      c.end();
+      p.mailRelay = { domain: d.text.toLowerCase(), action: a };
+      return;
+    }
+    case 'special-character': {
+      c.keyword('action');
+      const a = c.keyword('drop-connection', 'log') as 'drop-connection' | 'log';
+      let log = a === 'log';
+      if (a === 'drop-connection' && !c.atEnd()) {
+        c.keyword('log');
+        log = true;
+      }
+      c.end();
+      p.specialCharacter = { action: a, log };
+      return;
+    }
+    case 'allow-tls': {
+      let log = false;
+      if (!c.atEnd()) {
+        c.keyword('action');
+        c.keyword('log');
+        log = true;
+      }
+      c.end();
+      p.allowTls = { log };
+      return;
+    }
+  }
+}
+
+// ---- policy-map (Layer 3/4) ---------------------------------------------------------------
+
+function pmapLine(def: PolicyMapDef, c: Cursor): Mode | null {
+  const w = c.next() as Token;
+  if (w.lower === 'description') {
+    def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
+    return null;
+  }
+  const n = c.word('a class-map name');
+  c.end();
+  let cls = def.classes.find((k) => k.className === n.text);
+  if (!cls) {
+    cls = { className: n.text, inspects: [], limits: null, pos: c.pos(n) };
+    def.classes.push(cls);
+  }
+  return { kind: 'pmap-class', target: cls };
+}
+
+function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode | null {
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
+  const w = c.next() as Token;
+  if (w.lower === 'inspect') {
+    const pT = c.word('an inspection protocol (esmtp, dns, ftp, ...)');
+    // `inspect smtp` is converted to `inspect esmtp` by the ASA
+    const protocol = pT.lower === 'smtp' ? 'esmtp' : pT.lower;
+    if (neg) {
+      cls.inspects = cls.inspects.filter((i) => i.protocol !== protocol);
+      return null;
+    }
+    let map: string | null = null;
+    let mapPos = null;
+    if (protocol === 'esmtp') {
+      if (!c.atEnd()) {
+        const m = c.next() as Token;
+        map = m.text;
+        mapPos = c.pos(m);
+      }
+      c.end();
+      cls.inspects = cls.inspects.filter((i) => i.protocol !== 'esmtp');
+    } else if (!c.atEnd()) {
+      map = (c.next() as Token).text; // other inspections: arguments not validated
+    }
+    cls.inspects.push({ protocol, map, mapPos, line: c.sl.line });
+    return null;
+  }
+  if (w.lower === 'set' && c.peek()?.lower === 'connection') {
+    c.next();
+    const kwT = c.peek();
+    if (kwT && ['timeout', 'advanced-options', 'decrement-ttl'].includes(kwT.lower)) {
+      cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `set connection ${kwT.lower} not modelled` });
+      return null;
+    }
+    if (neg) {
+      cls.limits = null;
+      return null;
+    }
+    const limits = cls.limits ?? { connMax: 0, embryonicConnMax: 0, perClientMax: 0, perClientEmbryonicMax: 0 };
+    if (c.atEnd()) c.fail('conn-max, embryonic-conn-max, per-client-max, per-client-embryonic-max or random-sequence-number');
+    while (!c.atEnd()) {
+      const k = c.keyword('conn-max', 'embryonic-conn-max', 'per-client-max', 'per-client-embryonic-max', 'random-sequence-number');
+      if (k === 'random-sequence-number') {
+        c.keyword('enable', 'disable');
+        continue;
+      }
+      const n = c.integer(k, 0, 2_000_000);
+      if (k === 'conn-max') limits.connMax = n;
+      else if (k === 'embryonic-conn-max') limits.embryonicConnMax = n;
+      else if (k === 'per-client-max') limits.perClientMax = n;
+      else limits.perClientEmbryonicMax = n;
+    }
+    cls.limits = limits;
+    return null;
+  }
+  if (w.lower === 'description') return null;
+  cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `class action ${w.lower} not modelled` });
+  return null;
+}
