@@ -1,6 +1,266 @@
+/**
+ * `smtp-inspect info FILE [--json]`: what capinfos tells (format, link types, packets, sizes,
+ * first/last time) plus what matters before an SMTP run: packets per decoded kind, TCP
+ * connections and connections on the SMTP ports (465 apart: implicit TLS, nothing to inspect).
+ */
 import type { Command } from 'commander';
+import { openCapture } from '../capture/open.js';
+import type { CaptureRecord } from '../capture/types.js';
+import { decodePacket } from '../decode/decode.js';
+import { linkTypeName } from '../decode/link-types.js';
+import { DecodedPacket, PACKET_KIND_NAMES, PacketKind, TcpFlag } from '../decode/packet.js';
+import { fractionDigits, isoTime } from '../output/time.js';
+import { action } from './errors.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+/** Ports reported as SMTP: 25 (relay), 587 (submission), 2525 (common alternative), 465 (implicit TLS). */
+export const SMTP_PORTS = [25, 587, 2525, 465] as const;
+const IMPLICIT_TLS_PORT = 465;
+
+export interface CaptureInfo {
+  file: string;
+  format: 'pcap' | 'pcapng';
+  gzip: boolean;
+  /** Byte order of the file (pcapng: of the first section). */
+  byteOrder: 'little-endian' | 'big-endian' | null;
+  linkTypes: number[];
+  linkTypeNames: string[];
+  interfaces: number;
+  /** Snaplen per interface. */
+  snaplens: number[];
+  packets: number;
+  /** Sum of original (on-the-wire) lengths, as capinfos' "Data size". */
+  bytes: number;
+  /** Sum of captured lengths. */
+  capturedBytes: number;
+  /** Bytes of the (decompressed) input read. */
+  inputBytes: number;
+  /** Earliest and latest packet time (as capinfos), ISO 8601 UTC at the capture's precision; null when there are no packets. */
+  firstTime: string | null;
+  lastTime: string | null;
+  durationSeconds: number | null;
+  /** Fraction digits of the timestamps (6 = µs, 9 = ns). */
+  timePrecisionDigits: number;
+  truncatedRecords: number;
+  packetsByKind: Record<string, number>;
+  tcpConnections: number;
+  /** Connections whose server port is 25, 587, 2525 or 465. */
+  smtpConnections: number;
+  smtpConnectionsByPort: Record<string, number>;
+  /** Of those, port 465 (SMTPS): TLS from the first byte, so not inspectable. */
+  implicitTlsConnections: number;
+}
+
+/** One TCP connection, chained per hash bucket. Endpoint A is the client when a SYN was seen. */
+class Conn {
+  constructor(
+    readonly addrLen: number,
+    /** addrA then addrB. */
+    readonly addrs: Buffer,
+    readonly portA: number,
+    readonly portB: number,
+    public isn: number,
+    public hasIsn: boolean,
+    public next: Conn | null,
+  ) {}
+  closed = false;
+}
+
+function smtpIndex(port: number): number {
+  return SMTP_PORTS.indexOf(port as (typeof SMTP_PORTS)[number]);
+}
+
+/**
+ * Counts TCP connections like Wireshark's tcp.stream: one per 4-tuple, and a new one when a SYN
+ * with a different initial sequence number reuses the tuple. No per-packet allocation: the
+ * 4-tuple is hashed in place (order-independent) and compared byte by byte on a hit.
+ */
+export class TcpConnectionCounter {
+  count = 0;
+  readonly smtpByPort = new Array<number>(SMTP_PORTS.length).fill(0);
+  private readonly buckets = new Map<number, Conn>();
+
+  private static hashSide(d: Buffer, addr: number, len: number, port: number): number {
+    let h = 0x811c9dc5 ^ port;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ d[addr + i]!, 0x01000193);
+    return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+  }
+
+  private static sameAddr(d: Buffer, off: number, conn: Conn, which: 0 | 1): boolean {
+    const base = which * conn.addrLen;
+    for (let i = 0; i < conn.addrLen; i++) if (d[off + i] !== conn.addrs[base + i]) return false;
+    return true;
+  }
+
+  /** Set by find(): whether the packet was sent by endpoint A. */
+  private fromA = false;
+
+  private find(p: DecodedPacket, hash: number): Conn | null {
+    const d = p.data;
+    for (let c = this.buckets.get(hash) ?? null; c !== null; c = c.next) {
+      if (c.addrLen !== p.addrLength) continue;
+      if (c.portA === p.srcPort && c.portB === p.dstPort && TcpConnectionCounter.sameAddr(d, p.srcAddrOffset, c, 0) && TcpConnectionCounter.sameAddr(d, p.dstAddrOffset, c, 1)) {
+        this.fromA = true;
+        return c;
+      }
+      if (c.portA === p.dstPort && c.portB === p.srcPort && TcpConnectionCounter.sameAddr(d, p.dstAddrOffset, c, 0) && TcpConnectionCounter.sameAddr(d, p.srcAddrOffset, c, 1)) {
+        this.fromA = false;
+        return c;
+      }
+    }
+    return null;
+  }
+
+  add(p: DecodedPacket): void {
+    const d = p.data;
+    const len = p.addrLength;
+    // Commutative combination: both directions of a connection land in the same bucket.
+    const hash = (TcpConnectionCounter.hashSide(d, p.srcAddrOffset, len, p.srcPort) + TcpConnectionCounter.hashSide(d, p.dstAddrOffset, len, p.dstPort)) >>> 0;
+    const syn = (p.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN;
+    const c = this.find(p, hash);
+    if (c) {
+      if (!syn) {
+        if (p.flags & (TcpFlag.FIN | TcpFlag.RST)) c.closed = true;
+        return;
+      }
+      // A SYN on a known tuple: a retransmission (same ISN), or the tuple reused by a new connection.
+      if (!c.hasIsn && !c.closed) {
+        c.isn = p.seq;
+        c.hasIsn = true;
+        return;
+      }
+      if (c.hasIsn && c.isn === p.seq && this.fromA) return;
+    }
+    this.create(p, hash, syn);
+  }
+
+  private create(p: DecodedPacket, hash: number, syn: boolean): void {
+    const d = p.data;
+    const len = p.addrLength;
+    // Endpoint A = the client: the SYN's sender, the SYN-ACK's receiver, else the side not on an SMTP port.
+    const synAck = (p.flags & (TcpFlag.SYN | TcpFlag.ACK)) === (TcpFlag.SYN | TcpFlag.ACK);
+    const srcIsClient = syn || (!synAck && !(smtpIndex(p.srcPort) >= 0 && smtpIndex(p.dstPort) < 0));
+    const aOff = srcIsClient ? p.srcAddrOffset : p.dstAddrOffset;
+    const bOff = srcIsClient ? p.dstAddrOffset : p.srcAddrOffset;
+    const addrs = Buffer.allocUnsafe(2 * len);
+    d.copy(addrs, 0, aOff, aOff + len);
+    d.copy(addrs, len, bOff, bOff + len);
+    const portA = srcIsClient ? p.srcPort : p.dstPort;
+    const portB = srcIsClient ? p.dstPort : p.srcPort;
+    this.buckets.set(hash, new Conn(len, addrs, portA, portB, p.seq, syn, this.buckets.get(hash) ?? null));
+    this.count++;
+    const serverIdx = smtpIndex(portB);
+    if (serverIdx >= 0) this.smtpByPort[serverIdx]!++;
+  }
+}
+
+/** Reads the whole capture once and gathers the statistics. */
+export async function collectInfo(file: string): Promise<CaptureInfo> {
+  const source = await openCapture(file);
+  const kinds = new Array<number>(Object.keys(PACKET_KIND_NAMES).length).fill(0);
+  const decoded = new DecodedPacket();
+  const tcp = new TcpConnectionCounter();
+  let bytes = 0;
+  let capturedBytes = 0;
+  let minSec = Infinity;
+  let minNsec = 0;
+  let maxSec = -Infinity;
+  let maxNsec = 0;
+  const onRecord = (rec: CaptureRecord): void => {
+    bytes += rec.originalLength;
+    capturedBytes += rec.captureLength;
+    // Normalised (a pcap fraction may exceed one second in damaged files).
+    let sec = rec.tsSec;
+    let nsec = rec.tsNsec;
+    if (nsec >= 1e9) {
+      sec += Math.floor(nsec / 1e9);
+      nsec %= 1e9;
+    }
+    if (sec < minSec || (sec === minSec && nsec < minNsec)) {
+      minSec = sec;
+      minNsec = nsec;
+    }
+    if (sec > maxSec || (sec === maxSec && nsec > maxNsec)) {
+      maxSec = sec;
+      maxNsec = nsec;
+    }
+    decodePacket(rec.linkType, rec.data, decoded);
+    kinds[decoded.kind]!++;
+    if (decoded.kind === PacketKind.TCP) tcp.add(decoded);
+  };
+  const stats = await source.run(onRecord);
+
+  const ifaces = source.interfaces;
+  const linkTypes = [...new Set(ifaces.map((i) => i.linkType))];
+  const digits = ifaces.reduce((m, i) => Math.max(m, fractionDigits(i.tsResolutionBase, i.tsResolutionExponent)), 0);
+  const packetsByKind: Record<string, number> = {};
+  kinds.forEach((n, k) => {
+    if (n > 0) packetsByKind[PACKET_KIND_NAMES[k as PacketKind]] = n;
+  });
+  const smtpConnectionsByPort: Record<string, number> = {};
+  SMTP_PORTS.forEach((port, i) => (smtpConnectionsByPort[String(port)] = tcp.smtpByPort[i]!));
+  const have = stats.packets > 0;
+  const first = ifaces[0];
+  return {
+    file,
+    format: source.format,
+    gzip: source.gzip,
+    byteOrder: first ? (first.littleEndian ? 'little-endian' : 'big-endian') : null,
+    linkTypes,
+    linkTypeNames: linkTypes.map(linkTypeName),
+    interfaces: ifaces.length,
+    snaplens: ifaces.map((i) => i.snaplen),
+    packets: stats.packets,
+    bytes,
+    capturedBytes,
+    inputBytes: stats.bytes,
+    firstTime: have ? isoTime(minSec, minNsec, digits) : null,
+    lastTime: have ? isoTime(maxSec, maxNsec, digits) : null,
+    durationSeconds: have ? Number(((maxSec - minSec) + (maxNsec - minNsec) / 1e9).toFixed(9)) : null,
+    timePrecisionDigits: digits,
+    truncatedRecords: stats.truncatedRecords,
+    packetsByKind,
+    tcpConnections: tcp.count,
+    smtpConnections: tcp.smtpByPort.reduce((a, b) => a + b, 0),
+    smtpConnectionsByPort,
+    implicitTlsConnections: tcp.smtpByPort[SMTP_PORTS.indexOf(IMPLICIT_TLS_PORT)]!,
+  };
+}
+
+export function formatInfo(i: CaptureInfo): string {
+  const row = (k: string, v: string | number): string => `${(k + ':').padEnd(20)}${v}\n`;
+  const resolution = i.timePrecisionDigits === 9 ? 'nanoseconds' : i.timePrecisionDigits === 6 ? 'microseconds' : `${i.timePrecisionDigits} fraction digits`;
+  let s = '';
+  s += row('File', i.file);
+  s += row('Format', `${i.format}${i.gzip ? ' (gzip-compressed)' : ''}${i.byteOrder ? `, ${i.byteOrder}` : ''}, ${resolution}`);
+  s += row('Link types', i.linkTypes.map((t, k) => `${t} (${i.linkTypeNames[k]})`).join(', ') || '(none)');
+  s += row('Interfaces', `${i.interfaces}${i.snaplens.length ? ` (snaplen ${[...new Set(i.snaplens)].join(', ')})` : ''}`);
+  s += row('Packets', i.packets);
+  s += row('Data size', `${i.bytes} bytes on the wire, ${i.capturedBytes} captured`);
+  s += row('Truncated records', `${i.truncatedRecords}${i.truncatedRecords ? ' (cut by the snaplen)' : ''}`);
+  s += row('First packet', i.firstTime ?? '-');
+  s += row('Last packet', i.lastTime ?? '-');
+  s += row('Duration', i.durationSeconds === null ? '-' : `${i.durationSeconds} s`);
+  s += row('Packets by kind', Object.entries(i.packetsByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '-');
+  s += row('TCP connections', i.tcpConnections);
+  const ports = SMTP_PORTS.filter((p) => p !== IMPLICIT_TLS_PORT).map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}`).join(', ');
+  s += row('SMTP connections', `${i.smtpConnections} (${ports}; 465: ${i.implicitTlsConnections}, implicit TLS, not inspectable)`);
+  return s;
+}
+
 export function registerInfo(program: Command): void {
-  program.command('info').description('(being built)');
+  program
+    .command('info')
+    .description('Summarise a capture: format, link types, packets, times, truncation, packet kinds, TCP and SMTP connections')
+    .argument('<file>', "capture file (pcap, pcapng, optionally .gz); '-' reads standard input")
+    .option('--json', 'print one JSON object instead of text')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  smtp-inspect info capture.pcapng\n  smtp-inspect info --json capture.pcap.gz\n  tcpdump -w - port 25 | smtp-inspect info -\n',
+    )
+    .action(
+      action(async (file: string, opts: { json?: boolean }) => {
+        const info = await collectInfo(file);
+        process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
+      }),
+    );
 }
