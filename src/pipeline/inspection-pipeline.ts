@@ -1,0 +1,816 @@
+/**
+ * The packet pipeline shared by replay (file) and live capture: decode -> flow table -> policy
+ * decision -> ESMTP inspector session -> edits mapped back onto packets -> hold-back queue -> outputs.
+ *
+ * Invariants it keeps:
+ * - OUT keeps the input's packet order and timestamps. A packet whose bytes the inspector has not
+ *   committed yet waits, and holds every packet behind it (bounded: maxHeldPackets/maxHeldBytes;
+ *   beyond that the oldest is forwarded undecided and a verdict says so).
+ * - Every input packet is either written to OUT or gets exactly one `drop` verdict record, so
+ *   packets in = forwarded + dropped, and OUT = forwarded + synthesised.
+ * - Every edit is applied to every packet that carries its bytes: the current one, held ones, and
+ *   later retransmissions (from a bounded per-direction edit history).
+ * - Only what must be kept is copied: a packet that can go straight out is written from the
+ *   reader's buffer (copied only when edited).
+ */
+import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
+import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
+import { decodePacket } from '../decode/decode.js';
+import { DecodedPacket, PacketKind, TcpFlag } from '../decode/packet.js';
+import type { Connection } from '../flow/connection.js';
+import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
+import { ASA_OUT_OF_ORDER, type FlowOptions } from '../flow/options.js';
+import { seqAdd } from '../flow/seq.js';
+import { C2S, FlowStatus, S2C, type CloseReason, type ConnectionMeta, type Direction } from '../flow/types.js';
+import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
+import { createEsmtpSession } from '../inspect/esmtp/session.js';
+import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js';
+import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
+import type { Edit, InspectionSink, SessionContext, Verdict } from '../inspect/types.js';
+import type { ClassDecision, CompiledPolicy } from '../policy/types.js';
+import { fractionDigits, isoTime } from '../output/time.js';
+import type { VerdictRecord, VerdictRecordAction } from '../output/verdicts.js';
+import { applyStreamEdit } from '../rewrite/apply-edit.js';
+import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from '../rewrite/rst.js';
+import { timestampAfter, type TimeResolution } from '../rewrite/timestamp.js';
+import { ConnKind, ConnState } from './conn-state.js';
+import { ConnectionLimiter } from './connection-limits.js';
+import { QueueEntry } from './queue-entry.js';
+import {
+  DEFAULT_MAX_HELD_BYTES,
+  DEFAULT_MAX_HELD_PACKETS,
+  type PipelineOptions,
+  type PipelineOutputs,
+  type PipelineProfile,
+  type ReplaySummary,
+} from './types.js';
+
+/** Reassembly settings of the 'analysis' profile: generous queues, holes become gaps. */
+const ANALYSIS_FLOW: Partial<FlowOptions> = { onOutOfOrderLimit: 'gap', outOfOrderTimeoutSec: 0 };
+
+const OOO_RULE = 'tcp out-of-order queue';
+const LIMIT_NOTE = 'hold-back limit';
+
+function dirName(d: Direction): 'c2s' | 's2c' {
+  return d === C2S ? 'c2s' : 's2c';
+}
+
+function actionWord(action: string): string {
+  switch (action) {
+    case 'mask':
+      return 'masked';
+    case 'x-substitute':
+      return "X'd";
+    case 'replace':
+      return 'replaced';
+    default:
+      return action;
+  }
+}
+
+export class InspectionPipeline {
+  readonly profile: PipelineProfile;
+  readonly checksumMode: ChecksumMode;
+  readonly counters = new EsmtpCounters();
+  readonly flows: FlowTable<ConnState>;
+
+  private readonly policy: CompiledPolicy;
+  private readonly engineOptions: EngineOptions;
+  private readonly out: PipelineOutputs;
+  private readonly clientIf: string;
+  private readonly serverIf: string;
+  private readonly format: 'pcap' | 'pcapng';
+  private readonly maxHeldPackets: number;
+  private readonly maxHeldBytes: number;
+  private readonly limiter = new ConnectionLimiter();
+
+  private readonly pkt = new DecodedPacket();
+  private readonly scratch = new DecodedPacket();
+  private readonly res = new PacketFlowResult<ConnState>();
+  /** The entry of the packet being processed (reused). */
+  private readonly cur = new QueueEntry();
+  /** Set while process() runs, so listener callbacks can annotate the current packet. */
+  private current: QueueEntry | null = null;
+  /** Synthesised packets to write right after the current one. */
+  private afterCurrent: QueueEntry[] = [];
+  /** Connections whose session reached dropped/reset during the current call. */
+  private newDrops: ConnState[] = [];
+
+  /** Hold-back queue: a FIFO with a moving head. */
+  private queue: QueueEntry[] = [];
+  private qHead = 0;
+  private heldBytes = 0;
+
+  private readonly interfaces: CaptureInterface[] = [];
+  private lastTsSec = 0;
+  private lastTsNsec = 0;
+  private finished = false;
+
+  private readonly s: ReplaySummary = {
+    connections: { tracked: 0, inspected: 0, exempted: 0, denied: 0, dropped: 0, reset: 0 },
+    packets: { in: 0, out: 0, forwarded: 0, modified: 0, dropped: 0, synthesized: 0, forcedForward: 0, checksumBroken: 0, maxHeld: 0 },
+    bytesIn: 0,
+    edits: 0,
+    verdicts: 0,
+    syslogLines: 0,
+    servicePolicy: '',
+  };
+
+  constructor(opts: PipelineOptions) {
+    this.policy = opts.policy;
+    this.engineOptions = opts.engineOptions ?? defaultEngineOptions();
+    this.profile = opts.profile ?? 'asa';
+    this.checksumMode = opts.checksumMode ?? 'incremental';
+    this.out = opts.outputs;
+    this.clientIf = opts.clientInterface ?? 'outside';
+    this.serverIf = opts.serverInterface ?? 'inside';
+    this.format = opts.format ?? 'pcap';
+    this.maxHeldPackets = Math.max(1, opts.maxHeldPackets ?? DEFAULT_MAX_HELD_PACKETS);
+    this.maxHeldBytes = Math.max(1, opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
+    const flowOpts: Partial<FlowOptions> = {
+      serverPorts: this.policy.esmtpPorts(),
+      ...(this.profile === 'asa' ? ASA_OUT_OF_ORDER : ANALYSIS_FLOW),
+      ...opts.flowOptions,
+    };
+    this.flows = new FlowTable<ConnState>(
+      {
+        onOpen: (c) => this.onOpen(c),
+        onEstablished: (c) => this.onEstablished(c),
+        onData: (c, d, data, off, pn) => this.onData(c, d, data, off, pn),
+        onGap: (c, d, off, len) => this.onGap(c, d, off, len),
+        onClose: (c, reason) => this.onClose(c, reason),
+        onDiscard: (c, d, off, len, pn, reason) => this.onDiscard(c, d, off, len, pn, reason),
+      },
+      flowOpts,
+    );
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /** A capture interface appeared (pcapng IDB, or the single pcap interface): before its packets. */
+  addInterface(iface: CaptureInterface): void {
+    this.interfaces[iface.index] = iface;
+    this.out.annotate?.addInterface?.(iface);
+    this.out.packets?.addInterface?.(iface);
+  }
+
+  /** Processes one record synchronously. The record is not referenced after the call. */
+  process(rec: CaptureRecord): void {
+    if (this.finished) throw new Error('InspectionPipeline.process after finish');
+    const s = this.s.packets;
+    s.in++;
+    this.s.bytesIn += rec.captureLength;
+    this.lastTsSec = rec.tsSec;
+    this.lastTsNsec = rec.tsNsec;
+    const e = this.cur;
+    e.load(rec);
+    const pkt = decodePacket(rec.linkType, rec.data, this.pkt);
+    this.current = e;
+    if (pkt.kind === PacketKind.TCP) this.handleTcp(e, pkt);
+    this.current = null;
+    this.place(e);
+    this.flush();
+    this.enforceHoldLimit();
+  }
+
+  /**
+   * End of input: closes every connection (sessions flush), then writes everything still held.
+   * Idempotent. Returns the summary; the caller closes the writers.
+   */
+  finish(): ReplaySummary {
+    if (!this.finished) {
+      this.finished = true;
+      this.flows.finish(this.lastTsSec, this.lastTsNsec);
+      this.processNewDrops(null);
+      this.flushAll();
+      this.s.servicePolicy = formatServicePolicy(this.counters);
+    }
+    return this.summary();
+  }
+
+  /** The running totals (also valid mid-run, e.g. for a progress line). */
+  summary(): ReplaySummary {
+    const st = this.flows.stats;
+    this.s.connections.tracked = st.opened;
+    return { ...this.s, connections: { ...this.s.connections }, packets: { ...this.s.packets } };
+  }
+
+  /** Packets currently held back. */
+  get heldPackets(): number {
+    return this.queue.length - this.qHead;
+  }
+
+  // ------------------------------------------------------------------ per packet
+
+  private handleTcp(e: QueueEntry, pkt: DecodedPacket): void {
+    const r = this.res;
+    this.flows.process(pkt, e.packetNumber, e.tsSec, e.tsNsec, r);
+    const conn = r.conn;
+    if ((r.status & FlowStatus.UNTRACKED) !== 0 || conn === null) {
+      this.processNewDrops(null);
+      return;
+    }
+    const st = conn.state;
+    if (st === null) return;
+    e.conn = st;
+    e.dir = r.dir;
+    e.streamOffset = r.streamOffset;
+    e.payloadLength = r.payloadLength;
+    st.packets++;
+    if ((pkt.flags & TcpFlag.RST) !== 0) st.rstDir = r.dir;
+
+    if (st.kind === ConnKind.EXEMPT) {
+      this.processNewDrops(null);
+      return;
+    }
+    if (st.kind === ConnKind.DENIED) {
+      this.markDropped(e, st.denyRule, 'connection refused by a connection limit', st.denySyslog);
+      st.denySyslog = null;
+      this.processNewDrops(null);
+      return;
+    }
+
+    // Inspected connection.
+    const dec = st.decision;
+    if (dec?.esmtp) this.counters.countPacket(dec.policyMap, dec.className, dec.esmtp);
+    this.rememberHeaders(st, pkt, e, r.dir);
+    if (r.payloadLength > 0 && !st.dropped) this.rewriteCurrent(e, pkt, st, conn);
+    this.processNewDrops(e);
+    if (!e.dropped && st.dropped && e.packetNumber >= st.dropFromPacket) {
+      this.markDropped(e, st.dropRule, `connection ${st.dropAction === 'reset' ? 'reset' : 'dropped'} by ${st.dropRule}`, null);
+    }
+    if (!e.dropped && (r.status & FlowStatus.OUT_OF_ORDER_DROPPED) !== 0 && this.profile === 'asa') {
+      this.markDropped(e, OOO_RULE, `out-of-order queue full (${this.flows.options.maxOutOfOrderPacketsPerDirection} packets per direction): dropped as the ASA does`, null);
+    }
+    if (e.dropped) return;
+    if ((r.status & FlowStatus.OUT_OF_ORDER) !== 0) e.note(`out of order: held by reassembly until the hole before it is filled (${dirName(r.dir)})`);
+    if ((r.status & FlowStatus.TRUNCATED) !== 0) e.note('payload cut by the snaplen: the missing bytes are a gap for the inspector');
+    if (r.payloadLength > 0 && !this.isReady(e)) e.waiting = true;
+  }
+
+  /** Applies known edits (and the inspected bytes, for a disagreeing retransmission) to the current packet. */
+  private rewriteCurrent(e: QueueEntry, pkt: DecodedPacket, st: ConnState, conn: Connection<ConnState>): void {
+    const r = this.res;
+    const dir = r.dir;
+    const start = r.streamOffset;
+    const end = start + r.payloadLength;
+    const retrans = (r.status & FlowStatus.RETRANSMISSION) !== 0;
+    if ((r.status & FlowStatus.OVERLAP_DIFFERENT) !== 0 && r.overlapDifferentLength > 0) {
+      const half = conn.half[dir];
+      const hist = half.hist;
+      const from = Math.max(r.overlapDifferentOffset, half.histStart, start);
+      const to = Math.min(r.overlapDifferentOffset + r.overlapDifferentLength, half.histStart + half.histLen, end);
+      let changed = 0;
+      if (hist !== null && to > from) {
+        this.prepareEdit(e, pkt);
+        const at = half.histHead + (from - half.histStart);
+        changed = applyStreamEdit(pkt, start, from, hist.subarray(at, at + (to - from)), this.checksumMode);
+      }
+      const text =
+        changed > 0
+          ? `retransmission carried ${r.overlapDifferentLength} byte(s) different from the inspected copy: made to agree (${changed} byte(s) rewritten)`
+          : `retransmission carried ${r.overlapDifferentLength} byte(s) different from the inspected copy: inspected copy no longer retained, left as is`;
+      e.note(text);
+      this.verdictRecord(e, st, dir, 'overlap-different-data', 'rewrite-retransmission', null, text);
+      if (changed > 0) e.modified = true;
+    }
+    const hist = st.edits[dir];
+    if (hist === null || hist.size === 0) return;
+    hist.forEachOverlapping(start, end, (ed) => {
+      this.prepareEdit(e, pkt);
+      const n = applyStreamEdit(pkt, start, ed.offset, ed.bytes, this.checksumMode);
+      if (n > 0) {
+        e.modified = true;
+        e.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
+      }
+    });
+  }
+
+  /** Before the first change to the current packet: verify its input checksum, take a private copy. */
+  private prepareEdit(e: QueueEntry, pkt: DecodedPacket): void {
+    if (e.owned) return;
+    e.inputChecksumOk = tcpChecksumOk(pkt);
+    e.own();
+    pkt.data = e.data;
+  }
+
+  private rememberHeaders(st: ConnState, pkt: DecodedPacket, e: QueueEntry, dir: Direction): void {
+    if (st.templates[dir] === null) st.templates[dir] = { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex };
+    let len = pkt.payloadLength + pkt.payloadMissing;
+    if ((pkt.flags & TcpFlag.SYN) !== 0) len++;
+    if ((pkt.flags & TcpFlag.FIN) !== 0) len++;
+    st.nextSeq[dir] = seqAdd(pkt.seq, len);
+    st.seqSeen[dir] = true;
+  }
+
+  private isReady(e: QueueEntry): boolean {
+    if (e.dropped || e.synthesized) return true;
+    const st = e.conn;
+    if (st === null || st.session === null || st.closed) return true;
+    if (st.session.state !== 'inspecting') return true;
+    return st.session.committed(e.dir) >= e.streamOffset + e.payloadLength;
+  }
+
+  // ------------------------------------------------------------------ hold-back queue
+
+  /** Writes the current entry now if nothing is waiting, else queues a copy. */
+  private place(e: QueueEntry): void {
+    const extra = this.afterCurrent;
+    if (this.heldPackets === 0 && !e.waiting) {
+      this.emit(e);
+      if (extra.length > 0) {
+        for (const x of extra) this.emit(x);
+        this.afterCurrent = [];
+      }
+      return;
+    }
+    const q = e.clone();
+    if (q.waiting) q.wasHeld = true;
+    this.enqueue(q);
+    if (extra.length > 0) {
+      for (const x of extra) this.enqueue(x);
+      this.afterCurrent = [];
+    }
+  }
+
+  private enqueue(q: QueueEntry): void {
+    this.queue.push(q);
+    this.heldBytes += q.data.length;
+    if (q.conn !== null && !q.synthesized) q.conn.held.push(q);
+    const n = this.heldPackets;
+    if (n > this.s.packets.maxHeld) this.s.packets.maxHeld = n;
+  }
+
+  private dequeue(): QueueEntry | null {
+    if (this.qHead >= this.queue.length) return null;
+    const h = this.queue[this.qHead]!;
+    this.qHead++;
+    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qHead);
+      this.qHead = 0;
+    }
+    this.heldBytes -= h.data.length;
+    if (h.conn !== null && !h.synthesized) h.conn.removeHeld(h);
+    return h;
+  }
+
+  /** Writes every ready packet at the head of the queue. */
+  private flush(): void {
+    while (this.qHead < this.queue.length) {
+      const h = this.queue[this.qHead]!;
+      if (h.waiting && !this.isReady(h)) break;
+      this.dequeue();
+      this.emit(h);
+    }
+  }
+
+  private flushAll(): void {
+    for (let h = this.dequeue(); h !== null; h = this.dequeue()) {
+      if (h.waiting && !this.isReady(h)) this.forceForward(h, 'end of input');
+      this.emit(h);
+    }
+  }
+
+  private enforceHoldLimit(): void {
+    while (this.heldPackets > this.maxHeldPackets || this.heldBytes > this.maxHeldBytes) {
+      const h = this.dequeue();
+      if (h === null) break;
+      if (h.waiting && !this.isReady(h)) {
+        this.forceForward(h, `${LIMIT_NOTE} (${this.maxHeldPackets} packets / ${this.maxHeldBytes} bytes)`);
+      }
+      this.emit(h);
+      this.flush();
+    }
+  }
+
+  private forceForward(h: QueueEntry, why: string): void {
+    this.s.packets.forcedForward++;
+    const text = `forwarded before the inspector decided its bytes: ${why}`;
+    h.note(text);
+    if (h.conn) this.verdictRecord(h, h.conn, h.dir, LIMIT_NOTE, 'forward', null, text);
+  }
+
+  /** Writes one entry to OUT (unless dropped) and to the annotated capture. */
+  private emit(e: QueueEntry): void {
+    const p = this.s.packets;
+    if (e.waiting || e.wasHeld) {
+      if (!e.dropped) e.note('held back until the inspector decided its bytes');
+    }
+    if (e.dropped) {
+      p.dropped++;
+      const st = e.conn;
+      e.note(`dropped: ${e.dropDetail} (${e.dropRule})`);
+      if (st) {
+        this.verdictRecord(e, st, e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
+        const dec = st.decision;
+        if (dec?.esmtp && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE) {
+          if (st.dropAction === 'reset') this.counters.countResetDrop(dec.policyMap, dec.className, dec.esmtp);
+          else this.counters.countDrop(dec.policyMap, dec.className, dec.esmtp);
+        }
+      }
+    } else {
+      if (e.synthesized) p.synthesized++;
+      else p.forwarded++;
+      p.out++;
+      if (e.modified) {
+        p.modified++;
+        if (e.inputChecksumOk === true) {
+          const d = decodePacket(e.linkType, e.data, this.scratch);
+          if (tcpChecksumOk(d) === false) p.checksumBroken++;
+        }
+      }
+      this.out.packets?.write(e, e.inputComments);
+    }
+    const ann = this.out.annotate;
+    if (ann) {
+      const c = e.comments;
+      const all = e.inputComments ? (c ? [...e.inputComments, ...c] : e.inputComments) : c;
+      ann.write(e, all);
+    }
+  }
+
+  // ------------------------------------------------------------------ drops and resets
+
+  private markDropped(e: QueueEntry, rule: string, detail: string, syslog: string | null): void {
+    if (e.dropped) return;
+    e.dropped = true;
+    e.waiting = false;
+    e.dropRule = rule;
+    e.dropDetail = detail;
+    e.dropSyslog = syslog;
+  }
+
+  /** Acts on sessions that reached dropped/reset: which packets go, RSTs, teardown. */
+  private processNewDrops(cur: QueueEntry | null): void {
+    if (this.newDrops.length === 0) return;
+    const list = this.newDrops;
+    this.newDrops = [];
+    for (const st of list) this.handleDrop(st, cur !== null && cur.conn === st ? cur : null);
+  }
+
+  private handleDrop(st: ConnState, cur: QueueEntry | null): void {
+    const session = st.session;
+    if (session === null || st.dropHandled) return;
+    st.dropHandled = true;
+    st.dropped = true;
+    st.dropAction = session.state === 'reset' ? 'reset' : 'drop-connection';
+    if (st.dropRule === '') st.dropRule = st.dropAction;
+    const dDir = session.dropDirection;
+    const dOff = session.dropOffset;
+    const covers = (x: QueueEntry) =>
+      x.dir === dDir && x.payloadLength > 0 && x.streamOffset <= dOff && dOff < x.streamOffset + x.payloadLength;
+    let trigger: QueueEntry | null = null;
+    let idx = -1;
+    for (let i = 0; i < st.held.length; i++) {
+      if (covers(st.held[i]!)) {
+        idx = i;
+        trigger = st.held[i]!;
+        break;
+      }
+    }
+    if (trigger === null && cur !== null && covers(cur)) trigger = cur;
+    let fromPacket: number;
+    if (trigger !== null) fromPacket = trigger.packetNumber;
+    else fromPacket = st.packetAt(dDir, dOff) ?? cur?.packetNumber ?? Number.MAX_SAFE_INTEGER;
+    if (trigger === null && cur === null && fromPacket === Number.MAX_SAFE_INTEGER) fromPacket = 0;
+    st.dropFromPacket = fromPacket;
+    const detail = `connection ${st.dropAction === 'reset' ? 'reset' : 'dropped'} by ${st.dropRule}`;
+    for (let i = 0; i < st.held.length; i++) {
+      const h = st.held[i]!;
+      if (h.packetNumber >= fromPacket || i === idx) this.markDropped(h, st.dropRule, detail, null);
+    }
+    if (cur !== null && cur.packetNumber >= fromPacket) this.markDropped(cur, st.dropRule, detail, null);
+    if (st.dropAction === 'reset') this.s.connections.reset++;
+    else this.s.connections.dropped++;
+
+    // Teardown as the ASA logs it after an inspection kill.
+    const at = trigger ?? cur;
+    const tsSec = at?.tsSec ?? this.lastTsSec;
+    const tsNsec = at?.tsNsec ?? this.lastTsNsec;
+    this.teardown(st, 'Flow closed by inspection', tsSec, tsNsec, at?.packetNumber ?? fromPacket);
+
+    if (st.dropAction === 'reset') {
+      const base = trigger ?? cur;
+      if (base !== null) this.synthesizeResets(st, base, dDir);
+    }
+  }
+
+  /** RST+ACK towards the server (from the client) and towards the client (from the server). */
+  private synthesizeResets(st: ConnState, trigger: QueueEntry, dDir: Direction): void {
+    const tp = decodePacket(trigger.linkType, trigger.data, this.scratch);
+    if (tp.kind !== PacketKind.TCP) return;
+    const tSeq = tp.seq;
+    const tAck = tp.ack;
+    const tHasAck = (tp.flags & TcpFlag.ACK) !== 0;
+    const seqOf = (d: Direction): number => (d === dDir ? tSeq : tHasAck ? tAck : st.nextSeq[d]);
+    const conn = st.conn;
+    const made: QueueEntry[] = [];
+    let step = 1;
+    for (const from of [C2S, S2C] as const) {
+      const tmpl = this.templateFor(st, from);
+      if (tmpl === null) continue;
+      const other: Direction = from === C2S ? S2C : C2S;
+      const buf = buildRst(
+        tmpl.t,
+        {
+          srcPort: from === C2S ? conn.clientPort : conn.serverPort,
+          dstPort: from === C2S ? conn.serverPort : conn.clientPort,
+          seq: seqOf(from),
+          ack: seqOf(other),
+        },
+        this.scratch,
+      );
+      const x = new QueueEntry();
+      x.synthesized = true;
+      x.owned = true;
+      x.data = buf;
+      x.originalLength = buf.length;
+      x.linkType = tmpl.t.linkType;
+      x.interfaceIndex = tmpl.interfaceIndex;
+      x.packetNumber = trigger.packetNumber;
+      x.conn = st;
+      x.dir = from;
+      timestampAfter(trigger, step++, this.resolutionOf(tmpl.interfaceIndex), x);
+      const towards = from === C2S ? 'server' : 'client';
+      const text = `synthesised RST towards the ${towards} (reset by ${st.dropRule}, after packet ${trigger.packetNumber})`;
+      x.note(text);
+      this.verdictRecord(x, st, from, st.dropRule, 'synthesize', null, text);
+      made.push(x);
+    }
+    if (made.length === 0) return;
+    // Right after the trigger: in the queue if it is held there, else after the current packet.
+    const qi = this.queue.indexOf(trigger, this.qHead);
+    if (qi >= 0) {
+      this.queue.splice(qi + 1, 0, ...made);
+      for (const x of made) this.heldBytes += x.data.length;
+    } else {
+      this.afterCurrent.push(...made);
+    }
+  }
+
+  private templateFor(st: ConnState, from: Direction): { t: HeaderTemplate; interfaceIndex: number } | null {
+    const own = st.templates[from];
+    if (own !== null) return own;
+    const other = st.templates[from === C2S ? S2C : C2S];
+    return other === null ? null : { t: reverseTemplate(other.t), interfaceIndex: other.interfaceIndex };
+  }
+
+  private resolutionOf(interfaceIndex: number): TimeResolution {
+    const i = this.interfaces[interfaceIndex];
+    if (!i) return { format: this.format, base: 10, exponent: 6, tsOffsetSeconds: 0 };
+    return { format: this.format, base: i.tsResolutionBase, exponent: i.tsResolutionExponent, tsOffsetSeconds: i.tsOffsetSeconds };
+  }
+
+  // ------------------------------------------------------------------ flow listener
+
+  private onOpen(conn: Connection<ConnState>): void {
+    const decision: ClassDecision = this.policy.classify({
+      ipVersion: conn.ipVersion,
+      clientIp: conn.clientIp,
+      clientPort: conn.clientPort,
+      serverIp: conn.serverIp,
+      serverPort: conn.serverPort,
+      ingressInterface: this.clientIf,
+    });
+    const map = decision.esmtp;
+    if (map === null) {
+      conn.state = new ConnState(ConnKind.EXEMPT, decision, conn);
+      this.s.connections.exempted++;
+      return;
+    }
+    const st = new ConnState(ConnKind.INSPECT, decision, conn);
+    const adm = this.limiter.admit(decision, conn, st, this.clientIf);
+    if (!adm.ok) {
+      const denied = new ConnState(ConnKind.DENIED, decision, conn);
+      denied.denyRule = adm.rule;
+      denied.denySyslog = adm.syslog;
+      conn.state = denied;
+      this.s.connections.denied++;
+      this.syslog(adm.syslog, this.lastTsSec, this.lastTsNsec);
+      return;
+    }
+    conn.state = st;
+    this.s.connections.inspected++;
+    const ctx: SessionContext = {
+      conn,
+      clientInterface: this.clientIf,
+      serverInterface: this.serverIf,
+      policyMap: decision.policyMap,
+      className: decision.className,
+    };
+    st.ctx = ctx;
+    this.counters.entry(decision.policyMap, decision.className, map).scope = decision.scope;
+    const sink: InspectionSink = {
+      edit: (ed) => this.onEdit(st, ed),
+      verdict: (v) => this.onVerdict(st, v),
+    };
+    st.session = createEsmtpSession(map, ctx, this.engineOptions, sink, this.counters);
+    const [a, b] = this.builtEnds(conn);
+    const line = syslog302013(conn.id, this.clientIf === 'inside' ? 'outbound' : 'inbound', a, b);
+    this.syslog(line, conn.firstTimeSec, conn.firstTimeNsec);
+    const e = this.current;
+    if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, `built: inspected by class ${decision.className} (policy-map ${decision.policyMap}, inspect esmtp ${map.name})`);
+  }
+
+  /** The two ends in the order 302013/302014 print them: the outside (foreign) side first. */
+  private builtEnds(conn: ConnectionMeta): [Endpoint, Endpoint] {
+    const client: Endpoint = { iface: this.clientIf, ip: conn.clientIp, port: conn.clientPort };
+    const server: Endpoint = { iface: this.serverIf, ip: conn.serverIp, port: conn.serverPort };
+    return this.clientIf === 'inside' ? [server, client] : [client, server];
+  }
+
+  private onEstablished(conn: Connection<ConnState>): void {
+    const st = conn.state;
+    if (st !== null && st.kind === ConnKind.INSPECT) this.limiter.established(st);
+  }
+
+  private onData(conn: Connection<ConnState>, dir: Direction, data: Buffer, offset: number, packetNumber: number): void {
+    const st = conn.state;
+    if (st === null || st.session === null || st.dropped) return;
+    st.recordDelivery(dir, offset, data.length, packetNumber);
+    st.session.data(dir, data, offset);
+    this.checkDrop(st);
+  }
+
+  private onGap(conn: Connection<ConnState>, dir: Direction, offset: number, length: number): void {
+    const st = conn.state;
+    if (st === null || st.session === null) return;
+    const text = `gap: ${length} byte(s) of ${dirName(dir)} never seen at stream offset ${offset}`;
+    const e = this.current;
+    if (e !== null && e.conn === st) e.note(text);
+    else if (e !== null && e.conn === null) e.note(`${text} (connection ${conn.client} -> ${conn.server})`);
+    if (!st.dropped) {
+      st.session.gap(dir, offset, length);
+      this.checkDrop(st);
+    }
+    const at = e ?? null;
+    this.verdictAt(at?.tsSec ?? this.lastTsSec, at?.tsNsec ?? this.lastTsNsec, at?.packetNumber ?? 0, conn.client, conn.server, dir, 'tcp-gap', 'note', null, text);
+  }
+
+  private onClose(conn: Connection<ConnState>, reason: CloseReason): void {
+    const st = conn.state;
+    if (st === null) return;
+    if (st.kind === ConnKind.INSPECT) {
+      if (st.session !== null && !st.dropped) {
+        st.session.end();
+        this.checkDrop(st);
+      }
+      this.processNewDrops(null);
+      this.limiter.release(st);
+      st.closed = true;
+      if (!st.tornDown) {
+        const tr = this.teardownReason(st, reason);
+        if (tr !== null) this.teardown(st, tr, conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? 0);
+        else {
+          st.tornDown = true;
+          this.verdictAt(conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? 0, conn.client, conn.server, null, 'connection', 'note', null, `still open at the end of the capture (no teardown logged)`);
+        }
+      }
+    }
+  }
+
+  private onDiscard(conn: Connection<ConnState>, dir: Direction, offset: number, length: number, packetNumber: number, reason: 'out-of-order-limit' | 'out-of-order-timeout'): void {
+    const st = conn.state;
+    if (st === null || st.kind !== ConnKind.INSPECT || this.profile !== 'asa') return;
+    if (reason === 'out-of-order-limit') return; // the current packet: handled from its status
+    const detail = `out-of-order segment waited longer than ${this.flows.options.outOfOrderTimeoutSec} s for its hole: dropped as the ASA does (${length} byte(s) at ${dirName(dir)} offset ${offset})`;
+    for (const h of st.held) {
+      if (h.packetNumber === packetNumber && h.dir === dir) this.markDropped(h, OOO_RULE, detail, null);
+    }
+  }
+
+  private teardownReason(st: ConnState, reason: CloseReason): TeardownReason | null {
+    switch (reason) {
+      case 'fin':
+        return 'TCP FINs';
+      case 'rst': {
+        // Reset-I: the reset came from the inside interface's side.
+        const senderIf = st.rstDir === S2C ? this.serverIf : this.clientIf;
+        return senderIf === 'inside' ? 'TCP Reset-I' : 'TCP Reset-O';
+      }
+      case 'idle-timeout':
+      case 'evicted':
+        return 'Conn-timeout';
+      case 'half-open-timeout':
+        return 'SYN Timeout';
+      case 'new-syn':
+        return 'Conn-timeout';
+      case 'end-of-capture':
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  private teardown(st: ConnState, reason: TeardownReason, tsSec: number, tsNsec: number, packetNumber: number): void {
+    if (st.tornDown) return;
+    st.tornDown = true;
+    const conn = st.conn;
+    const bytes = conn.stats[0].bytes + conn.stats[1].bytes;
+    const duration = tsSec - conn.firstTimeSec + (tsNsec - conn.firstTimeNsec) / 1e9;
+    const [a, b] = this.builtEnds(conn);
+    const line = syslog302014(conn.id, a, b, duration, bytes, reason, this.engineOptions.resetReasonSpacing);
+    this.syslog(line, tsSec, tsNsec);
+    this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, `teardown: ${reason}`);
+  }
+
+  private checkDrop(st: ConnState): void {
+    const s = st.session;
+    if (s !== null && !st.dropHandled && (s.state === 'dropped' || s.state === 'reset') && !this.newDrops.includes(st)) {
+      this.newDrops.push(st);
+    }
+  }
+
+  // ------------------------------------------------------------------ session sink
+
+  private onEdit(st: ConnState, ed: Edit): void {
+    this.s.edits++;
+    st.editHistory(ed.dir).add({ offset: ed.offset, bytes: Buffer.from(ed.bytes), rule: ed.rule, action: ed.action });
+    const end = ed.offset + ed.bytes.length;
+    for (const h of st.held) {
+      if (h.dir !== ed.dir || h.dropped || h.payloadLength === 0) continue;
+      if (h.streamOffset >= end || h.streamOffset + h.payloadLength <= ed.offset) continue;
+      const p = decodePacket(h.linkType, h.data, this.scratch);
+      if (p.kind !== PacketKind.TCP) continue;
+      const before = h.modified ? h.inputChecksumOk : tcpChecksumOk(p);
+      const n = applyStreamEdit(p, h.streamOffset, ed.offset, ed.bytes, this.checksumMode);
+      if (n > 0) {
+        if (!h.modified) h.inputChecksumOk = before;
+        h.modified = true;
+        h.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)`);
+      }
+    }
+  }
+
+  private onVerdict(st: ConnState, v: Verdict): void {
+    if ((v.action === 'drop-connection' || v.action === 'reset') && st.dropRule === '') {
+      st.dropRule = v.rule;
+      st.dropDetail = v.detail;
+    }
+    const conn = st.conn;
+    const pn = st.packetAt(v.dir, v.offset) ?? this.current?.packetNumber ?? 0;
+    const at = this.entryFor(st, pn);
+    const tsSec = at?.tsSec ?? this.lastTsSec;
+    const tsNsec = at?.tsNsec ?? this.lastTsNsec;
+    for (const line of v.syslog) this.syslog(line, tsSec, tsNsec);
+    if (at) at.note(`${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`);
+    this.verdictAt(tsSec, tsNsec, pn, conn.client, conn.server, v.dir, v.rule, v.action, v.syslog.length > 0 ? v.syslog.join('\n') : null, v.detail);
+  }
+
+  /** The queued or current entry of packet `pn`, for its time and annotation. */
+  private entryFor(st: ConnState, pn: number): QueueEntry | null {
+    const c = this.current;
+    if (c !== null && c.packetNumber === pn) return c;
+    for (const h of st.held) if (h.packetNumber === pn) return h;
+    return null;
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  private syslog(line: string, tsSec: number, tsNsec: number): void {
+    this.s.syslogLines++;
+    this.out.syslog?.(line, tsSec, tsNsec);
+  }
+
+  private timeText(tsSec: number, tsNsec: number, interfaceIndex: number): string {
+    const i = this.interfaces[interfaceIndex];
+    const digits = i ? fractionDigits(i.tsResolutionBase, i.tsResolutionExponent) : 6;
+    return isoTime(tsSec, tsNsec, digits);
+  }
+
+  private verdictRecord(e: QueueEntry, st: ConnState, dir: Direction | null, rule: string, action: VerdictRecordAction, syslog: string | null, detail: string): void {
+    const client = st.conn.client;
+    const server = st.conn.server;
+    this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, client, server, dir, rule, action, syslog, detail, e.interfaceIndex);
+  }
+
+  private verdictAt(
+    tsSec: number,
+    tsNsec: number,
+    packet: number,
+    client: string,
+    server: string,
+    dir: Direction | null,
+    rule: string,
+    action: VerdictRecordAction,
+    syslog: string | null,
+    detail: string,
+    interfaceIndex = 0,
+  ): void {
+    this.s.verdicts++;
+    const sink = this.out.verdicts;
+    if (!sink) return;
+    const r: VerdictRecord = {
+      time: this.timeText(tsSec, tsNsec, interfaceIndex),
+      packet,
+      client,
+      server,
+      direction: dir === null ? null : dirName(dir),
+      rule,
+      action,
+      syslog,
+      detail,
+    };
+    sink(r);
+  }
+}

@@ -1,0 +1,86 @@
+/** What the inspection pipeline is built from and what it reports. */
+import type { CaptureFormat, CaptureInterface, PacketWriter } from '../capture/types.js';
+import type { ChecksumMode } from '../decode/checksum.js';
+import type { FlowOptions } from '../flow/options.js';
+import type { EngineOptions } from '../inspect/options.js';
+import type { CompiledPolicy } from '../policy/types.js';
+import type { VerdictRecord } from '../output/verdicts.js';
+
+/**
+ * 'asa' (default): inspected connections keep only 3 out-of-order packets per direction for 4 s
+ * and the rest are dropped, as the ASA does. 'analysis': generous reassembly, nothing dropped for
+ * being out of order.
+ */
+export type PipelineProfile = 'asa' | 'analysis';
+
+/** A packet writer that may learn interfaces as the input reveals them (pcapng). */
+export type InterfaceAwareWriter = PacketWriter & { addInterface?(iface: CaptureInterface): void };
+
+export interface PipelineOutputs {
+  /** OUT: what the firewall would forward (plus synthesised RSTs). */
+  packets: InterfaceAwareWriter | null;
+  /** Every input packet (dropped ones too) and every synthesised one, with comments. */
+  annotate: InterfaceAwareWriter | null;
+  verdicts: ((r: VerdictRecord) => void) | null;
+  /** One ASA syslog line at a capture time. */
+  syslog: ((line: string, tsSec: number, tsNsec: number) => void) | null;
+}
+
+export interface PipelineOptions {
+  policy: CompiledPolicy;
+  engineOptions?: EngineOptions;
+  profile?: PipelineProfile;
+  /** Overrides applied after the profile's reassembly settings. */
+  flowOptions?: Partial<FlowOptions>;
+  checksumMode?: ChecksumMode;
+  outputs: PipelineOutputs;
+  /** ASA interface names for syslog lines (default 'outside' for clients, 'inside' for servers). */
+  clientInterface?: string;
+  serverInterface?: string;
+  /** Input format: how synthesised packets' raw timestamps are written (default 'pcap'). */
+  format?: CaptureFormat;
+  /** Hold-back bound: packets (default 10000) and bytes (default 64 MiB) waiting for a decision. */
+  maxHeldPackets?: number;
+  maxHeldBytes?: number;
+}
+
+export const DEFAULT_MAX_HELD_PACKETS = 10_000;
+export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+export interface ReplaySummary {
+  connections: {
+    /** Connections on selected ports seen by reassembly. */
+    tracked: number;
+    inspected: number;
+    /** Selected by no inspecting class (e.g. an ACL exemption). */
+    exempted: number;
+    /** Refused by a connection limit (their packets are dropped). */
+    denied: number;
+    /** Inspected connections ended by drop-connection or reset. */
+    dropped: number;
+    reset: number;
+  };
+  packets: {
+    in: number;
+    /** Records written to OUT: forwarded + synthesised. */
+    out: number;
+    /** Input packets written to OUT (in = forwarded + dropped). */
+    forwarded: number;
+    /** Forwarded packets whose bytes were changed. */
+    modified: number;
+    dropped: number;
+    synthesized: number;
+    /** Held packets forwarded before their bytes were decided (hold-back limit). */
+    forcedForward: number;
+    /** Packets whose TCP checksum was valid in the input and is not in OUT (must stay 0). */
+    checksumBroken: number;
+    /** Most packets held back at once. */
+    maxHeld: number;
+  };
+  bytesIn: number;
+  edits: number;
+  verdicts: number;
+  syslogLines: number;
+  /** `show service-policy inspect esmtp` text. */
+  servicePolicy: string;
+}
