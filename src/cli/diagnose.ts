@@ -1,6 +1,55 @@
+/**
+ * `smtp-inspect diagnose IN [--policy FILE] [--html REPORT.html] [--json]`: per SMTP session what
+ * inspection does (or a firewall in the path already did), where, what each side logs, and a
+ * verified fix as ASA configuration lines.
+ */
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { EXIT, OutputError } from '../errors.js';
+import { action } from './errors.js';
+import { runDiagnose } from '../diagnose/run.js';
+import { renderHtml } from '../diagnose/html.js';
+import { renderText } from '../diagnose/text.js';
+import { reportJson } from '../diagnose/model.js';
+import { parseEngineOptions } from '../inspect/options.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+interface DiagnoseCliOptions {
+  policy?: string;
+  html?: string;
+  json?: boolean;
+  engineOption?: string[];
+}
+
 export function registerDiagnose(program: Command): void {
-  program.command('diagnose').description('(being built)');
+  program
+    .command('diagnose')
+    .description(
+      'Explain why mail through an ESMTP-inspecting ASA breaks: per SMTP session the rule, the packet and the\n' +
+        'symptom each side logs, firewall fingerprints already in the capture, and a fix as ASA configuration\n' +
+        'lines, verified by replaying the capture with it. Exit 1 when a session is broken or degraded.',
+    )
+    .argument('<in>', 'capture file (pcap/pcapng, optionally gzipped)')
+    .option('--policy <file>', 'ASA configuration (default: the ASA default policy)')
+    .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
+    .option('--json', 'print one JSON object instead of text')
+    .option('--engine-option <name=value>', 'engine option for open behaviours (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(
+      action(async (input: string, opts: DiagnoseCliOptions) => {
+        const report = await runDiagnose(input, {
+          policyPath: opts.policy ?? null,
+          ...(opts.engineOption ? { engineOptions: parseEngineOptions(opts.engineOption) } : {}),
+        });
+        if (opts.html) {
+          try {
+            fs.writeFileSync(opts.html, renderHtml(report));
+          } catch (err) {
+            throw new OutputError('E_OUTPUT', `cannot write the HTML report: ${(err as Error).message}`, { file: opts.html });
+          }
+        }
+        process.stdout.write(opts.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : renderText(report));
+        if (opts.html && !opts.json) process.stdout.write(`\nHTML report: ${opts.html}\n`);
+        const bad = report.firewallDetected || report.sessions.some((s) => s.findings.some((f) => f.severity === 'breaks' || f.severity === 'degrades'));
+        return bad ? EXIT.FINDINGS : EXIT.OK;
+      }),
+    );
 }

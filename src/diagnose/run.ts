@@ -1,0 +1,36 @@
+/** Wires diagnose to the real layers: policy loading/compiling, transcripts, in-memory replays. */
+import fs from 'node:fs';
+import { PolicyError } from '../errors.js';
+import { compilePolicyText, defaultPolicyText, loadPolicy } from '../policy/load.js';
+import { replayInMemory } from '../regress/replay-run.js';
+import type { EngineOptions } from '../inspect/options.js';
+import { diagnose } from './analyze.js';
+import type { DiagnoseReport } from './model.js';
+import { SMTP_PORTS, transcribeCapture } from './transcribe.js';
+
+export interface DiagnoseOptions {
+  policyPath: string | null;
+  engineOptions?: EngineOptions;
+}
+
+export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise<DiagnoseReport> {
+  const policy = await loadPolicy(opts.policyPath);
+  let policyText: string;
+  if (opts.policyPath) {
+    try {
+      policyText = fs.readFileSync(opts.policyPath, 'utf8');
+    } catch (err) {
+      throw new PolicyError('E_POLICY_SYNTAX', `cannot read policy: ${(err as Error).message}`, { file: opts.policyPath });
+    }
+  } else policyText = defaultPolicyText();
+  const ports = policy.esmtpPorts();
+  const transcripts = await transcribeCapture(input, ports === null ? null : [...new Set([...SMTP_PORTS, ...ports])]);
+  const engine = opts.engineOptions ? { engineOptions: opts.engineOptions } : {};
+  return diagnose({
+    input,
+    policy,
+    policyText,
+    compile: compilePolicyText,
+    replay: async (p) => ({ verdicts: (await replayInMemory(input, p, engine)).verdicts, transcripts }),
+  });
+}
