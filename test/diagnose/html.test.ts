@@ -1,0 +1,73 @@
+/**
+ * The HTML report: self-contained, escaped, and rendered by headless Chromium showing every
+ * session and every hit. The report here is built from a real capture's transcript (12: unknown
+ * commands) with hand-written verdicts, so it does not depend on the replay.
+ */
+import { describe, it, expect } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GENERATED_DIR, haveShared, haveTool } from '../helpers/shared.js';
+import { transcribeCapture } from '../../src/diagnose/transcribe.js';
+import { findingsFromVerdicts } from '../../src/diagnose/analyze.js';
+import { renderHtml, esc } from '../../src/diagnose/html.js';
+import type { DiagnoseReport } from '../../src/diagnose/model.js';
+import type { VerdictRecord } from '../../src/output/verdicts.js';
+
+function verdict(packet: number, rule: string, action: VerdictRecord['action'], detail: string, dir: 'c2s' | 's2c'): VerdictRecord {
+  return { time: '2025-01-01T00:00:00Z', packet, client: '127.0.0.1:40035', server: '127.0.0.1:25', direction: dir, rule, action, syslog: null, detail };
+}
+
+async function sampleReport(): Promise<DiagnoseReport> {
+  const ts = await transcribeCapture(path.join(GENERATED_DIR, '12-unknown-commands.pcap'));
+  const t = ts[0]!;
+  // a hostile banner to prove escaping
+  t.entries[0]!.text = '220 <script>alert(1)</script> & "x"';
+  const findings = findingsFromVerdicts(t, [
+    verdict(4, 'mask-banner', 'mask', 'banner', 's2c'),
+    verdict(9, 'unknown-command', 'x-substitute', 'XEXCH50', 'c2s'),
+    verdict(35, 'unknown-command', 'x-substitute', 'STARTTLS', 'c2s'),
+  ]);
+  const fix = { id: 'fix-1', kind: 'exempt-gateway' as const, summary: 'exempt 127.0.0.1', config: ['access-list ESMTP-INSPECT extended deny tcp any host 127.0.0.1 eq smtp'], verified: true, verification: 'gone' };
+  for (const f of findings) f.fix = fix;
+  return {
+    input: 'x<y>.pcap', policy: '<default>', firewallDetected: false, evidence: [], recommended: fix, fixes: [fix],
+    sessions: [{ id: 1, client: t.client, server: t.server, inspected: true, findings, transcript: t },
+      { id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', inspected: true, findings: [], transcript: { ...t, id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', entries: t.entries.slice(0, 3) } }],
+    counts: { sessions: 2, affected: 1, broken: 0, findings: findings.length },
+  };
+}
+
+describe.skipIf(!haveShared)('HTML report', () => {
+  it('is self-contained and escapes capture text', async () => {
+    const html = renderHtml(await sampleReport());
+    expect(html).not.toMatch(/<script/i);
+    expect(html).toContain(esc('220 <script>alert(1)</script> & "x"'));
+    expect(html).not.toMatch(/\b(src|href)=["']?https?:/i);
+    expect(html).not.toMatch(/@import|url\(http/i);
+    expect(html).toContain('x&lt;y&gt;.pcap');
+  });
+
+  it.skipIf(!haveTool('chromium'))('renders in headless Chromium with every session and hit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diag-html-'));
+    const file = path.join(dir, 'report.html');
+    fs.writeFileSync(file, renderHtml(await sampleReport()));
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+    const dom = execFileSync('chromium', [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`,
+    ], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Chromium parsed it into a DOM with both sessions, every hit and the configuration.
+    expect(dom).toContain('id="session-1"');
+    expect(dom).toContain('id="session-2"');
+    expect(dom).toContain('<svg');
+    for (const p of [4, 9, 35]) expect(dom).toMatch(new RegExp(`packet <b>${p}</b>`));
+    expect(dom).toContain('unknown-command → x-substitute');
+    expect(dom).toContain('access-list ESMTP-INSPECT extended deny tcp any host 127.0.0.1 eq smtp');
+    // the injected banner stayed text
+    expect(dom).not.toContain('<script>alert(1)</script>');
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(profile, { recursive: true, force: true });
+  }, 90_000);
+});
