@@ -1,0 +1,59 @@
+/**
+ * A length/count measured against every `gt N` of one criterion kind. `advance` reports each
+ * threshold crossed together with the stream offset of the byte that made the value N+1, so a
+ * match fires exactly once per measured unit, at a position independent of segmentation.
+ */
+import type { EsmtpMatch } from '../../policy/types.js';
+
+export class Meter {
+  value = 0;
+  private ptr = 0;
+  /** Distinct thresholds of the non-`not` matches, ascending, with their matches. */
+  private readonly thresholds: number[];
+  private readonly groups: EsmtpMatch[][];
+  /** `match not … gt N`: evaluated at the end of the unit. */
+  readonly negated: EsmtpMatch[];
+
+  constructor(matches: readonly EsmtpMatch[], gtOf: (m: EsmtpMatch) => number) {
+    const positive = matches.filter((m) => !m.not);
+    this.thresholds = [...new Set(positive.map(gtOf))].sort((a, b) => a - b);
+    this.groups = this.thresholds.map((t) => positive.filter((m) => gtOf(m) === t));
+    this.negated = matches.filter((m) => m.not);
+  }
+
+  get active(): boolean {
+    return this.thresholds.length > 0 || this.negated.length > 0;
+  }
+
+  reset(): void {
+    this.value = 0;
+    this.ptr = 0;
+  }
+
+  /**
+   * Add `delta`; the k-th added unit sits at stream offset `firstOffset + k`. Calls `hit` for
+   * each crossed threshold (in ascending order); stops early when `hit` returns false.
+   */
+  advance(delta: number, firstOffset: number, hit: (m: EsmtpMatch, offset: number) => boolean): boolean {
+    const old = this.value;
+    this.value += delta;
+    while (this.ptr < this.thresholds.length) {
+      const t = this.thresholds[this.ptr]!;
+      if (this.value <= t) break;
+      this.ptr++;
+      const off = firstOffset + Math.max(0, t - old);
+      for (const m of this.groups[this.ptr - 1]!) if (!hit(m, off)) return false;
+    }
+    return true;
+  }
+
+  /** Quick check: will adding `delta` cross a threshold? (lets hot loops skip the call). */
+  crosses(delta: number): boolean {
+    const t = this.thresholds[this.ptr];
+    return t !== undefined && this.value + delta > t;
+  }
+}
+
+export function gtOf(m: EsmtpMatch): number {
+  return 'gt' in m.criterion ? m.criterion.gt : 0;
+}

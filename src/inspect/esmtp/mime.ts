@@ -1,0 +1,118 @@
+/**
+ * MIME header field parsing for `match mime …`: Content-Type (media type, boundary, name),
+ * Content-Disposition (filename, incl. RFC 2231 `filename*=` and `filename*0*=` continuations),
+ * Content-Transfer-Encoding. Works on the unfolded field value of one header (latin1 text):
+ * fields are few per message, so this is off the per-byte hot path.
+ */
+
+export interface ParsedField {
+  /** The value before the first ';' (trimmed), as written. */
+  value: string;
+  /** Parameters, lower-cased names, RFC 2231 sections assembled and percent-decoded. */
+  params: Map<string, string>;
+}
+
+/** Split on ';' outside quoted strings and comments. */
+function splitParams(s: string): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  let inQuote = false;
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (inQuote) {
+      cur += c;
+      if (c === '\\' && i + 1 < s.length) cur += s[++i]!;
+      else if (c === '"') inQuote = false;
+    } else if (c === '"') {
+      inQuote = true;
+      cur += c;
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')' && depth > 0) {
+      depth--;
+    } else if (depth > 0) {
+      // inside a comment: dropped
+    } else if (c === ';') {
+      parts.push(cur);
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  parts.push(cur);
+  return parts;
+}
+
+function unquote(v: string): string {
+  const t = v.trim();
+  if (t.length >= 2 && t.startsWith('"')) {
+    const end = t.endsWith('"') ? t.length - 1 : t.length;
+    return t.slice(1, end).replace(/\\(.)/g, '$1');
+  }
+  if (t.startsWith('"')) return t.slice(1).replace(/\\(.)/g, '$1');
+  return t;
+}
+
+/** %XX decoding to a latin1 string (one char per octet, so .length counts octets). */
+function percentDecode(s: string): string {
+  return s.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+export function parseField(raw: string): ParsedField {
+  const parts = splitParams(raw);
+  const value = (parts[0] ?? '').trim();
+  const sections = new Map<string, { n: number; ext: boolean; v: string }[]>();
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i]!;
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    const key = p.slice(0, eq).trim().toLowerCase();
+    const val = p.slice(eq + 1);
+    const m = /^([^*]+)(?:\*(\d+))?(\*)?$/.exec(key);
+    if (!m) continue;
+    const base = m[1]!;
+    const n = m[2] === undefined ? -1 : Number(m[2]);
+    const ext = m[3] !== undefined;
+    let list = sections.get(base);
+    if (!list) sections.set(base, (list = []));
+    list.push({ n, ext, v: ext ? val.trim() : unquote(val) });
+  }
+  const params = new Map<string, string>();
+  for (const [base, list] of sections) {
+    // RFC 2231: a numbered/extended form wins over a plain one when both are present.
+    const numbered = list.filter((s) => s.n >= 0).sort((a, b) => a.n - b.n);
+    const single = list.find((s) => s.n < 0 && s.ext) ?? list.find((s) => s.n < 0);
+    const chosen = numbered.length > 0 ? numbered : single ? [single] : [];
+    let out = '';
+    chosen.forEach((s, idx) => {
+      if (!s.ext) {
+        out += s.v;
+        return;
+      }
+      let v = s.v;
+      if (idx === 0) {
+        // charset'language'value
+        const q1 = v.indexOf("'");
+        const q2 = q1 >= 0 ? v.indexOf("'", q1 + 1) : -1;
+        if (q2 >= 0) v = v.slice(q2 + 1);
+      }
+      out += percentDecode(unquote(v));
+    });
+    params.set(base, out);
+  }
+  return { value, params };
+}
+
+/** Media type as written ("type/subtype"), or '' when the value has none. */
+export function mediaType(f: ParsedField): string {
+  return f.value.split(/\s+/)[0] ?? '';
+}
+
+export const KNOWN_ENCODINGS = ['7bit', '8bit', 'base64', 'binary', 'quoted-printable'] as const;
+
+/** `mime encoding` class of a Content-Transfer-Encoding value. */
+export function encodingClass(value: string): string {
+  const v = value.trim().toLowerCase();
+  return (KNOWN_ENCODINGS as readonly string[]).includes(v) ? v : 'others';
+}

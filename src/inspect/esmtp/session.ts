@@ -1,0 +1,1323 @@
+/**
+ * The ESMTP inspection session: an emulation of Cisco ASA `inspect esmtp` over the two byte
+ * streams of one connection (ASA-ESMTP.md sections 1-3, 9 and the ADDENDUM's recommendations).
+ *
+ * Client side, command mode: each line is judged by its first token. In the default segment
+ * mode a line start must show a complete known verb within its own segment, else the line is
+ * X'd to its end (TechNote 113423: H,E,L,O typed one per packet reach the server as XXXX). In
+ * line mode the verb is judged when the token is complete, whatever the segmentation.
+ * Data mode starts only on the server's 354 (ADDENDUM B-4): header block, body, MIME parts,
+ * dot-stuffing, CRLF.CRLF. Server side: greeting masking, EHLO keyword masking, replies matched
+ * in order to a bounded queue of pending commands (pipelining).
+ *
+ * Bytes stay bytes: verbs, keywords and boundaries are compared as bytes; strings are built
+ * only for verdict details, syslog lines and the few MIME header fields (off the hot path).
+ * Memory is bounded: lines are measured, never stored beyond small fixed buffers.
+ */
+import type { Direction } from '../../flow/types.js';
+import type { EsmtpMap, EsmtpMatch, CriterionKind } from '../../policy/types.js';
+import type { Edit, InspectionSink, InspectorSession, SessionContext, SessionState, VerdictAction } from '../types.js';
+import type { EngineOptions } from '../options.js';
+import type { EsmtpCounters, ParameterName } from '../counters.js';
+import { actionText } from '../counters.js';
+import { Verb, MAX_VERB_LEN, lookupVerb, verbName, type VerbId } from './commands.js';
+import { classifyEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './ehlo.js';
+import { parseField, mediaType, encodingClass } from './mime.js';
+import { Meter, gtOf } from './meter.js';
+import {
+  type Endpoint,
+  type ReqResp,
+  bytesText,
+  matchedClass,
+  syslog108002,
+  syslog108003,
+  syslog108004,
+  syslog108005,
+  syslog108006,
+  syslog108007,
+  syslog507003,
+} from '../syslog.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const TAB = 0x09;
+const X = 0x58;
+const STAR = 0x2a;
+
+/** What the line being read in command mode is. */
+const Disp = { PENDING: 0, PASS: 1, X: 2, AUTHDATA: 3, SKIP: 4, MASKED: 5 } as const;
+type DispT = (typeof Disp)[keyof typeof Disp];
+
+/** Client stream modes. */
+const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
+type ModeT = (typeof Mode)[keyof typeof Mode];
+
+/** Commands awaiting a server reply (pipelining queue entries). */
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11 } as const;
+type PendT = (typeof Pend)[keyof typeof Pend];
+
+/** MAIL/RCPT argument scanner states. */
+const Addr = { NONE: 0, PRE: 1, POSTCOLON: 2, BRACKET: 3, BARE: 4, PARAMS: 5 } as const;
+type AddrT = (typeof Addr)[keyof typeof Addr];
+
+const INTERESTING_FIELDS = ['content-type', 'content-disposition', 'content-transfer-encoding'] as const;
+const MAX_HEADER_NAME = 64;
+const LINE_HEAD = 80;
+const MAX_BOUNDARIES = 8;
+const MAX_KEYWORD = 32;
+
+function kindsOf(map: EsmtpMap, kind: CriterionKind): EsmtpMatch[] {
+  return map.matches.filter((m) => m.criterion.kind === kind);
+}
+
+function lower(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+}
+
+export function createEsmtpSession(
+  map: EsmtpMap,
+  ctx: SessionContext,
+  options: EngineOptions,
+  sink: InspectionSink,
+  counters: EsmtpCounters,
+): InspectorSession {
+  return new EsmtpSession(map, ctx, options, sink, counters);
+}
+
+class EsmtpSession implements InspectorSession {
+  state: SessionState = 'inspecting';
+  dropOffset = -1;
+  dropDirection: Direction = 0;
+
+  private readonly ends: [number, number] = [0, 0];
+  private segSerial = 0;
+  private readonly matchCounted: Int32Array;
+  private readonly client: Endpoint;
+  private readonly server: Endpoint;
+  private readonly byKind = new Map<CriterionKind, EsmtpMatch[]>();
+  private notes = 0;
+
+  // -- edit runs (coalesced same-fill overwrites, flushed per segment) --
+  private runDir: Direction = 0;
+  private runStart = -1;
+  private runLen = 0;
+  private runFill = 0;
+  private runRule = '';
+  private runAction: VerdictAction = 'x-substitute';
+
+  // -- pending-command queue --
+  private readonly q: Uint8Array;
+  private qHead = 0;
+  private qLen = 0;
+
+  // -- client, command mode --
+  private mode: ModeT = Mode.CMD;
+  private lineStarted = false;
+  private lineStart = 0;
+  private disp: DispT = Disp.PENDING;
+  private verb: VerbId | -1 = -1;
+  private readonly tok = Buffer.alloc(MAX_VERB_LEN + 1);
+  private tokLen = 0;
+  private readonly arg: Buffer;
+  private argLen = 0;
+  private authExpect = false;
+  private skipNextLine = false;
+  private enterDataAfterLine = false;
+  private opaqueRemaining = 0;
+  private readonly cmdLine: Meter;
+  // address scanner
+  private addr: AddrT = Addr.NONE;
+  private addrStart = 0;
+  private addrLen = 0;
+  private readonly addrBuf: Buffer;
+  private addrBufLen = 0;
+  private firstPipe = -1;
+  private specialFired = false;
+  private readonly senderLen: Meter;
+  private readonly specialSet: Uint8Array = new Uint8Array(256);
+  // transaction
+  private readonly rcptCount: Meter;
+  private readonly invalidRcpt: Meter;
+  private declaredSize = -1;
+
+  // -- client, data mode --
+  private inHeaders = true;
+  private topEntity = true;
+  private dlStarted = false;
+  private dlStart = 0;
+  private dlFirst = true;
+  private dlDot = false;
+  private dlContent = 0;
+  private dlPendingCr = false;
+  private dlSkip = false;
+  private dataGap = false;
+  private readonly head = Buffer.alloc(LINE_HEAD);
+  private headLen = 0;
+  private fieldState: 0 | 1 | 2 = 0; // 0 none, 1 reading name, 2 collecting value
+  private readonly nameBuf = Buffer.alloc(MAX_HEADER_NAME);
+  private nameLen = 0;
+  private fieldKind = -1; // index into INTERESTING_FIELDS
+  private fieldStart = 0;
+  private readonly fieldBuf: Buffer;
+  private fieldLen = 0;
+  private holdC = -1;
+  private entityBoundary: Buffer | null = null;
+  private entityFilenameChecked = false;
+  private readonly boundaries: Buffer[] = [];
+  private readonly hdrLine: Meter;
+  private readonly hdrTotal: Meter;
+  private readonly toCount: Meter;
+  private readonly bodyLine: Meter;
+  private readonly bodyTotal: Meter;
+  private maxHdrLine = 0;
+  private maxBodyLine = 0;
+  private msgSize = 0;
+
+  // -- server --
+  private greetingDone = false;
+  private inReply = false;
+  private replyKind: PendT = Pend.GREETING;
+  private replyLine = 0;
+  private sLineStarted = false;
+  private sLineStart = 0;
+  private sPos = 0;
+  private readonly sPrefix = Buffer.alloc(4);
+  private sSkip = false;
+  private kwPhase = false;
+  private kwStart = 0;
+  private readonly kw = Buffer.alloc(MAX_KEYWORD + 1);
+  private kwLen = 0;
+  private sMaskRest: 0 | 1 | 2 = 0; // 1 mask to end of line, 2 mask to end of keyword token
+  private sMaskRule = '';
+
+  constructor(
+    private readonly map: EsmtpMap,
+    private readonly ctx: SessionContext,
+    private readonly opt: EngineOptions,
+    private readonly sink: InspectionSink,
+    private readonly counters: EsmtpCounters,
+  ) {
+    this.matchCounted = new Int32Array(map.matches.length + 2).fill(-1);
+    const c = ctx.conn;
+    this.client = { iface: ctx.clientInterface, ip: c.clientIp, port: c.clientPort };
+    this.server = { iface: ctx.serverInterface, ip: c.serverIp, port: c.serverPort };
+    for (const m of map.matches) {
+      const list = this.byKind.get(m.criterion.kind);
+      if (list) list.push(m);
+      else this.byKind.set(m.criterion.kind, [m]);
+    }
+    this.q = new Uint8Array(opt.maxPending);
+    this.arg = Buffer.alloc(opt.maxFieldBuffer);
+    this.addrBuf = Buffer.alloc(opt.maxFieldBuffer);
+    this.fieldBuf = Buffer.alloc(opt.maxFieldBuffer);
+    this.cmdLine = new Meter(kindsOf(map, 'cmd-line-length'), gtOf);
+    this.senderLen = new Meter(kindsOf(map, 'sender-address-length'), gtOf);
+    this.rcptCount = new Meter(kindsOf(map, 'cmd-rcpt-count'), gtOf);
+    this.invalidRcpt = new Meter(kindsOf(map, 'invalid-recipients-count'), gtOf);
+    this.hdrLine = new Meter(kindsOf(map, 'header-line-length'), gtOf);
+    this.hdrTotal = new Meter(kindsOf(map, 'header-length'), gtOf);
+    this.toCount = new Meter(kindsOf(map, 'header-to-fields-count'), gtOf);
+    this.bodyLine = new Meter(kindsOf(map, 'body-line-length'), gtOf);
+    this.bodyTotal = new Meter(kindsOf(map, 'body-length'), gtOf);
+    for (let i = 0; i < opt.specialCharacters.length; i++) this.specialSet[opt.specialCharacters.charCodeAt(i) & 0xff] = 1;
+    counters.entry(ctx.policyMap, ctx.className, map);
+  }
+
+  // ===================================================================== contract
+
+  data(dir: Direction, data: Buffer, offset: number): void {
+    if (this.state !== 'inspecting') {
+      this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
+      return;
+    }
+    let start = 0;
+    if (offset < this.ends[dir]) start = Math.min(data.length, this.ends[dir] - offset); // never inspect a byte twice
+    if (start >= data.length) return;
+    this.segSerial++;
+    if (dir === 0) this.clientBytes(data, start, offset);
+    else this.serverBytes(data, start, offset);
+    this.flushRun();
+    if (this.state === 'inspecting') this.ends[dir] = offset + data.length;
+    else this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
+  }
+
+  gap(dir: Direction, offset: number, length: number): void {
+    if (this.state !== 'inspecting') return;
+    this.flushRun();
+    if (dir === 0) {
+      if (this.mode === Mode.OPAQUE) {
+        this.opaqueRemaining -= length;
+        if (this.opaqueRemaining < 0) {
+          this.opaqueRemaining = 0;
+          this.mode = Mode.CMD;
+          this.skipNextLine = true;
+        }
+      } else if (this.mode === Mode.CMD) {
+        if (this.lineStarted) this.disp = Disp.SKIP;
+        else this.skipNextLine = true;
+        this.tokLen = 0;
+      } else {
+        this.dataGap = true;
+        if (this.dlStarted) this.dlSkip = true;
+        else {
+          this.dlStarted = true;
+          this.dlStart = offset + length;
+          this.dlSkip = true;
+        }
+        this.fieldState = 0;
+        this.holdC = -1;
+      }
+    } else {
+      this.sSkip = true;
+      this.kwPhase = false;
+      this.sMaskRest = 0;
+    }
+    this.ends[dir] = offset + length;
+    this.note(dir, offset, 'gap', `${length} bytes missing at stream offset ${offset}; resynchronising at the next line${dir === 1 ? ' / server reply' : ''}`);
+  }
+
+  end(): void {
+    if (this.state !== 'inspecting') return;
+    // A command line still undecided at connection end is judged like a segment end.
+    if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING) {
+      this.decideVerb(this.lineStart + this.tokLen, true);
+    }
+    this.flushRun();
+  }
+
+  committed(dir: Direction): number {
+    const end = this.ends[dir];
+    if (this.state !== 'inspecting') return end;
+    if (dir === 0) {
+      let c = end;
+      if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING) c = Math.min(c, this.lineStart);
+      if (this.holdC >= 0) c = Math.min(c, this.holdC);
+      return c;
+    }
+    return this.kwPhase ? Math.min(end, this.sLineStart) : end;
+  }
+
+  // ===================================================================== client
+
+  private clientBytes(data: Buffer, i: number, base: number): void {
+    const n = data.length;
+    while (i < n && this.state === 'inspecting') {
+      if (this.mode === Mode.DATA) {
+        i = this.dataBytes(data, i, base);
+        continue;
+      }
+      if (this.mode === Mode.OPAQUE) {
+        const take = Math.min(this.opaqueRemaining, n - i);
+        this.opaqueRemaining -= take;
+        i += take;
+        if (this.opaqueRemaining === 0) this.mode = Mode.CMD;
+        continue;
+      }
+      this.cmdByte(data[i]!, base + i);
+      i++;
+    }
+    // Segment-level judging: a line fragment that began in this segment is judged now.
+    if (
+      this.state === 'inspecting' &&
+      this.opt.judging === 'segment' &&
+      this.mode === Mode.CMD &&
+      this.lineStarted &&
+      this.disp === Disp.PENDING
+    ) {
+      this.decideVerb(base + n, true);
+    }
+  }
+
+  private beginLine(o: number): void {
+    this.lineStarted = true;
+    this.lineStart = o;
+    this.tokLen = 0;
+    this.argLen = 0;
+    this.verb = -1;
+    this.addr = Addr.NONE;
+    this.firstPipe = -1;
+    this.specialFired = false;
+    this.cmdLine.reset();
+    if (this.skipNextLine) {
+      this.skipNextLine = false;
+      this.disp = Disp.SKIP;
+    } else if (this.authExpect) {
+      this.authExpect = false;
+      this.disp = Disp.AUTHDATA;
+    } else {
+      this.disp = Disp.PENDING;
+    }
+  }
+
+  private cmdByte(b: number, o: number): void {
+    if (!this.lineStarted) this.beginLine(o);
+    const isCommand = this.disp !== Disp.AUTHDATA && this.disp !== Disp.SKIP;
+    if (b === LF) {
+      if (this.disp === Disp.PENDING) this.decideVerb(o, false);
+      if (this.state !== 'inspecting') return;
+      if (isCommand && this.opt.lengthCountsCrlf) {
+        if (!this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+      }
+      this.endCmdLine(o);
+      return;
+    }
+    if (b === CR) {
+      if (this.disp === Disp.PENDING) this.decideVerb(o, false);
+      if (this.state !== 'inspecting') return;
+      if (isCommand && this.opt.lengthCountsCrlf) {
+        if (!this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+      }
+      return;
+    }
+    if (this.disp === Disp.PENDING) {
+      if (b === SP || b === TAB) {
+        this.decideVerb(o, false);
+        if (this.state !== 'inspecting') return;
+      } else {
+        this.tok[this.tokLen++] = b;
+        if (this.tokLen > MAX_VERB_LEN) {
+          this.decideVerb(o + 1, false);
+          if (this.state !== 'inspecting') return;
+        }
+        if (isCommand && !this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+        return;
+      }
+    }
+    if (isCommand && !this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+    switch (this.disp) {
+      case Disp.X:
+        this.addRun(0, o, X, this.xRule, this.xRule === 'unknown-command' ? 'x-substitute' : 'mask');
+        // BDAT's argument (chunk size) is still read from the original bytes
+        if (this.argLen < this.arg.length) this.arg[this.argLen++] = b;
+        break;
+      case Disp.PASS:
+      case Disp.MASKED: {
+        let v = b;
+        if (this.addr !== Addr.NONE) {
+          v = this.addrByte(b, o);
+          if (this.state !== 'inspecting') return;
+        }
+        if (this.argLen < this.arg.length) this.arg[this.argLen++] = v;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /** Judge the first token of the line; `end` is the offset just past the token's last byte. */
+  private decideVerb(_end: number, atSegmentEnd: boolean): void {
+    const verb = this.tokLen >= 4 && this.tokLen <= MAX_VERB_LEN ? lookupVerb(this.tok, 0, this.tokLen) : -1;
+    this.verb = verb;
+    const tokenText = bytesText(this.tok, 0, Math.min(this.tokLen, MAX_VERB_LEN), 16) + (this.tokLen > MAX_VERB_LEN ? '...' : '');
+    let xReason: string | null = null;
+    if (verb === -1) {
+      xReason =
+        atSegmentEnd && this.opt.judging === 'segment'
+          ? `"${tokenText}": line fragment is not a complete known verb within its segment`
+          : `"${tokenText}": not a supported command`;
+    } else if (verb === Verb.STARTTLS && !this.map.parameters.allowTls) {
+      xReason = '"STARTTLS": not allowed without allow-tls';
+    } else if (verb === Verb.BDAT) {
+      xReason = '"BDAT": CHUNKING is not supported';
+    }
+    if (xReason !== null) {
+      this.xLine(xReason);
+      return;
+    }
+    this.disp = Disp.PASS;
+    // match cmd verb (policy order), then the verb's own state effects.
+    for (const m of this.byKind.get('cmd-verb') ?? []) {
+      if (m.criterion.kind !== 'cmd-verb') continue;
+      const name = verbName(verb as VerbId);
+      const hit = m.criterion.verbs.some((v) => v.toUpperCase() === name) !== m.not;
+      if (!hit) continue;
+      const r = this.fire(m, 0, this.lineStart, `verb ${name}`);
+      if (r === 'drop') return;
+      if (r === 'mask' && this.disp === Disp.PASS) {
+        this.emitFill(0, this.lineStart, this.tokLen, X, m.text, 'mask');
+        this.disp = this.opt.cmdVerbMask === 'line' ? Disp.X : Disp.MASKED;
+        this.xRule = m.text;
+      }
+    }
+    if (this.disp !== Disp.PASS) return;
+    switch (verb) {
+      case Verb.MAIL:
+        this.resetTransaction();
+        this.addr = Addr.PRE;
+        this.senderLen.reset();
+        break;
+      case Verb.RCPT: {
+        this.addr = Addr.PRE;
+        const ok = this.rcptCount.advance(1, this.lineStart, (m, off) =>
+          this.fireKeep(m, 0, off, `RCPT #${this.rcptCount.value} in this ${this.opt.rcptCountScope}`),
+        );
+        if (!ok) return;
+        for (const m of this.rcptCount.negated) {
+          if (this.rcptCount.value <= gtOf(m) && !this.fireKeep(m, 0, this.lineStart, `RCPT #${this.rcptCount.value}`)) return;
+        }
+        break;
+      }
+      case Verb.RSET:
+        this.resetTransaction();
+        break;
+      default:
+        break;
+    }
+    this.addrLen = 0;
+    this.addrBufLen = 0;
+  }
+
+  private xRule = 'unknown-command';
+
+  /** X the line from its start: the token bytes seen so far now, the rest as it arrives. */
+  private xLine(reason: string): void {
+    this.disp = Disp.X;
+    this.xRule = 'unknown-command';
+    this.emitFill(0, this.lineStart, Math.min(this.tokLen, MAX_VERB_LEN + 1), X, 'unknown-command', 'x-substitute');
+    this.sink.verdict({ dir: 0, offset: this.lineStart, rule: 'unknown-command', action: 'x-substitute', syslog: [], detail: reason });
+  }
+
+  private endCmdLine(o: number): void {
+    const disp = this.disp;
+    if (disp !== Disp.AUTHDATA && disp !== Disp.SKIP) {
+      for (const m of this.cmdLine.negated) {
+        if (this.cmdLine.value <= gtOf(m) && !this.fireKeep(m, 0, o, this.cmdLineDetail())) return;
+      }
+    }
+    if (disp === Disp.PASS && (this.addr === Addr.BRACKET || this.addr === Addr.BARE)) {
+      this.endAddress(o);
+      if (this.state !== 'inspecting') return;
+    }
+    if (this.firstPipe >= 0) this.reportPipe();
+    let pend: PendT = Pend.OTHER;
+    if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
+    else if (disp === Disp.PASS) {
+      switch (this.verb) {
+        case Verb.EHLO: pend = Pend.EHLO; break;
+        case Verb.HELO: pend = Pend.HELO; break;
+        case Verb.MAIL: pend = Pend.MAIL; this.declaredSize = this.parseSize(); break;
+        case Verb.RCPT: pend = Pend.RCPT; break;
+        case Verb.DATA: pend = Pend.DATA; break;
+        case Verb.AUTH: pend = Pend.AUTH; break;
+        case Verb.STARTTLS: pend = Pend.STARTTLS; break;
+        case Verb.RSET: pend = Pend.RSET; break;
+        default: break;
+      }
+    }
+    this.push(pend);
+    this.lineStarted = false;
+    if (disp === Disp.X && this.verb === Verb.BDAT && this.opt.bdatChunk === 'opaque') {
+      const size = this.parseLeadingNumber();
+      if (size > 0) {
+        this.mode = Mode.OPAQUE;
+        this.opaqueRemaining = size;
+      }
+    }
+    if (this.enterDataAfterLine) {
+      this.enterDataAfterLine = false;
+      this.enterData();
+    }
+  }
+
+  private cmdLineDetail(): string {
+    return `command line length ${this.cmdLine.value}${this.opt.lengthCountsCrlf ? ' (CR LF counted)' : ''} at line offset ${this.lineStart}`;
+  }
+
+  private parseSize(): number {
+    // SIZE=n among the MAIL FROM parameters (RFC 1870), case-insensitive.
+    const a = this.arg;
+    for (let i = 0; i + 5 <= this.argLen; i++) {
+      if (
+        (i === 0 || a[i - 1] === SP) &&
+        lower(a[i]!) === 0x73 && lower(a[i + 1]!) === 0x69 && lower(a[i + 2]!) === 0x7a && lower(a[i + 3]!) === 0x65 && a[i + 4] === 0x3d
+      ) {
+        let n = 0;
+        let j = i + 5;
+        let digits = 0;
+        while (j < this.argLen && a[j]! >= 0x30 && a[j]! <= 0x39 && digits < 15) n = n * 10 + (a[j++]! - 0x30), digits++;
+        return digits > 0 ? n : -1;
+      }
+    }
+    return -1;
+  }
+
+  private parseLeadingNumber(): number {
+    let i = 0;
+    while (i < this.argLen && (this.arg[i] === SP || this.arg[i] === TAB)) i++;
+    let n = 0;
+    let digits = 0;
+    while (i < this.argLen && this.arg[i]! >= 0x30 && this.arg[i]! <= 0x39 && digits < 12) n = n * 10 + (this.arg[i++]! - 0x30), digits++;
+    return digits > 0 ? n : -1;
+  }
+
+  private resetTransaction(): void {
+    if (this.opt.rcptCountScope === 'transaction') {
+      this.rcptCount.reset();
+      this.invalidRcpt.reset();
+    }
+    this.declaredSize = -1;
+  }
+
+  // ------------------------------------------------------------- MAIL / RCPT address
+
+  /** One argument byte of MAIL/RCPT; returns the byte as forwarded (a replaced pipe is a space). */
+  private addrByte(b: number, o: number): number {
+    switch (this.addr) {
+      case Addr.PRE:
+        if (b === 0x3a) this.addr = Addr.POSTCOLON;
+        else if (b === 0x7c && this.opt.pipeScope === 'argument') return this.pipe(o, false);
+        return b;
+      case Addr.POSTCOLON:
+        if (b === SP || b === TAB) return b;
+        this.addrStart = o;
+        if (b === 0x3c) {
+          this.addr = Addr.BRACKET;
+          return b;
+        }
+        this.addr = Addr.BARE;
+        return this.addressChar(b, o);
+      case Addr.BRACKET:
+        if (b === 0x3e) {
+          this.endAddress(o);
+          if (this.state === 'inspecting') this.addr = Addr.PARAMS;
+          return b;
+        }
+        return this.addressChar(b, o);
+      case Addr.BARE:
+        if (b === SP || b === TAB) {
+          this.endAddress(o);
+          if (this.state === 'inspecting') this.addr = Addr.PARAMS;
+          return b;
+        }
+        return this.addressChar(b, o);
+      case Addr.PARAMS:
+        if (b === 0x7c && this.opt.pipeScope === 'argument') return this.pipe(o, false);
+        return b;
+      default:
+        return b;
+    }
+  }
+
+  private addressChar(b: number, o: number): number {
+    this.addrLen++;
+    if (this.verb === Verb.MAIL && this.senderLen.active) {
+      const ok = this.senderLen.advance(1, o, (m, off) => this.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`));
+      if (!ok) return b;
+    }
+    let v = b;
+    if (this.specialSet[b] === 1 && this.map.parameters.specialCharacter && !this.specialFired) {
+      this.specialFired = true;
+      if (!this.specialCharacter(o, b)) return b;
+    }
+    if (b === 0x7c) v = this.pipe(o, true);
+    if (this.addrBufLen < this.addrBuf.length) this.addrBuf[this.addrBufLen++] = v;
+    return v;
+  }
+
+  /** A '|' in an address (or argument): signature → 108003 + drop; else → space + 108002. */
+  private pipe(o: number, inAddress: boolean): number {
+    const sig = this.opt.pipeSignature;
+    const signature = sig === 'any' || (sig === 'leading' && inAddress && this.addrLen === 1);
+    if (signature) {
+      const address = bytesText(this.addrBuf, 0, this.addrBufLen) + '|';
+      const line = syslog108003(this.client, this.server, address, this.opt.syslog108003Wording);
+      this.terminate(0, o, 'dropped', 'pipe-signature', [line, this.line507003(0, 'dropped')],
+        `'|' ${inAddress && this.addrLen === 1 ? 'starting' : 'in'} the ${verbName(this.verb as VerbId)} ${inAddress ? 'address' : 'argument'} (pipe-signature=${sig})`);
+      return 0x7c;
+    }
+    this.addRun(0, o, SP, 'pipe-in-address', 'replace');
+    if (this.firstPipe < 0) this.firstPipe = o;
+    return SP;
+  }
+
+  private reportPipe(): void {
+    const scopeArg = this.opt.pipeScope === 'argument';
+    const data = scopeArg ? bytesText(this.arg, 0, this.argLen) : bytesText(this.addrBuf, 0, this.addrBufLen);
+    const line = syslog108002(this.client.ip, this.server.ip, data);
+    this.sink.verdict({
+      dir: 0,
+      offset: this.firstPipe,
+      rule: 'pipe-in-address',
+      action: 'replace',
+      syslog: [line],
+      detail: `'|' replaced by a space in the ${verbName(this.verb as VerbId)} ${scopeArg ? 'argument' : 'address'}`,
+    });
+    this.firstPipe = -1;
+  }
+
+  /** special-character parameter; returns false when the connection was dropped. */
+  private specialCharacter(o: number, b: number): boolean {
+    const sc = this.map.parameters.specialCharacter;
+    if (!sc) return true;
+    this.countParameter('special-character');
+    const info = `special-character: Special character 0x${b.toString(16).padStart(2, '0')} found in mail address`;
+    if (sc.action === 'drop-connection') {
+      const sys = sc.log ? [syslog108004('ESMTP Parameter', 'Dropped connection for', 'Request', this.client, this.server, info)] : [];
+      sys.push(this.line507003(0, 'dropped'));
+      this.terminate(0, o, 'dropped', 'special-character', sys, info);
+      return false;
+    }
+    this.sink.verdict({ dir: 0, offset: o, rule: 'special-character', action: 'log', syslog: [syslog108005('ESMTP Parameter', 'Request', this.client, this.server, info)], detail: info });
+    return true;
+  }
+
+  private endAddress(o: number): void {
+    if (this.verb === Verb.MAIL) {
+      for (const m of this.senderLen.negated) {
+        if (this.addrLen <= gtOf(m) && !this.fireKeep(m, 0, o, `sender address length ${this.addrLen}`)) return;
+      }
+      for (const m of this.byKind.get('sender-address') ?? []) {
+        if (m.criterion.kind !== 'sender-address') continue;
+        const hit = m.criterion.matcher.test(this.addrBuf, 0, this.addrBufLen) !== m.not;
+        if (hit && !this.fireKeep(m, 0, o, `sender address "${bytesText(this.addrBuf, 0, this.addrBufLen, 120)}"`)) return;
+      }
+    } else if (this.verb === Verb.RCPT) {
+      this.mailRelay(o);
+    }
+  }
+
+  private mailRelay(o: number): void {
+    const mr = this.map.parameters.mailRelay;
+    if (!mr || this.addrBufLen === 0) return;
+    let at = -1;
+    for (let i = this.addrBufLen - 1; i >= 0; i--) if (this.addrBuf[i] === 0x40) { at = i; break; }
+    const domain = at >= 0 ? this.addrBuf.toString('latin1', at + 1, this.addrBufLen).toLowerCase() : '';
+    const local = mr.domain.toLowerCase();
+    const isLocal = domain === local || (this.opt.mailRelaySubdomains && domain.endsWith('.' + local));
+    if (isLocal) return;
+    this.countParameter('mail-relay');
+    const info = 'mail-relay: No Mail Relay allowed';
+    const detail = `recipient domain "${domain}" is not the local domain "${mr.domain}"`;
+    if (mr.action === 'drop-connection') {
+      const sys = [syslog108004('ESMTP Parameter', 'Dropped connection for', 'Request', this.client, this.server, info), this.line507003(0, 'dropped')];
+      this.terminate(0, o, 'dropped', 'mail-relay', sys, detail);
+      return;
+    }
+    this.sink.verdict({ dir: 0, offset: o, rule: 'mail-relay', action: 'log', syslog: [syslog108005('ESMTP Parameter', 'Request', this.client, this.server, info)], detail });
+  }
+
+  // ------------------------------------------------------------- DATA
+
+  private enterData(): void {
+    this.mode = Mode.DATA;
+    this.inHeaders = true;
+    this.topEntity = true;
+    this.dlStarted = false;
+    this.dlSkip = false;
+    this.dlPendingCr = false;
+    this.dataGap = false;
+    this.fieldState = 0;
+    this.holdC = -1;
+    this.entityBoundary = null;
+    this.entityFilenameChecked = false;
+    this.boundaries.length = 0;
+    this.hdrTotal.reset();
+    this.toCount.reset();
+    this.bodyTotal.reset();
+    this.maxHdrLine = 0;
+    this.maxBodyLine = 0;
+    this.msgSize = 0;
+  }
+
+  private get lineMeter(): Meter {
+    return this.inHeaders ? this.hdrLine : this.bodyLine;
+  }
+  private get totalMeter(): Meter {
+    return this.inHeaders ? this.hdrTotal : this.bodyTotal;
+  }
+
+  /** Message bytes from i; returns the index after what was consumed. */
+  private dataBytes(data: Buffer, i: number, base: number): number {
+    const n = data.length;
+    if (!this.dlStarted) {
+      this.dlStarted = true;
+      this.dlStart = base + i;
+      this.dlFirst = true;
+      this.dlDot = false;
+      this.dlContent = 0;
+      this.dlPendingCr = false;
+      this.headLen = 0;
+      this.lineMeter.reset();
+    }
+    if (this.dlFirst) {
+      this.dlFirst = false;
+      if (data[i] === 0x2e) {
+        // dot-stuffing: the leading dot is transparency, not message content (RFC 5321 4.5.2)
+        this.dlDot = true;
+        return i + 1;
+      }
+    }
+    let heldCr = false;
+    if (this.dlPendingCr) {
+      this.dlPendingCr = false;
+      if (data[i] === LF) heldCr = true;
+      // the CR that ended the previous segment was content after all
+      else if (!this.dlSkip && !this.content(data, i, i, base, 1)) return n;
+    }
+    let lf = data.indexOf(LF, i);
+    if (lf < 0) lf = n;
+    let contentEnd = lf;
+    let crs = 0;
+    if (lf < n) {
+      if (lf > i && data[lf - 1] === CR) (contentEnd = lf - 1), (crs = 1);
+      else if (heldCr) crs = 1;
+    } else if (lf > i && data[lf - 1] === CR) {
+      contentEnd = lf - 1;
+      this.dlPendingCr = true;
+    }
+    if (contentEnd > i && !this.dlSkip) {
+      if (!this.content(data, i, contentEnd, base, 0)) return n;
+    }
+    if (lf === n) return n;
+    if (!this.dlSkip && this.dlDot && this.dlContent === 0) {
+      // CRLF.CRLF: the terminating dot line is not message content
+      this.dlStarted = false;
+      this.endMessage(base + lf);
+      return lf + 1;
+    }
+    // terminator: CR (if any) and LF
+    if (!this.dlSkip && !this.terminator(base + lf - crs, crs + 1)) return n;
+    this.endDataLine(base + lf);
+    return lf + 1;
+  }
+
+  /** Content bytes [i, end) of the current line (or `extra` virtual bytes for a held CR). */
+  private content(data: Buffer, i: number, end: number, base: number, extra: number): boolean {
+    const len = end - i + extra;
+    const first = base + i - extra;
+    // line head: boundary / header-name detection
+    if (this.headLen < LINE_HEAD) {
+      if (extra) this.head[this.headLen++] = CR;
+      const take = Math.min(LINE_HEAD - this.headLen, end - i);
+      data.copy(this.head, this.headLen, i, i + take);
+      this.headLen += take;
+    }
+    if (this.inHeaders || this.partHeaders) {
+      if (!this.headerContent(data, i, end, base, extra)) return false;
+    }
+    this.dlContent += len;
+    this.msgSize += len;
+    if (this.inHeaders) this.maxHdrLine = Math.max(this.maxHdrLine, this.dlContent);
+    else this.maxBodyLine = Math.max(this.maxBodyLine, this.dlContent);
+    if (!this.lineMeter.advance(len, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
+    return this.totalMeter.advance(len, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
+  }
+
+  private dataLineDetail(m: EsmtpMatch): string {
+    return `${this.inHeaders ? 'header' : 'body'} line longer than ${gtOf(m)} bytes${this.opt.lengthCountsCrlf ? ' (CR LF counted)' : ''}, line at stream offset ${this.dlStart}`;
+  }
+
+  private terminator(first: number, count: number): boolean {
+    this.msgSize += count;
+    if (this.opt.lengthCountsCrlf) {
+      const lm = this.lineMeter;
+      if (!lm.advance(count, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
+    }
+    // the empty line ending the header block belongs to neither header nor body length
+    if (this.inHeaders && this.dlContent === 0 && !this.dlDot) return true;
+    const tm = this.totalMeter;
+    return tm.advance(count, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
+  }
+
+  // part headers are parsed like header fields but measured as body
+  private partHeaders = false;
+
+  /** Header-field tracking on content bytes: names, To: count, collected MIME fields. */
+  private headerContent(data: Buffer, i: number, end: number, base: number, extra: number): boolean {
+    const atLineStart = this.dlContent === 0;
+    let j = i;
+    if (atLineStart) {
+      const b0 = extra ? CR : data[i]!;
+      if (b0 === SP || b0 === TAB) {
+        // folded continuation: stays with the current field
+        if (this.fieldState === 1) this.fieldState = 0;
+      } else {
+        if (!this.finishField(base + i - extra)) return false;
+        this.fieldState = 1;
+        this.nameLen = 0;
+        this.fieldStart = this.dlStart;
+        this.holdC = this.dlStart;
+      }
+    }
+    if (this.fieldState === 1) {
+      for (; j < end; j++) {
+        const b = data[j]!;
+        if (b === 0x3a) {
+          j++;
+          if (!this.fieldNamed(base + j - 1)) return false;
+          break;
+        }
+        if (this.nameLen >= MAX_HEADER_NAME) {
+          this.fieldState = 0;
+          this.holdC = -1;
+          break;
+        }
+        this.nameBuf[this.nameLen++] = lower(b);
+      }
+    }
+    if (this.fieldState === 2 && j < end) {
+      const take = Math.min(this.fieldBuf.length - this.fieldLen, end - j);
+      data.copy(this.fieldBuf, this.fieldLen, j, j + take);
+      this.fieldLen += take;
+    }
+    return true;
+  }
+
+  private nameIs(s: string): boolean {
+    if (this.nameLen !== s.length) return false;
+    for (let k = 0; k < s.length; k++) if (this.nameBuf[k] !== s.charCodeAt(k)) return false;
+    return true;
+  }
+
+  private fieldNamed(colonOffset: number): boolean {
+    this.fieldState = 0;
+    this.holdC = -1;
+    if (this.inHeaders && this.topEntity && this.nameIs('to')) {
+      const ok = this.toCount.advance(1, colonOffset, (m, off) => this.fireKeep(m, 0, off, `To: header field #${this.toCount.value}`));
+      if (!ok) return false;
+    }
+    for (let k = 0; k < INTERESTING_FIELDS.length; k++) {
+      if (this.nameIs(INTERESTING_FIELDS[k]!)) {
+        this.fieldState = 2;
+        this.fieldKind = k;
+        this.fieldLen = 0;
+        this.holdC = this.fieldStart;
+        return true;
+      }
+    }
+    return true;
+  }
+
+  /** The collected field is complete (a new field, the empty line or end of data started). */
+  private finishField(_at: number): boolean {
+    if (this.fieldState !== 2) {
+      this.fieldState = 0;
+      this.holdC = -1;
+      return true;
+    }
+    this.fieldState = 0;
+    const text = this.fieldBuf.toString('latin1', 0, this.fieldLen);
+    const off = this.fieldStart;
+    const kind = INTERESTING_FIELDS[this.fieldKind];
+    const f = parseField(text);
+    let ok = true;
+    if (kind === 'content-type') {
+      const mt = mediaType(f);
+      const mtBytes = Buffer.from(mt, 'latin1');
+      for (const m of this.byKind.get('mime-filetype') ?? []) {
+        if (m.criterion.kind !== 'mime-filetype') continue;
+        if ((m.criterion.matcher.test(mtBytes, 0, mtBytes.length) !== m.not) && !this.fireKeep(m, 0, off, `MIME type "${mt}"`)) {
+          ok = false;
+          break;
+        }
+      }
+      const boundary = f.params.get('boundary');
+      if (ok && mt.toLowerCase().startsWith('multipart/') && boundary) this.entityBoundary = Buffer.from(boundary, 'latin1');
+      const name = f.params.get('name');
+      if (ok && name !== undefined) ok = this.checkFilename(name, off, 'Content-Type name');
+    } else if (kind === 'content-disposition') {
+      const fn = f.params.get('filename');
+      if (fn !== undefined) ok = this.checkFilename(fn, off, 'Content-Disposition filename');
+    } else if (kind === 'content-transfer-encoding') {
+      const cls = encodingClass(f.value);
+      for (const m of this.byKind.get('mime-encoding') ?? []) {
+        if (m.criterion.kind !== 'mime-encoding') continue;
+        const hit = m.criterion.encodings.some((e) => e.toLowerCase() === cls) !== m.not;
+        if (hit && !this.fireKeep(m, 0, off, `Content-Transfer-Encoding ${f.value} (${cls})`)) {
+          ok = false;
+          break;
+        }
+      }
+    }
+    this.holdC = -1;
+    return ok;
+  }
+
+  private checkFilename(name: string, off: number, where: string): boolean {
+    if (this.entityFilenameChecked) return true;
+    this.entityFilenameChecked = true;
+    for (const m of this.byKind.get('mime-filename-length') ?? []) {
+      if (m.criterion.kind !== 'mime-filename-length') continue;
+      const hit = name.length > m.criterion.gt !== m.not;
+      if (hit && !this.fireKeep(m, 0, off, `${where} of ${name.length} bytes`)) return false;
+    }
+    return true;
+  }
+
+  private endDataLine(lfOffset: number): void {
+    const wasSkip = this.dlSkip;
+    this.dlStarted = false;
+    this.dlSkip = false;
+    if (wasSkip) return;
+    const content = this.dlContent;
+    // CRLF.CRLF: a line that is just the (stuffing) dot ends the message.
+    if (this.dlDot && content === 0) {
+      this.endMessage(lfOffset);
+      return;
+    }
+    if (this.inHeaders || this.partHeaders) {
+      if (content === 0) {
+        if (!this.finishField(lfOffset)) return;
+        this.holdC = -1;
+        if (this.inHeaders) {
+          if (!this.endHeaderBlock(lfOffset)) return;
+          this.inHeaders = false;
+        }
+        this.partHeaders = false;
+        if (this.entityBoundary && this.boundaries.length < MAX_BOUNDARIES) this.boundaries.push(this.entityBoundary);
+        this.entityBoundary = null;
+      }
+      return;
+    }
+    // body line: a MIME boundary?
+    if (this.boundaries.length > 0 && this.headLen >= 2 && this.head[0] === 0x2d && this.head[1] === 0x2d) {
+      for (let k = this.boundaries.length - 1; k >= 0; k--) {
+        const bnd = this.boundaries[k]!;
+        const close = this.isBoundary(bnd);
+        if (close === 0) continue;
+        this.boundaries.length = close === 2 ? k : k + 1;
+        if (close === 1) {
+          this.partHeaders = true;
+          this.topEntity = false;
+          this.entityBoundary = null;
+          this.entityFilenameChecked = false;
+        }
+        break;
+      }
+    }
+  }
+
+  /** 0 no, 1 delimiter, 2 close-delimiter ("--b--"), trailing whitespace allowed. */
+  private isBoundary(bnd: Buffer): 0 | 1 | 2 {
+    const h = this.head;
+    const L = bnd.length;
+    if (this.headLen < 2 + L || this.dlContent > LINE_HEAD) return 0;
+    if (h.compare(bnd, 0, L, 2, 2 + L) !== 0) return 0;
+    let p = 2 + L;
+    let close = false;
+    if (p + 1 < this.headLen && h[p] === 0x2d && h[p + 1] === 0x2d) (close = true), (p += 2);
+    for (; p < this.headLen; p++) if (h[p] !== SP && h[p] !== TAB) return 0;
+    return close ? 2 : 1;
+  }
+
+  private endHeaderBlock(o: number): boolean {
+    for (const m of this.hdrTotal.negated) if (this.hdrTotal.value <= gtOf(m) && !this.fireKeep(m, 0, o, `header length ${this.hdrTotal.value}`)) return false;
+    for (const m of this.hdrLine.negated) if (this.maxHdrLine <= gtOf(m) && !this.fireKeep(m, 0, o, `longest header line ${this.maxHdrLine}`)) return false;
+    for (const m of this.toCount.negated) if (this.toCount.value <= gtOf(m) && !this.fireKeep(m, 0, o, `${this.toCount.value} To: fields`)) return false;
+    return true;
+  }
+
+  private endMessage(o: number): void {
+    if (!this.finishField(o)) return;
+    if (this.inHeaders && !this.endHeaderBlock(o)) return;
+    for (const m of this.bodyTotal.negated) if (this.bodyTotal.value <= gtOf(m) && !this.fireKeep(m, 0, o, `body length ${this.bodyTotal.value}`)) return;
+    for (const m of this.bodyLine.negated) if (this.maxBodyLine <= gtOf(m) && !this.fireKeep(m, 0, o, `longest body line ${this.maxBodyLine}`)) return;
+    // message size without the final ".\r\n"
+    if (this.opt.sizeCheck && this.declaredSize >= 0 && this.msgSize > this.declaredSize) {
+      this.sink.verdict({
+        dir: 0, offset: o, rule: 'size-violation', action: 'log',
+        syslog: [syslog108006(this.client, this.server, this.declaredSize, this.msgSize)],
+        detail: `message of ${this.msgSize} bytes exceeds the declared SIZE=${this.declaredSize}`,
+      });
+    }
+    this.holdC = -1;
+    this.partHeaders = false;
+    this.mode = Mode.CMD;
+    this.lineStarted = false;
+    this.push(Pend.ENDDATA);
+    this.resetTransaction();
+  }
+
+  // ===================================================================== server
+
+  private serverBytes(data: Buffer, i: number, base: number): void {
+    const n = data.length;
+    for (; i < n && this.state === 'inspecting'; i++) this.serverByte(data[i]!, base + i);
+  }
+
+  private serverByte(b: number, o: number): void {
+    if (!this.sLineStarted) {
+      this.sLineStarted = true;
+      this.sLineStart = o;
+      this.sPos = 0;
+      this.sMaskRest = 0;
+      this.kwPhase = false;
+      if (!this.inReply && !this.sSkip) {
+        this.inReply = true;
+        this.replyLine = 0;
+        this.replyKind = this.greetingDone ? this.peek() : Pend.GREETING;
+        if (this.replyKind === Pend.GREETING && this.map.parameters.maskBanner) {
+          this.countParameter('mask-banner');
+          this.sink.verdict({ dir: 1, offset: o, rule: 'mask-banner', action: 'mask', syslog: [], detail: `server greeting masked (banner-mask=${this.opt.bannerMask})` });
+        }
+      } else if (this.inReply) this.replyLine++;
+    }
+    if (b === LF) {
+      if (this.kwPhase) this.decideKeyword(o);
+      if (this.state !== 'inspecting') return;
+      this.endServerLine(o);
+      return;
+    }
+    if (this.sSkip) return;
+    const pos = this.sPos++;
+    if (pos < 4) this.sPrefix[pos] = b;
+    if (this.replyKind === Pend.GREETING) {
+      if (this.map.parameters.maskBanner && b !== CR) {
+        const keep = (this.replyLine === 0 && pos < 4) || (this.opt.bannerMask === 'B' && (b === 0x32 || b === 0x30));
+        if (!keep) this.addRun(1, o, STAR, 'mask-banner', 'mask');
+      }
+      return;
+    }
+    if (this.replyKind !== Pend.EHLO || this.replyLine === 0 || this.sPrefix[0] !== 0x32) return;
+    if (pos === 4) {
+      this.kwPhase = true;
+      this.kwStart = o;
+      this.kwLen = 0;
+    }
+    if (this.kwPhase) {
+      if (b === SP || b === 0x3d || b === CR) {
+        this.decideKeyword(o);
+        if (this.state !== 'inspecting') return;
+      } else {
+        this.kw[this.kwLen++] = b;
+        if (this.kwLen > MAX_KEYWORD) this.decideKeyword(o + 1);
+        return;
+      }
+    }
+    if (this.sMaskRest === 2 && (b === SP || b === 0x3d || b === CR)) this.sMaskRest = 0;
+    if (this.sMaskRest !== 0 && b !== CR) this.addRun(1, o, X, this.sMaskRule, 'mask');
+  }
+
+  private decideKeyword(_o: number): void {
+    this.kwPhase = false;
+    const cls = classifyEhloKeyword(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD));
+    const keywordText = bytesText(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD), 40);
+    if (cls === STARTTLS_CLASS) {
+      if (!this.map.parameters.allowTls && this.kwLen === 8) {
+        this.sink.edit({ dir: 1, offset: this.kwStart, bytes: Buffer.from('XXXXXXXA', 'latin1'), rule: 'allow-tls', action: 'mask' });
+        this.sink.verdict({ dir: 1, offset: this.kwStart, rule: 'allow-tls', action: 'mask', syslog: [], detail: 'EHLO keyword STARTTLS -> XXXXXXXA (no allow-tls)' });
+      }
+      return;
+    }
+    let masked: EsmtpMatch | null = null;
+    for (const m of this.byKind.get('ehlo-reply-parameter') ?? []) {
+      if (m.criterion.kind !== 'ehlo-reply-parameter') continue;
+      const hit = m.criterion.parameters.some((p) => normaliseEhloParameter(p) === cls) !== m.not;
+      if (!hit) continue;
+      const r = this.fire(m, 1, this.kwStart, `EHLO keyword ${keywordText} (${cls})`);
+      if (r === 'drop') return;
+      if (r === 'mask' && !masked) masked = m;
+    }
+    if (!masked) return;
+    this.emitFill(1, this.kwStart, this.kwLen, X, masked.text, 'mask');
+    this.sMaskRule = masked.text;
+    this.sMaskRest = this.opt.ehloMask === 'line' ? 1 : this.kwLen > MAX_KEYWORD ? 2 : 0;
+  }
+
+  private endServerLine(o: number): void {
+    this.sLineStarted = false;
+    this.sMaskRest = 0;
+    if (this.sSkip) {
+      this.sSkip = false;
+      return;
+    }
+    if (!this.inReply) return;
+    const p = this.sPrefix;
+    const len = this.sPos;
+    const digits = len >= 3 && p[0]! >= 0x30 && p[0]! <= 0x39 && p[1]! >= 0x30 && p[1]! <= 0x39 && p[2]! >= 0x30 && p[2]! <= 0x39;
+    if (!digits) {
+      // Not a reply line ("unexpected transition by the SMTP server", B-5: no action).
+      if (this.replyKind !== Pend.GREETING || !this.map.parameters.maskBanner) {
+        if (this.replyLine === 0) this.inReply = false;
+        this.note(1, this.sLineStart, 'server-anomaly', 'server line without a reply code ignored');
+        return;
+      }
+    }
+    const last = len < 4 || (len >= 4 && p[3] === SP) || (len === 4 && p[3] === CR) || !digits;
+    if (!last) return;
+    this.inReply = false;
+    const code = digits ? (p[0]! - 0x30) * 100 + (p[1]! - 0x30) * 10 + (p[2]! - 0x30) : 0;
+    this.replyComplete(code, o);
+  }
+
+  private replyComplete(code: number, o: number): void {
+    const kind = this.replyKind;
+    if (kind === Pend.GREETING) this.greetingDone = true;
+    else this.pop();
+    if (this.mode === Mode.DATA && this.dataGap && kind !== Pend.GREETING) {
+      // After a gap inside DATA, a server reply means the message ended (Zeek's resync rule).
+      this.mode = Mode.CMD;
+      this.lineStarted = false;
+      this.holdC = -1;
+      this.resetTransaction();
+    }
+    switch (kind) {
+      case Pend.DATA:
+        if (code === 354) {
+          if (this.mode === Mode.CMD && !this.lineStarted) this.enterData();
+          else if (this.mode === Mode.CMD) this.enterDataAfterLine = true;
+        }
+        break;
+      case Pend.AUTH:
+      case Pend.AUTHDATA:
+        if (code === 334) this.authExpect = true;
+        break;
+      case Pend.STARTTLS:
+        if (code === 220 && this.map.parameters.allowTls) {
+          this.countParameter('allow-tls');
+          const sys = this.map.parameters.allowTls.log ? [syslog108007(this.client, this.server)] : [];
+          this.sink.verdict({ dir: 1, offset: o, rule: 'allow-tls', action: 'passthrough', syslog: sys, detail: 'server answered 220 to STARTTLS: the rest of the connection passes uninspected' });
+          this.flushRun();
+          this.state = 'passthrough';
+        }
+        break;
+      case Pend.RCPT:
+        if (code >= 500 && code <= 599) {
+          this.invalidRcpt.advance(1, o, (m, off) => this.fireKeep(m, 1, off, `${this.invalidRcpt.value} recipients answered ${code}`));
+          if (this.state !== 'inspecting') return;
+          for (const m of this.invalidRcpt.negated) {
+            if (this.invalidRcpt.value <= gtOf(m) && !this.fireKeep(m, 1, o, `${this.invalidRcpt.value} invalid recipients`)) return;
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ===================================================================== queue
+
+  private push(k: PendT): void {
+    const cap = this.q.length;
+    if (this.qLen === cap) {
+      this.qHead = (this.qHead + 1) % cap;
+      this.qLen--;
+      this.note(0, this.lineStart, 'pipelining-limit', `more than ${cap} commands await a reply; the oldest is forgotten`);
+    }
+    this.q[(this.qHead + this.qLen) % cap] = k;
+    this.qLen++;
+  }
+
+  private peek(): PendT {
+    return this.qLen > 0 ? (this.q[this.qHead]! as PendT) : Pend.OTHER;
+  }
+
+  private pop(): void {
+    if (this.qLen === 0) return;
+    this.qHead = (this.qHead + 1) % this.q.length;
+    this.qLen--;
+  }
+
+  // ===================================================================== actions
+
+  /** fire() for criteria whose only possible effect is log/drop; returns false if the session ended. */
+  private fireKeep(m: EsmtpMatch, dir: Direction, offset: number, detail: string): boolean {
+    this.fire(m, dir, offset, detail);
+    return this.state === 'inspecting';
+  }
+
+  /**
+   * Apply one matched policy line: syslog in the documented order (108004 before the 507003 of
+   * the drop/reset), counters once per packet, and the session state change for drop/reset.
+   */
+  private fire(m: EsmtpMatch, dir: Direction, offset: number, detail: string): 'drop' | 'mask' | 'none' {
+    if (this.matchCounted[m.classId] !== this.segSerial) {
+      this.matchCounted[m.classId] = this.segSerial;
+      this.counters.countMatch(this.ctx.policyMap, this.ctx.className, this.map, m.classId);
+    }
+    const rr: ReqResp = dir === 0 ? 'Request' : 'Response';
+    const [src, dst] = dir === 0 ? [this.client, this.server] : [this.server, this.client];
+    const info = matchedClass(m.classId, m.criterionText);
+    const a = m.actions;
+    switch (a.primary) {
+      case 'drop-connection': {
+        const sys = a.log ? [syslog108004('ESMTP Classification', 'Dropped connection for', rr, src, dst, info)] : [];
+        sys.push(this.line507003(dir, 'dropped'));
+        this.terminate(dir, offset, 'dropped', m.text, sys, detail);
+        return 'drop';
+      }
+      case 'reset': {
+        const sys = a.log ? [syslog108004('ESMTP Classification', 'Reset connection for', rr, src, dst, info)] : [];
+        sys.push(this.line507003(dir, 'reset'));
+        this.terminate(dir, offset, 'reset', m.text, sys, detail);
+        return 'drop';
+      }
+      case 'mask': {
+        const sys = a.log ? [syslog108004('ESMTP Classification', 'Masked header flags for', rr, src, dst, info)] : [];
+        this.sink.verdict({ dir, offset, rule: m.text, action: 'mask', syslog: sys, detail });
+        return 'mask';
+      }
+      default:
+        break;
+    }
+    if (a.log) {
+      this.sink.verdict({ dir, offset, rule: m.text, action: 'log', syslog: [syslog108005('ESMTP Classification', rr, src, dst, info)], detail });
+    }
+    if (a.rateLimit !== null) {
+      this.sink.verdict({
+        dir, offset, rule: m.text, action: 'rate-limit', syslog: [],
+        detail: `${detail}; rate-limit ${a.rateLimit} not enforced (the engine sees no timestamps)`,
+      });
+    }
+    if (!a.log && a.rateLimit === null) {
+      this.sink.verdict({ dir, offset, rule: m.text, action: 'note', syslog: [], detail: `${detail}; the match line has no action (${actionText(m) || 'none'})` });
+    }
+    return 'none';
+  }
+
+  private line507003(dir: Direction, kind: 'dropped' | 'reset'): string {
+    const [src, dst] = dir === 0 ? [this.client, this.server] : [this.server, this.client];
+    return syslog507003(src, dst, kind === 'reset' ? 'inspector drop reset' : 'inspector disconnected, dropped packet', this.opt.syslog507003Level);
+  }
+
+  private terminate(dir: Direction, offset: number, st: 'dropped' | 'reset', rule: string, syslog: string[], detail: string): void {
+    this.flushRun();
+    this.sink.verdict({ dir, offset, rule, action: st === 'reset' ? 'reset' : 'drop-connection', syslog, detail });
+    this.state = st;
+    this.dropOffset = offset;
+    this.dropDirection = dir;
+  }
+
+  private countParameter(name: ParameterName): void {
+    this.counters.countParameter(this.ctx.policyMap, this.ctx.className, this.map, name);
+  }
+
+  private note(dir: Direction, offset: number, rule: string, detail: string): void {
+    // bounded: a hostile stream must not flood the verdict log
+    if (this.notes >= 16) return;
+    this.notes++;
+    this.sink.verdict({ dir, offset, rule, action: 'note', syslog: [], detail });
+  }
+
+  // ===================================================================== edits
+
+  private addRun(dir: Direction, o: number, fill: number, rule: string, action: VerdictAction): void {
+    if (this.runStart >= 0 && this.runDir === dir && this.runFill === fill && this.runRule === rule && this.runStart + this.runLen === o) {
+      this.runLen++;
+      return;
+    }
+    this.flushRun();
+    this.runDir = dir;
+    this.runStart = o;
+    this.runLen = 1;
+    this.runFill = fill;
+    this.runRule = rule;
+    this.runAction = action;
+  }
+
+  private flushRun(): void {
+    if (this.runStart < 0) return;
+    const e: Edit = { dir: this.runDir, offset: this.runStart, bytes: Buffer.alloc(this.runLen, this.runFill), rule: this.runRule, action: this.runAction };
+    this.runStart = -1;
+    this.runLen = 0;
+    this.sink.edit(e);
+  }
+
+  private emitFill(dir: Direction, offset: number, len: number, fill: number, rule: string, action: VerdictAction): void {
+    if (len <= 0) return;
+    this.flushRun();
+    this.sink.edit({ dir, offset, bytes: Buffer.alloc(len, fill), rule, action });
+  }
+}

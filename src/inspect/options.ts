@@ -1,0 +1,210 @@
+/**
+ * Engine options: every behaviour the ASA sources leave open, as one declarative table. The table
+ * is the single source for defaults, `name=value` validation and help text (Snort 3 style); each
+ * row names its evidence level (D documented, F field observation, I inference) and source.
+ * native-notes/engine-options.md explains each choice at length.
+ */
+import { SmtpInspectError } from '../errors.js';
+
+export interface EngineOptions {
+  /** 'segment': verbs judged per TCP segment (Cisco TechNote 113423); 'line': per reassembled line. */
+  judging: 'segment' | 'line';
+  /** Banner masking: 'B' keeps every '2'/'0'; 'A' keeps only the first 4 bytes (reply code + separator). */
+  bannerMask: 'B' | 'A';
+  /** Bytes masked for an EHLO keyword matched by `ehlo-reply-parameter … mask`. */
+  ehloMask: 'line' | 'keyword';
+  /** Bytes masked by `match cmd verb … mask`. */
+  cmdVerbMask: 'verb' | 'line';
+  /** Whether line lengths (cmd, header, body) count the CR LF. */
+  lengthCountsCrlf: boolean;
+  /** Scope of `cmd RCPT count` and `invalid-recipients count`. */
+  rcptCountScope: 'transaction' | 'connection';
+  /** Which pipes are a "pipe signature" (pipe-to-program, 108003, session closed). */
+  pipeSignature: 'leading' | 'any' | 'none';
+  /** Where '|' is looked for: inside the <address> only, or the whole MAIL/RCPT argument. */
+  pipeScope: 'address' | 'argument';
+  /** Characters `special-character` looks for in addresses (when the parameter is enabled). */
+  specialCharacters: string;
+  /** `mail-relay DOMAIN`: whether subdomains of DOMAIN count as local. */
+  mailRelaySubdomains: boolean;
+  /** BDAT chunk bytes after an X'd BDAT: skipped as opaque data, or judged as command lines. */
+  bdatChunk: 'opaque' | 'commands';
+  /** Log 108006 when a message exceeds the SIZE declared on MAIL FROM. */
+  sizeCheck: boolean;
+  /** Severity printed for 507003 (guide: 3; both field samples: 4). */
+  syslog507003Level: 3 | 4;
+  /** 108003 wording: current guide ('ESMTP … Mail Address:') or older ('ESMTP/SMTP … Data:'). */
+  syslog108003Wording: 'current' | 'old';
+  /** 302014 reset reason spacing: 'TCP Reset-I' (field logs) or 'TCP Reset - I' (guide table). */
+  resetReasonSpacing: 'compact' | 'spaced';
+  /** Pending-command queue bound (pipelining); beyond it the oldest entry is forgotten. */
+  maxPending: number;
+  /** Bytes kept of a command argument / address / MIME header field; longer ones are measured only. */
+  maxFieldBuffer: number;
+}
+
+type Scalar = string | number | boolean;
+
+export interface OptionSpec {
+  /** CLI name as typed: `--engine-option judging=line`. */
+  name: string;
+  key: keyof EngineOptions;
+  /** Allowed values; for numbers, [min, max]. */
+  values: readonly string[] | { min: number; max: number };
+  default: string;
+  help: string;
+  evidence: string;
+}
+
+export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
+  {
+    name: 'judging', key: 'judging', values: ['segment', 'line'], default: 'segment',
+    help: 'judge command verbs per TCP segment (a verb split across segments is X\'d) or per reassembled line',
+    evidence: 'D: TechNote 113423, Telnet H,E,L,O reaches the server as XXXX (ASA-ESMTP.md 2.3; ADDENDUM B-4)',
+  },
+  {
+    name: 'banner-mask', key: 'bannerMask', values: ['B', 'A'], default: 'B',
+    help: "greeting masking: B keeps every '2' and '0' plus the first 4 bytes; A keeps only the first 4 bytes",
+    evidence: 'D wording + 4 F samples for B; 1 F sample (Gordano) for A (ASA-ESMTP.md 2.4.1; ADDENDUM B-1)',
+  },
+  {
+    name: 'ehlo-mask', key: 'ehloMask', values: ['line', 'keyword'], default: 'line',
+    help: 'bytes an ehlo-reply-parameter mask overwrites with X: the whole line text after "250-" or only the keyword',
+    evidence: 'I: bytes undocumented; ADDENDUM B-2 recommends the whole line',
+  },
+  {
+    name: 'cmd-verb-mask', key: 'cmdVerbMask', values: ['verb', 'line'], default: 'verb',
+    help: 'bytes a `match cmd verb … mask` overwrites with X: the verb only or the whole line (CR LF kept)',
+    evidence: 'D: "masks out the matching portion of the packet" (ASA-ESMTP.md 3.3); bytes I',
+  },
+  {
+    name: 'length-counts-crlf', key: 'lengthCountsCrlf', values: ['no', 'yes'], default: 'no',
+    help: 'count the CR LF in cmd/header/body line lengths (MANIFEST 13c is the ambiguous case)',
+    evidence: 'F weak: ConetriX (ADDENDUM B-8); RFC 5322 998 excludes CRLF',
+  },
+  {
+    name: 'rcpt-count-scope', key: 'rcptCountScope', values: ['transaction', 'connection'], default: 'transaction',
+    help: 'count RCPT commands (and invalid recipients) per mail transaction (reset by MAIL, RSET, end of DATA) or per connection',
+    evidence: 'I: ADDENDUM B-9/B-10 (F: the ASA counts RCPT commands, not accepted recipients)',
+  },
+  {
+    name: 'pipe-signature', key: 'pipeSignature', values: ['leading', 'any', 'none'], default: 'leading',
+    help: "which '|' in a MAIL/RCPT address close the session (108003, drop): a '|' starting the address (pipe-to-program), any '|' (the seed TechNote's reading; MANIFEST 15a), or none; every other '|' becomes a space + 108002",
+    evidence: 'D: config + syslog guides: | -> space + 108002 (ASA-ESMTP.md 2.2); D: seed TechNote: pipe signature closes the session; 108003 patterns undocumented (I)',
+  },
+  {
+    name: 'pipe-scope', key: 'pipeScope', values: ['address', 'argument'], default: 'address',
+    help: "look for '|' inside the <address> only, or in the whole MAIL/RCPT argument incl. ESMTP parameters (MANIFEST 15c)",
+    evidence: 'D: "Mail addresses are scanned for strange characters" (ASA-ESMTP.md 2.2)',
+  },
+  {
+    name: 'special-characters', key: 'specialCharacters', values: { min: 1, max: 32 }, default: '|',
+    help: 'characters the special-character parameter looks for in addresses (a string; backslash escapes \\0 \\` allowed)',
+    evidence: 'I: set undocumented; only "|" is named by Cisco (ADDENDUM B-6)',
+  },
+  {
+    name: 'mail-relay-subdomains', key: 'mailRelaySubdomains', values: ['no', 'yes'], default: 'no',
+    help: 'treat subdomains of the mail-relay domain as local',
+    evidence: 'I: ADDENDUM B-7',
+  },
+  {
+    name: 'bdat-chunk', key: 'bdatChunk', values: ['opaque', 'commands'], default: 'opaque',
+    help: "bytes of a BDAT chunk (after the X'd BDAT line): skipped uninspected, or judged as command lines",
+    evidence: 'D: CHUNKING unsupported; chunk handling undocumented (I; MANIFEST 06)',
+  },
+  {
+    name: 'size-check', key: 'sizeCheck', values: ['yes', 'no'], default: 'yes',
+    help: 'log 108006 when a message is larger than the SIZE declared on MAIL FROM',
+    evidence: 'D: syslog guide 108006 (ASA-ESMTP.md 2.5)',
+  },
+  {
+    name: 'syslog-507003-level', key: 'syslog507003Level', values: ['4', '3'], default: '4',
+    help: 'severity printed in %ASA-N-507003',
+    evidence: 'D guide: 3; F: two field samples at 4 (ASA-ESMTP.md 10.11; ADDENDUM B-11)',
+  },
+  {
+    name: 'syslog-108003-wording', key: 'syslog108003Wording', values: ['current', 'old'], default: 'current',
+    help: "108003 text: current guide ('ESMTP connection … Mail Address:') or older ('ESMTP/SMTP connection … Data:')",
+    evidence: 'D: both wordings exist (ASA-ESMTP.md 10.6)',
+  },
+  {
+    name: 'reset-reason-spacing', key: 'resetReasonSpacing', values: ['compact', 'spaced'], default: 'compact',
+    help: "302014 reset reasons as 'TCP Reset-I' (field logs) or 'TCP Reset - I' (guide table)",
+    evidence: 'F weak vs D table (ASA-ESMTP.md 7.2)',
+  },
+  {
+    name: 'max-pending', key: 'maxPending', values: { min: 1, max: 100000 }, default: '128',
+    help: 'pipelined commands awaiting a reply that are remembered; beyond it the oldest is forgotten (note verdict)',
+    evidence: 'I: bound, as Zeek caps its queue at 1000',
+  },
+  {
+    name: 'max-field-buffer', key: 'maxFieldBuffer', values: { min: 64, max: 1048576 }, default: '4096',
+    help: 'bytes kept of an address, command argument or MIME header field; longer ones are measured, not stored',
+    evidence: 'I: bounded memory (Suricata-style line cap)',
+  },
+] as const;
+
+function convert(spec: OptionSpec, value: string): Scalar | null {
+  if (Array.isArray(spec.values)) {
+    const allowed = spec.values as readonly string[];
+    if (!allowed.includes(value)) return null;
+    if (allowed.length === 2 && allowed.includes('yes') && allowed.includes('no')) return value === 'yes';
+    if (spec.key === 'syslog507003Level') return Number(value);
+    return value;
+  }
+  const range = spec.values as { min: number; max: number };
+  if (spec.key === 'specialCharacters') {
+    const decoded = value.replace(/\\0/g, '\0').replace(/\\`/g, '`');
+    return decoded.length >= range.min && decoded.length <= range.max ? decoded : null;
+  }
+  if (!/^\d+$/.test(value)) return null;
+  const n = Number(value);
+  return n >= range.min && n <= range.max ? n : null;
+}
+
+function describeValues(spec: OptionSpec): string {
+  if (Array.isArray(spec.values)) return (spec.values as readonly string[]).join('|');
+  const r = spec.values as { min: number; max: number };
+  return spec.key === 'specialCharacters' ? `string of ${r.min}-${r.max} characters` : `${r.min}..${r.max}`;
+}
+
+export function defaultEngineOptions(): EngineOptions {
+  const out: Record<string, Scalar> = {};
+  for (const spec of ENGINE_OPTION_TABLE) {
+    const v = convert(spec, spec.default);
+    if (v === null) throw new Error(`bad default for engine option ${spec.name}`);
+    out[spec.key] = v;
+  }
+  return out as unknown as EngineOptions;
+}
+
+/** Parse one `name=value`; throws SmtpInspectError E_OPTION naming the allowed values. */
+export function parseEngineOption(text: string, into: EngineOptions = defaultEngineOptions()): EngineOptions {
+  const eq = text.indexOf('=');
+  const name = (eq < 0 ? text : text.slice(0, eq)).trim();
+  const spec = ENGINE_OPTION_TABLE.find((s) => s.name === name);
+  if (!spec) {
+    throw new SmtpInspectError('E_OPTION', `unknown engine option '${name}' (known: ${ENGINE_OPTION_TABLE.map((s) => s.name).join(', ')})`);
+  }
+  if (eq < 0) throw new SmtpInspectError('E_OPTION', `engine option '${name}' needs a value: ${name}=${describeValues(spec)}`);
+  const value = text.slice(eq + 1).trim();
+  const v = convert(spec, value);
+  if (v === null) {
+    throw new SmtpInspectError('E_OPTION', `engine option '${name}': bad value '${value}' (expected ${describeValues(spec)})`);
+  }
+  (into as unknown as Record<string, Scalar>)[spec.key] = v;
+  return into;
+}
+
+export function parseEngineOptions(texts: readonly string[]): EngineOptions {
+  const opts = defaultEngineOptions();
+  for (const t of texts) parseEngineOption(t, opts);
+  return opts;
+}
+
+/** Help text, one block per option: name=values (default), help, evidence. */
+export function engineOptionsHelp(): string {
+  return ENGINE_OPTION_TABLE.map(
+    (s) => `  ${s.name}=${describeValues(s)}  (default ${s.default})\n      ${s.help}\n      evidence: ${s.evidence}`,
+  ).join('\n');
+}
