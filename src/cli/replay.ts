@@ -1,6 +1,252 @@
-import type { Command } from 'commander';
+/**
+ * `smtp-inspect replay IN`: runs a capture through the ASA ESMTP emulation and writes what the
+ * firewall would forward (OUT), the verdicts, the syslog lines, an annotated pcapng and a summary.
+ * Every output is written in whole records, so after an error, a closed pipe or SIGINT each file is
+ * valid and the summary matches its contents.
+ */
+import { statSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { openCapture } from '../capture/open.js';
+import { createPcapngWriter } from '../capture/pcapng-writer.js';
+import type { CaptureSource, PacketWriter } from '../capture/types.js';
+import { createWriterLike } from '../capture/writer-like.js';
+import type { ChecksumMode } from '../decode/checksum.js';
+import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
+import { parseEngineOptions } from '../inspect/options.js';
+import { loadPolicy } from '../policy/load.js';
+import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
+import { checkReplayInvariant } from '../pipeline/invariant.js';
+import type { InterfaceAwareWriter, PipelineProfile, ReplaySummary } from '../pipeline/types.js';
+import { ProgressBar } from '../output/progress.js';
+import { formatSummary } from '../output/summary.js';
+import { SyslogFileWriter } from '../output/syslog.js';
+import { VerdictFileWriter } from '../output/verdicts.js';
+import { action } from './errors.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+export interface ReplayCliOptions {
+  output?: string;
+  policy?: string;
+  verdicts?: string;
+  syslog?: string;
+  syslogTimestamps?: boolean;
+  annotate?: string;
+  summary?: boolean;
+  checksum: ChecksumMode;
+  set: string[];
+  clientInterface: string;
+  serverInterface: string;
+  check?: boolean;
+  asaOoo: boolean;
+  profile?: PipelineProfile;
+  maxHeld?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function registerReplay(program: Command): void {
-  program.command('replay').description('(being built)');
+  program
+    .command('replay')
+    .description(
+      'Replay a capture through the ASA ESMTP inspection emulation: writes the modified capture (what the ASA would forward),\n' +
+        'verdicts (JSON lines), ASA syslog lines, an annotated pcapng and the show service-policy counters.',
+    )
+    .argument('<IN>', 'capture to replay (pcap, pcapng, optionally gzip-compressed; - for stdin)')
+    .option('-o, --output <OUT>', 'write the modified capture here (same format as IN; - for stdout)')
+    .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .option('--verdicts <FILE>', 'write one JSON record per event (every dropped packet included)')
+    .option('--syslog <FILE>', 'write the ASA syslog lines alone')
+    .option('--syslog-timestamps', 'prefix syslog lines with the capture time in ASA "logging timestamp" form')
+    .option('--annotate <FILE>', 'write every input packet (dropped ones too) as pcapng with a comment for each thing done or seen')
+    .option('--summary', 'print the summary and counters (always printed when stderr is a terminal)')
+    .addOption(new Option('--checksum <MODE>', 'TCP checksum after an edit: incremental keeps a wrong one wrong').choices(['incremental', 'fix', 'keep']).default('incremental'))
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
+    .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
+    .option('--check', 'verify afterwards that every packet is accounted for and OUT is sound (exit 1 if not)')
+    .option('--no-asa-ooo', "do not emulate the ASA's 3-packet / 4 s out-of-order queue (same as --profile analysis)")
+    .addOption(new Option('--profile <NAME>', 'asa: emulate the ASA queue limits; analysis: reassemble generously').choices(['asa', 'analysis']))
+    .option('--max-held <N>', 'most packets held back waiting for a decision (default 10000)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  smtp-inspect replay in.pcap -o out.pcap --verdicts v.jsonl --annotate notes.pcapng --summary\n' +
+        '  smtp-inspect replay in.pcap -o - | tshark -r - -Y smtp\n' +
+        '  smtp-inspect replay in.pcap --policy running-config.txt --syslog asa.log --check\n' +
+        '\nExit codes: 0 ok, 1 --check found a problem, 2 bad input or usage, 3 output failed (closed pipe, disk full), 130 interrupted.',
+    )
+    .action(action(async (input: string, opts: ReplayCliOptions) => runReplay(input, opts)));
+}
+
+interface Outputs {
+  packets: PacketWriter | null;
+  annotate: InterfaceAwareWriter | null;
+  verdicts: VerdictFileWriter | null;
+  syslog: SyslogFileWriter | null;
+}
+
+async function closeAll(o: Outputs): Promise<OutputError | null> {
+  let first: OutputError | null = null;
+  const note = (err: unknown) => {
+    if (first === null) first = err instanceof OutputError ? err : new OutputError('E_OUTPUT', err instanceof Error ? err.message : String(err));
+  };
+  for (const w of [o.packets, o.annotate]) {
+    if (!w) continue;
+    try {
+      await w.close();
+    } catch (err) {
+      note(err);
+    }
+  }
+  for (const w of [o.verdicts, o.syslog]) {
+    if (!w) continue;
+    try {
+      w.close();
+    } catch (err) {
+      note(err);
+    }
+  }
+  return first;
+}
+
+export async function runReplay(input: string, opts: ReplayCliOptions): Promise<number> {
+  const engineOptions = parseEngineOptions(opts.set ?? []);
+  const profile: PipelineProfile = opts.profile ?? (opts.asaOoo === false ? 'analysis' : 'asa');
+  let maxHeld: number | undefined;
+  if (opts.maxHeld !== undefined) {
+    maxHeld = Number(opts.maxHeld);
+    if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new SmtpInspectError('E_USAGE', `--max-held must be a positive integer, got ${opts.maxHeld}`);
+  }
+  const policy = await loadPolicy(opts.policy ?? null);
+  const source: CaptureSource = await openCapture(input);
+
+  const outs: Outputs = { packets: null, annotate: null, verdicts: null, syslog: null };
+  try {
+    if (opts.output !== undefined) outs.packets = createWriterLike(source, opts.output);
+    if (opts.annotate !== undefined) outs.annotate = createPcapngWriter(opts.annotate, { interfaces: source.interfaces, userAppl: 'smtp-inspect replay' });
+    if (opts.verdicts !== undefined) outs.verdicts = new VerdictFileWriter(opts.verdicts);
+    if (opts.syslog !== undefined) outs.syslog = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
+  } catch (err) {
+    await closeAll(outs);
+    throw err;
+  }
+
+  const verdictWriter = outs.verdicts;
+  const syslogWriter = outs.syslog;
+  const pipeline = new InspectionPipeline({
+    policy,
+    engineOptions,
+    profile,
+    checksumMode: opts.checksum,
+    clientInterface: opts.clientInterface,
+    serverInterface: opts.serverInterface,
+    format: source.format,
+    maxHeldPackets: maxHeld,
+    outputs: {
+      packets: outs.packets,
+      annotate: outs.annotate,
+      verdicts: verdictWriter ? (r) => verdictWriter.write(r) : null,
+      syslog: syslogWriter ? (line, tsSec) => syslogWriter.write(line, tsSec) : null,
+    },
+  });
+  for (const iface of source.interfaces) pipeline.addInterface(iface);
+
+  let fileSize = 0;
+  if (input !== '-' && !source.gzip) {
+    try {
+      fileSize = statSync(input).size;
+    } catch {
+      fileSize = 0;
+    }
+  }
+  const progress = new ProgressBar(fileSize);
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    source.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  let inputError: unknown = null;
+  let outputError: OutputError | null = null;
+  try {
+    await source.run(
+      (rec) => {
+        if (outputError !== null) return;
+        try {
+          pipeline.process(rec);
+        } catch (err) {
+          if (err instanceof OutputError) {
+            outputError = err;
+            source.stop();
+            return;
+          }
+          throw err;
+        }
+        progress.update(rec.fileOffset, rec.packetNumber);
+      },
+      (iface) => pipeline.addInterface(iface),
+    );
+  } catch (err) {
+    if (err instanceof OutputError) outputError = err;
+    else if (err instanceof SmtpInspectError) inputError = err;
+    else {
+      await closeAll(outs);
+      throw err;
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    progress.done();
+  }
+
+  let summary: ReplaySummary | null = null;
+  if (outputError === null) {
+    try {
+      summary = pipeline.finish();
+    } catch (err) {
+      if (err instanceof OutputError) outputError = err;
+      else throw err;
+    }
+  }
+  const closeError = await closeAll(outs);
+  if (outputError === null && closeError !== null) outputError = closeError;
+  if (outputError !== null) {
+    // A closed pipe or full disk: one clear line, no summary (what was written is whole records).
+    throw outputError;
+  }
+  if (summary === null) return EXIT.OUTPUT;
+
+  const toStdout = opts.output !== '-' && opts.verdicts !== '-' && opts.syslog !== '-' && opts.annotate !== '-';
+  if (opts.summary === true || process.stderr.isTTY) {
+    const text = formatSummary(
+      summary,
+      { input, out: opts.output ?? null, verdicts: opts.verdicts ?? null, syslog: opts.syslog ?? null, annotate: opts.annotate ?? null },
+      interrupted,
+    );
+    if (toStdout) process.stdout.write(text);
+    else process.stderr.write(text);
+  }
+
+  let rc: number = EXIT.OK;
+  if (opts.check === true) {
+    const report = await checkReplayInvariant({
+      input,
+      summary,
+      out: opts.output !== undefined && opts.output !== '-' ? opts.output : null,
+      verdicts: opts.verdicts !== undefined && opts.verdicts !== '-' ? opts.verdicts : null,
+    });
+    const w = (s: string) => (toStdout ? process.stdout.write(s) : process.stderr.write(s));
+    for (const c of report.checks) w(`check ok: ${c}\n`);
+    for (const p of report.problems) w(`check FAILED: ${p}\n`);
+    if (!report.ok) rc = EXIT.FINDINGS;
+  }
+  if (inputError !== null) throw inputError;
+  if (interrupted) {
+    process.stderr.write('smtp-inspect: interrupted: outputs are complete up to the last packet processed\n');
+    return EXIT.INTERRUPTED;
+  }
+  return rc;
 }

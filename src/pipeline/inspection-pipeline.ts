@@ -399,7 +399,7 @@ export class InspectionPipeline {
     if (e.dropped) {
       p.dropped++;
       const st = e.conn;
-      e.note(`dropped: ${e.dropDetail} (${e.dropRule})`);
+      e.note(e.dropDetail.includes(e.dropRule) ? `dropped: ${e.dropDetail}` : `dropped: ${e.dropDetail} (${e.dropRule})`);
       if (st) {
         this.verdictRecord(e, st, e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
         const dec = st.decision;

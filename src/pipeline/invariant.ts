@@ -1,0 +1,168 @@
+/**
+ * The no-loss invariant (issue 8), checked after a replay from its outputs alone:
+ * - every input packet is in OUT or has exactly one `drop` verdict record (in = forwarded + dropped);
+ * - OUT holds forwarded + synthesised records and reads back cleanly (our reader, and tshark when installed);
+ * - no TCP checksum that was valid in the input is invalid in OUT (input and OUT are paired packet
+ *   by packet using the drop and synthesise records), and every synthesised packet's checksum is valid.
+ * Memory: one byte per input packet plus the drop/synthesise sets.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { openCapture } from '../capture/open.js';
+import { tcpChecksumOk } from '../decode/checksum.js';
+import { decodePacket } from '../decode/decode.js';
+import { DecodedPacket } from '../decode/packet.js';
+import type { ReplaySummary } from './types.js';
+
+export interface InvariantInput {
+  input: string;
+  summary: ReplaySummary;
+  /** OUT path (not '-'), or null when OUT was not written to a file. */
+  out: string | null;
+  /** Verdicts path (not '-'), or null: then only the summary's counts are checked. */
+  verdicts: string | null;
+  /** Run tshark on OUT when it is installed (default true). */
+  useTshark?: boolean;
+}
+
+export interface InvariantReport {
+  ok: boolean;
+  checks: string[];
+  problems: string[];
+}
+
+const CK_UNKNOWN = 0;
+const CK_VALID = 1;
+const CK_INVALID = 2;
+
+async function readVerdicts(path: string): Promise<{ dropped: Set<number>; dropRecords: number; synth: Map<number, number>; bad: number }> {
+  const dropped = new Set<number>();
+  const synth = new Map<number, number>();
+  let dropRecords = 0;
+  let bad = 0;
+  const rl = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  for await (const line of rl) {
+    if (line === '') continue;
+    let rec: { packet?: unknown; action?: unknown };
+    try {
+      rec = JSON.parse(line) as { packet?: unknown; action?: unknown };
+    } catch {
+      bad++;
+      continue;
+    }
+    if (typeof rec.packet !== 'number') continue;
+    if (rec.action === 'drop') {
+      dropRecords++;
+      dropped.add(rec.packet);
+    } else if (rec.action === 'synthesize') {
+      synth.set(rec.packet, (synth.get(rec.packet) ?? 0) + 1);
+    }
+  }
+  return { dropped, dropRecords, synth, bad };
+}
+
+function tsharkCount(path: string): Promise<{ ok: boolean; count: number; error: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      'tshark',
+      ['-r', path, '-T', 'fields', '-e', 'frame.number'],
+      { maxBuffer: 1 << 30, env: { ...process.env, LC_ALL: 'C', HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' } },
+      (err, stdout, stderr) => {
+        if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+          resolve({ ok: true, count: -1, error: '' });
+          return;
+        }
+        const count = stdout.split('\n').filter((l) => l !== '').length;
+        resolve({ ok: !err && !/cut short|appears to be damaged|isn't a capture file/i.test(stderr), count, error: (err ? String(err.message) : '') + stderr.trim() });
+      },
+    );
+  });
+}
+
+export async function checkReplayInvariant(x: InvariantInput): Promise<InvariantReport> {
+  const checks: string[] = [];
+  const problems: string[] = [];
+  const p = x.summary.packets;
+  if (p.in === p.forwarded + p.dropped) checks.push(`packets in ${p.in} = forwarded ${p.forwarded} + dropped ${p.dropped}`);
+  else problems.push(`packets in ${p.in} != forwarded ${p.forwarded} + dropped ${p.dropped}`);
+  if (p.out === p.forwarded + p.synthesized) checks.push(`packets out ${p.out} = forwarded + synthesised ${p.synthesized}`);
+  else problems.push(`packets out ${p.out} != forwarded ${p.forwarded} + synthesised ${p.synthesized}`);
+  if (p.checksumBroken === 0) checks.push('no valid TCP checksum became invalid while rewriting');
+  else problems.push(`${p.checksumBroken} packet(s) lost a valid TCP checksum while rewriting`);
+
+  let v: Awaited<ReturnType<typeof readVerdicts>> | null = null;
+  if (x.verdicts !== null) {
+    v = await readVerdicts(x.verdicts);
+    if (v.bad > 0) problems.push(`verdicts: ${v.bad} line(s) are not JSON`);
+    if (v.dropRecords === p.dropped && v.dropped.size === v.dropRecords) checks.push(`verdicts: one drop record per dropped packet (${v.dropRecords})`);
+    else problems.push(`verdicts: ${v.dropRecords} drop record(s) for ${v.dropped.size} distinct packet(s), summary says ${p.dropped} dropped`);
+  }
+
+  if (x.out !== null) {
+    // Pass 1: checksum state of every input packet.
+    let status = new Uint8Array(1 << 16);
+    const pkt = new DecodedPacket();
+    const inSrc = await openCapture(x.input);
+    let inCount = 0;
+    try {
+      await inSrc.run((rec) => {
+        inCount = rec.packetNumber;
+        if (rec.packetNumber >= status.length) {
+          const bigger = new Uint8Array(status.length * 2);
+          bigger.set(status);
+          status = bigger;
+        }
+        const ok = tcpChecksumOk(decodePacket(rec.linkType, rec.data, pkt));
+        status[rec.packetNumber] = ok === null ? CK_UNKNOWN : ok ? CK_VALID : CK_INVALID;
+      });
+    } catch {
+      // A damaged input was reported by the replay itself; pair what was read.
+    }
+    // Pass 2: OUT, paired with the input using the drop/synthesise records.
+    const outSrc = await openCapture(x.out);
+    let outCount = 0;
+    let inNo = 1;
+    let broken = 0;
+    let badSynth = 0;
+    const synthQ = v ? [...v.synth.entries()].sort((a, b) => a[0] - b[0]) : [];
+    try {
+      await outSrc.run((rec) => {
+        outCount++;
+        const d = decodePacket(rec.linkType, rec.data, pkt);
+        if (v) {
+          while (v.dropped.has(inNo)) inNo++;
+          const head = synthQ[0];
+          if (head && head[0] < inNo) {
+            if (tcpChecksumOk(d) !== true) badSynth++;
+            head[1]--;
+            if (head[1] === 0) synthQ.shift();
+            return;
+          }
+        }
+        if (v && status[inNo] === CK_VALID && tcpChecksumOk(d) === false) broken++;
+        inNo++;
+      });
+      checks.push(`OUT reads back: ${outCount} packet(s)`);
+    } catch (err) {
+      problems.push(`OUT does not read back: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (outCount !== p.out) problems.push(`OUT holds ${outCount} packet(s), summary says ${p.out}`);
+    if (v) {
+      if (broken === 0) checks.push('paired with the input: no valid TCP checksum is invalid in OUT');
+      else problems.push(`${broken} packet(s) valid in the input have an invalid TCP checksum in OUT`);
+      if (badSynth > 0) problems.push(`${badSynth} synthesised packet(s) have an invalid TCP checksum`);
+      if (inCount > 0 && inNo - 1 + v.dropped.size < inCount) {
+        // Every input packet must have been paired or dropped.
+        problems.push(`only ${inNo - 1} input packet(s) paired with OUT; ${inCount} read, ${v.dropped.size} dropped`);
+      }
+    }
+    if (x.useTshark !== false) {
+      const t = await tsharkCount(x.out);
+      if (t.count < 0) checks.push('tshark not installed: tshark read-back skipped');
+      else if (t.ok && t.count === outCount) checks.push(`tshark reads OUT: ${t.count} packet(s)`);
+      else problems.push(`tshark on OUT: ${t.count} packet(s) (expected ${outCount}) ${t.error}`.trim());
+    }
+  }
+  return { ok: problems.length === 0, checks, problems };
+}
