@@ -59,9 +59,7 @@ export async function openCapture(path: string): Promise<CaptureSource> {
     if (process.stdin.isTTY) {
       throw new CaptureError('E_CAPTURE_OPEN', 'standard input is a terminal: pipe a capture into it', { file: '-' });
     }
-    const chunks = new ChunkInput(process.stdin, '-', false);
-    input = { kind: 'chunks', input: chunks };
-    head = await chunks.peek(PCAP_HEADER_BYTES);
+    return openCaptureStream(process.stdin, '-');
   } else {
     let fd: number;
     try {
@@ -93,6 +91,19 @@ export async function openCapture(path: string): Promise<CaptureSource> {
     }
   }
 
+  return openInput(path, input, head);
+}
+
+/**
+ * Opens a capture delivered as a stream of byte chunks (stdin, a socket, a test's arbitrary
+ * chunking). `name` is used in messages. Same formats and guarantees as openCapture().
+ */
+export async function openCaptureStream(stream: AsyncIterable<unknown>, name: string): Promise<CaptureSource> {
+  const chunks = new ChunkInput(stream, name, false);
+  return openInput(name, { kind: 'chunks', input: chunks }, await chunks.peek(PCAP_HEADER_BYTES));
+}
+
+async function openInput(path: string, input: ByteInput, head: Buffer): Promise<CaptureSource> {
   let gzip = false;
   if (isGzip(head)) {
     gzip = true;
@@ -241,9 +252,10 @@ class Window {
       this.end -= this.start;
       this.start = 0;
     }
-    // A unit larger than the window (bounded by the parsers' limits): grow to hold it whole.
-    if (needed > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.ceil(needed / READ_CHUNK_BYTES) * READ_CHUNK_BYTES);
+    // A unit larger than the window (bounded by the parsers' limits): grow to hold it whole, but
+    // only as its bytes actually arrive (doubling), so a bogus length in a short input costs nothing.
+    if (needed > this.buf.length && this.end === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.min(Math.ceil(needed / READ_CHUNK_BYTES) * READ_CHUNK_BYTES, this.buf.length * 2));
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
     }
