@@ -106,7 +106,6 @@ const MODE_WORDS: Record<Exclude<ModeKind, 'global' | 'ignored'>, readonly strin
     'sfr',
     'cxsc',
     'flow-export',
-    'service-policy',
     'description',
   ],
 };

@@ -89,6 +89,12 @@ export interface ClassDecision {
   esmtp: EsmtpMap | null;
   /** Connection limits from `set connection` in the class that matched (may differ from the inspect class). */
   limits: ConnectionLimits | null;
+  /**
+   * Why: which class decided, or why no ESMTP class matched (an ACL line that denies, a port that
+   * differs, `no inspect esmtp`). For diagnose/verdict notes. When nothing inspects, scope/policyMap
+   * name the first service policy consulted ('none'/'' without any) and className is ''.
+   */
+  reason?: string;
 }
 
 export interface FlowTuple {
@@ -104,6 +110,8 @@ export interface FlowTuple {
 export interface IgnoredLine {
   line: number;
   text: string;
+  /** Why it was ignored ('global command not modelled', 'access-list remark', ...). */
+  reason?: string;
 }
 
 export interface CompiledPolicy {

@@ -1,0 +1,490 @@
+/**
+ * ParsedConfig → CompiledPolicy: layers the admin's text over the ASA factory default, resolves
+ * every reference (reporting a missing one at the token that made it), compiles regexes, numbers
+ * the ESMTP match lines (Class N) and implements the per-connection decision of ASA-ESMTP.md §4.2.
+ */
+import { PolicyError } from '../errors.js';
+import { inPrefix, inRange, parseIp, type IpAddr } from './address.js';
+import type {
+  AccessList,
+  Ace,
+  AddrSpec,
+  ClassMapDef,
+  ClassMatch,
+  EsmtpMapDef,
+  ParsedConfig,
+  PortSpec,
+  ProtoSpec,
+  Pos,
+  ServiceEntry,
+} from './model.js';
+import { normalize } from './normalize.js';
+import { CompiledRegex, RegexSetMatcher } from './regex.js';
+import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine } from './types.js';
+
+export const DEFAULT_ESMTP_MAP = '_default_esmtp_map';
+/** The port `match default-inspection-traffic` selects for ESMTP (ASA-ESMTP.md §4.1). */
+export const ESMTP_DEFAULT_PORT = 25;
+/** esmtpPorts() returns null (all TCP) rather than a list longer than this. */
+const PORT_LIST_MAX = 4096;
+
+export interface PolicyOptions {
+  /**
+   * How an interface service-policy takes precedence over the global one for ESMTP
+   * (ASA-ESMTP.md §4.2; native-notes/policy-language.md):
+   * - 'per-flow' (default): the interface policy's classes are tried first; if none of its
+   *   ESMTP-inspecting classes matches the connection, the global policy's are tried.
+   * - 'per-feature': if the interface policy inspects ESMTP in any class, the global policy's
+   *   ESMTP inspection never applies on that interface.
+   */
+  interfacePrecedence?: 'per-flow' | 'per-feature';
+}
+
+export interface ResolvedClass {
+  name: string;
+  /** Null for class-default (matches everything). */
+  classMap: ClassMapDef | null;
+  esmtp: EsmtpMap | null;
+  /** Every inspect line, ESMTP or not, for normalized(). */
+  inspects: Array<{ protocol: string; map: string | null }>;
+  limits: ConnectionLimits | null;
+}
+
+export interface ResolvedPolicyMap {
+  name: string;
+  description: string | null;
+  classes: ResolvedClass[];
+}
+
+export interface ResolvedPolicy {
+  source: string;
+  cfg: ParsedConfig;
+  esmtpMaps: Map<string, EsmtpMap>;
+  policyMaps: Map<string, ResolvedPolicyMap>;
+  global: ResolvedPolicyMap | null;
+  interfaces: Map<string, ResolvedPolicyMap>;
+  /** Service-policy lines in effect, in order. */
+  servicePolicies: Array<{ policyMap: string; scope: string }>;
+  layered: boolean;
+}
+
+function refError(file: string, pos: Pos, message: string): PolicyError {
+  return new PolicyError('E_POLICY_REFERENCE', message, { file, line: pos.line, column: pos.col });
+}
+
+/** The admin's definitions replace the default's objects of the same name (see native-notes). */
+export function layer(base: ParsedConfig, user: ParsedConfig): ParsedConfig {
+  const merge = <V>(a: Map<string, V>, b: Map<string, V>): Map<string, V> => new Map([...a, ...b]);
+  return {
+    names: merge(base.names, user.names),
+    objects: merge(base.objects, user.objects),
+    serviceObjects: merge(base.serviceObjects, user.serviceObjects),
+    groups: merge(base.groups, user.groups),
+    accessLists: merge(base.accessLists, user.accessLists),
+    regexes: merge(base.regexes, user.regexes),
+    regexClasses: merge(base.regexClasses, user.regexClasses),
+    classMaps: merge(base.classMaps, user.classMaps),
+    esmtpMaps: merge(base.esmtpMaps, user.esmtpMaps),
+    policyMaps: merge(base.policyMaps, user.policyMaps),
+    servicePolicies: user.touchedServicePolicies ? user.servicePolicies : base.servicePolicies,
+    touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
+    ignored: user.ignored,
+  };
+}
+
+function compileMatchers(cfg: ParsedConfig, file: string) {
+  const regexes = new Map<string, CompiledRegex>();
+  for (const [name, def] of cfg.regexes) regexes.set(name, new CompiledRegex(def.pattern));
+  const regexRef = (name: string, pos: Pos): CompiledRegex => {
+    const r = regexes.get(name);
+    if (!r) throw refError(file, pos, `regex "${name}" is not defined`);
+    return r;
+  };
+  const classes = new Map<string, CompiledRegex[]>();
+  for (const [name, def] of cfg.regexClasses) classes.set(name, def.regexes.map((r) => regexRef(r.name, r.pos)));
+  return (ref: { type: 'regex' | 'class'; name: string; pos: Pos }): ByteMatcher => {
+    if (ref.type === 'regex') return new RegexSetMatcher(`regex ${ref.name}`, [regexRef(ref.name, ref.pos)]);
+    const members = classes.get(ref.name);
+    if (!members) throw refError(file, ref.pos, `class-map type regex match-any "${ref.name}" is not defined`);
+    return new RegexSetMatcher(`class ${ref.name}`, members);
+  };
+}
+
+function buildEsmtpMap(def: EsmtpMapDef, matcher: ReturnType<typeof compileMatchers>): EsmtpMap {
+  const matches: EsmtpMatch[] = def.matches.map((m, k) => {
+    let criterion: Criterion;
+    switch (m.kind) {
+      case 'cmd-verb':
+        criterion = { kind: m.kind, verbs: [...m.words] };
+        break;
+      case 'ehlo-reply-parameter':
+        criterion = { kind: m.kind, parameters: [...m.words] };
+        break;
+      case 'mime-encoding':
+        criterion = { kind: m.kind, encodings: [...m.words] };
+        break;
+      case 'mime-filetype':
+      case 'sender-address':
+        criterion = { kind: m.kind, matcher: matcher(m.ref as NonNullable<typeof m.ref>) };
+        break;
+      default:
+        criterion = { kind: m.kind, gt: m.gt as number };
+    }
+    return {
+      classId: k + 1,
+      text: m.text,
+      criterionText: m.criterionText,
+      not: m.not,
+      criterion,
+      actions: { ...m.actions },
+      line: m.pos.line,
+    };
+  });
+  return { name: def.name, description: def.description, parameters: structuredClone(def.parameters), matches };
+}
+
+/** Resolves references and builds the policy. `file` names the text errors point into. */
+export function resolve(cfg: ParsedConfig, source: string, file: string, layered: boolean): ResolvedPolicy {
+  const matcher = compileMatchers(cfg, file);
+  // regex classes referencing missing regexes are reported even when unused
+  for (const def of cfg.regexClasses.values()) matcher({ type: 'class', name: def.name, pos: def.pos });
+
+  const esmtpMaps = new Map<string, EsmtpMap>();
+  for (const [name, def] of cfg.esmtpMaps) esmtpMaps.set(name, buildEsmtpMap(def, matcher));
+
+  for (const cm of cfg.classMaps.values()) {
+    for (const m of cm.matches) {
+      if (m.kind === 'access-list' && !cfg.accessLists.has(m.name)) throw refError(file, m.pos, `access-list "${m.name}" is not defined (class-maps use extended access-lists)`);
+    }
+  }
+
+  const policyMaps = new Map<string, ResolvedPolicyMap>();
+  for (const [name, pm] of cfg.policyMaps) {
+    const classes: ResolvedClass[] = [];
+    let classDefault: ResolvedClass | null = null;
+    for (const cls of pm.classes) {
+      const isDefault = cls.className === 'class-default';
+      const classMap = isDefault ? null : (cfg.classMaps.get(cls.className) ?? null);
+      if (!isDefault && !classMap) throw refError(file, cls.pos, `class-map "${cls.className}" is not defined`);
+      let esmtp: EsmtpMap | null = null;
+      for (const ins of cls.inspects) {
+        if (ins.protocol !== 'esmtp') continue;
+        // a bare `inspect esmtp` means _default_esmtp_map (ADDENDUM B-14)
+        const mapName = ins.map ?? DEFAULT_ESMTP_MAP;
+        const map = esmtpMaps.get(mapName);
+        if (!map) throw refError(file, ins.mapPos ?? cls.pos, `policy-map type inspect esmtp "${mapName}" is not defined`);
+        esmtp = map;
+      }
+      const rc: ResolvedClass = {
+        name: cls.className,
+        classMap,
+        esmtp,
+        inspects: cls.inspects.map((i) => ({ protocol: i.protocol, map: i.protocol === 'esmtp' ? (i.map ?? DEFAULT_ESMTP_MAP) : i.map })),
+        limits: cls.limits ? { ...cls.limits } : null,
+      };
+      if (isDefault) classDefault = rc;
+      else classes.push(rc);
+    }
+    // class-default is always evaluated last, wherever it was written
+    if (classDefault) classes.push(classDefault);
+    policyMaps.set(name, { name, description: pm.description, classes });
+  }
+
+  let global: ResolvedPolicyMap | null = null;
+  const interfaces = new Map<string, ResolvedPolicyMap>();
+  for (const sp of cfg.servicePolicies) {
+    const pm = policyMaps.get(sp.policyMap);
+    if (!pm) throw refError(file, sp.pos, `policy-map "${sp.policyMap}" is not defined`);
+    if (sp.scope === 'global') global = pm;
+    else interfaces.set(sp.scope, pm);
+  }
+  return {
+    source,
+    cfg,
+    esmtpMaps,
+    policyMaps,
+    global,
+    interfaces,
+    servicePolicies: cfg.servicePolicies.map((s) => ({ policyMap: s.policyMap, scope: s.scope })),
+    layered,
+  };
+}
+
+// ---- per-connection matching ------------------------------------------------------------
+
+interface FlowAddrs {
+  client: IpAddr | null;
+  server: IpAddr | null;
+  clientPort: number;
+  serverPort: number;
+}
+
+class Matcher {
+  constructor(private readonly cfg: ParsedConfig) {}
+
+  addr(spec: AddrSpec, ip: IpAddr | null, depth = 0): boolean {
+    if (!ip || depth > 64) return false;
+    switch (spec.kind) {
+      case 'any':
+        return spec.v === null || spec.v === ip.v;
+      case 'prefix':
+        return inPrefix(ip, spec.addr, spec.prefix);
+      case 'range':
+        return inRange(ip, spec.lo, spec.hi);
+      case 'never':
+        return false;
+      case 'object': {
+        const o = this.cfg.objects.get(spec.name);
+        return !!o?.addr && this.addr(o.addr, ip, depth + 1);
+      }
+      case 'group': {
+        const g = this.cfg.groups.get(spec.name);
+        return !!g && g.network.some((e) => this.addr(e, ip, depth + 1));
+      }
+    }
+  }
+
+  port(spec: PortSpec, p: number, depth = 0): boolean {
+    if (depth > 64) return false;
+    switch (spec.op) {
+      case 'any':
+        return true;
+      case 'eq':
+        return p === spec.port;
+      case 'neq':
+        return p !== spec.port;
+      case 'lt':
+        return p < spec.port;
+      case 'gt':
+        return p > spec.port;
+      case 'range':
+        return p >= spec.lo && p <= spec.hi;
+      case 'group': {
+        const g = this.cfg.groups.get(spec.name);
+        return !!g && g.service.some((e) => (e.kind === 'port' ? this.port(e.spec, p, depth + 1) : e.kind === 'group' ? this.port({ op: 'group', name: e.name, pos: e.pos }, p, depth + 1) : false));
+      }
+    }
+  }
+
+  /**
+   * What a protocol position allows for a TCP connection: 'ace' = TCP (or ip) with the ACE's own
+   * port specs, or service entries carrying their own ports; empty = cannot match TCP.
+   */
+  tcpServices(proto: ProtoSpec, depth = 0): Array<'ace' | ServiceEntry> {
+    if (depth > 64) return [];
+    const isTcp = (p: string) => p === 'tcp' || p === 'ip' || p === 'tcp-udp';
+    switch (proto.kind) {
+      case 'name':
+        return isTcp(proto.proto) ? ['ace'] : [];
+      case 'object': {
+        const o = this.cfg.serviceObjects.get(proto.name);
+        return o?.service && isTcp(o.service.proto) ? [o.service] : [];
+      }
+      case 'group': {
+        const g = this.cfg.groups.get(proto.name);
+        if (!g) return [];
+        if (g.type === 'protocol') {
+          const out: Array<'ace' | ServiceEntry> = [];
+          for (const e of g.protocols) {
+            if (e.kind === 'name') {
+              if (isTcp(e.proto)) out.push('ace');
+            } else out.push(...this.tcpServices({ kind: 'group', name: e.name, pos: e.pos }, depth + 1));
+          }
+          return out;
+        }
+        const out: Array<'ace' | ServiceEntry> = [];
+        for (const e of g.service) {
+          if (e.kind === 'service' && isTcp(e.entry.proto)) out.push(e.entry);
+          else if (e.kind === 'service-object') out.push(...this.tcpServices({ kind: 'object', name: e.name, pos: e.pos }, depth + 1));
+          else if (e.kind === 'group') out.push(...this.tcpServices({ kind: 'group', name: e.name, pos: e.pos }, depth + 1));
+        }
+        return out;
+      }
+    }
+  }
+
+  ace(ace: Ace, f: FlowAddrs): boolean {
+    if (ace.inactive) return false;
+    if (!this.addr(ace.src, f.client) || !this.addr(ace.dst, f.server)) return false;
+    return this.tcpServices(ace.proto).some((s) =>
+      s === 'ace' ? this.port(ace.srcPort, f.clientPort) && this.port(ace.dstPort, f.serverPort) : this.port(s.src, f.clientPort) && this.port(s.dst, f.serverPort),
+    );
+  }
+
+  /** First ACE that matches decides: permit = match, deny = no match; none = implicit deny. */
+  acl(acl: AccessList, f: FlowAddrs): { match: boolean; why: string } {
+    for (const ace of acl.aces) {
+      if (this.ace(ace, f)) return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})` };
+    }
+    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)` };
+  }
+
+  classMatch(m: ClassMatch, f: FlowAddrs): { match: boolean; why: string } {
+    switch (m.kind) {
+      case 'any':
+        return { match: true, why: 'match any' };
+      case 'default-inspection-traffic':
+        return f.serverPort === ESMTP_DEFAULT_PORT
+          ? { match: true, why: 'default-inspection-traffic selects tcp/25 for esmtp' }
+          : { match: false, why: `default-inspection-traffic selects tcp/25 for esmtp, the server port is ${f.serverPort}` };
+      case 'port': {
+        const ok = m.proto === 'tcp' && this.port(m.spec, f.serverPort);
+        return { match: ok, why: ok ? `match port tcp selects server port ${f.serverPort}` : `match port does not select tcp/${f.serverPort}` };
+      }
+      case 'access-list': {
+        const acl = this.cfg.accessLists.get(m.name);
+        return acl ? this.acl(acl, f) : { match: false, why: `access-list ${m.name} missing` };
+      }
+      case 'unmodelled':
+        return { match: false, why: `"${m.text}" is not modelled (never matches)` };
+    }
+  }
+
+  cls(c: ResolvedClass, f: FlowAddrs): { match: boolean; why: string } {
+    if (!c.classMap) return { match: true, why: 'class-default matches everything' };
+    if (c.classMap.matches.length === 0) return { match: false, why: `class-map ${c.name} has no match command` };
+    const whys: string[] = [];
+    for (const m of c.classMap.matches) {
+      const r = this.classMatch(m, f);
+      whys.push(r.why);
+      if (!r.match) return { match: false, why: r.why };
+    }
+    return { match: true, why: whys.join('; ') };
+  }
+}
+
+export class PolicyImpl implements CompiledPolicy {
+  readonly source: string;
+  readonly esmtpMaps: ReadonlyMap<string, EsmtpMap>;
+  readonly ignored: IgnoredLine[];
+  private readonly matcher: Matcher;
+  private readonly precedence: 'per-flow' | 'per-feature';
+  private normalizedText: string | null = null;
+
+  constructor(
+    readonly resolved: ResolvedPolicy,
+    options: PolicyOptions = {},
+  ) {
+    this.source = resolved.source;
+    this.esmtpMaps = resolved.esmtpMaps;
+    this.ignored = resolved.cfg.ignored.map((i) => ({ line: i.line, text: i.text, reason: i.reason }));
+    this.matcher = new Matcher(resolved.cfg);
+    this.precedence = options.interfacePrecedence ?? 'per-flow';
+  }
+
+  classify(flow: FlowTuple): ClassDecision {
+    const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort };
+    const scopes: Array<{ scope: string; pm: ResolvedPolicyMap }> = [];
+    const iface = flow.ingressInterface !== undefined ? this.resolved.interfaces.get(flow.ingressInterface) : undefined;
+    if (iface && flow.ingressInterface !== undefined) scopes.push({ scope: flow.ingressInterface, pm: iface });
+    if (this.resolved.global) scopes.push({ scope: 'global', pm: this.resolved.global });
+
+    // connection limits: the first matching class with `set connection`
+    let limits: ConnectionLimits | null = null;
+    outer: for (const s of scopes) {
+      for (const c of s.pm.classes) {
+        if (c.limits && this.matcher.cls(c, f).match) {
+          limits = { ...c.limits };
+          break outer;
+        }
+      }
+    }
+
+    const misses: string[] = [];
+    for (const s of scopes) {
+      for (const c of s.pm.classes) {
+        if (!c.esmtp) continue; // a class without inspect esmtp does not consume the feature (§4.3)
+        const r = this.matcher.cls(c, f);
+        if (r.match) {
+          return {
+            scope: s.scope,
+            policyMap: s.pm.name,
+            className: c.name,
+            esmtp: c.esmtp,
+            limits,
+            reason: `class ${c.name} of policy-map ${s.pm.name} (${s.scope}) inspects esmtp ${c.esmtp.name}: ${r.why}`,
+          };
+        }
+        misses.push(`class ${c.name} of ${s.pm.name}: ${r.why}`);
+      }
+      if (this.precedence === 'per-feature' && s.scope !== 'global' && s.pm.classes.some((c) => c.esmtp)) {
+        misses.push(`interface policy ${s.pm.name} inspects esmtp, so the global policy does not apply on ${s.scope} (per-feature precedence)`);
+        break;
+      }
+    }
+    const first = scopes[0];
+    return {
+      scope: first ? first.scope : 'none',
+      policyMap: first ? first.pm.name : '',
+      className: '',
+      esmtp: null,
+      limits,
+      reason:
+        scopes.length === 0
+          ? 'no service-policy applies'
+          : misses.length === 0
+            ? 'no class in the applicable service-policy inspects esmtp'
+            : `not inspected: ${misses.join('; ')}`,
+    };
+  }
+
+  esmtpPorts(): number[] | null {
+    const ports = new Set<number>();
+    const pms = [...(this.resolved.global ? [this.resolved.global] : []), ...this.resolved.interfaces.values()];
+    const addSpec = (spec: PortSpec, depth = 0): boolean => {
+      if (depth > 64) return true;
+      switch (spec.op) {
+        case 'eq':
+          ports.add(spec.port);
+          return true;
+        case 'range':
+          if (spec.hi - spec.lo + 1 > PORT_LIST_MAX) return false;
+          for (let p = spec.lo; p <= spec.hi; p++) ports.add(p);
+          return true;
+        case 'group': {
+          const g = this.resolved.cfg.groups.get(spec.name);
+          if (!g) return true;
+          for (const e of g.service) {
+            if (e.kind === 'port' && !addSpec(e.spec, depth + 1)) return false;
+            if (e.kind === 'group' && !addSpec({ op: 'group', name: e.name, pos: e.pos }, depth + 1)) return false;
+          }
+          return true;
+        }
+        default:
+          return false; // any, lt, gt, neq: port-agnostic
+      }
+    };
+    for (const pm of pms) {
+      for (const c of pm.classes) {
+        if (!c.esmtp) continue;
+        if (!c.classMap) return null; // class-default
+        const kinds = c.classMap.matches.map((m) => m.kind);
+        if (kinds.includes('default-inspection-traffic')) {
+          ports.add(ESMTP_DEFAULT_PORT);
+          continue;
+        }
+        for (const m of c.classMap.matches) {
+          if (m.kind === 'any') return null;
+          if (m.kind === 'port') {
+            if (m.proto === 'tcp' && !addSpec(m.spec)) return null;
+          } else if (m.kind === 'access-list') {
+            const acl = this.resolved.cfg.accessLists.get(m.name);
+            for (const ace of acl?.aces ?? []) {
+              if (ace.action !== 'permit' || ace.inactive) continue;
+              for (const s of this.matcher.tcpServices(ace.proto)) {
+                if (!addSpec(s === 'ace' ? ace.dstPort : s.dst)) return null;
+              }
+            }
+          }
+        }
+      }
+    }
+    if (ports.size > PORT_LIST_MAX) return null;
+    return [...ports].sort((a, b) => a - b);
+  }
+
+  normalized(): string {
+    this.normalizedText ??= normalize(this.resolved);
+    return this.normalizedText;
+  }
+}
