@@ -1,0 +1,131 @@
+/**
+ * Test helpers for the engine: run a session over (direction, bytes) segments, collect edits and
+ * verdicts, apply edits to the streams; and per-segment streams of a real capture via tshark
+ * (retransmissions skipped), standing in until capture + reassembly are wired in these tests.
+ */
+import type { Direction } from '../../src/flow/types.js';
+import type { Edit, Verdict, SessionContext, InspectorSession } from '../../src/inspect/types.js';
+import type { EsmtpMap } from '../../src/policy/types.js';
+import { createEsmtpSession } from '../../src/inspect/esmtp/session.js';
+import { defaultEngineOptions, type EngineOptions } from '../../src/inspect/options.js';
+import { EsmtpCounters } from '../../src/inspect/counters.js';
+import { defaultPolicy, compilePolicyText } from '../../src/policy/load.js';
+import { tshark } from '../helpers/shared.js';
+
+export interface Segment {
+  dir: Direction;
+  bytes: Buffer;
+}
+
+export interface RunResult {
+  edits: Edit[];
+  verdicts: Verdict[];
+  /** Each direction's stream with every edit applied. */
+  out: [Buffer, Buffer];
+  /** Each direction's original stream. */
+  input: [Buffer, Buffer];
+  session: InspectorSession;
+  counters: EsmtpCounters;
+  /** committed(dir) after each segment (for hold tests). */
+  committedAfter: number[];
+}
+
+export const CTX: SessionContext = {
+  conn: {
+    id: 1,
+    ipVersion: 4,
+    clientIp: '198.51.100.7',
+    clientPort: 40003,
+    serverIp: '192.0.2.25',
+    serverPort: 25,
+    client: '198.51.100.7:40003',
+    server: '192.0.2.25:25',
+    clientBy: 'syn',
+    synSeen: true,
+    firstPacket: 1,
+    firstTimeSec: 0,
+    firstTimeNsec: 0,
+  },
+  clientInterface: 'outside',
+  serverInterface: 'inside',
+  policyMap: 'global_policy',
+  className: 'inspection_default',
+};
+
+export function defaultMap(): EsmtpMap {
+  const m = defaultPolicy().esmtpMaps.get('_default_esmtp_map');
+  if (!m) throw new Error('no default map');
+  return m;
+}
+
+/** Compile `policy-map type inspect esmtp M` text (plus any regex lines) and return map M. */
+export function mapFrom(text: string, name = 'M'): EsmtpMap {
+  const m = compilePolicyText(text, 'test').esmtpMaps.get(name);
+  if (!m) throw new Error(`no map ${name}`);
+  return m;
+}
+
+export function opts(over: Partial<EngineOptions> = {}): EngineOptions {
+  return { ...defaultEngineOptions(), ...over };
+}
+
+export function applyEdits(stream: Buffer, edits: readonly Edit[], dir: Direction): Buffer {
+  const out = Buffer.from(stream);
+  for (const e of edits) {
+    if (e.dir !== dir) continue;
+    if (e.offset < 0 || e.offset + e.bytes.length > out.length) throw new Error(`edit outside stream: ${e.offset}+${e.bytes.length} > ${out.length}`);
+    e.bytes.copy(out, e.offset);
+  }
+  return out;
+}
+
+export function run(map: EsmtpMap, segments: readonly Segment[], options: EngineOptions = opts(), counters = new EsmtpCounters()): RunResult {
+  const edits: Edit[] = [];
+  const verdicts: Verdict[] = [];
+  const session = createEsmtpSession(map, CTX, options, { edit: (e) => edits.push(e), verdict: (v) => verdicts.push(v) }, counters);
+  const offs: [number, number] = [0, 0];
+  const parts: [Buffer[], Buffer[]] = [[], []];
+  const committedAfter: number[] = [];
+  for (const s of segments) {
+    session.data(s.dir, s.bytes, offs[s.dir]);
+    committedAfter.push(session.committed(s.dir));
+    offs[s.dir] += s.bytes.length;
+    parts[s.dir].push(s.bytes);
+  }
+  session.end();
+  const input: [Buffer, Buffer] = [Buffer.concat(parts[0]), Buffer.concat(parts[1])];
+  return { edits, verdicts, input, out: [applyEdits(input[0], edits, 0), applyEdits(input[1], edits, 1)], session, counters, committedAfter };
+}
+
+/** Shorthand: client segment / server segment from latin1 text. */
+export const C = (s: string): Segment => ({ dir: 0, bytes: Buffer.from(s, 'latin1') });
+export const S = (s: string): Segment => ({ dir: 1, bytes: Buffer.from(s, 'latin1') });
+
+export const GREETING = S('220 mail.example.test ESMTP Postfix\r\n');
+
+/** Per-segment payloads of TCP stream 0 of a capture, in capture order, retransmissions skipped. */
+export function captureSegments(file: string, serverPort = 25): Segment[] {
+  const text = tshark([
+    '-r', file, '-Y', 'tcp.len>0 && tcp.stream==0', '-T', 'fields',
+    '-e', 'tcp.srcport', '-e', 'tcp.seq', '-e', 'tcp.analysis.retransmission', '-e', 'tcp.payload',
+    '-o', 'tcp.relative_sequence_numbers:TRUE',
+  ]);
+  const segs: Segment[] = [];
+  const next: [number, number] = [1, 1];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const [sport, seq, retrans, payload] = line.split('\t');
+    if (retrans) continue;
+    const dir: Direction = Number(sport) === serverPort ? 1 : 0;
+    const bytes = Buffer.from((payload ?? '').replace(/:/g, ''), 'hex');
+    const s = Number(seq);
+    if (s !== next[dir]) throw new Error(`${file}: hole or overlap in direction ${dir} at seq ${s} (expected ${next[dir]})`);
+    next[dir] += bytes.length;
+    segs.push({ dir, bytes });
+  }
+  return segs;
+}
+
+export function latin1(b: Buffer): string {
+  return b.toString('latin1');
+}
