@@ -169,17 +169,18 @@ class PcapngWriterImpl implements PcapngWriter {
     };
   }
 
-  /** The stored count for this packet in the output interface's resolution. */
+  /**
+   * The stored count for this packet in the output interface's resolution: the input's own count
+   * when it denotes exactly this wall time here (same resolution and offset: exact round trip),
+   * else converted from wall time (pcap input, other resolutions, edited timestamps).
+   */
   private timestamp(pkt: WritablePacket, conv: TsConverter): RawTime {
     const raw = this.raw;
-    if (!conv.fast) {
-      // Exotic resolution: keep the stored count when it already denotes this wall time exactly.
-      conv.toWall(pkt.tsRawHigh, pkt.tsRawLow, this.wall);
-      if (this.wall.tsSec === pkt.tsSec && this.wall.tsNsec === pkt.tsNsec) {
-        raw.high = pkt.tsRawHigh;
-        raw.low = pkt.tsRawLow;
-        return raw;
-      }
+    conv.toWall(pkt.tsRawHigh, pkt.tsRawLow, this.wall);
+    if (this.wall.tsSec === pkt.tsSec && this.wall.tsNsec === pkt.tsNsec) {
+      raw.high = pkt.tsRawHigh;
+      raw.low = pkt.tsRawLow;
+      return raw;
     }
     conv.fromWall(pkt.tsSec, pkt.tsNsec, raw);
     return raw;
