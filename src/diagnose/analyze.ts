@@ -221,9 +221,10 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
     const m = matchFor(d, f.rule);
     const cur = m ? /\bgt\s+(\d+)\s*$/i.exec(m.text) : null;
     if (!m || !cur) return null;
-    const gt = raisedLimit(Number(cur[1]), observedValue(t, f.category));
+    const observed = observedValue(t, f.category);
+    const gt = raisedLimit(Number(cur[1]), observed);
     change = { raise: { classId: m.classId, gt } };
-    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name})`;
+    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}` : ''})`;
     key = `raise:${d.esmtp.name}:${m.classId}`;
   } else if (kind === 'allow-tls') {
     change = { allowTls: true };

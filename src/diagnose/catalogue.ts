@@ -55,7 +55,7 @@ export function categorize(rule: string, detail = ''): Category {
   if (/body length/.test(r)) return 'body-length';
   if (/sender-address length/.test(r)) return 'sender-address-length';
   if (/mime filename length/.test(r)) return 'mime-filename-length';
-  if (r.includes('special-character')) return 'special-character';
+  if (r.includes('special-character') || r.includes('pipe')) return 'special-character';
   if (r.includes('mail-relay')) return 'mail-relay';
   if (r.startsWith('match ')) return 'other-match';
   return 'other';
@@ -197,7 +197,7 @@ export function symptomFor(category: Category, action: string, stage: Stage, cli
       };
     case 'ehlo-keyword-masked':
       return {
-        summary: `An EHLO extension (${detail || 'keyword'}) is masked in the server's reply: the client cannot use it.`,
+        summary: `An EHLO extension (${/keyword\s+([A-Za-z0-9-]+)/i.exec(detail)?.[1] ?? 'keyword'}) is masked in the server's reply: the client cannot use it.`,
         client: [
           `the extension is not offered; for SMTPUTF8 Postfix logs "SMTPUTF8 is required, but was not offered by host ${sHost}" and bounces internationalised mail; for CHUNKING the client falls back to DATA`,
         ],

@@ -77,7 +77,7 @@ export interface MapChange {
 export function mapCopyLines(map: EsmtpMap, name: string, change: MapChange): string[] {
   const p = map.parameters;
   const lines = [`policy-map type inspect esmtp ${name}`];
-  if (map.description) lines.push(` description ${map.description}`);
+  lines.push(` description copy of ${map.name} made by smtp-inspect diagnose`);
   lines.push(' parameters');
   lines.push(p.maskBanner && !change.noMaskBanner ? '  mask-banner' : '  no mask-banner');
   lines.push(p.mailRelay ? `  mail-relay ${p.mailRelay.domain} action ${p.mailRelay.action}` : '  no mail-relay');

@@ -1,7 +1,7 @@
 /** Wires diagnose to the real layers: policy loading/compiling, transcripts, in-memory replays. */
 import fs from 'node:fs';
 import { PolicyError } from '../errors.js';
-import { compilePolicyText, defaultPolicyText, loadPolicy } from '../policy/load.js';
+import { compilePolicyText, loadPolicy } from '../policy/load.js';
 import { replayInMemory } from '../regress/replay-run.js';
 import type { EngineOptions } from '../inspect/options.js';
 import { diagnose } from './analyze.js';
@@ -22,7 +22,7 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     } catch (err) {
       throw new PolicyError('E_POLICY_SYNTAX', `cannot read policy: ${(err as Error).message}`, { file: opts.policyPath });
     }
-  } else policyText = defaultPolicyText();
+  } else policyText = ''; // compilePolicyText layers any text over the factory default
   const ports = policy.esmtpPorts();
   const transcripts = await transcribeCapture(input, ports === null ? null : [...new Set([...SMTP_PORTS, ...ports])]);
   const engine = opts.engineOptions ? { engineOptions: opts.engineOptions } : {};
