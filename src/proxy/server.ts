@@ -1,0 +1,126 @@
+/**
+ * The proxy's listening side: accepts clients, starts one ProxyConnection per client, and shuts
+ * down cleanly (stop accepting, let sessions finish for a grace period, then destroy the rest).
+ */
+import net from 'node:net';
+import { ProxyConnection, type DropMode } from './connection.js';
+import type { InspectorFactory, ProxyEvents, WireTap } from './types.js';
+
+export interface ProxyServerOptions {
+  listenHost: string;
+  /** 0 = any free port (tests). */
+  listenPort: number;
+  upstreamHost: string;
+  upstreamPort: number;
+  inspector: InspectorFactory;
+  events: ProxyEvents;
+  tap?: WireTap | null;
+  maxHeldBytes?: number;
+  dropMode?: DropMode;
+  blackholeMs?: number;
+  lingerMs?: number;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** net.Server backlog. */
+  backlog?: number;
+}
+
+export const PROXY_DEFAULTS = {
+  maxHeldBytes: 1024 * 1024,
+  dropMode: 'close' as DropMode,
+  blackholeMs: 30_000,
+  lingerMs: 2_000,
+  connectTimeoutMs: 10_000,
+  // The ASA's `timeout conn 1:00:00`.
+  idleTimeoutMs: 3_600_000,
+  backlog: 511,
+};
+
+export class ProxyServer {
+  private readonly server: net.Server;
+  private readonly conns = new Set<ProxyConnection>();
+  private nextId = 0;
+  private readCounter = 0;
+  private accepting = true;
+  /** Connections accepted over the server's life. */
+  accepted = 0;
+
+  constructor(private readonly opts: ProxyServerOptions) {
+    // allowHalfOpen: a client's FIN must reach the server as a FIN while replies still flow back.
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.onClient(sock));
+  }
+
+  listen(): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: this.opts.listenHost, port: this.opts.listenPort, backlog: this.opts.backlog ?? PROXY_DEFAULTS.backlog }, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  private onClient(sock: net.Socket): void {
+    if (!this.accepting) {
+      sock.destroy();
+      return;
+    }
+    this.accepted++;
+    const o = this.opts;
+    const conn = new ProxyConnection({
+      id: ++this.nextId,
+      client: sock,
+      upstreamHost: o.upstreamHost,
+      upstreamPort: o.upstreamPort,
+      inspector: o.inspector,
+      events: o.events,
+      tap: o.tap ?? null,
+      nextRead: () => ++this.readCounter,
+      maxHeldBytes: o.maxHeldBytes ?? PROXY_DEFAULTS.maxHeldBytes,
+      dropMode: o.dropMode ?? PROXY_DEFAULTS.dropMode,
+      blackholeMs: o.blackholeMs ?? PROXY_DEFAULTS.blackholeMs,
+      lingerMs: o.lingerMs ?? PROXY_DEFAULTS.lingerMs,
+      connectTimeoutMs: o.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs ?? PROXY_DEFAULTS.idleTimeoutMs,
+    });
+    this.conns.add(conn);
+    void conn.done.then(() => this.conns.delete(conn));
+  }
+
+  /** The open connections (diagnostics and tests). */
+  connections(): IterableIterator<ProxyConnection> {
+    return this.conns.values();
+  }
+
+  get active(): number {
+    return this.conns.size;
+  }
+
+  /**
+   * Stops accepting at once, waits up to `graceMs` for open sessions to end by themselves, then
+   * destroys what is left. Resolves with the number of sessions that had to be cut.
+   */
+  async shutdown(graceMs: number): Promise<{ cut: number }> {
+    this.accepting = false;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const all = Promise.all([...this.conns].map((c) => c.done));
+    let timer: NodeJS.Timeout | undefined;
+    const expired = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((r) => {
+        timer = setTimeout(() => r(true), graceMs);
+      }),
+    ]);
+    if (timer) clearTimeout(timer);
+    let cut = 0;
+    if (expired) {
+      for (const c of this.conns) {
+        cut++;
+        c.abort();
+      }
+      await Promise.all([...this.conns].map((c) => c.done));
+    }
+    await closed;
+    return { cut };
+  }
+}

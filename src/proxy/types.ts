@@ -1,0 +1,73 @@
+/**
+ * What the proxy's connections report and what they need: an inspector factory (the policy's
+ * decision plus an engine session, or null for a plain relay), an event sink for verdicts and
+ * syslog lines, and an optional wire tap that records both legs as packets.
+ */
+import type { ConnectionMeta, Direction } from '../flow/types.js';
+import type { InspectionSink, InspectorSession, Verdict } from '../inspect/types.js';
+
+export interface InspectorBinding {
+  session: InspectorSession;
+  /** Policy map and class, for messages. */
+  policyMap: string;
+  className: string;
+}
+
+/** Decides per connection: an engine session (inspected) or null (exempt: plain relay). */
+export type InspectorFactory = (meta: ConnectionMeta, sink: InspectionSink) => InspectorBinding | null;
+
+export type CloseCause =
+  /** Both sides closed normally (FIN both ways). */
+  | 'fin'
+  /** The engine's drop-connection: both sockets closed silently after the kept bytes. */
+  | 'drop-connection'
+  /** The engine's reset action: both sockets reset. */
+  | 'reset'
+  /** One side reset or failed. */
+  | 'client-reset'
+  | 'server-reset'
+  | 'upstream-unreachable'
+  /** The proxy shut down and the grace period ended. */
+  | 'shutdown'
+  | 'idle-timeout';
+
+export interface ProxyEvents {
+  /** A client was accepted and its upstream connection established (or it failed). */
+  open(meta: ConnectionMeta, inspected: boolean, className: string | null): void;
+  /** An engine verdict, with the arrival number of the read that triggered it. */
+  verdict(meta: ConnectionMeta, verdict: Verdict, read: number): void;
+  /** A proxy-level event for the verdict log (forward beyond the hold limit, late edits, ...). */
+  note(meta: ConnectionMeta, dir: Direction | null, rule: string, action: 'note' | 'forward' | 'drop', detail: string, read: number): void;
+  close(meta: ConnectionMeta, cause: CloseCause, stats: ConnectionStats): void;
+}
+
+export interface ConnectionStats {
+  /** Bytes read from each sender: [client->server, server->client]. */
+  bytesIn: [number, number];
+  /** Bytes written to each receiver. */
+  bytesOut: [number, number];
+  /** Bytes discarded by drop-connection / reset. */
+  bytesDropped: [number, number];
+  reads: number;
+  startedMs: number;
+  durationMs: number;
+}
+
+/** The two legs of a proxied connection as seen on the wire, for the synthetic capture. */
+export type Leg = 'client' | 'server';
+
+export interface WireTap {
+  /** Both legs are up: client <-> proxy (listen address) and proxy (local port) <-> upstream. */
+  open(id: number, client: Endpoint, proxyFront: Endpoint, proxyBack: Endpoint, upstream: Endpoint): void;
+  /** Bytes on one leg; `dir` 0 = towards the server side, 1 = towards the client side. */
+  data(id: number, leg: Leg, dir: Direction, bytes: Buffer): void;
+  fin(id: number, leg: Leg, dir: Direction): void;
+  rst(id: number, leg: Leg, dir: Direction): void;
+  /** The connection is gone (frees its state). */
+  close(id: number): void;
+}
+
+export interface Endpoint {
+  ip: string;
+  port: number;
+}
