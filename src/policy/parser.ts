@@ -870,7 +870,7 @@ function esmtpMatch(c: Cursor): EsmtpMatchDraft {
     }
     c.i += n;
     const list = [...options].map((o) => `"${o}"`).join(', ');
-    c.fail(n === 0 ? `a match criterion (${list})` : `one of ${list}`);
+    c.fail(n === 0 ? `a match criterion (${list})` : options.size === 1 ? list : `one of ${list}`);
   }
   c.i += chosen.keywords.length;
   const draft: EsmtpMatchDraft = {
