@@ -110,7 +110,19 @@ async function closeAll(o: Outputs): Promise<OutputError | null> {
   return first;
 }
 
-export async function runReplay(input: string, opts: ReplayCliOptions): Promise<number> {
+export interface ReplayResult {
+  summary: ReplaySummary;
+  interrupted: boolean;
+  /** The capture error that ended the input early (everything before it was processed and written). */
+  inputError: SmtpInspectError | null;
+}
+
+/**
+ * Runs one replay and closes every output. Throws OutputError when an output failed (what was
+ * written is whole records); a damaged input is returned in `inputError` after the outputs hold
+ * everything before the fault.
+ */
+export async function executeReplay(input: string, opts: ReplayCliOptions): Promise<ReplayResult> {
   const engineOptions = parseEngineOptions(opts.set ?? []);
   const profile: PipelineProfile = opts.profile ?? (opts.asaOoo === false ? 'analysis' : 'asa');
   let maxHeld: number | undefined;
@@ -169,7 +181,7 @@ export async function runReplay(input: string, opts: ReplayCliOptions): Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  let inputError: unknown = null;
+  let inputError: SmtpInspectError | null = null;
   let outputError: OutputError | null = null;
   try {
     await source.run(
@@ -217,8 +229,12 @@ export async function runReplay(input: string, opts: ReplayCliOptions): Promise<
     // A closed pipe or full disk: one clear line, no summary (what was written is whole records).
     throw outputError;
   }
-  if (summary === null) return EXIT.OUTPUT;
+  if (summary === null) throw new OutputError('E_OUTPUT', 'replay ended without a summary');
+  return { summary, interrupted, inputError };
+}
 
+export async function runReplay(input: string, opts: ReplayCliOptions): Promise<number> {
+  const { summary, interrupted, inputError } = await executeReplay(input, opts);
   const toStdout = opts.output !== '-' && opts.verdicts !== '-' && opts.syslog !== '-' && opts.annotate !== '-';
   if (opts.summary === true || process.stderr.isTTY) {
     const text = formatSummary(
