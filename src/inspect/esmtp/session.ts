@@ -634,7 +634,9 @@ class EsmtpSession implements InspectorSession {
 
   private reportPipe(): void {
     const scopeArg = this.opt.pipeScope === 'argument';
-    const data = scopeArg ? bytesText(this.arg, 0, this.argLen) : bytesText(this.addrBuf, 0, this.addrBufLen);
+    let from = 0;
+    while (from < this.argLen && (this.arg[from] === SP || this.arg[from] === TAB)) from++;
+    const data = scopeArg ? bytesText(this.arg, from, this.argLen) : bytesText(this.addrBuf, 0, this.addrBufLen);
     const line = syslog108002(this.client.ip, this.server.ip, data);
     this.sink.verdict({
       dir: 0,
