@@ -1,6 +1,100 @@
+/**
+ * `smtp-inspect flows FILE [--json] [--all-ports] [--ports LIST] [--dump DIR]`: one record per TCP
+ * connection as the reassembler sees it (what the inspector will get), with the sha256 of each
+ * direction's delivered bytes so it can be checked against tshark's "follow TCP stream".
+ */
 import type { Command } from 'commander';
+import { SmtpInspectError } from '../errors.js';
+import { DEFAULT_FLOW_OPTIONS } from '../flow/options.js';
+import { runFlows, type DirectionRecord, type FlowRecord } from '../flow/flows-report.js';
+import type { FlowTableStats } from '../flow/flow-table.js';
+import { TextFileOutput } from '../output/text-file.js';
+import { action } from './errors.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+interface FlowsCliOptions {
+  json?: boolean;
+  allPorts?: boolean;
+  ports?: string;
+  dump?: string;
+}
+
+export function parsePortList(text: string): number[] {
+  const ports: number[] = [];
+  for (const part of text.split(',')) {
+    const t = part.trim();
+    if (!/^\d{1,5}$/.test(t) || Number(t) > 65535) {
+      throw new SmtpInspectError('E_USAGE', `--ports: not a port number: '${part}' (expected e.g. 25,587,2525)`);
+    }
+    ports.push(Number(t));
+  }
+  return ports;
+}
+
+function directionText(name: string, d: DirectionRecord): string {
+  const parts = [`${name} ${d.bytes} B sha256 ${d.sha256}`];
+  if (d.gaps > 0) parts.push(`gaps ${d.gaps} (${d.gapBytes} B)`);
+  if (d.retransmittedBytes > 0) parts.push(`retransmitted ${d.retransmittedBytes} B`);
+  if (d.overlapDifferentBytes > 0) parts.push(`overlap-different-data ${d.overlapDifferentBytes} B`);
+  if (d.outOfOrderPackets > 0) parts.push(`out-of-order ${d.outOfOrderPackets} pkts`);
+  return '  ' + parts.join(', ');
+}
+
+function recordText(r: FlowRecord): string {
+  return (
+    `#${r.id} ${r.client} -> ${r.server} (client by ${r.clientBy}) ${r.packets} packets ${r.firstTime} .. ${r.lastTime} closed: ${r.close}\n` +
+    directionText('c2s', r.c2s) +
+    '\n' +
+    directionText('s2c', r.s2c)
+  );
+}
+
+function statsText(s: FlowTableStats, packets: number): string {
+  const closed = Object.entries(s.closed)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const limits: string[] = [];
+  if (s.outOfOrderLimitHits > 0) limits.push(`out-of-order limit hit ${s.outOfOrderLimitHits}x`);
+  if (s.outOfOrderDrops > 0) limits.push(`out-of-order segments dropped ${s.outOfOrderDrops}`);
+  if (s.memoryCapHits > 0) limits.push(`memory cap hit ${s.memoryCapHits}x`);
+  if (s.connectionLimitHits > 0) limits.push(`connection limit hit ${s.connectionLimitHits}x`);
+  if (s.ignoredPackets > 0) limits.push(`packets ignored ${s.ignoredPackets}`);
+  return (
+    `${s.opened} connections (${closed || 'none closed'}); ${packets} packets, ${s.trackedPackets} on tracked connections, ` +
+    `${s.untrackedPackets} not tracked; peak buffered ${s.peakMemoryInUse} B` +
+    (limits.length ? `; ${limits.join(', ')}` : '')
+  );
+}
+
 export function registerFlows(program: Command): void {
-  program.command('flows').description('(being built)');
+  program
+    .command('flows')
+    .description(
+      'List the TCP connections of a capture as the reassembler delivers them: endpoints, times, close reason,\n' +
+        'and per direction the bytes delivered (with sha256), gaps, retransmitted and overlap-different bytes.',
+    )
+    .argument('<file>', "pcap or pcapng capture (optionally gzip'd; '-' for standard input)")
+    .option('--json', 'one JSON object per connection and line, fixed key order')
+    .option('--all-ports', 'every TCP connection, not only the SMTP ports')
+    .option('--ports <list>', `server ports to select, comma-separated (default ${DEFAULT_FLOW_OPTIONS.serverPorts!.join(',')})`)
+    .option('--dump <dir>', 'write each direction to DIR/SRCIP.SRCPORT-DSTIP.DSTPORT as tcpflow does (gaps as zero bytes)')
+    .action(
+      action(async (file: string, opts: FlowsCliOptions) => {
+        if (opts.allPorts && opts.ports !== undefined) throw new SmtpInspectError('E_USAGE', '--all-ports and --ports exclude each other');
+        const serverPorts = opts.allPorts ? null : opts.ports !== undefined ? parsePortList(opts.ports) : DEFAULT_FLOW_OPTIONS.serverPorts;
+        // Whole lines, synchronously; a closed pipe (`| head`) ends the run as E_OUTPUT_CLOSED.
+        const out = new TextFileOutput('-');
+        try {
+          const res = await runFlows(file, {
+            flow: { serverPorts },
+            dumpDir: opts.dump ?? null,
+            onRecord: (r) => out.writeLine(opts.json ? JSON.stringify(r) : recordText(r)),
+          });
+          if (!opts.json) out.writeLine(statsText(res.stats, res.packets));
+          if (res.error !== null) throw res.error;
+        } finally {
+          out.close();
+        }
+      }),
+    );
 }

@@ -106,9 +106,15 @@ export class FlowTableStats {
   connectionLimitHits = 0;
 }
 
-/** Optional extra event: bytes that were received but thrown away ('drop' policy). Additive to StreamListener. */
+/** Optional extra events, beyond StreamListener. */
 export interface DiscardListener<C> {
+  /** Bytes received but thrown away ('drop' policy): not delivered, a later copy may be. */
   onDiscard?(conn: C, dir: Direction, offset: number, length: number, packetNumber: number, reason: 'out-of-order-limit' | 'out-of-order-timeout'): void;
+  /**
+   * The connection left the table (linger over, tuple reused by a new SYN, evicted, timed out, or
+   * finish()): no later packet will be attributed to it, so its packet count and last time are final.
+   */
+  onRemove?(conn: C): void;
 }
 
 const ACK = TcpFlag.ACK;
@@ -245,17 +251,16 @@ export class FlowTable<S = unknown> {
     if (this.stats.memoryInUse > this.options.memoryCapBytes) this.enforceMemoryCap();
   }
 
-  /** Closes every open connection ('end-of-capture'): holes left become gaps, held data is delivered. */
+  /**
+   * End of input: closes every open connection ('end-of-capture': holes left become gaps, held
+   * data is delivered), then removes every connection from the table (onRemove), in id order.
+   */
   finish(tsSec: number, tsNsec: number): void {
     this.nowSec = tsSec;
     this.nowNsec = tsNsec;
-    for (const l of [ConnList.EMBRYONIC, ConnList.ESTABLISHED]) {
-      for (let c = this.heads[l] ?? null; c !== null; ) {
-        const nxt = c.next;
-        this.close(c, 'end-of-capture', null);
-        c = nxt;
-      }
-    }
+    const all = [...this.connections()].sort((a, b) => a.id - b.id);
+    for (const c of all) if (!c.closed) this.close(c, 'end-of-capture', null);
+    for (const c of all) this.remove(c);
   }
 
   // ---------------------------------------------------------------- connection lifecycle
@@ -377,6 +382,7 @@ export class FlowTable<S = unknown> {
     if (conn.list === ConnList.CLOSED) this.stats.lingering--;
     this.listUnlink(conn);
     this.count--;
+    this.listener.onRemove?.(conn);
   }
 
   private evictForRoom(): void {
