@@ -1,0 +1,48 @@
+/**
+ * Section "read+decode": openCapture + decodePacket over every packet, against
+ * `tcpdump -r FILE -w /dev/null` (read and copy every record) and `capinfos FILE` (read and
+ * summarise). Issue 2 bars: at least 2x tcpdump's throughput; peak RSS under 100 MB.
+ */
+import fs from 'node:fs';
+import { openCapture } from '../../capture/open.js';
+import { decodePacket } from '../../decode/decode.js';
+import { DecodedPacket, PacketKind } from '../../decode/packet.js';
+import { registerBenchSection } from '../registry.js';
+
+const MB = 1e6;
+
+registerBenchSection({
+  name: 'read+decode',
+  description: 'openCapture + decodePacket over every packet vs tcpdump -w /dev/null and capinfos',
+
+  async work(file) {
+    const source = await openCapture(file);
+    const pkt = new DecodedPacket();
+    let tcp = 0;
+    let payloadBytes = 0;
+    const stats = await source.run((rec) => {
+      decodePacket(rec.linkType, rec.data, pkt);
+      if (pkt.kind === PacketKind.TCP) {
+        tcp++;
+        payloadBytes += pkt.payloadLength;
+      }
+    });
+    return { bytes: fs.statSync(file).size, packets: stats.packets, extra: { tcp, 'payload MB': (payloadBytes / MB).toFixed(1) } };
+  },
+
+  async run(ctx) {
+    const ours = await ctx.measureOurs('read+decode (ours)', 'read+decode');
+    const tcpdump = await ctx.measurePeer({ label: 'tcpdump -r FILE -w /dev/null', command: 'tcpdump', args: ['-r', ctx.file, '-w', '/dev/null'] });
+    const capinfos = await ctx.measurePeer({ label: 'capinfos FILE', command: 'capinfos', args: [ctx.file] });
+    ctx.table([ours, tcpdump, capinfos]);
+    if (tcpdump) {
+      const ratio = tcpdump.seconds / ours.seconds;
+      ctx.bar('read+decode throughput >= 2x tcpdump', ratio >= 2, `${ratio.toFixed(2)}x`);
+    } else {
+      ctx.log('  SKIP bar "read+decode >= 2x tcpdump": tcpdump not installed');
+    }
+    if (ours.peakRssBytes !== null) {
+      ctx.bar('read+decode peak RSS < 100 MB', ours.peakRssBytes < 100 * 1024 * 1024, `${(ours.peakRssBytes / 1024 / 1024).toFixed(1)} MB`);
+    }
+  },
+});

@@ -1,0 +1,24 @@
+/**
+ * Child process of the bench: `node dist/bench/worker.js SECTION FILE [ARGS...]` runs one section's
+ * `work` over FILE and prints one JSON line: the work result, the time spent in it and VmHWM.
+ */
+import { loadBenchSections } from './load-sections.js';
+import { benchSection } from './registry.js';
+import { peakRssBytes } from './memory.js';
+
+async function main(): Promise<void> {
+  const [name, file, ...args] = process.argv.slice(2);
+  if (!name || !file) throw new Error('usage: worker.js SECTION FILE [ARGS...]');
+  await loadBenchSections();
+  const section = benchSection(name);
+  if (!section?.work) throw new Error(`no bench worker for section "${name}"`);
+  const start = process.hrtime.bigint();
+  const result = await section.work(file, args);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  process.stdout.write(JSON.stringify({ ...result, seconds, peakRssBytes: peakRssBytes() }) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench worker: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
