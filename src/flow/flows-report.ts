@@ -49,6 +49,8 @@ export interface FlowsRunOptions {
   /** Write each direction's bytes under this directory (gaps zero-filled, as tcpflow). */
   dumpDir?: string | null;
   onRecord(record: FlowRecord): void;
+  /** Every gap as it is reported (connection id, direction, stream offset, length). */
+  onGap?(id: number, dir: Direction, offset: number, length: number): void;
 }
 
 export interface FlowsRunResult {
@@ -160,6 +162,7 @@ class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardLi
   constructor(
     private readonly onRecord: (r: FlowRecord) => void,
     private readonly dumper: Dumper | null,
+    private readonly gapHook: FlowsRunOptions['onGap'] | null,
   ) {}
 
   onOpen(conn: Connection<FlowState>): void {
@@ -172,7 +175,8 @@ class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardLi
     this.dumper?.write(conn, dir, data, data.length);
   }
 
-  onGap(conn: Connection<FlowState>, dir: Direction, _offset: number, length: number): void {
+  onGap(conn: Connection<FlowState>, dir: Direction, offset: number, length: number): void {
+    this.gapHook?.(conn.id, dir, offset, length);
     this.dumper?.write(conn, dir, null, length);
   }
 
@@ -222,7 +226,7 @@ class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardLi
 export async function runFlows(file: string, options: FlowsRunOptions): Promise<FlowsRunResult> {
   const source = await openCapture(file);
   const dumper = options.dumpDir ? new Dumper(options.dumpDir) : null;
-  const collector = new FlowsCollector(options.onRecord, dumper);
+  const collector = new FlowsCollector(options.onRecord, dumper, options.onGap ?? null);
   const table = new FlowTable<FlowState>(collector, options.flow);
   const pkt = new DecodedPacket();
   const result = new PacketFlowResult<FlowState>();
