@@ -31,7 +31,7 @@ import {
   type ServiceObject,
 } from './model.js';
 import { portValue, type PortProto } from './ports.js';
-import { REGEX_LIMITS, RegexSyntaxError, parseRegex } from './regex.js';
+import { CompiledRegex, REGEX_LIMITS, RegexSyntaxError } from './regex.js';
 
 /** Global commands we model. */
 const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name']);
@@ -466,7 +466,7 @@ function regexCommand(cfg: ParsedConfig, c: Cursor): void {
 /** Syntax-checks a pattern, reporting errors at their column in the line. */
 export function checkRegex(c: Cursor, pattern: string, col: number): void {
   try {
-    parseRegex(pattern);
+    new CompiledRegex(pattern); // parses and builds the NFA: the state limit is checked here too
   } catch (e) {
     if (e instanceof RegexSyntaxError) {
       const ch = pattern[e.index];

@@ -235,6 +235,7 @@ describe('errors point at line:column and say what was expected', () => {
     [`regex ${'x'.repeat(41)} abc\n`, '1:7', 'E_POLICY_VALUE', /at most 40 characters \(this one has 41\)/],
     [`regex r ${'a'.repeat(101)}\n`, '1:9', 'E_POLICY_VALUE', /at most 100 characters/],
     ['regex r "abc(d"\n', '1:13', 'E_POLICY_VALUE', /bad regular expression: expected "\)" to close the group/],
+    ['regex r (a{200}){200}\n', '1:9', 'E_POLICY_VALUE', /too many states/],
     ['regex r abc\\x4g\n', '1:12', 'E_POLICY_VALUE', /two hex digits/],
     ['class-map type regex match-any rc\n match regex nope\n', '2:14', 'E_POLICY_REFERENCE', /regex "nope" is not defined/],
     ['policy-map p\n class class-default\n  set connection conn-max 3000000\n', '3:27', 'E_POLICY_VALUE', /conn-max must be 0-2000000/],
