@@ -134,23 +134,37 @@ function changedFields(e: VerdictRecord, g: VerdictRecord): string[] {
 
 export function formatDifferences(diffs: readonly VerdictDifference[], limit = 40): string[] {
   const lines: string[] = [];
-  for (const d of diffs.slice(0, limit)) {
+  let shown = 0;
+  for (let i = 0; i < diffs.length && shown < limit; shown++) {
+    const d = diffs[i] as VerdictDifference;
+    // a run of differences that read the same on consecutive packets (the dropped tail of a
+    // connection) is printed once, as a packet range
+    let j = i + 1;
+    const key = `${describe(d.expected)}|${describe(d.got)}`;
+    while (j < diffs.length) {
+      const n = diffs[j] as VerdictDifference;
+      const prev = diffs[j - 1] as VerdictDifference;
+      if (`${describe(n.expected)}|${describe(n.got)}` !== key || n.packet > prev.packet + 1) break;
+      j++;
+    }
     const ref = d.expected ?? d.got;
-    const dir = ref?.direction ? ` ${ref.direction}` : '';
-    lines.push(`  packet ${d.packet}${dir} (${ref?.client ?? '?'} -> ${ref?.server ?? '?'}):`);
+    const last = diffs[j - 1] as VerdictDifference;
+    const where = j - i > 1 ? `packets ${d.packet}-${last.packet} (${j - i} records)` : `packet ${d.packet}${ref?.direction ? ` ${ref.direction}` : ''}`;
+    lines.push(`  ${where} (${ref?.client ?? '?'} -> ${ref?.server ?? '?'}):`);
     lines.push(`    expected: ${describe(d.expected)}`);
     lines.push(`    got:      ${describe(d.got)}`);
     if (d.expected && d.got) {
       const f = changedFields(d.expected, d.got);
       lines.push(`    differs in: ${f.join(', ')}`);
       if (f.includes('syslog')) {
-        lines.push(`      expected syslog: ${d.expected.syslog ?? 'null'}`);
-        lines.push(`      got syslog:      ${d.got.syslog ?? 'null'}`);
+        lines.push(`      expected syslog: ${(d.expected.syslog ?? 'null').replace(/\n/g, '\n        ')}`);
+        lines.push(`      got syslog:      ${(d.got.syslog ?? 'null').replace(/\n/g, '\n        ')}`);
       }
       if (f.includes('time')) lines.push(`      time: expected ${d.expected.time}, got ${d.got.time}`);
     }
+    i = j;
+    if (shown + 1 >= limit && i < diffs.length) lines.push(`  … and ${diffs.length - i} more differences`);
   }
-  if (diffs.length > limit) lines.push(`  … and ${diffs.length - limit} more differences`);
   return lines;
 }
 
