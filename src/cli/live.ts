@@ -1,6 +1,230 @@
-import type { Command } from 'commander';
+/**
+ * `smtp-inspect live -i IFACE`: the replay pipeline on packets captured now, through libpcap (the
+ * optional `cap` binding). Verdicts and syslog lines are printed as they happen; -w writes what
+ * the ASA would have passed, --annotate every packet with comments. SIGINT/SIGTERM stop cleanly:
+ * the pipeline finishes, every output is closed valid, the counters are printed.
+ */
+import { Command } from 'commander';
+import { createPcapngWriter } from '../capture/pcapng-writer.js';
+import { createWriterLike } from '../capture/writer-like.js';
+import { defaultFilter, formatDevices, listDevices, LiveSource } from '../capture/live-source.js';
+import type { PacketWriter } from '../capture/types.js';
+import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
+import { parseEngineOptions } from '../inspect/options.js';
+import { loadPolicy } from '../policy/load.js';
+import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
+import type { InterfaceAwareWriter, PipelineProfile } from '../pipeline/types.js';
+import { formatSummary } from '../output/summary.js';
+import { SyslogFileWriter } from '../output/syslog.js';
+import { TextFileOutput } from '../output/text-file.js';
+import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/verdicts.js';
+import { action } from './errors.js';
+import { dropPrivileges } from '../capture/live-privileges.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+export interface LiveCliOptions {
+  interface?: string;
+  filter?: string;
+  policy?: string;
+  write?: string;
+  annotate?: string;
+  verdicts?: string;
+  syslog?: string;
+  syslogTimestamps?: boolean;
+  listInterfaces?: boolean;
+  user?: string;
+  set: string[];
+  clientInterface: string;
+  serverInterface: string;
+  profile?: PipelineProfile;
+  quiet?: boolean;
+  print: 'verdicts' | 'syslog' | 'both' | 'none';
+  count?: string;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 export function registerLive(program: Command): void {
-  program.command('live').description('(being built)');
+  program
+    .command('live')
+    .description(
+      'Inspect a network interface in real time through libpcap (needs root or CAP_NET_RAW and the optional `cap` binding):\n' +
+        'the same policy, engine, verdicts, syslog lines and counters as replay. The inspector only observes: verdicts say\n' +
+        'what the ASA would have done; -w writes the traffic as the ASA would have passed it.',
+    )
+    .option('-i, --interface <IFACE>', 'capture device (see --list-interfaces)')
+    .option('--filter <BPF>', 'libpcap filter replacing the default (built from the ports the policy inspects, e.g. "tcp port 25")')
+    .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .option('-w, --write <OUT.pcap>', 'write the traffic as the inspector would have passed it (edited, drops left out, RSTs added)')
+    .option('--annotate <OUT.pcapng>', 'write every captured packet with a comment for each thing done or seen')
+    .option('--verdicts <FILE>', 'also write the verdict records (JSON lines) to FILE')
+    .option('--syslog <FILE>', 'also write the ASA syslog lines to FILE')
+    .option('--syslog-timestamps', 'prefix syslog lines in FILE with the ASA "logging timestamp" form')
+    .option('--print <WHAT>', 'what to print on stdout as it happens: verdicts, syslog, both, none', 'both')
+    .option('--list-interfaces', 'list the capture devices and exit')
+    .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
+    .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
+    .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")
+    .option('-c, --count <N>', 'stop after N captured packets')
+    .option('-q, --quiet', 'do not print the counters at the end')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  sudo smtp-inspect live -i eth0\n' +
+        '  sudo smtp-inspect live -i eth0 --policy running-config.txt -w passed.pcap --annotate notes.pcapng --user nobody\n' +
+        '  sudo smtp-inspect live -i lo --filter "tcp port 2525" --print syslog\n' +
+        '  smtp-inspect live --list-interfaces\n' +
+        '\nStop with Ctrl-C (or SIGTERM): outputs are flushed and valid, the show service-policy counters are printed.\n' +
+        'Needs the optional libpcap binding: apt-get install libpcap-dev && npm rebuild cap\n' +
+        'Exit codes: 0 ok, 2 bad usage/policy, 3 output failed, 4 live capture unavailable (binding, permission, device, filter), 130 interrupted.',
+    )
+    .action(action(async (opts: LiveCliOptions) => runLive(opts)));
+}
+
+export async function runLive(opts: LiveCliOptions): Promise<number> {
+  if (opts.listInterfaces) {
+    const devices = await listDevices();
+    process.stdout.write((devices.length ? formatDevices(devices) : '(libpcap lists no devices: capture usually needs root or CAP_NET_RAW)') + '\n');
+    return EXIT.OK;
+  }
+  if (!opts.interface) throw new SmtpInspectError('E_USAGE', 'live needs -i IFACE (see --list-interfaces)');
+  if (!['verdicts', 'syslog', 'both', 'none'].includes(opts.print)) throw new SmtpInspectError('E_USAGE', `--print must be verdicts, syslog, both or none, got ${opts.print}`);
+  if (opts.profile !== undefined && opts.profile !== 'asa' && opts.profile !== 'analysis') throw new SmtpInspectError('E_USAGE', `--profile must be asa or analysis, got ${opts.profile}`);
+  let maxCount = 0;
+  if (opts.count !== undefined) {
+    maxCount = Number(opts.count);
+    if (!Number.isInteger(maxCount) || maxCount < 1) throw new SmtpInspectError('E_USAGE', `--count must be a positive integer, got ${opts.count}`);
+  }
+  const engineOptions = parseEngineOptions(opts.set ?? []);
+  const policy = await loadPolicy(opts.policy ?? null);
+  const filter = opts.filter ?? defaultFilter(policy.esmtpPorts());
+
+  // Open the device first: permission, device and filter errors come before any file is created.
+  const source = await LiveSource.open({ device: opts.interface, filter });
+
+  const stdoutLines = new TextFileOutput('-');
+  let packets: PacketWriter | null = null;
+  let annotate: InterfaceAwareWriter | null = null;
+  let verdictFile: VerdictFileWriter | null = null;
+  let syslogFile: SyslogFileWriter | null = null;
+  const closeAll = async (): Promise<OutputError | null> => {
+    let first: OutputError | null = null;
+    const note = (err: unknown) => {
+      first ??= err instanceof OutputError ? err : new OutputError('E_OUTPUT', err instanceof Error ? err.message : String(err));
+    };
+    for (const w of [packets, annotate]) {
+      try {
+        await w?.close();
+      } catch (err) {
+        note(err);
+      }
+    }
+    for (const w of [verdictFile, syslogFile, stdoutLines]) {
+      try {
+        w?.close();
+      } catch (err) {
+        note(err);
+      }
+    }
+    return first;
+  };
+  try {
+    if (opts.write !== undefined) packets = createWriterLike(source, opts.write);
+    if (opts.annotate !== undefined) annotate = createPcapngWriter(opts.annotate, { interfaces: [], userAppl: 'smtp-inspect live' });
+    if (opts.verdicts !== undefined) verdictFile = new VerdictFileWriter(opts.verdicts);
+    if (opts.syslog !== undefined) syslogFile = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
+    // Outputs are open (files created as root where root may write): now give up root.
+    if (opts.user !== undefined) dropPrivileges(opts.user);
+  } catch (err) {
+    source.stop();
+    await closeAll();
+    throw err;
+  }
+
+  const printVerdicts = opts.print === 'verdicts' || opts.print === 'both';
+  const printSyslog = opts.print === 'syslog' || opts.print === 'both';
+  const onVerdict = (r: VerdictRecord): void => {
+    verdictFile?.write(r);
+    // Live users want to see events as they happen: flush each one.
+    verdictFile?.flush();
+    if (printVerdicts) {
+      stdoutLines.writeLine(formatVerdict(r));
+      stdoutLines.flush();
+    }
+  };
+  const onSyslog = (line: string, tsSec: number): void => {
+    syslogFile?.write(line, tsSec);
+    syslogFile?.flush();
+    if (printSyslog) {
+      stdoutLines.writeLine(line);
+      stdoutLines.flush();
+    }
+  };
+  const pipeline = new InspectionPipeline({
+    policy,
+    engineOptions,
+    profile: opts.profile ?? 'asa',
+    clientInterface: opts.clientInterface,
+    serverInterface: opts.serverInterface,
+    format: 'pcap',
+    outputs: { packets, annotate, verdicts: onVerdict, syslog: onSyslog },
+  });
+
+  process.stderr.write(`smtp-inspect: capturing on ${opts.interface} (${source.linkName}), filter "${filter}"; Ctrl-C to stop\n`);
+  let interrupted = false;
+  let outputError: OutputError | null = null;
+  const onSignal = () => {
+    interrupted = true;
+    source.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  source.onHandlerError = (err) => {
+    process.stderr.write(`smtp-inspect: internal error on a captured packet (capture continues): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  };
+  let stats;
+  try {
+    stats = await source.run(
+      (rec) => {
+        if (outputError !== null) return;
+        try {
+          pipeline.process(rec);
+        } catch (err) {
+          if (err instanceof OutputError) {
+            outputError = err;
+            source.stop();
+            return;
+          }
+          throw err;
+        }
+        if (maxCount > 0 && rec.packetNumber >= maxCount) source.stop();
+      },
+      (iface) => pipeline.addInterface(iface),
+    );
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+  let summary = null;
+  if (outputError === null) {
+    try {
+      summary = pipeline.finish();
+    } catch (err) {
+      if (err instanceof OutputError) outputError = err;
+      else throw err;
+    }
+  }
+  const closeError = await closeAll();
+  outputError ??= closeError;
+  if (outputError !== null) throw outputError;
+  if (summary && !opts.quiet) {
+    // formatSummary's first line names a replay input; the live header below replaces it.
+    const text = formatSummary(summary, { input: `live:${opts.interface}`, out: opts.write ?? null, verdicts: opts.verdicts ?? null, syslog: opts.syslog ?? null, annotate: opts.annotate ?? null }, false).replace(/^replay of [^\n]*\n/, '');
+    const extra = stats.snapTruncated ? `records longer than libpcap's 65535-byte snaplen (cut): ${stats.snapTruncated}\n` : '';
+    process.stderr.write(`live capture on ${opts.interface}: ${stats.packets} packet(s) captured, filter "${filter}"\n${extra}${text}`);
+  }
+  return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
 }
