@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { EXIT, OutputError } from '../errors.js';
 import { action } from './errors.js';
+import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
 import { runDiagnose } from '../diagnose/run.js';
 import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
@@ -35,6 +36,7 @@ export function registerDiagnose(program: Command): void {
     .option('--engine-option <name=value>', 'engine option for open behaviours (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {
+        exitQuietlyOnClosedStdout();
         const report = await runDiagnose(input, {
           policyPath: opts.policy ?? null,
           ...(opts.engineOption ? { engineOptions: parseEngineOptions(opts.engineOption) } : {}),

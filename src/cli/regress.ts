@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { EXIT } from '../errors.js';
 import { action } from './errors.js';
+import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
 import { runSuite } from '../regress/run.js';
 
 export function registerRegress(program: Command): void {
@@ -15,6 +16,7 @@ export function registerRegress(program: Command): void {
     .option('--update', 'rewrite the expected.* files from this run (review them before committing)')
     .action(
       action(async (dir: string, opts: { update?: boolean }) => {
+        exitQuietlyOnClosedStdout();
         const results = await runSuite(dir, { update: opts.update === true, log: (l) => process.stdout.write(l + '\n') });
         const failed = results.filter((r) => !r.ok);
         const verb = opts.update ? 'updated' : 'passed';

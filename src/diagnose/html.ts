@@ -46,7 +46,7 @@ function entryLabel(e: TranscriptEntry): string {
     const first = e.text.split('\n')[0] ?? '';
     return cut(e.lineCount > 1 ? `${first}  (+${e.lineCount - 1} lines)` : first);
   }
-  if (e.kind === 'command' && e.length > e.text.length) return cut(`${e.text}  (${e.length} bytes)`);
+  if (e.kind === 'command' && e.length > 60) return `${cut(e.text, 56)}  (${e.length} bytes)`;
   return cut(e.text);
 }
 
@@ -93,7 +93,8 @@ export function ladderSvg(s: SessionReport, evidence: readonly Evidence[]): stri
   const rows = es.length + (s.transcript.elided > 0 ? 1 : 0);
   const height = 56 + rows * ROW + 20;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${COL_S + 240}" height="${height}" role="img" aria-label="SMTP ladder diagram of session ${s.id}">`);
+  const width = COL_S + 240;
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" style="max-width:100%;height:auto" role="img" aria-label="SMTP ladder diagram of session ${s.id}">`);
   out.push(`<defs><marker id="a${s.id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#34495e"/></marker>` +
     `<marker id="h${s.id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#c1121f"/></marker></defs>`);
   out.push(`<text x="${COL_C}" y="18" text-anchor="middle" font-weight="600" font-size="13">client ${esc(s.client)}</text>`);
