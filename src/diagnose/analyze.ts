@@ -43,7 +43,8 @@ export interface DiagnoseInput {
 }
 
 /** Actions of the pipeline's own bookkeeping: not something inspection "does" to mail. */
-const BOOKKEEPING = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough', 'note']);
+export const BOOKKEEPING_ACTIONS: ReadonlySet<string> = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough', 'note']);
+const BOOKKEEPING = BOOKKEEPING_ACTIONS;
 
 export function sessionKey(client: string, server: string): string {
   return `${client}|${server}`;

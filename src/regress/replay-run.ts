@@ -18,6 +18,8 @@ export interface MemoryReplayOptions {
   checksumMode?: ChecksumMode;
   /** Also digest OUT and the annotated capture (regress); diagnose only needs verdicts. */
   digests?: boolean;
+  /** Keep only the verdicts this accepts (diagnose drops per-packet bookkeeping to stay bounded). */
+  keep?: (r: VerdictRecord) => boolean;
 }
 
 export interface MemoryReplay {
@@ -45,7 +47,9 @@ export async function replayInMemory(capture: string, policy: CompiledPolicy, op
       packets: out,
       annotate: ann,
       // records may be reused by the producer: keep a copy
-      verdicts: (r) => verdicts.push({ ...r }),
+      verdicts: (r) => {
+        if (!opts.keep || opts.keep(r)) verdicts.push({ ...r });
+      },
       syslog: null,
     },
   });

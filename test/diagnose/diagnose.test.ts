@@ -186,3 +186,22 @@ describe.skipIf(!haveShared)('captures taken behind a masking firewall', () => {
     }
   });
 });
+
+describe.skipIf(!haveShared)('diagnose --json shape', () => {
+  it('one object: sessions with client, server, findings (packet, rule, action, symptom, fix), firewallDetected, evidence', async () => {
+    const { reportJson } = await import('../../src/diagnose/model.js');
+    const r = await runDiagnose(g('07c-rcpt-101.pcap'), { policyPath: null });
+    const j = JSON.parse(JSON.stringify(reportJson(r))) as {
+      sessions: Array<{ client: string; server: string; findings: Array<Record<string, unknown>> }>;
+      firewallDetected: boolean;
+      evidence: unknown[];
+    };
+    expect(Object.keys(j)).toEqual(expect.arrayContaining(['sessions', 'firewallDetected', 'evidence']));
+    expect(j.sessions[0]).toMatchObject({ client: '127.0.0.1:40012', server: '127.0.0.1:25' });
+    const drop = j.sessions[0]!.findings.find((f) => f.action === 'drop-connection')!;
+    expect(Object.keys(drop)).toEqual(expect.arrayContaining(['packet', 'rule', 'action', 'symptom', 'fix']));
+    expect(drop).toMatchObject({ packet: 211, rule: 'match cmd RCPT count gt 100', fix: { verified: true } });
+    expect(j.firewallDetected).toBe(false);
+    expect(j.evidence).toEqual([]);
+  });
+});
