@@ -1,6 +1,163 @@
-import type { Command } from 'commander';
+/**
+ * `smtp-inspect proxy --listen ADDR:PORT --upstream HOST:PORT`: an inline enforcement point. Each
+ * client connection is relayed to the upstream server through the ESMTP engine, which masks,
+ * X-substitutes, drops and resets as the ASA would; verdicts and syslog lines are logged as they
+ * happen; SIGINT/SIGTERM stop accepting, give sessions a grace period, then print the counters.
+ */
+import { Command } from 'commander';
+import { EXIT, SmtpInspectError } from '../errors.js';
+import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
+import { parseEngineOptions } from '../inspect/options.js';
+import { loadPolicy } from '../policy/load.js';
+import { TextFileOutput } from '../output/text-file.js';
+import { createInspectorFactory } from '../proxy/engine-binding.js';
+import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
+import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
+import { createWireTap } from '../proxy/wire-tap.js';
+import { action } from './errors.js';
 
-// Placeholder registration, replaced by the module that implements the command.
+export interface ProxyCliOptions {
+  listen: string;
+  upstream: string;
+  policy?: string;
+  verdicts?: string;
+  syslog?: string;
+  print: string;
+  write?: string;
+  set: string[];
+  clientInterface: string;
+  serverInterface: string;
+  grace: string;
+  dropMode: string;
+  idleTimeout: string;
+  maxHeld: string;
+  quiet?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `host:port`, `[v6]:port` or `:port` (all addresses). */
+export function parseHostPort(text: string, what: string, defaultHost: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SmtpInspectError('E_USAGE', `${what} must be HOST:PORT (or [IPv6]:PORT), got "${text}"`);
+  }
+  return { host: m[1] ?? (m[2] || defaultHost), port };
+}
+
+function positiveNumber(text: string, what: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new SmtpInspectError('E_USAGE', `${what} must be a non-negative number, got "${text}"`);
+  return n;
+}
+
 export function registerProxy(program: Command): void {
-  program.command('proxy').description('(being built)');
+  program
+    .command('proxy')
+    .description(
+      'Run an inline SMTP proxy that enforces the ASA ESMTP inspection on live sessions: masks the banner and EHLO\n' +
+        'keywords (STARTTLS -> XXXXXXXA), X-substitutes unknown commands, closes or resets both sides on drop-connection /\n' +
+        'reset, and logs the same verdicts and syslog lines as replay. See native-notes/proxy.md for how it differs from a firewall.',
+    )
+    .requiredOption('--listen <ADDR:PORT>', 'address to accept clients on, e.g. 0.0.0.0:25 or 127.0.0.1:2525')
+    .requiredOption('--upstream <HOST:PORT>', 'the real SMTP server')
+    .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout)')
+    .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout)')
+    .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
+    .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
+    .option('--server-interface <NAME>', 'ASA interface name of the server in syslog lines', 'inside')
+    .option('--grace <SECONDS>', 'on SIGINT/SIGTERM, how long open sessions may finish before they are cut', '10')
+    .option('--drop-mode <MODE>', 'drop-connection: close (FIN to both sides) or blackhole (silence, as the ASA; sockets closed after 30 s)', 'close')
+    .option('--idle-timeout <SECONDS>', 'close sessions idle this long (the ASA default conn timeout is 1 hour)', String(PROXY_DEFAULTS.idleTimeoutMs / 1000))
+    .option('--max-held <BYTES>', 'uncommitted bytes held per direction before they are forwarded anyway', String(PROXY_DEFAULTS.maxHeldBytes))
+    .option('-q, --quiet', 'do not print the counters at the end')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  smtp-inspect proxy --listen 0.0.0.0:25 --upstream 10.0.0.5:25\n' +
+        '  smtp-inspect proxy --listen 127.0.0.1:2525 --upstream 127.0.0.1:25 --policy running-config.txt --verdicts v.jsonl --write seen.pcap\n' +
+        '\nreset is a TCP RST to both sides; drop-connection closes both sides with FIN after discarding the triggering read\n' +
+        '(--drop-mode blackhole goes silent instead, as the ASA does). Bytes are judged in the chunks the proxy reads.\n' +
+        'Exit codes: 0 stopped cleanly, 2 bad usage/policy, 3 cannot listen or write, 130 stopped by a signal.',
+    )
+    .action(action(async (opts: ProxyCliOptions) => runProxy(opts)));
+}
+
+export async function runProxy(opts: ProxyCliOptions): Promise<number> {
+  const listen = parseHostPort(opts.listen, '--listen', '0.0.0.0');
+  const upstream = parseHostPort(opts.upstream, '--upstream', '127.0.0.1');
+  if (upstream.port === 0) throw new SmtpInspectError('E_USAGE', '--upstream needs a port');
+  if (!['syslog', 'verdicts', 'both', 'none'].includes(opts.print)) throw new SmtpInspectError('E_USAGE', `--print must be syslog, verdicts, both or none, got ${opts.print}`);
+  if (opts.dropMode !== 'close' && opts.dropMode !== 'blackhole') throw new SmtpInspectError('E_USAGE', `--drop-mode must be close or blackhole, got ${opts.dropMode}`);
+  const graceMs = positiveNumber(opts.grace, '--grace') * 1000;
+  const idleTimeoutMs = positiveNumber(opts.idleTimeout, '--idle-timeout') * 1000;
+  const maxHeldBytes = Math.max(1, Math.floor(positiveNumber(opts.maxHeld, '--max-held')));
+  const engineOptions = parseEngineOptions(opts.set ?? []);
+  const policy = await loadPolicy(opts.policy ?? null);
+
+  const files: TextFileOutput[] = [];
+  const open = (path: string): TextFileOutput => {
+    const f = new TextFileOutput(path);
+    files.push(f);
+    return f;
+  };
+  const stdout = new TextFileOutput('-');
+  const verdictOutputs: LineOutput[] = [];
+  const syslogOutputs: LineOutput[] = [];
+  if (opts.verdicts !== undefined) verdictOutputs.push(opts.verdicts === '-' ? stdout : open(opts.verdicts));
+  if (opts.syslog !== undefined) syslogOutputs.push(opts.syslog === '-' ? stdout : open(opts.syslog));
+  if ((opts.print === 'verdicts' || opts.print === 'both') && opts.verdicts !== '-') verdictOutputs.push(stdout);
+  if ((opts.print === 'syslog' || opts.print === 'both') && opts.syslog !== '-') syslogOutputs.push(stdout);
+
+  const counters = new EsmtpCounters();
+  const log = new ProxyLog({ verdictOutputs, syslogOutputs, clientInterface: opts.clientInterface, serverInterface: opts.serverInterface, resetReasonSpacing: engineOptions.resetReasonSpacing });
+  const tap = opts.write !== undefined ? createWireTap(opts.write) : null;
+  const server = new ProxyServer({
+    listenHost: listen.host,
+    listenPort: listen.port,
+    upstreamHost: upstream.host,
+    upstreamPort: upstream.port,
+    inspector: createInspectorFactory({ policy, engineOptions, counters, clientInterface: opts.clientInterface, serverInterface: opts.serverInterface }),
+    events: log,
+    tap,
+    dropMode: opts.dropMode,
+    idleTimeoutMs,
+    maxHeldBytes,
+  });
+  let addr;
+  try {
+    addr = await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    await tap?.finish();
+    throw new SmtpInspectError('E_OUTPUT', `cannot listen on ${opts.listen}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`);
+  }
+  const shownListen = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+  process.stderr.write(`smtp-inspect: proxy listening on ${shownListen}, upstream ${upstream.host}:${upstream.port}, policy ${policy.source}; Ctrl-C to stop\n`);
+
+  // Every inspected map prints in the counters, with zeros until traffic arrives.
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  process.stderr.write(`smtp-inspect: ${signal}: no longer accepting; waiting up to ${graceMs / 1000} s for ${server.active} open session(s)\n`);
+  const { cut } = await server.shutdown(graceMs);
+  await tap?.finish();
+  for (const f of files) f.close();
+  stdout.flush();
+  if (!opts.quiet) {
+    let text = `proxy ${shownListen} -> ${upstream.host}:${upstream.port}: ${server.accepted} client connection(s) accepted, ${cut} cut at shutdown\n`;
+    text += formatTotals(log.totals);
+    if (tap) text += `synthetic capture: ${opts.write} (${tap.count} packets)\n`;
+    const sp = formatServicePolicy(counters);
+    if (sp.trim() !== '') text += `\nshow service-policy inspect esmtp\n${sp}`;
+    process.stderr.write(text);
+  }
+  return EXIT.INTERRUPTED;
 }

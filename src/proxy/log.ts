@@ -1,0 +1,176 @@
+/**
+ * The proxy's event sink: verdict records (the replay's JSON-lines format, `packet` being the
+ * proxy's global read number) and ASA syslog lines (the engine's plus 302013/302014 for inspected
+ * connections), written as they happen to any number of line outputs, plus running totals.
+ */
+import { C2S, type ConnectionMeta, type Direction } from '../flow/types.js';
+import type { EngineOptions } from '../inspect/options.js';
+import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
+import type { Verdict } from '../inspect/types.js';
+import { isoTime } from '../output/time.js';
+import { formatVerdict, type VerdictRecord, type VerdictRecordAction } from '../output/verdicts.js';
+import { ArrivalClock } from '../capture/live-clock.js';
+import type { CloseCause, ConnectionStats, ProxyEvents } from './types.js';
+
+/** Where lines go: a file, stdout, a test's array. `flush` is called after each event. */
+export interface LineOutput {
+  writeLine(line: string): void;
+  flush(): void;
+}
+
+export interface ProxyTotals {
+  connections: number;
+  inspected: number;
+  exempted: number;
+  upstreamFailures: number;
+  dropped: number;
+  reset: number;
+  verdicts: number;
+  syslogLines: number;
+  bytesIn: [number, number];
+  bytesOut: [number, number];
+  bytesDropped: [number, number];
+}
+
+export interface ProxyLogOptions {
+  verdictOutputs: LineOutput[];
+  syslogOutputs: LineOutput[];
+  clientInterface: string;
+  serverInterface: string;
+  resetReasonSpacing?: EngineOptions['resetReasonSpacing'];
+}
+
+const dirName = (d: Direction | null): 'c2s' | 's2c' | null => (d === null ? null : d === C2S ? 'c2s' : 's2c');
+
+export class ProxyLog implements ProxyEvents {
+  readonly totals: ProxyTotals = {
+    connections: 0,
+    inspected: 0,
+    exempted: 0,
+    upstreamFailures: 0,
+    dropped: 0,
+    reset: 0,
+    verdicts: 0,
+    syslogLines: 0,
+    bytesIn: [0, 0],
+    bytesOut: [0, 0],
+    bytesDropped: [0, 0],
+  };
+  private readonly clock = new ArrivalClock();
+  private readonly stamp = { tsSec: 0, tsNsec: 0 };
+  private readonly inspectedIds = new Set<number>();
+
+  constructor(private readonly o: ProxyLogOptions) {}
+
+  private now(): string {
+    this.clock.stamp(this.stamp);
+    return isoTime(this.stamp.tsSec, this.stamp.tsNsec, 6);
+  }
+
+  private ends(meta: ConnectionMeta): [Endpoint, Endpoint] {
+    return [
+      { iface: this.o.clientInterface, ip: meta.clientIp, port: meta.clientPort },
+      { iface: this.o.serverInterface, ip: meta.serverIp, port: meta.serverPort },
+    ];
+  }
+
+  private record(meta: ConnectionMeta, read: number, dir: Direction | null, rule: string, action: VerdictRecordAction, syslog: string[], detail: string): void {
+    const r: VerdictRecord = {
+      time: this.now(),
+      packet: read,
+      client: meta.client,
+      server: meta.server,
+      direction: dirName(dir),
+      rule,
+      action,
+      syslog: syslog.length ? syslog.join('\n') : null,
+      detail,
+    };
+    this.totals.verdicts++;
+    const line = formatVerdict(r);
+    for (const out of this.o.verdictOutputs) {
+      out.writeLine(line);
+      out.flush();
+    }
+    for (const s of syslog) {
+      this.totals.syslogLines++;
+      for (const out of this.o.syslogOutputs) {
+        out.writeLine(s);
+        out.flush();
+      }
+    }
+  }
+
+  open(meta: ConnectionMeta, inspected: boolean, className: string | null): void {
+    this.totals.connections++;
+    if (!inspected) {
+      this.totals.exempted++;
+      this.record(meta, 0, null, 'connection', 'passthrough', [], 'exempt: no class with inspect esmtp selects this connection; relayed unchanged');
+      return;
+    }
+    this.totals.inspected++;
+    this.inspectedIds.add(meta.id);
+    const [a, b] = this.ends(meta);
+    const built = syslog302013(meta.id, this.o.clientInterface === 'inside' ? 'outbound' : 'inbound', a, b);
+    this.record(meta, 0, null, 'connection', 'note', [built], `built: inspected by ${className ?? '?'}`);
+  }
+
+  verdict(meta: ConnectionMeta, v: Verdict, read: number): void {
+    if (v.action === 'drop-connection') this.totals.dropped++;
+    if (v.action === 'reset') this.totals.reset++;
+    this.record(meta, read, v.dir, v.rule, v.action, v.syslog, v.detail);
+  }
+
+  note(meta: ConnectionMeta, dir: Direction | null, rule: string, action: 'note' | 'forward' | 'drop', detail: string, read: number): void {
+    this.record(meta, read, dir, rule, action, [], detail);
+  }
+
+  close(meta: ConnectionMeta, cause: CloseCause, stats: ConnectionStats): void {
+    for (const d of [0, 1] as const) {
+      this.totals.bytesIn[d] += stats.bytesIn[d];
+      this.totals.bytesOut[d] += stats.bytesOut[d];
+      this.totals.bytesDropped[d] += stats.bytesDropped[d];
+    }
+    if (cause === 'upstream-unreachable') {
+      this.totals.connections++;
+      this.totals.upstreamFailures++;
+      this.record(meta, 0, null, 'connection', 'note', [], `upstream ${meta.server} unreachable: client connection reset`);
+      return;
+    }
+    if (!this.inspectedIds.delete(meta.id)) return;
+    const [a, b] = this.ends(meta);
+    const reason = teardownReason(cause, this.o.clientInterface);
+    const line = syslog302014(meta.id, a, b, stats.durationMs / 1000, stats.bytesIn[0] + stats.bytesIn[1], reason, this.o.resetReasonSpacing ?? 'compact');
+    this.record(meta, 0, null, 'connection', 'note', [line], `teardown: ${cause}`);
+  }
+}
+
+/** How the ASA would word the end of a proxied connection in 302014. */
+export function teardownReason(cause: CloseCause, clientInterface: string): TeardownReason {
+  switch (cause) {
+    case 'fin':
+      return 'TCP FINs';
+    case 'drop-connection':
+    case 'reset':
+      return 'Flow closed by inspection';
+    case 'client-reset':
+      return clientInterface === 'inside' ? 'TCP Reset-I' : 'TCP Reset-O';
+    case 'server-reset':
+      return clientInterface === 'inside' ? 'TCP Reset-O' : 'TCP Reset-I';
+    case 'idle-timeout':
+    case 'shutdown':
+    case 'upstream-unreachable':
+      return 'Conn-timeout';
+  }
+}
+
+/** Totals as text for the end of a run. */
+export function formatTotals(t: ProxyTotals): string {
+  return (
+    `connections: ${t.connections} (${t.inspected} inspected, ${t.exempted} exempted, ${t.upstreamFailures} upstream unreachable; ` +
+    `${t.dropped} dropped by drop-connection, ${t.reset} reset)\n` +
+    `bytes client->server: ${t.bytesIn[0]} read, ${t.bytesOut[0]} forwarded, ${t.bytesDropped[0]} discarded\n` +
+    `bytes server->client: ${t.bytesIn[1]} read, ${t.bytesOut[1]} forwarded, ${t.bytesDropped[1]} discarded\n` +
+    `verdict records: ${t.verdicts}, syslog lines: ${t.syslogLines}\n`
+  );
+}
