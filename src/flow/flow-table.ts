@@ -122,10 +122,14 @@ const SYN = TcpFlag.SYN;
 const FIN = TcpFlag.FIN;
 const RST = TcpFlag.RST;
 
+/** One step of a multiplicative hash (murmur3-style finalising): every input bit reaches every output bit. */
 function mix(h: number, v: number): number {
   h = Math.imul(h ^ v, 0x9e3779b1);
-  return h ^ (h >>> 15);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
 }
+const HASH_SEED = 0x2545f491;
 
 export class FlowTable<S = unknown> {
   readonly options: FlowOptions;
@@ -206,8 +210,8 @@ export class FlowTable<S = unknown> {
     const sp = pkt.srcPort;
     const dp = pkt.dstPort;
     // Symmetric in the two endpoints, so both directions find the same chain.
-    const ha = mix(mix(mix(mix(sp, sw[0]!), sw[1]!), sw[2]!), sw[3]!);
-    const hb = mix(mix(mix(mix(dp, dw[0]!), dw[1]!), dw[2]!), dw[3]!);
+    const ha = mix(mix(mix(mix(mix(HASH_SEED, sp), sw[0]!), sw[1]!), sw[2]!), sw[3]!);
+    const hb = mix(mix(mix(mix(mix(HASH_SEED, dp), dw[0]!), dw[1]!), dw[2]!), dw[3]!);
     const key = (Math.imul(ha ^ hb, 0x85ebca6b) ^ ((ha + hb) | 0)) | 0;
 
     let conn: Connection<S> | null = this.table.get(key) ?? null;
