@@ -26,7 +26,7 @@ async function countPackets(file: string): Promise<number> {
   return st.packets;
 }
 
-describe.concurrent.skipIf(!haveShared)('replay over the generated captures (default policy)', () => {
+describe.skipIf(!haveShared)('replay over the generated captures (default policy)', { concurrent: true }, () => {
   const files = haveShared ? captures(GENERATED_DIR) : [];
   it.each(files.map((f) => [path.basename(f), f]))('%s: every packet accounted for, OUT sound', async (_name, file) => {
     const r = await replayToTemp(file);
