@@ -1,14 +1,25 @@
 /**
- * Loads every module in the sections/ folder next to this file (each registers itself), in name
- * order, so a layer adds its bench section by adding a file — no shared list to edit.
+ * Loads every module in a folder next to this file (each registers itself), in name order, so a
+ * layer adds a bench section or a fuzz target by adding a file — no shared list to edit.
+ * Accepts .js (built) and .ts (tests run from source).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export async function loadBenchSections(): Promise<void> {
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sections');
+async function loadFolder(folder: string): Promise<void> {
+  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), folder);
   if (!fs.existsSync(dir)) return;
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
+  const files = fs.readdirSync(dir).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts')).sort();
   for (const f of files) await import(pathToFileURL(path.join(dir, f)).href);
+}
+
+/** Bench sections: src/bench/sections/*. */
+export function loadBenchSections(): Promise<void> {
+  return loadFolder('sections');
+}
+
+/** Fuzz targets: src/bench/fuzz-targets/*. */
+export function loadFuzzTargets(): Promise<void> {
+  return loadFolder('fuzz-targets');
 }

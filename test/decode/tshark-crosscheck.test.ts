@@ -6,16 +6,15 @@
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { GENERATED_DIR, EXTERNAL_PCAPS, haveShared, haveTool, REPO_ROOT } from '../helpers/shared.js';
+import { GENERATED_DIR, EXTERNAL_PCAPS, haveShared, haveTool } from '../helpers/shared.js';
 import { readRecords } from './pcap-records.js';
 import { decodePacket } from '../../src/decode/decode.js';
 import { DecodedPacket, PacketKind } from '../../src/decode/packet.js';
 import { tcpChecksumOk, ipv4HeaderChecksumOk } from '../../src/decode/checksum.js';
 
 const run = promisify(execFile);
-const haveReader = existsSync(path.join(REPO_ROOT, 'src/capture/open.ts'));
 
 function captures(): string[] {
   if (!haveShared) return [];
@@ -23,7 +22,6 @@ function captures(): string[] {
   for (const dir of [GENERATED_DIR, EXTERNAL_PCAPS]) {
     for (const name of readdirSync(dir).sort()) {
       if (!/\.pcap(ng)?$/.test(name)) continue;
-      if (name.endsWith('.pcapng') && !haveReader) continue; // the local fallback reads classic pcap only
       list.push(path.join(dir, name));
     }
   }
@@ -71,7 +69,6 @@ async function tsharkRows(file: string): Promise<Map<number, TsharkRow>> {
 
 describe.skipIf(!haveShared || !haveTool('tshark'))('decode agrees with tshark on every packet of the corpus', () => {
   const files = captures();
-  if (!haveReader) console.warn('[note] src/capture/open.ts absent: pcapng captures skipped in the tshark cross-check');
 
   it.each(files.map((f) => [path.basename(f), f]))('%s', async (_name, file) => {
     const [records, rows] = await Promise.all([readRecords(file), tsharkRows(file)]);
