@@ -47,6 +47,12 @@ export class Meter {
     return true;
   }
 
+  /** Units that can be added before the next threshold is crossed by the last of them (Infinity if none). */
+  untilCross(): number {
+    const t = this.thresholds[this.ptr];
+    return t === undefined ? Infinity : t + 1 - this.value;
+  }
+
   /** Quick check: will adding `delta` cross a threshold? (lets hot loops skip the call). */
   crosses(delta: number): boolean {
     const t = this.thresholds[this.ptr];

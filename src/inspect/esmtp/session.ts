@@ -803,8 +803,22 @@ class EsmtpSession implements InspectorSession {
     this.msgSize += len;
     if (this.inHeaders) this.maxHdrLine = Math.max(this.maxHdrLine, this.dlContent);
     else this.maxBodyLine = Math.max(this.maxBodyLine, this.dlContent);
-    if (!this.lineMeter.advance(len, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
-    return this.totalMeter.advance(len, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
+    return this.advanceBoth(len, first);
+  }
+
+  /** Advance the line and total meters together so their matches fire in stream-offset order. */
+  private advanceBoth(len: number, first: number): boolean {
+    const lm = this.lineMeter;
+    const tm = this.totalMeter;
+    let done = 0;
+    while (done < len) {
+      const step = Math.min(len - done, lm.untilCross(), tm.untilCross());
+      const at = first + done;
+      if (!lm.advance(step, at, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
+      if (!tm.advance(step, at, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`))) return false;
+      done += step;
+    }
+    return true;
   }
 
   private dataLineDetail(m: EsmtpMatch): string {
@@ -813,14 +827,14 @@ class EsmtpSession implements InspectorSession {
 
   private terminator(first: number, count: number): boolean {
     this.msgSize += count;
-    if (this.opt.lengthCountsCrlf) {
-      const lm = this.lineMeter;
-      if (!lm.advance(count, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
-    }
     // the empty line ending the header block belongs to neither header nor body length
-    if (this.inHeaders && this.dlContent === 0 && !this.dlDot) return true;
-    const tm = this.totalMeter;
-    return tm.advance(count, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
+    const countsTotal = !(this.inHeaders && this.dlContent === 0 && !this.dlDot);
+    if (this.opt.lengthCountsCrlf && countsTotal) return this.advanceBoth(count, first);
+    if (this.opt.lengthCountsCrlf) {
+      return this.lineMeter.advance(count, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)));
+    }
+    if (!countsTotal) return true;
+    return this.totalMeter.advance(count, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
   }
 
   // part headers are parsed like header fields but measured as body
