@@ -22,7 +22,7 @@ import type {
 } from './types.js';
 
 /** Where the bytes come from: a regular file read synchronously, or an async chunk stream. */
-type ByteInput = { kind: 'file'; fd: number } | { kind: 'chunks'; input: ChunkInput };
+type ByteInput = { kind: 'file'; fd: number; own: boolean } | { kind: 'chunks'; input: ChunkInput };
 
 function errnoOf(err: unknown): string {
   return err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : '';
@@ -51,15 +51,46 @@ function readSyncChecked(fd: number, buf: Buffer, at: number, len: number, posit
   }
 }
 
+/** Read size for pipes and other non-seekable inputs. */
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/** The first bytes of a regular file by pread, so the file position stays where it is. */
+function readHead(fd: number, path: string): Buffer {
+  const b = Buffer.alloc(PCAP_HEADER_BYTES);
+  let n = 0;
+  for (;;) {
+    const got = readSyncChecked(fd, b, n, b.length - n, n, path);
+    if (got === 0) break;
+    n += got;
+    if (n === b.length) break;
+  }
+  return b.subarray(0, n);
+}
+
 /** Opens a capture and reads just enough to know its format (and, for pcap, its file header). */
 export async function openCapture(path: string): Promise<CaptureSource> {
   let input: ByteInput;
   let head: Buffer;
   if (path === '-') {
-    if (process.stdin.isTTY) {
-      throw new CaptureError('E_CAPTURE_OPEN', 'standard input is a terminal: pipe a capture into it', { file: '-' });
+    let stat: fs.Stats | null = null;
+    try {
+      stat = fs.fstatSync(0);
+    } catch {
+      stat = null;
     }
-    return openCaptureStream(process.stdin, '-');
+    if (stat?.isFile()) {
+      // `< file`: as fast as a named file (the descriptor is not ours to close).
+      input = { kind: 'file', fd: 0, own: false };
+      head = readHead(0, path);
+    } else if (stat?.isFIFO()) {
+      // A pipe: fs reads are several times faster than process.stdin's socket-style reads.
+      return openCaptureStream(fs.createReadStream('', { fd: 0, highWaterMark: STREAM_CHUNK_BYTES, autoClose: false }), '-');
+    } else {
+      if (process.stdin.isTTY) {
+        throw new CaptureError('E_CAPTURE_OPEN', 'standard input is a terminal: pipe a capture into it', { file: '-' });
+      }
+      return openCaptureStream(process.stdin, '-');
+    }
   } else {
     let fd: number;
     try {
@@ -79,13 +110,11 @@ export async function openCapture(path: string): Promise<CaptureSource> {
       throw new CaptureError('E_CAPTURE_OPEN', 'cannot open capture: is a directory', { file: path });
     }
     if (stat.isFile()) {
-      input = { kind: 'file', fd };
-      const b = Buffer.alloc(PCAP_HEADER_BYTES);
-      const n = readSyncChecked(fd, b, 0, b.length, 0, path); // pread: the file position stays at 0
-      head = b.subarray(0, n);
+      input = { kind: 'file', fd, own: true };
+      head = readHead(fd, path);
     } else {
       // FIFO, character device, process substitution: not seekable, read as a stream.
-      const chunks = new ChunkInput(fs.createReadStream('', { fd, highWaterMark: 1024 * 1024 }), path, false);
+      const chunks = new ChunkInput(fs.createReadStream('', { fd, highWaterMark: STREAM_CHUNK_BYTES }), path, false);
       input = { kind: 'chunks', input: chunks };
       head = await chunks.peek(PCAP_HEADER_BYTES);
     }
@@ -107,7 +136,10 @@ async function openInput(path: string, input: ByteInput, head: Buffer): Promise<
   let gzip = false;
   if (isGzip(head)) {
     gzip = true;
-    const raw = input.kind === 'chunks' ? input.input : new ChunkInput(fs.createReadStream('', { fd: input.fd, start: 0, highWaterMark: 1024 * 1024 }), path, false);
+    const raw =
+      input.kind === 'chunks'
+        ? input.input
+        : new ChunkInput(fs.createReadStream('', { fd: input.fd, start: 0, highWaterMark: STREAM_CHUNK_BYTES, autoClose: input.own }), path, false);
     const inflated = raw.gunzip();
     input = { kind: 'chunks', input: inflated };
     head = await inflated.peek(PCAP_HEADER_BYTES);
@@ -136,8 +168,9 @@ async function openInput(path: string, input: ByteInput, head: Buffer): Promise<
 }
 
 async function release(input: ByteInput): Promise<void> {
-  if (input.kind === 'file') fs.closeSync(input.fd);
-  else await input.input.close();
+  if (input.kind === 'file') {
+    if (input.own) fs.closeSync(input.fd);
+  } else await input.input.close();
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
