@@ -261,10 +261,13 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     byKey.set(k, list);
   }
   const sessions: SessionReport[] = transcripts.map((t) => {
-    const findings = [
-      ...findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []),
-      ...findingsFromEvidence(t, detection.evidence, detection.firewallDetected),
-    ].sort((a, b) => a.packet - b.packet);
+    const fromCapture = findingsFromEvidence(t, detection.evidence, detection.firewallDetected);
+    // Behind a firewall our emulation re-masks what is already masked: those are not news.
+    const seen = new Set(fromCapture.map((f) => f.packet));
+    const emulated = findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []).filter(
+      (f) => !(seen.has(f.packet) && (f.action === 'mask' || f.action === 'x-substitute')),
+    );
+    const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
     return { id: t.id, client: t.client, server: t.server, inspected: decisionFor(inp.policy, t).esmtp !== null, findings, transcript: t };
   });
 
