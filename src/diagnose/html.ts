@@ -93,7 +93,7 @@ export function ladderSvg(s: SessionReport, evidence: readonly Evidence[]): stri
   const rows = es.length + (s.transcript.elided > 0 ? 1 : 0);
   const height = 56 + rows * ROW + 20;
   const out: string[] = [];
-  const width = COL_S + 240;
+  const width = COL_S + 360;
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" style="max-width:100%;height:auto" role="img" aria-label="SMTP ladder diagram of session ${s.id}">`);
   out.push(`<defs><marker id="a${s.id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#34495e"/></marker>` +
     `<marker id="h${s.id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#c1121f"/></marker></defs>`);
@@ -109,12 +109,12 @@ export function ladderSvg(s: SessionReport, evidence: readonly Evidence[]): stri
     const x1 = e.dir === 0 ? COL_C : COL_S;
     const x2 = e.dir === 0 ? COL_S : COL_C;
     const color = hit ? '#c1121f' : after ? '#adb5bd' : '#34495e';
-    if (hit) out.push(`<rect x="4" y="${y - 15}" width="${COL_S + 232}" height="${ROW - 2}" fill="#ffe3e3" rx="3"/>`);
+    if (hit) out.push(`<rect x="4" y="${y - 15}" width="${COL_S + 352}" height="${ROW - 2}" fill="#ffe3e3" rx="3"/>`);
     out.push(`<text x="8" y="${y + 4}" font-size="11" fill="#6c757d">${e.packet}</text>`);
     out.push(`<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" stroke="${color}" stroke-width="${hit ? 2.5 : 1.3}"${after ? ' stroke-dasharray="5,4"' : ''} marker-end="url(#${hit ? 'h' : 'a'}${s.id})"/>`);
     out.push(`<text x="${(COL_C + COL_S) / 2}" y="${y - 4}" text-anchor="middle" font-family="ui-monospace,Menlo,Consolas,monospace" font-size="11.5" fill="${after ? '#868e96' : '#1d2329'}">${esc(entryLabel(e))}</text>`);
     if (hit) {
-      out.push(`<text x="${COL_S + 10}" y="${y + 4}" font-size="11" fill="#c1121f" font-weight="600">${esc(cut(hit.join('; '), 40))}</text>`);
+      out.push(`<text x="${COL_S + 10}" y="${y + 4}" font-size="11" fill="#c1121f" font-weight="600">${esc(cut(hit.length > 1 ? `${hit[0] ?? ''} (+${hit.length - 1})` : (hit[0] ?? ''), 58))}</text>`);
     }
   });
   if (s.transcript.elided > 0) {

@@ -14,6 +14,20 @@ import { findingsFromVerdicts } from '../../src/diagnose/analyze.js';
 import { renderHtml, esc } from '../../src/diagnose/html.js';
 import type { DiagnoseReport } from '../../src/diagnose/model.js';
 import type { VerdictRecord } from '../../src/output/verdicts.js';
+import { runDiagnose } from '../../src/diagnose/run.js';
+import { PROJECT_CAPTURES } from '../helpers/shared.js';
+
+function chromiumDom(file: string): string {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+  try {
+    return execFileSync('chromium', [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`,
+    ], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
 
 function verdict(packet: number, rule: string, action: VerdictRecord['action'], detail: string, dir: 'c2s' | 's2c'): VerdictRecord {
   return { time: '2025-01-01T00:00:00Z', packet, client: '127.0.0.1:40035', server: '127.0.0.1:25', direction: dir, rule, action, syslog: null, detail };
@@ -69,5 +83,24 @@ describe.skipIf(!haveShared)('HTML report', () => {
     expect(dom).not.toContain('<script>alert(1)</script>');
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(profile, { recursive: true, force: true });
+  }, 90_000);
+
+  it.skipIf(!haveTool('chromium'))('the real diagnose report of the demo capture renders with every session and every hit', async () => {
+    const r = await runDiagnose(path.join(PROJECT_CAPTURES, 'demo', 'capture.pcap'), { policyPath: null });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diag-html-'));
+    const file = path.join(dir, 'demo.html');
+    fs.writeFileSync(file, renderHtml(r));
+    const dom = chromiumDom(file);
+    expect(r.sessions.length).toBe(2);
+    for (const s of r.sessions) {
+      expect(dom).toContain(`id="session-${s.id}"`);
+      const section = dom.slice(dom.indexOf(`id="session-${s.id}"`));
+      for (const f of s.findings) expect(section).toContain(`packet <b>${f.packet}</b>: <code>${esc(f.rule)}</code>`);
+    }
+    // ladder arrows: one per transcript entry, highlighted rows for hits
+    expect((dom.match(/<line /g) ?? []).length).toBeGreaterThan(r.sessions.reduce((n, s) => n + s.transcript.entries.length, 0));
+    expect(dom).toContain('match cmd RCPT count gt 100 → drop-connection');
+    expect(dom).toContain('id="config"');
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 });
