@@ -16,6 +16,7 @@ import { formatIp } from '../decode/address.js';
 import { Connection, ConnList, type EndpointWords } from './connection.js';
 import { HalfStream, HeldSegment } from './half-stream.js';
 import { resolveFlowOptions, type FlowOptions } from './options.js';
+import { BufferPool } from './buffer-pool.js';
 import { seqAdd, seqDiff } from './seq.js';
 import { FlowStatus, type CloseReason, type Direction, type StreamListener } from './types.js';
 
@@ -23,8 +24,10 @@ export { type FlowOptions, DEFAULT_FLOW_OPTIONS, ASA_OUT_OF_ORDER } from './opti
 
 /** Segments further than this from the expected sequence number are not from this stream. */
 const MAX_SEQ_DISTANCE = 0x40000000;
-/** First allocation of a retransmission-check history (small: pooled by Buffer.allocUnsafe). */
+/** Smallest retransmission-check history buffer. */
 const HISTORY_MIN_CAPACITY = 2048;
+/** History buffers kept for reuse (not counted in memoryInUse: a fixed amount). */
+const HISTORY_POOL_BYTES = 16 * 1024 * 1024;
 
 /** What the flow layer did with one packet. One instance is reused for every packet. */
 export class PacketFlowResult<S = unknown> {
@@ -150,10 +153,13 @@ export class FlowTable<S = unknown> {
   private nowSec = 0;
   private nowNsec = 0;
   private noHistory = false;
+  private readonly historyPool: BufferPool;
 
   constructor(listener: StreamListener<Connection<S>> & DiscardListener<Connection<S>>, options?: Partial<FlowOptions>) {
     this.listener = listener;
     this.options = resolveFlowOptions(options);
+    const maxHist = Math.max(1, this.options.retransmissionCheckBytes);
+    this.historyPool = new BufferPool(Math.min(HISTORY_MIN_CAPACITY, maxHist), maxHist, HISTORY_POOL_BYTES);
     if (this.options.serverPorts === null) {
       this.portSelected = null;
     } else {
@@ -920,8 +926,8 @@ export class FlowTable<S = unknown> {
     if (src.length > max) src = src.subarray(src.length - max);
     let hist = h.hist;
     if (hist === null) {
-      const cap = Math.min(max, Math.max(HISTORY_MIN_CAPACITY, src.length * 2));
-      hist = Buffer.allocUnsafe(cap);
+      const cap = this.historyPool.sizeFor(src.length * 2);
+      hist = this.historyPool.take(cap);
       this.charge(cap);
       h.hist = hist;
       h.histHead = 0;
@@ -941,10 +947,11 @@ export class FlowTable<S = unknown> {
         hist.copyWithin(0, h.histHead, h.histHead + h.histLen);
         h.histHead = 0;
       } else {
-        const cap = Math.min(max, Math.max(hist.length * 2, h.histLen + src.length));
-        const grown = Buffer.allocUnsafe(cap);
+        const cap = this.historyPool.sizeFor(Math.max(hist.length * 2, h.histLen + src.length));
+        const grown = this.historyPool.take(cap);
         hist.copy(grown, 0, h.histHead, h.histHead + h.histLen);
         this.charge(cap - hist.length);
+        this.historyPool.give(hist);
         hist = grown;
         h.hist = grown;
         h.histHead = 0;
@@ -959,6 +966,7 @@ export class FlowTable<S = unknown> {
   private dropHistory(h: HalfStream): void {
     if (h.hist !== null) {
       this.uncharge(h.hist.length);
+      this.historyPool.give(h.hist);
       h.hist = null;
     }
     h.histHead = 0;
