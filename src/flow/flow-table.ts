@@ -180,6 +180,25 @@ export class FlowTable<S = unknown> {
     }
   }
 
+  /**
+   * The copy that won for stream bytes [offset, offset+length) of one direction, as a view valid
+   * until the next process() call: from the retained delivered bytes, or from a held segment.
+   * Null when the range is not retained in one piece (the rewriter then leaves the packet as is).
+   */
+  retainedBytes(conn: Connection<S>, dir: Direction, offset: number, length: number): Buffer | null {
+    const h = conn.half[dir];
+    if (h.hist !== null && offset >= h.histStart && offset + length <= h.histStart + h.histLen) {
+      const at = h.histHead + (offset - h.histStart);
+      return h.hist.subarray(at, at + length);
+    }
+    if (h.queue !== null) {
+      for (const seg of h.queue) {
+        if (seg.data !== null && offset >= seg.offset && offset + length <= seg.end) return seg.data.subarray(offset - seg.offset, offset - seg.offset + length);
+      }
+    }
+    return null;
+  }
+
   /** Is this port one of the selected server ports (always true with serverPorts null)? */
   isServerPort(port: number): boolean {
     return this.portSelected === null ? false : this.portSelected[port] === 1;

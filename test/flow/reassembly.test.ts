@@ -279,3 +279,18 @@ describe('connection tracking', () => {
     expect(conn.ipVersion).toBe(6);
   });
 });
+
+describe('retainedBytes: the copy that won, for the rewriter', () => {
+  it('from delivered history and from held segments', () => {
+    const d = new Driver(10, 20);
+    d.handshake();
+    d.data(0, 0, 'HELO a\r\n');
+    d.data(0, 12, 'WXYZ');
+    const conn = [...d.table.connections()][0]!;
+    expect(d.table.retainedBytes(conn, 0, 2, 3)?.toString()).toBe('LO ');
+    expect(d.table.retainedBytes(conn, 0, 13, 2)?.toString()).toBe('XY');
+    expect(d.table.retainedBytes(conn, 0, 6, 4)).toBeNull(); // spans a hole
+    d.ackTo(1, 8); // the peer ACKs: history released
+    expect(d.table.retainedBytes(conn, 0, 2, 3)).toBeNull();
+  });
+});
