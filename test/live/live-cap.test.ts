@@ -1,0 +1,39 @@
+/** The cap wrapper's pure parts: link-type mapping, the default BPF filter, original length behind the snaplen. */
+import { describe, expect, it } from 'vitest';
+import { defaultFilter, linkTypeFromCap } from '../../src/capture/live-cap.js';
+import { originalLength } from '../../src/capture/live-source.js';
+import { parseHostPort } from '../../src/cli/proxy.js';
+
+describe('live capture helpers', () => {
+  it('maps cap link-type names and "Unknown linktype N" to LINKTYPE numbers', () => {
+    expect(linkTypeFromCap('ETHERNET')).toBe(1);
+    expect(linkTypeFromCap('LINKTYPE_LINUX_SLL')).toBe(113);
+    expect(linkTypeFromCap('RAW')).toBe(101);
+    expect(linkTypeFromCap('NULL')).toBe(0);
+    expect(linkTypeFromCap('Unknown linktype 276')).toBe(276);
+    expect(linkTypeFromCap('Unknown linktype 12')).toBe(101);
+    expect(linkTypeFromCap('something else')).toBeNull();
+  });
+
+  it('builds the default BPF filter from the policy ports', () => {
+    expect(defaultFilter([25])).toBe('tcp port 25');
+    expect(defaultFilter([2525, 25, 25])).toBe('tcp port 25 or tcp port 2525');
+    expect(defaultFilter(null)).toBe('tcp');
+  });
+
+  it('recovers the wire length of a record cut at the 65535-byte snaplen from the IPv4 header', () => {
+    const rec = Buffer.alloc(65535);
+    rec.writeUInt16BE(0x0800, 12);
+    rec[14] = 0x45;
+    rec.writeUInt16BE(65535, 16); // IP total length: 14 + 65535 bytes on the wire
+    expect(originalLength(rec, 65535, 1)).toBe(14 + 65535);
+    expect(originalLength(rec.subarray(0, 100), 100, 1)).toBe(100);
+  });
+
+  it('parses --listen/--upstream addresses', () => {
+    expect(parseHostPort('127.0.0.1:2525', '--listen', '0.0.0.0')).toEqual({ host: '127.0.0.1', port: 2525 });
+    expect(parseHostPort('[::1]:25', '--listen', '0.0.0.0')).toEqual({ host: '::1', port: 25 });
+    expect(parseHostPort(':25', '--listen', '0.0.0.0')).toEqual({ host: '0.0.0.0', port: 25 });
+    expect(() => parseHostPort('mail.example.net', '--upstream', '')).toThrow(/HOST:PORT/);
+  });
+});
