@@ -21,6 +21,8 @@ interface TruthStream {
   s2cSha: string;
   c2sGaps: string;
   s2cGaps: string;
+  c2sConflict: number;
+  s2cConflict: number;
 }
 
 function readTruth(name: string): TruthStream[] {
@@ -39,6 +41,8 @@ function readTruth(name: string): TruthStream[] {
       s2cSha: col(row, 's2c_sha256'),
       c2sGaps: col(row, 'c2s_gaps'),
       s2cGaps: col(row, 's2c_gaps'),
+      c2sConflict: Number(col(row, 'c2s_overlap_conflict_bytes')),
+      s2cConflict: Number(col(row, 's2c_overlap_conflict_bytes')),
     };
   });
 }
@@ -87,12 +91,14 @@ describe.skipIf(names.length === 0)('reassembly equals tshark follow on the publ
       const o = ours!;
       expect({
         stream: t.stream,
-        c2s: [o.c2s.bytes, o.c2s.sha256, gapText(gaps.get(`${o.id}/0`) ?? [], o.c2s.bytes)],
-        s2c: [o.s2c.bytes, o.s2c.sha256, gapText(gaps.get(`${o.id}/1`) ?? [], o.s2c.bytes)],
+        c2s: [o.c2s.bytes, o.c2s.sha256, gapText(gaps.get(`${o.id}/0`) ?? [], o.c2s.bytes), o.c2s.overlapDifferentBytes],
+        s2c: [o.s2c.bytes, o.s2c.sha256, gapText(gaps.get(`${o.id}/1`) ?? [], o.s2c.bytes), o.s2c.overlapDifferentBytes],
       }).toEqual({
         stream: t.stream,
-        c2s: [t.c2sBytes, t.c2sSha, t.c2sGaps],
-        s2c: [t.s2cBytes, t.s2cSha, t.s2cGaps],
+        // overlap-different-data bytes: the later copies that differ from the first (tshark's
+        // *_overlap_conflict_bytes, computed from tcp.payload of every frame)
+        c2s: [t.c2sBytes, t.c2sSha, t.c2sGaps, t.c2sConflict],
+        s2c: [t.s2cBytes, t.s2cSha, t.s2cGaps, t.s2cConflict],
       });
     }
   });
