@@ -41,6 +41,12 @@ export interface EngineOptions {
   maxPending: number;
   /** Bytes kept of a command argument / address / MIME header field; longer ones are measured only. */
   maxFieldBuffer: number;
+  /**
+   * The server accepted (2xx) a STARTTLS the engine X'd (no allow-tls): a capture tail that cannot
+   * happen through an ASA. 'stop': one note, inspection ends (state 'diverged'); 'inspect': judge
+   * the TLS bytes as SMTP (literal, spurious verdicts).
+   */
+  starttlsDivergence: 'stop' | 'inspect';
 }
 
 type Scalar = string | number | boolean;
@@ -141,6 +147,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'max-field-buffer', key: 'maxFieldBuffer', values: { min: 64, max: 1048576 }, default: '4096',
     help: 'bytes kept of an address, command argument or MIME header field; longer ones are measured, not stored',
     evidence: 'I: bounded memory (Suricata-style line cap)',
+  },
+  {
+    name: 'starttls-divergence', key: 'starttlsDivergence', values: ['stop', 'inspect'], default: 'stop',
+    help: "when the server answers 2xx to a STARTTLS the engine X'd (no allow-tls), stop inspecting with one note (through an ASA the server would have answered 500 and no TLS would follow), or judge the captured TLS bytes as SMTP commands",
+    evidence: 'I from D: without allow-tls the verb is X\'d and the server answers 500 (ADDENDUM B-3, ESA TechNote [S10]); MANIFEST 04/12 captures were made without an ASA',
   },
 ] as const;
 

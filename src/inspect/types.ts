@@ -48,7 +48,13 @@ export type SessionState =
   /** reset: as dropped, plus RSTs to both sides. */
   | 'reset'
   /** allow-tls and the server said 220 to STARTTLS: the rest passes uninspected. */
-  | 'passthrough';
+  | 'passthrough'
+  /**
+   * The capture left the paths an ASA allows (the server accepted a STARTTLS the ASA would have
+   * X'd): the rest is not inspected and passes unchanged (no edits, no drops). Added for
+   * `starttls-divergence=stop`; consumers treat it like 'passthrough'.
+   */
+  | 'diverged';
 
 export interface InspectionSink {
   edit(edit: Edit): void;

@@ -152,10 +152,37 @@ describe('BDAT is never known; its chunk is never parsed as commands', () => {
 });
 
 describe('STARTTLS', () => {
-  it('without allow-tls the verb is X\'d (server answers its own error)', () => {
-    const r = run(plain(), [GREETING, C('STARTTLS\r\n'), S('220 2.0.0 Ready\r\n'), C('\x16\x03\x01')]);
-    expect(latin1(r.out[0]).slice(0, 10)).toBe('XXXXXXXX\r\n');
+  it('without allow-tls the verb is X\'d; a 5xx (what the ASA\'s server says) keeps inspecting', () => {
+    const r = run(plain(), [GREETING, C('STARTTLS\r\n'), S('500 5.5.2 Error: command not recognized\r\n'), C('VERB\r\n')]);
+    expect(latin1(r.out[0])).toBe('XXXXXXXX\r\nXXXX\r\n');
     expect(r.session.state).toBe('inspecting');
+  });
+  const TLS_HELLO = '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + 'a'.repeat(600);
+  it('starttls-divergence=stop (default): the server accepted the X\'d STARTTLS -> one note, state diverged, TLS bytes untouched', () => {
+    const r = run(plain(), [GREETING, C('STARTTLS\r\n'), S('220 2.0.0 Ready to start TLS\r\n'), C(TLS_HELLO), S('\x16\x03\x03\x00\x7a'), C('\r\nQUIT\r\n')]);
+    expect(r.session.state).toBe('diverged');
+    expect(latin1(r.out[0])).toBe('XXXXXXXX\r\n' + TLS_HELLO + '\r\nQUIT\r\n');
+    expect(r.verdicts.map((v) => [v.rule, v.action])).toEqual([['unknown-command', 'x-substitute'], ['starttls-divergence', 'note']]);
+    const note = r.verdicts[1]!;
+    expect(note.dir).toBe(1);
+    expect(note.offset).toBe(GREETING.bytes.length + 29); // the LF ending the 220 reply
+    expect(note.detail).toBe("server accepted STARTTLS (220) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected");
+    expect(r.committedAfter.at(-1)).toBe(r.input[0].length);
+  });
+  it('starttls-divergence: a STARTTLS X\'d as a segment fragment (STA + RTTLS) counts too; pipelined order respected', () => {
+    const r = run(plain(), [GREETING, C('NOOP\r\nSTA'), C('RTTLS\r\n'), S('250 2.0.0 Ok\r\n'), S('220 go\r\n'), C(TLS_HELLO)]);
+    expect(latin1(r.out[0]).slice(0, 16)).toBe('NOOP\r\nXXXXXXXX\r\n');
+    expect(r.session.state).toBe('diverged');
+    // a 250 to NOOP alone does not trigger it
+    const r2 = run(plain(), [GREETING, C('STARTTLS\r\nNOOP\r\n'), S('500 no\r\n250 ok\r\n'), C('VERB\r\n')]);
+    expect(r2.session.state).toBe('inspecting');
+    expect(latin1(r2.out[0])).toBe('XXXXXXXX\r\nNOOP\r\nXXXX\r\n');
+  });
+  it('starttls-divergence=inspect keeps the literal behaviour: TLS bytes judged as commands (X\'d, cmd line length drop)', () => {
+    const r = run(defaultMap(), [S('220 x\r\n'), C('STARTTLS\r\n'), S('220 2.0.0 Ready\r\n'), C(TLS_HELLO)], opts({ starttlsDivergence: 'inspect' }));
+    expect(r.session.state).toBe('dropped');
+    expect(r.verdicts.at(-1)!.rule).toBe('match cmd line length gt 512');
+    expect(run(defaultMap(), [S('220 x\r\n'), C('STARTTLS\r\n'), S('220 2.0.0 Ready\r\n'), C(TLS_HELLO)]).session.state).toBe('diverged');
   });
   it('with allow-tls action log: 220 to STARTTLS -> passthrough + 108007, nothing inspected afterwards', () => {
     const map = mapFrom(NO_MASK + '  allow-tls action log\n');

@@ -76,6 +76,16 @@ describe.skipIf(!ok)('generated captures vs MANIFEST.tsv (default map)', () => {
     expect(serverText(r)).toContain('250-XXXXXXXA\r\n');
     expect(clientText(r)).toContain('\r\nXXXXXXXX\r\n');
     expect(r.verdicts.find((v) => v.dir === 0 && v.detail.includes('STARTTLS'))?.rule).toBe('unknown-command');
+    // the real server answered 220 and TLS followed: not an ASA path -> one note, nothing judged after it
+    expect(r.session.state).toBe('diverged');
+    expect(r.verdicts.at(-1)!.rule).toBe('starttls-divergence');
+    expect(r.verdicts.filter((v) => v.action === 'drop-connection')).toEqual([]);
+    const afterTls = latin1(r.input[0]).indexOf('STARTTLS\r\n') + 10;
+    expect(r.out[0].subarray(afterTls).equals(r.input[0].subarray(afterTls))).toBe(true);
+    // starttls-divergence=inspect: the TLS records are judged as commands (the old, literal behaviour)
+    const lit = scenario('04-starttls.pcap', { starttlsDivergence: 'inspect' });
+    expect(lit.session.state).toBe('dropped');
+    expect(lit.verdicts.at(-1)!.rule).toBe('match cmd line length gt 512');
   });
 
   it('06 BDAT: every BDAT line X\'d, chunks (with a lone dot and a RCPT line) untouched, no RCPT counted', () => {
@@ -164,6 +174,8 @@ describe.skipIf(!ok)('generated captures vs MANIFEST.tsv (default map)', () => {
     const noop = inLines.findIndex((l) => l === 'NOOP');
     expect(outLines[noop]).toBe('NOOP');
     expect(latin1(r.input[1])).toContain('500 5.5.2');
+    expect(r.session.state).toBe('diverged'); // STARTTLS -> 220 in the capture (see 04)
+    expect(r.verdicts.filter((v) => v.action === 'drop-connection')).toEqual([]);
   });
 
   it('13a: the 600-byte EHLO drops at byte 513; 13b (510) passes; 13c (512) is AMBIGUOUS: passes by default, drops with length-counts-crlf=yes', () => {

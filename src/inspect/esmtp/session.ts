@@ -54,7 +54,7 @@ const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
 type ModeT = (typeof Mode)[keyof typeof Mode];
 
 /** Commands awaiting a server reply (pipelining queue entries). */
-const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11 } as const;
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12 } as const;
 type PendT = (typeof Pend)[keyof typeof Pend];
 
 /** MAIL/RCPT argument scanner states. */
@@ -493,6 +493,7 @@ class EsmtpSession implements InspectorSession {
     if (this.firstPipe >= 0) this.reportPipe();
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
+    else if (disp === Disp.X && this.xLineIsStarttls()) pend = Pend.XSTARTTLS;
     else if (disp === Disp.PASS) {
       switch (this.verb) {
         case Verb.EHLO: pend = Pend.EHLO; break;
@@ -519,6 +520,22 @@ class EsmtpSession implements InspectorSession {
       this.enterDataAfterLine = false;
       this.enterData();
     }
+  }
+
+  /** Was the X'd line a STARTTLS (judged whole, or X'd as a fragment of one)? */
+  private xLineIsStarttls(): boolean {
+    if (this.verb === Verb.STARTTLS) return true;
+    if (this.verb !== -1) return false;
+    // fragment: the token bytes seen before the decision, then the original bytes after it
+    const word = 'STARTTLS';
+    const total = this.tokLen + this.argLen;
+    if (total < 8) return false;
+    for (let k = 0; k < 9; k++) {
+      const b = k < this.tokLen ? this.tok[k]! : k - this.tokLen < this.argLen ? this.arg[k - this.tokLen]! : CR;
+      if (k === 8) return b === SP || b === TAB || b === CR;
+      if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== word.charCodeAt(k)) return false;
+    }
+    return false;
   }
 
   private cmdLineDetail(): string {
@@ -1187,6 +1204,16 @@ class EsmtpSession implements InspectorSession {
           this.sink.verdict({ dir: 1, offset: o, rule: 'allow-tls', action: 'passthrough', syslog: sys, detail: 'server answered 220 to STARTTLS: the rest of the connection passes uninspected' });
           this.flushRun();
           this.state = 'passthrough';
+        }
+        break;
+      case Pend.XSTARTTLS:
+        if (code >= 200 && code <= 299 && this.opt.starttlsDivergence === 'stop') {
+          this.flushRun();
+          this.sink.verdict({
+            dir: 1, offset: o, rule: 'starttls-divergence', action: 'note', syslog: [],
+            detail: `server accepted STARTTLS (${code}) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`,
+          });
+          this.state = 'diverged';
         }
         break;
       case Pend.RCPT:
