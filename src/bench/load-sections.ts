@@ -19,6 +19,23 @@ export function loadBenchSections(): Promise<void> {
   return loadFolder('sections');
 }
 
+/**
+ * Loads just the file named after a section (`read+decode` -> sections/read-decode.js) when it
+ * exists, so a worker does not pay for loading every other layer's modules; false when absent.
+ */
+export async function loadBenchSectionFile(name: string): Promise<boolean> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const slug = name.replace(/[^a-zA-Z0-9]+/g, '-');
+  for (const ext of ['.js', '.ts']) {
+    const file = path.join(here, 'sections', slug + ext);
+    if (fs.existsSync(file)) {
+      await import(pathToFileURL(file).href);
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Fuzz targets: src/bench/fuzz-targets/*. */
 export function loadFuzzTargets(): Promise<void> {
   return loadFolder('fuzz-targets');
