@@ -48,11 +48,14 @@ class ChildRunner {
       stderr = (stderr + d.toString('utf8')).slice(-4000);
     });
     child.on('exit', (code, signal) => {
+      // A child we already killed (hang, memory) and replaced has nothing left to report.
+      if (this.child !== child) return;
       this.child = null;
       const p = this.pending;
       this.pending = null;
       p?.({ crashed: `child exited (code ${code}, signal ${signal}): ${stderr.trim().split('\n').slice(-5).join(' | ')}` });
     });
+    this.child = child;
     await new Promise<void>((resolve, reject) => {
       child.once('message', () => resolve());
       child.once('error', reject);
@@ -62,7 +65,6 @@ class ChildRunner {
       this.pending = null;
       p?.(r);
     });
-    this.child = child;
   }
 
   async run(target: string, input: Buffer, timeoutMs: number): Promise<JobResult | { crashed: string } | { hung: true }> {
@@ -72,6 +74,7 @@ class ChildRunner {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending = null;
+        this.child = null;
         child.kill('SIGKILL');
         resolve({ hung: true });
       }, timeoutMs);
