@@ -56,6 +56,9 @@ export type SessionState =
    */
   | 'diverged';
 
+/** Why stream bytes are missing: cut from their packet by the snaplen, or never captured. */
+export type GapReason = 'missing' | 'truncated';
+
 export interface InspectionSink {
   edit(edit: Edit): void;
   verdict(verdict: Verdict): void;
@@ -64,8 +67,12 @@ export interface InspectionSink {
 export interface InspectorSession {
   /** One segment's in-order bytes at stream `offset`. `data` is only valid during the call. */
   data(dir: Direction, data: Buffer, offset: number): void;
-  /** A hole: bytes [offset, offset+length) are missing in direction `dir`. */
-  gap(dir: Direction, offset: number, length: number): void;
+  /**
+   * A hole: bytes [offset, offset+length) are missing in direction `dir`. `reason` (optional,
+   * default 'missing') words the note: 'truncated' when the bytes were cut from their packet by
+   * the capture's snaplen (FlowStatus.TRUNCATED), 'missing' when a segment was never captured.
+   */
+  gap(dir: Direction, offset: number, length: number, reason?: GapReason): void;
   /** The connection ended (any reason); flush anything pending. */
   end(): void;
   readonly state: SessionState;

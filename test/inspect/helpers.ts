@@ -4,7 +4,7 @@
  * (retransmissions skipped), standing in until capture + reassembly are wired in these tests.
  */
 import type { Direction } from '../../src/flow/types.js';
-import type { Edit, Verdict, SessionContext, InspectorSession } from '../../src/inspect/types.js';
+import type { Edit, Verdict, SessionContext, InspectorSession, GapReason } from '../../src/inspect/types.js';
 import type { EsmtpMap } from '../../src/policy/types.js';
 import { createEsmtpSession } from '../../src/inspect/esmtp/session.js';
 import { defaultEngineOptions, type EngineOptions } from '../../src/inspect/options.js';
@@ -15,6 +15,11 @@ import { tshark } from '../helpers/shared.js';
 export interface Segment {
   dir: Direction;
   bytes: Buffer;
+  /** A hole of this many bytes instead of data (bytes is then empty). */
+  gap?: number;
+  gapReason?: GapReason;
+  /** Capture time of the segment (seconds, nanoseconds), passed to data(). */
+  time?: [number, number];
 }
 
 export interface RunResult {
@@ -87,6 +92,14 @@ export function run(map: EsmtpMap, segments: readonly Segment[], options: Engine
   const parts: [Buffer[], Buffer[]] = [[], []];
   const committedAfter: number[] = [];
   for (const s of segments) {
+    if (s.gap !== undefined) {
+      // the hole's bytes stay zero in the reassembled input so offsets line up
+      session.gap(s.dir, offs[s.dir], s.gap, s.gapReason);
+      committedAfter.push(session.committed(s.dir));
+      offs[s.dir] += s.gap;
+      parts[s.dir].push(Buffer.alloc(s.gap));
+      continue;
+    }
     session.data(s.dir, s.bytes, offs[s.dir]);
     committedAfter.push(session.committed(s.dir));
     offs[s.dir] += s.bytes.length;
@@ -100,6 +113,9 @@ export function run(map: EsmtpMap, segments: readonly Segment[], options: Engine
 /** Shorthand: client segment / server segment from latin1 text. */
 export const C = (s: string): Segment => ({ dir: 0, bytes: Buffer.from(s, 'latin1') });
 export const S = (s: string): Segment => ({ dir: 1, bytes: Buffer.from(s, 'latin1') });
+
+/** A hole of `len` bytes in direction `dir`. */
+export const G = (dir: Direction, len: number, gapReason: GapReason = 'missing'): Segment => ({ dir, bytes: Buffer.alloc(0), gap: len, gapReason });
 
 export const GREETING = S('220 mail.example.test ESMTP Postfix\r\n');
 

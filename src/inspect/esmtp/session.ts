@@ -16,7 +16,7 @@
  */
 import type { Direction } from '../../flow/types.js';
 import type { EsmtpMap, EsmtpMatch, CriterionKind } from '../../policy/types.js';
-import type { Edit, InspectionSink, InspectorSession, SessionContext, SessionState, VerdictAction } from '../types.js';
+import type { Edit, GapReason, InspectionSink, InspectorSession, SessionContext, SessionState, VerdictAction } from '../types.js';
 import type { EngineOptions } from '../options.js';
 import type { EsmtpCounters, ParameterName } from '../counters.js';
 import { actionText } from '../counters.js';
@@ -67,8 +67,18 @@ const LINE_HEAD = 80;
 const MAX_BOUNDARIES = 8;
 const MAX_KEYWORD = 32;
 
+
+/** Replies to these commands change what the client's next bytes are. */
+function modeChanging(k: PendT): boolean {
+  return k === Pend.DATA || k === Pend.AUTH || k === Pend.AUTHDATA || k === Pend.STARTTLS || k === Pend.XSTARTTLS;
+}
+
 function kindsOf(map: EsmtpMap, kind: CriterionKind): EsmtpMatch[] {
   return map.matches.filter((m) => m.criterion.kind === kind);
+}
+
+function isDigit(b: number): boolean {
+  return b >= 0x30 && b <= 0x39;
 }
 
 function lower(b: number): number {
@@ -122,7 +132,6 @@ class EsmtpSession implements InspectorSession {
   private readonly arg: Buffer;
   private argLen = 0;
   private authExpect = false;
-  private skipNextLine = false;
   private enterDataAfterLine = false;
   private opaqueRemaining = 0;
   private readonly cmdLine: Meter;
@@ -151,7 +160,6 @@ class EsmtpSession implements InspectorSession {
   private dlContent = 0;
   private dlPendingCr = false;
   private dlSkip = false;
-  private dataGap = false;
   private readonly head = Buffer.alloc(LINE_HEAD);
   private headLen = 0;
   private fieldState: 0 | 1 | 2 = 0; // 0 none, 1 reading name, 2 collecting value
@@ -190,6 +198,38 @@ class EsmtpSession implements InspectorSession {
   private kwLen = 0;
   private sMaskRest: 0 | 1 | 2 = 0; // 1 mask to end of line, 2 mask to end of keyword token
   private sMaskRule = '';
+
+  // -- desynchronisation after a gap (see native-notes/engine-options.md "Gaps") --
+  /** Client command bytes are not judged until the server's next complete reply. */
+  private cDesync = false;
+  /** Whether the last client byte seen was an LF (the next one starts a line). */
+  private cAtLineStart = true;
+  /** Client bytes seen since the last client gap. */
+  private cSinceGap = 0;
+  /** DATA content after a gap: not judged; only the end of data (CRLF.CRLF) is looked for. */
+  private dDesync = false;
+  /** End-of-data search after a DATA gap: 0 position unknown, 1 line start, 2 '.', 3 '.' CR. */
+  private dPos = 0;
+  /** Server bytes are not judged (no masking) until a reply is seen whole after the gap. */
+  private sDesync = false;
+  /** No server byte seen since the server gap (a reply code at the next segment start resyncs). */
+  private sFresh = false;
+  /** The reply in progress began while the server was desynchronised. */
+  private replyInDesync = false;
+  /** Replies with no pending command are read by their code (354, 334, 220) until alignment is back. */
+  private byCode = false;
+  // one note per desynchronisation episode
+  private epActive = false;
+  private epGaps = 0;
+  private epMissing = 0;
+  private epTruncated = 0;
+  private epFrom: [number, number] = [-1, -1];
+  private epFirst = 0;
+  private epDir: Direction = 0;
+  private epKept = '';
+  /** Inside gap(): the episode is closed by gap() itself. */
+  private inGap = false;
+  private epHow = '';
 
   constructor(
     private readonly map: EsmtpMap,
@@ -242,42 +282,167 @@ class EsmtpSession implements InspectorSession {
     else this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
   }
 
-  gap(dir: Direction, offset: number, length: number): void {
+  gap(dir: Direction, offset: number, length: number, reason: GapReason = 'missing'): void {
     if (this.state !== 'inspecting') return;
     this.flushRun();
-    if (dir === 0) {
-      if (this.mode === Mode.OPAQUE) {
-        this.opaqueRemaining -= length;
-        if (this.opaqueRemaining < 0) {
-          this.opaqueRemaining = 0;
+    this.ends[dir] = Math.max(this.ends[dir], offset + length);
+    this.episodeGap(dir, offset, length, reason);
+    this.inGap = true;
+    if (dir === 0) this.clientGap(offset);
+    else this.serverGap(offset);
+    this.inGap = false;
+    this.episodeCheck('nothing else had to be resynchronised');
+  }
+
+  /** A client gap: what is knowable stays (DATA stays DATA, a BDAT chunk is counted down). */
+  private clientGap(offset: number): void {
+    this.cAtLineStart = false;
+    this.cSinceGap = 0;
+    if (this.mode === Mode.OPAQUE) {
+      this.opaqueRemaining -= this.ends[0] - offset;
+      if (this.opaqueRemaining >= 0) {
+        // the chunk's length is known: the gap only removed bytes that are never inspected
+        if (this.opaqueRemaining === 0) {
           this.mode = Mode.CMD;
-          this.skipNextLine = true;
+          this.cAtLineStart = true;
+          this.lineStarted = false;
         }
-      } else if (this.mode === Mode.CMD) {
-        if (this.lineStarted) this.disp = Disp.SKIP;
-        else this.skipNextLine = true;
-        this.tokLen = 0;
-      } else {
-        this.dataGap = true;
-        if (this.dlStarted) this.dlSkip = true;
-        else {
-          this.dlStarted = true;
-          this.dlStart = offset + length;
-          this.dlSkip = true;
-        }
-        this.fieldState = 0;
-        this.holdC = -1;
+        this.epKept = 'the gap lay inside a BDAT chunk (never inspected), whose length is known';
+        return;
       }
-    } else {
-      this.sSkip = true;
-      this.kwPhase = false;
-      this.sMaskRest = 0;
+      this.opaqueRemaining = 0;
+      this.mode = Mode.CMD;
     }
-    this.ends[dir] = offset + length;
-    this.note(dir, offset, 'gap', `${length} bytes missing at stream offset ${offset}; resynchronising at the next line${dir === 1 ? ' / server reply' : ''}`);
+    if (this.mode === Mode.DATA) {
+      this.dataDesync();
+      return;
+    }
+    if (this.enterDataAfterLine) {
+      // the 354 came while the DATA line was unfinished: the message starts after the gap somewhere
+      this.enterDataAfterLine = false;
+      this.enterData();
+      this.dataDesync();
+      return;
+    }
+    this.lineStarted = false;
+    this.tokLen = 0;
+    this.cDesync = true;
+    this.clearQueue();
+    if (!this.epKept) this.epKept = 'command state kept; client bytes are judged again after the server\'s next reply';
+  }
+
+  private dataDesync(): void {
+    this.dDesync = true;
+    this.dPos = 0;
+    this.dlStarted = false;
+    this.dlSkip = false;
+    this.fieldState = 0;
+    this.holdC = -1;
+    if (!this.epKept) this.epKept = 'DATA state kept: the rest of the message is not measured (a line whose middle is missing has an unknown length, so no "gt N" fires on it), only its end (CRLF.CRLF or the server\'s reply) is looked for';
+  }
+
+  /** A server gap: the replies it swallowed are unknown, so the pending queue is cleared (Zeek). */
+  private serverGap(offset: number): void {
+    this.kwPhase = false;
+    this.sMaskRest = 0;
+    if (this.inReply && !this.replyInDesync && this.sPos >= 4 && !this.sSkip && isDigit(this.sPrefix[0]!) && isDigit(this.sPrefix[1]!) && isDigit(this.sPrefix[2]!) && this.sPrefix[3] === SP) {
+      // The final line's code was seen before the cut: the reply is known to be complete (the rest
+      // is text). If no other command awaits a reply, the gap cannot have hidden one either.
+      this.inReply = false;
+      const p = this.sPrefix;
+      const hadDesync = this.cDesync || this.dDesync;
+      this.replyComplete((p[0]! - 0x30) * 100 + (p[1]! - 0x30) * 10 + (p[2]! - 0x30), offset);
+      this.sLineStarted = false;
+      this.sSkip = true;
+      this.sFresh = true;
+      if (this.state !== 'inspecting') return;
+      if (!hadDesync) this.epHow = '';
+      if (this.qLen === 0) {
+        if (!this.epKept) this.epKept = `the cut reply's code ${bytesText(p, 0, 3)} was seen, so the reply is complete and no other reply was pending; server lines are read again from the next line start`;
+        return;
+      }
+    }
+    const interrupted = this.inReply ? this.replyKind : Pend.OTHER;
+    if (this.inReply && this.replyKind === Pend.GREETING) this.greetingDone = true;
+    let changesClient = modeChanging(interrupted);
+    for (let k = 0; k < this.qLen; k++) if (modeChanging(this.q[(this.qHead + k) % this.q.length]! as PendT)) changesClient = true;
+    this.clearQueue();
+    this.sSkip = true;
+    this.sFresh = true;
+    this.sDesync = true;
+    this.inReply = false;
+    this.kwPhase = false;
+    this.sMaskRest = 0;
+    if (changesClient && this.mode === Mode.CMD && !this.cDesync) {
+      // a lost 354/334/220 would change what the client's next bytes are: stop judging them
+      this.cDesync = true;
+      if (this.epFrom[0] < 0) this.epFrom[0] = this.ends[0];
+      this.lineStarted = false;
+      this.tokLen = 0;
+      this.epKept = 'a reply that changes the client\'s state (to DATA, AUTH or STARTTLS) may be lost: client bytes are not judged until the server\'s next reply';
+    }
+    if (!this.epKept) this.epKept = 'server replies are matched again from the next reply seen whole; nothing is masked until then';
+  }
+
+  private clearQueue(): void {
+    this.qHead = 0;
+    this.qLen = 0;
+    this.byCode = true;
+  }
+
+  private episodeGap(dir: Direction, offset: number, length: number, reason: GapReason): void {
+    if (!this.epActive) {
+      this.epActive = true;
+      this.epGaps = 0;
+      this.epMissing = 0;
+      this.epTruncated = 0;
+      this.epFrom = [-1, -1];
+      this.epFirst = offset;
+      this.epDir = dir;
+      this.epKept = '';
+      this.epHow = '';
+    }
+    this.epGaps++;
+    if (reason === 'truncated') this.epTruncated += length;
+    else this.epMissing += length;
+    if (this.epFrom[dir] < 0) this.epFrom[dir] = offset;
+  }
+
+    /**
+   * Close the episode if nothing is desynchronised any more (or `force`); `atDir`/`at`: the byte
+   * being processed when it closes (its stream end is not in `ends` yet).
+   */
+  private episodeCheck(how: string, force = false, atDir: Direction | -1 = -1, at = 0): void {
+    if (!this.epActive) return;
+    if (this.inGap && !force) {
+      if (!this.epHow) this.epHow = how;
+      return;
+    }
+    if (this.epHow) how = this.epHow;
+    if (!force && (this.cDesync || this.dDesync || this.sDesync || this.lineSkipping())) {
+      this.epHow = '';
+      return;
+    }
+    this.epActive = false;
+    const why: string[] = [];
+    if (this.epTruncated > 0) why.push(`${this.epTruncated} byte(s) cut from their packets (capture truncated by snaplen)`);
+    if (this.epMissing > 0) why.push(`${this.epMissing} byte(s) never captured (segment missing)`);
+    const ranges: string[] = [];
+    const names = ['client', 'server'];
+    for (const d of [0, 1] as const) {
+      const to = d === atDir ? Math.max(this.ends[d], at + 1) : this.ends[d];
+      if (this.epFrom[d] >= 0) ranges.push(`${names[d]} stream offsets ${this.epFrom[d]}-${to}`);
+    }
+    const detail = `not inspected: ${ranges.join(', ')} (${this.epGaps} gap(s): ${why.join('; ')}); ${this.epKept}; ${how}`;
+    this.sink.verdict({ dir: this.epDir, offset: this.epFirst, rule: 'gap', action: 'note', syslog: [], detail });
+  }
+
+  private lineSkipping(): boolean {
+    return this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.SKIP;
   }
 
   end(): void {
+    this.episodeCheck('the connection ended before the streams were resynchronised', true);
     if (this.state !== 'inspecting') return;
     // A command line still undecided at connection end is judged like a segment end.
     if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING) {
@@ -304,8 +469,14 @@ class EsmtpSession implements InspectorSession {
     const n = data.length;
     while (i < n && this.state === 'inspecting') {
       if (this.mode === Mode.DATA) {
-        i = this.dataBytes(data, i, base);
+        i = this.dDesync ? this.dataDesyncBytes(data, i, base) : this.dataBytes(data, i, base);
         continue;
+      }
+      if (this.cDesync) {
+        // not judged: only where lines start is tracked, for the resynchronisation
+        this.cAtLineStart = data[n - 1] === LF;
+        this.cSinceGap += n - i;
+        return;
       }
       if (this.mode === Mode.OPAQUE) {
         const take = Math.min(this.opaqueRemaining, n - i);
@@ -314,7 +485,9 @@ class EsmtpSession implements InspectorSession {
         if (this.opaqueRemaining === 0) this.mode = Mode.CMD;
         continue;
       }
-      this.cmdByte(data[i]!, base + i);
+      const b = data[i]!;
+      this.cmdByte(b, base + i);
+      this.cAtLineStart = b === LF;
       i++;
     }
     // Segment-level judging: a line fragment that began in this segment is judged now.
@@ -339,10 +512,7 @@ class EsmtpSession implements InspectorSession {
     this.firstPipe = -1;
     this.specialFired = false;
     this.cmdLine.reset();
-    if (this.skipNextLine) {
-      this.skipNextLine = false;
-      this.disp = Disp.SKIP;
-    } else if (this.authExpect) {
+    if (this.authExpect) {
       this.authExpect = false;
       this.disp = Disp.AUTHDATA;
     } else {
@@ -491,6 +661,12 @@ class EsmtpSession implements InspectorSession {
       if (this.state !== 'inspecting') return;
     }
     if (this.firstPipe >= 0) this.reportPipe();
+    if (disp === Disp.SKIP) {
+      // the rest of a line interrupted by a gap: not a command, no reply expected for it
+      this.lineStarted = false;
+      this.episodeCheck('resynchronised at the client\'s next line start after the server\'s reply', false, 0, o);
+      return;
+    }
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
     else if (disp === Disp.X && this.xLineIsStarttls()) pend = Pend.XSTARTTLS;
@@ -726,7 +902,7 @@ class EsmtpSession implements InspectorSession {
     this.dlStarted = false;
     this.dlSkip = false;
     this.dlPendingCr = false;
-    this.dataGap = false;
+    this.dDesync = false;
     this.fieldState = 0;
     this.holdC = -1;
     this.entityBoundary = null;
@@ -800,6 +976,46 @@ class EsmtpSession implements InspectorSession {
     if (!this.dlSkip && !this.terminator(base + lf - crs, crs + 1)) return n;
     this.endDataLine(base + lf);
     return lf + 1;
+  }
+
+  /**
+   * DATA bytes after a gap: nothing is judged; the end of data (a line that is just ".") is looked
+   * for once a line start is known again (after an LF seen since the gap).
+   */
+  private dataDesyncBytes(data: Buffer, i: number, base: number): number {
+    const n = data.length;
+    while (i < n) {
+      if (this.dPos === 0) {
+        const lf = data.indexOf(LF, i);
+        if (lf < 0) return n;
+        i = lf;
+      }
+      const b = data[i]!;
+      if (b === LF) {
+        if (this.dPos === 2 || this.dPos === 3) {
+          this.dDesync = false;
+          this.endMessageUninspected();
+          this.cAtLineStart = true;
+          this.episodeCheck('resynchronised at the end of data (CRLF.CRLF)', false, 0, base + i);
+          return i + 1;
+        }
+        this.dPos = 1;
+      } else if (this.dPos === 1 && b === 0x2e) this.dPos = 2;
+      else if (this.dPos === 2 && b === CR) this.dPos = 3;
+      else this.dPos = 0;
+      i++;
+    }
+    return n;
+  }
+
+  /** The message ended while it was not inspected (after a gap): back to commands, no end checks. */
+  private endMessageUninspected(): void {
+    this.holdC = -1;
+    this.partHeaders = false;
+    this.mode = Mode.CMD;
+    this.lineStarted = false;
+    this.push(Pend.ENDDATA);
+    this.resetTransaction();
   }
 
   /** Content bytes [i, end) of the current line (or `extra` virtual bytes for a held CR). */
@@ -1067,6 +1283,15 @@ class EsmtpSession implements InspectorSession {
 
   private serverBytes(data: Buffer, i: number, base: number): void {
     const n = data.length;
+    if (this.sFresh) {
+      // right after a gap: a segment that starts with a reply code starts a line (servers write
+      // whole replies); otherwise the line's start was lost and we skip to its end
+      this.sFresh = false;
+      if (this.sSkip && n - i >= 4 && isDigit(data[i]!) && isDigit(data[i + 1]!) && isDigit(data[i + 2]!) && (data[i + 3] === SP || data[i + 3] === 0x2d || data[i + 3] === CR)) {
+        this.sSkip = false;
+        this.sLineStarted = false;
+      }
+    }
     for (; i < n && this.state === 'inspecting'; i++) this.serverByte(data[i]!, base + i);
   }
 
@@ -1080,7 +1305,8 @@ class EsmtpSession implements InspectorSession {
       if (!this.inReply && !this.sSkip) {
         this.inReply = true;
         this.replyLine = 0;
-        this.replyKind = this.greetingDone ? this.peek() : Pend.GREETING;
+        this.replyInDesync = this.sDesync;
+        this.replyKind = this.sDesync ? Pend.OTHER : this.greetingDone ? this.peek() : Pend.GREETING;
         if (this.replyKind === Pend.GREETING && this.map.parameters.maskBanner) {
           this.countParameter('mask-banner');
           this.sink.verdict({ dir: 1, offset: o, rule: 'mask-banner', action: 'mask', syslog: [], detail: `server greeting masked (banner-mask=${this.opt.bannerMask})` });
@@ -1176,21 +1402,51 @@ class EsmtpSession implements InspectorSession {
   }
 
   private replyComplete(code: number, o: number): void {
-    const kind = this.replyKind;
-    if (kind === Pend.GREETING) this.greetingDone = true;
-    else this.pop();
-    if (this.mode === Mode.DATA && this.dataGap && kind !== Pend.GREETING) {
-      // After a gap inside DATA, a server reply means the message ended (Zeek's resync rule).
-      this.mode = Mode.CMD;
-      this.lineStarted = false;
-      this.holdC = -1;
-      this.resetTransaction();
+    let kind = this.replyKind;
+    const resync = this.replyInDesync;
+    this.replyInDesync = false;
+    if (resync) {
+      // the first reply seen whole after a server gap: which command it answers is unknown
+      this.sDesync = false;
+      kind = Pend.OTHER;
+    } else if (kind === Pend.GREETING) this.greetingDone = true;
+    else if (this.qLen > 0) {
+      this.pop();
+      this.byCode = false;
     }
+    if (this.mode === Mode.DATA && this.dDesync && kind !== Pend.GREETING) {
+      // After a gap inside DATA, a server reply means the message ended (Zeek's resync rule);
+      // the client waited for it, so its next byte starts a command line.
+      this.dDesync = false;
+      this.endMessageUninspected();
+      this.clearQueue();
+      this.cAtLineStart = true;
+      this.episodeCheck(`resynchronised at the server's ${code} reply, taken as the end of the message`, false, 1, o);
+      return;
+    }
+    if (this.cDesync) {
+      this.cDesync = false;
+      // Nothing sent since the gap: the server answered the line the gap cut, so it had ended.
+      if (this.cAtLineStart || this.cSinceGap === 0) this.lineStarted = false;
+      else {
+        // the client's line in progress lost its start: skip to its end
+        this.lineStarted = true;
+        this.lineStart = this.ends[0];
+        this.disp = Disp.SKIP;
+        this.tokLen = 0;
+        this.verb = -1;
+      }
+    }
+    if (kind === Pend.OTHER && this.byCode && this.greetingDone) kind = this.kindByCode(code);
     switch (kind) {
       case Pend.DATA:
         if (code === 354) {
           if (this.mode === Mode.CMD && !this.lineStarted) this.enterData();
-          else if (this.mode === Mode.CMD) this.enterDataAfterLine = true;
+          else if (this.mode === Mode.CMD && this.disp === Disp.SKIP) {
+            // the message starts somewhere after the interrupted line: look only for its end
+            this.enterData();
+            this.dataDesync();
+          } else if (this.mode === Mode.CMD) this.enterDataAfterLine = true;
         }
         break;
       case Pend.AUTH:
@@ -1203,12 +1459,14 @@ class EsmtpSession implements InspectorSession {
           const sys = this.map.parameters.allowTls.log ? [syslog108007(this.client, this.server)] : [];
           this.sink.verdict({ dir: 1, offset: o, rule: 'allow-tls', action: 'passthrough', syslog: sys, detail: 'server answered 220 to STARTTLS: the rest of the connection passes uninspected' });
           this.flushRun();
+          this.episodeCheck('inspection ended (TLS started)', true);
           this.state = 'passthrough';
         }
         break;
       case Pend.XSTARTTLS:
         if (code >= 200 && code <= 299 && this.opt.starttlsDivergence === 'stop') {
           this.flushRun();
+          this.episodeCheck('inspection ended (TLS started)', true);
           this.sink.verdict({
             dir: 1, offset: o, rule: 'starttls-divergence', action: 'note', syslog: [],
             detail: `server accepted STARTTLS (${code}) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`,
@@ -1228,6 +1486,18 @@ class EsmtpSession implements InspectorSession {
       default:
         break;
     }
+    if (this.state === 'inspecting') this.episodeCheck(`resynchronised at the server's ${code} reply`, false, 1, o);
+  }
+
+  /**
+   * After a gap, a reply with no known command is read by its code: only these codes change the
+   * client's state, and each answers one command only (RFC 5321 / 4954 / 3207).
+   */
+  private kindByCode(code: number): PendT {
+    if (code === 354) return Pend.DATA;
+    if (code === 334) return Pend.AUTH;
+    if (code === 220) return this.map.parameters.allowTls ? Pend.STARTTLS : Pend.XSTARTTLS;
+    return Pend.OTHER;
   }
 
   // ===================================================================== queue
@@ -1317,6 +1587,7 @@ class EsmtpSession implements InspectorSession {
 
   private terminate(dir: Direction, offset: number, st: 'dropped' | 'reset', rule: string, syslog: string[], detail: string): void {
     this.flushRun();
+    this.episodeCheck('inspection ended before the streams were resynchronised', true);
     this.sink.verdict({ dir, offset, rule, action: st === 'reset' ? 'reset' : 'drop-connection', syslog, detail });
     this.state = st;
     this.dropOffset = offset;
