@@ -5,6 +5,7 @@
  * connection; the per-direction pieces are created only when first needed.
  */
 import type { ConnectionMeta, Direction, HalfStreamStats } from '../flow/types.js';
+import type { InspectCounters } from '../inspect/counters.js';
 import type { InspectorSession, SessionContext } from '../inspect/types.js';
 import type { ClassDecision } from '../policy/types.js';
 import { EditHistory } from '../rewrite/edit-history.js';
@@ -21,14 +22,9 @@ export const ConnKind = {
 } as const;
 export type ConnKind = (typeof ConnKind)[keyof typeof ConnKind];
 
-/** Where some stream bytes came from, so a verdict at a stream offset names its packet. */
-export interface Delivery {
-  offset: number;
-  end: number;
-  packetNumber: number;
-}
-
+/** Recent in-order deliveries remembered per direction (offset, end, packet number each). */
 const DELIVERIES_KEPT = 16;
+const D_FIELDS = 3;
 
 export class ConnState {
   readonly kind: ConnKind;
@@ -41,8 +37,16 @@ export class ConnState {
   readonly edits: [EditHistory | null, EditHistory | null] = [null, null];
   /** This connection's entries in the hold-back queue, in queue order. */
   readonly held: QueueEntry[] = [];
-  /** Recent in-order deliveries per direction (ring), for mapping verdict offsets to packets. */
-  readonly deliveries: [Delivery[], Delivery[]] = [[], []];
+  /**
+   * Recent in-order deliveries per direction, for mapping verdict offsets to packets: a ring of
+   * (offset, end, packetNumber) triples per direction in one typed array, made on the first
+   * delivery and released when the connection closes (nothing allocated per packet).
+   */
+  private deliveries: Float64Array | null = null;
+  private readonly dHead: [number, number] = [0, 0];
+  private readonly dCount: [number, number] = [0, 0];
+  /** This class's `show service-policy` counters (looked up once, counted per packet). */
+  counters: InspectCounters | null = null;
   /** Headers of a packet of each direction, for synthesised RSTs. */
   readonly templates: [{ t: HeaderTemplate; interfaceIndex: number } | null, { t: HeaderTemplate; interfaceIndex: number } | null] = [null, null];
   /** Next sequence number each side will send, as tracked from its packets (for RSTs). */
@@ -88,29 +92,66 @@ export class ConnState {
   }
 
   recordDelivery(dir: Direction, offset: number, length: number, packetNumber: number): void {
-    const ring = this.deliveries[dir];
-    const last = ring[ring.length - 1];
-    if (last && last.packetNumber === packetNumber && last.end === offset) {
-      last.end = offset + length;
-      return;
+    let d = this.deliveries;
+    if (d === null) {
+      d = new Float64Array(2 * DELIVERIES_KEPT * D_FIELDS);
+      this.deliveries = d;
     }
-    if (ring.length >= DELIVERIES_KEPT) ring.shift();
-    ring.push({ offset, end: offset + length, packetNumber });
+    const base = dir * DELIVERIES_KEPT;
+    const n = this.dCount[dir];
+    if (n > 0) {
+      const last = (base + ((this.dHead[dir] + n - 1) % DELIVERIES_KEPT)) * D_FIELDS;
+      if (d[last + 2] === packetNumber && d[last + 1] === offset) {
+        d[last + 1] = offset + length;
+        return;
+      }
+    }
+    let slot: number;
+    if (n === DELIVERIES_KEPT) {
+      slot = this.dHead[dir];
+      this.dHead[dir] = (slot + 1) % DELIVERIES_KEPT;
+    } else {
+      slot = (this.dHead[dir] + n) % DELIVERIES_KEPT;
+      this.dCount[dir] = n + 1;
+    }
+    const at = (base + slot) * D_FIELDS;
+    d[at] = offset;
+    d[at + 1] = offset + length;
+    d[at + 2] = packetNumber;
   }
 
   /** The packet that carried stream byte `offset` of `dir`, if still remembered. */
   packetAt(dir: Direction, offset: number): number | null {
-    const ring = this.deliveries[dir];
-    for (let i = ring.length - 1; i >= 0; i--) {
-      const d = ring[i]!;
-      if (d.offset <= offset && offset < d.end) return d.packetNumber;
+    const d = this.deliveries;
+    if (d === null) return null;
+    const base = dir * DELIVERIES_KEPT;
+    const head = this.dHead[dir];
+    const n = this.dCount[dir];
+    for (let i = n - 1; i >= 0; i--) {
+      const at = (base + ((head + i) % DELIVERIES_KEPT)) * D_FIELDS;
+      if (d[at]! <= offset && offset < d[at + 1]!) return d[at + 2]!;
     }
     // A zero-length verdict position (end of stream) maps to the last delivery that reached it.
-    for (let i = ring.length - 1; i >= 0; i--) {
-      const d = ring[i]!;
-      if (d.end === offset) return d.packetNumber;
+    for (let i = n - 1; i >= 0; i--) {
+      const at = (base + ((head + i) % DELIVERIES_KEPT)) * D_FIELDS;
+      if (d[at + 1] === offset) return d[at + 2]!;
     }
     return null;
+  }
+
+  /**
+   * The connection closed and its session has been flushed: let go of what only a live session
+   * needs (the session and its buffers, the delivery rings, the RST templates), so connections
+   * lingering in the flow table for late packets cost a few hundred bytes, not kilobytes. The
+   * edit histories stay: a late retransmission still gets the edits.
+   */
+  releaseSession(): void {
+    this.session = null;
+    this.ctx = null;
+    this.deliveries = null;
+    this.dCount[0] = this.dCount[1] = 0;
+    this.templates[0] = null;
+    this.templates[1] = null;
   }
 
   removeHeld(e: QueueEntry): void {

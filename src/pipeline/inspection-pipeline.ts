@@ -35,6 +35,7 @@ import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from 
 import { timestampAfter, type TimeResolution } from '../rewrite/timestamp.js';
 import { ConnKind, ConnState } from './conn-state.js';
 import { ConnectionLimiter } from './connection-limits.js';
+import { HoldQueue } from './hold-queue.js';
 import { QueueEntry } from './queue-entry.js';
 import {
   DEFAULT_MAX_HELD_BYTES,
@@ -92,14 +93,12 @@ export class InspectionPipeline {
   /** Set while process() runs, so listener callbacks can annotate the current packet. */
   private current: QueueEntry | null = null;
   /** Synthesised packets to write right after the current one. */
-  private afterCurrent: QueueEntry[] = [];
+  private readonly afterCurrent: QueueEntry[] = [];
   /** Connections whose session reached dropped/reset during the current call. */
   private newDrops: ConnState[] = [];
 
-  /** Hold-back queue: a FIFO with a moving head. */
-  private queue: QueueEntry[] = [];
-  private qHead = 0;
-  private heldBytes = 0;
+  /** Hold-back queue: a ring of reused slots and entries. */
+  private readonly hq = new HoldQueue();
 
   private readonly interfaces: CaptureInterface[] = [];
   private lastTsSec = 0;
@@ -197,7 +196,7 @@ export class InspectionPipeline {
 
   /** Packets currently held back. */
   get heldPackets(): number {
-    return this.queue.length - this.qHead;
+    return this.hq.size;
   }
 
   // ------------------------------------------------------------------ per packet
@@ -231,9 +230,8 @@ export class InspectionPipeline {
     }
 
     // Inspected connection.
-    const dec = st.decision;
-    if (dec?.esmtp) this.counters.countPacket(dec.policyMap, dec.className, dec.esmtp);
-    this.rememberHeaders(st, pkt, e, r.dir);
+    if (st.counters !== null) st.counters.packet++;
+    if (st.session !== null) this.rememberHeaders(st, pkt, e, r.dir);
     if (r.payloadLength > 0 && !st.dropped) this.rewriteCurrent(e, pkt, st, conn);
     this.processNewDrops(e);
     if (!e.dropped && st.dropped && e.packetNumber >= st.dropFromPacket) {
@@ -256,15 +254,14 @@ export class InspectionPipeline {
     const end = start + r.payloadLength;
     const retrans = (r.status & FlowStatus.RETRANSMISSION) !== 0;
     if ((r.status & FlowStatus.OVERLAP_DIFFERENT) !== 0 && r.overlapDifferentLength > 0) {
-      const half = conn.half[dir];
-      const hist = half.hist;
-      const from = Math.max(r.overlapDifferentOffset, half.histStart, start);
-      const to = Math.min(r.overlapDifferentOffset + r.overlapDifferentLength, half.histStart + half.histLen, end);
+      const from = Math.max(r.overlapDifferentOffset, start);
+      const to = Math.min(r.overlapDifferentOffset + r.overlapDifferentLength, end);
+      // The copy that was inspected, as the flow layer retained it (null once the peer ACKed it away).
+      const inspected = to > from ? this.flows.retainedBytes(conn, dir, from, to - from) : null;
       let changed = 0;
-      if (hist !== null && to > from) {
+      if (inspected !== null) {
         this.prepareEdit(e, pkt);
-        const at = half.histHead + (from - half.histStart);
-        changed = applyStreamEdit(pkt, start, from, hist.subarray(at, at + (to - from)), this.checksumMode);
+        changed = applyStreamEdit(pkt, start, from, inspected, this.checksumMode);
       }
       const text =
         changed > 0
@@ -275,15 +272,16 @@ export class InspectionPipeline {
       if (changed > 0) e.modified = true;
     }
     const hist = st.edits[dir];
-    if (hist === null || hist.size === 0) return;
-    hist.forEachOverlapping(start, end, (ed) => {
+    // Most packets lie beyond every edit: one comparison, nothing allocated.
+    if (hist === null || !hist.mayOverlap(start, end)) return;
+    for (let i = hist.next(start, end, 0); i >= 0; i = hist.next(start, end, i + 1)) {
       this.prepareEdit(e, pkt);
-      const n = applyStreamEdit(pkt, start, ed.offset, ed.bytes, this.checksumMode);
+      const n = applyStreamEdit(pkt, start, hist.offset(i), hist.bytes(i), this.checksumMode);
       if (n > 0) {
         e.modified = true;
-        e.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
+        e.note(`${hist.rule(i)}: ${actionWord(hist.action(i))} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
       }
-    });
+    }
   }
 
   /** Before the first change to the current packet: verify its input checksum, take a private copy. */
@@ -316,69 +314,69 @@ export class InspectionPipeline {
   /** Writes the current entry now if nothing is waiting, else queues a copy. */
   private place(e: QueueEntry): void {
     const extra = this.afterCurrent;
-    if (this.heldPackets === 0 && !e.waiting) {
+    if (this.hq.size === 0 && !e.waiting) {
       this.emit(e);
       if (extra.length > 0) {
-        for (const x of extra) this.emit(x);
-        this.afterCurrent = [];
+        for (const x of extra) {
+          this.emit(x);
+          this.hq.recycle(x);
+        }
+        extra.length = 0;
       }
       return;
     }
-    const q = e.clone();
+    const q = this.hq.copyOf(e);
     if (q.waiting) q.wasHeld = true;
     this.enqueue(q);
     if (extra.length > 0) {
       for (const x of extra) this.enqueue(x);
-      this.afterCurrent = [];
+      extra.length = 0;
     }
   }
 
   private enqueue(q: QueueEntry): void {
-    this.queue.push(q);
-    this.heldBytes += q.data.length;
+    this.hq.push(q);
     if (q.conn !== null && !q.synthesized) q.conn.held.push(q);
-    const n = this.heldPackets;
+    const n = this.hq.size;
     if (n > this.s.packets.maxHeld) this.s.packets.maxHeld = n;
   }
 
   private dequeue(): QueueEntry | null {
-    if (this.qHead >= this.queue.length) return null;
-    const h = this.queue[this.qHead]!;
-    this.qHead++;
-    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.qHead);
-      this.qHead = 0;
-    }
-    this.heldBytes -= h.data.length;
-    if (h.conn !== null && !h.synthesized) h.conn.removeHeld(h);
+    const h = this.hq.shift();
+    if (h !== null && h.conn !== null && !h.synthesized) h.conn.removeHeld(h);
     return h;
+  }
+
+  /** Writes a dequeued entry and returns it to the pool (nothing references it any more). */
+  private release(h: QueueEntry): void {
+    this.emit(h);
+    this.hq.recycle(h);
   }
 
   /** Writes every ready packet at the head of the queue. */
   private flush(): void {
-    while (this.qHead < this.queue.length) {
-      const h = this.queue[this.qHead]!;
+    for (let h = this.hq.peek(); h !== null; h = this.hq.peek()) {
       if (h.waiting && !this.isReady(h)) break;
       this.dequeue();
-      this.emit(h);
+      this.release(h);
     }
   }
 
   private flushAll(): void {
     for (let h = this.dequeue(); h !== null; h = this.dequeue()) {
       if (h.waiting && !this.isReady(h)) this.forceForward(h, 'end of input');
-      this.emit(h);
+      this.release(h);
     }
   }
 
   private enforceHoldLimit(): void {
-    while (this.heldPackets > this.maxHeldPackets || this.heldBytes > this.maxHeldBytes) {
+    while (this.hq.size > this.maxHeldPackets || this.hq.bytes > this.maxHeldBytes) {
       const h = this.dequeue();
       if (h === null) break;
       if (h.waiting && !this.isReady(h)) {
         this.forceForward(h, `${LIMIT_NOTE} (${this.maxHeldPackets} packets / ${this.maxHeldBytes} bytes)`);
       }
-      this.emit(h);
+      this.release(h);
       this.flush();
     }
   }
@@ -402,10 +400,10 @@ export class InspectionPipeline {
       e.note(e.dropDetail.includes(e.dropRule) ? `dropped: ${e.dropDetail}` : `dropped: ${e.dropDetail} (${e.dropRule})`);
       if (st) {
         this.verdictRecord(e, st, e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
-        const dec = st.decision;
-        if (dec?.esmtp && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE) {
-          if (st.dropAction === 'reset') this.counters.countResetDrop(dec.policyMap, dec.className, dec.esmtp);
-          else this.counters.countDrop(dec.policyMap, dec.className, dec.esmtp);
+        const c = st.counters;
+        if (c !== null && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE) {
+          if (st.dropAction === 'reset') c.resetDrop++;
+          else c.drop++;
         }
       }
     } else {
@@ -520,7 +518,7 @@ export class InspectionPipeline {
         },
         this.scratch,
       );
-      const x = new QueueEntry();
+      const x = this.hq.blank();
       x.synthesized = true;
       x.owned = true;
       x.data = buf;
@@ -539,13 +537,9 @@ export class InspectionPipeline {
     }
     if (made.length === 0) return;
     // Right after the trigger: in the queue if it is held there, else after the current packet.
-    const qi = this.queue.indexOf(trigger, this.qHead);
-    if (qi >= 0) {
-      this.queue.splice(qi + 1, 0, ...made);
-      for (const x of made) this.heldBytes += x.data.length;
-    } else {
-      this.afterCurrent.push(...made);
-    }
+    const qi = this.hq.indexOf(trigger);
+    if (qi >= 0) this.hq.insertAfter(qi, made);
+    else for (const x of made) this.afterCurrent.push(x);
   }
 
   private templateFor(st: ConnState, from: Direction): { t: HeaderTemplate; interfaceIndex: number } | null {
@@ -599,7 +593,9 @@ export class InspectionPipeline {
       className: decision.className,
     };
     st.ctx = ctx;
-    this.counters.entry(decision.policyMap, decision.className, map).scope = decision.scope;
+    const counters = this.counters.entry(decision.policyMap, decision.className, map);
+    counters.scope = decision.scope;
+    st.counters = counters;
     const sink: InspectionSink = {
       edit: (ed) => this.onEdit(st, ed),
       verdict: (v) => this.onVerdict(st, v),
@@ -658,6 +654,7 @@ export class InspectionPipeline {
       this.processNewDrops(null);
       this.limiter.release(st);
       st.closed = true;
+      st.releaseSession();
       if (!st.tornDown) {
         const tr = this.teardownReason(st, reason);
         if (tr !== null) this.teardown(st, tr, conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? 0);

@@ -1,11 +1,15 @@
 /**
  * One packet on its way to the outputs. The pipeline reuses a single entry for the packet being
- * processed and only clones it (copying the bytes) when the packet has to wait in the hold-back
- * queue, so packets that go straight out cost no allocation.
+ * processed and only copies it (bytes included, into a pooled entry of the hold-back queue) when
+ * the packet has to wait, so packets that go straight out cost no allocation.
  */
 import type { CaptureRecord, WritablePacket } from '../capture/types.js';
 import type { Direction } from '../flow/types.js';
 import type { ConnState } from './conn-state.js';
+
+const EMPTY = Buffer.alloc(0);
+/** Enough for a full Ethernet frame: most stores never grow. */
+const MIN_STORE = 2048;
 
 export class QueueEntry implements WritablePacket {
   packetNumber = 0;
@@ -16,9 +20,14 @@ export class QueueEntry implements WritablePacket {
   tsRawHigh = 0;
   tsRawLow = 0;
   originalLength = 0;
-  data: Buffer = Buffer.alloc(0);
+  data: Buffer = EMPTY;
   /** `data` is this entry's own copy (may be modified and kept). */
   owned = false;
+  /**
+   * This entry's byte store, reused from packet to packet (the pipeline's current entry and the
+   * hold-back queue's pooled entries), so owning a copy rarely allocates more than a view.
+   */
+  private store: Buffer | null = null;
   /** pcapng comments carried by the input packet. */
   inputComments: string[] | null = null;
   /** What the pipeline did or saw on this packet (annotate output). */
@@ -42,7 +51,7 @@ export class QueueEntry implements WritablePacket {
   /** TCP checksum verified in the input before any change (null = not judged). */
   inputChecksumOk: boolean | null = null;
 
-  load(rec: CaptureRecord): void {
+  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'data' | 'comments'>): void {
     this.packetNumber = rec.packetNumber;
     this.interfaceIndex = rec.interfaceIndex;
     this.linkType = rec.linkType;
@@ -70,24 +79,62 @@ export class QueueEntry implements WritablePacket {
     this.inputChecksumOk = null;
   }
 
-  /** A queued copy: bytes copied unless already owned. */
-  clone(): QueueEntry {
-    const e = new QueueEntry();
-    Object.assign(e, this);
-    if (!this.owned) {
-      e.data = Buffer.from(this.data);
-      e.owned = true;
-    }
-    e.comments = this.comments ? [...this.comments] : null;
-    return e;
+  /** Becomes a copy of `src` for the hold-back queue: every field, the bytes into this entry's store. */
+  copyFrom(src: QueueEntry): void {
+    this.packetNumber = src.packetNumber;
+    this.interfaceIndex = src.interfaceIndex;
+    this.linkType = src.linkType;
+    this.tsSec = src.tsSec;
+    this.tsNsec = src.tsNsec;
+    this.tsRawHigh = src.tsRawHigh;
+    this.tsRawLow = src.tsRawLow;
+    this.originalLength = src.originalLength;
+    this.data = this.copyIntoStore(src.data);
+    this.owned = true;
+    this.inputComments = src.inputComments;
+    this.comments = src.comments === null ? null : src.comments.slice();
+    this.conn = src.conn;
+    this.dir = src.dir;
+    this.streamOffset = src.streamOffset;
+    this.payloadLength = src.payloadLength;
+    this.waiting = src.waiting;
+    this.wasHeld = src.wasHeld;
+    this.dropped = src.dropped;
+    this.dropRule = src.dropRule;
+    this.dropDetail = src.dropDetail;
+    this.dropSyslog = src.dropSyslog;
+    this.synthesized = src.synthesized;
+    this.modified = src.modified;
+    this.inputChecksumOk = src.inputChecksumOk;
   }
 
   /** Makes `data` writable without touching the reader's buffer. Returns true if it was copied. */
   own(): boolean {
     if (this.owned) return false;
-    this.data = Buffer.from(this.data);
+    this.data = this.copyIntoStore(this.data);
     this.owned = true;
     return true;
+  }
+
+  /** Drops references to packet bytes and connection (the entry goes back to a pool); keeps the store. */
+  clearRefs(): void {
+    this.data = EMPTY;
+    this.owned = false;
+    this.inputComments = null;
+    this.comments = null;
+    this.conn = null;
+  }
+
+  private copyIntoStore(src: Buffer): Buffer {
+    const len = src.length;
+    let s = this.store;
+    if (s === null || s.length < len) {
+      // Not from Buffer's shared pool: a kept store must not pin pool slabs.
+      s = Buffer.allocUnsafeSlow(Math.max(len, MIN_STORE));
+      this.store = s;
+    }
+    src.copy(s, 0, 0, len);
+    return s.subarray(0, len);
   }
 
   note(text: string): void {
