@@ -22,6 +22,9 @@ export interface InspectCounters {
   parameters: Record<ParameterName, number>;
   /** Indexed by classId (1-based). */
   matchPackets: number[];
+  /** `rate-limit N` token buckets, indexed by classId: tokens left and the capture time of the last refill. */
+  rateTokens: number[];
+  rateLast: number[];
 }
 
 function key(policyMap: string, className: string): string {
@@ -48,6 +51,8 @@ export class EsmtpCounters {
         fiveMinPktRate: 0,
         parameters: { 'mask-banner': 0, 'mail-relay': 0, 'special-character': 0, 'allow-tls': 0 },
         matchPackets: new Array<number>(map.matches.length + 1).fill(0),
+        rateTokens: new Array<number>(map.matches.length + 1).fill(-1),
+        rateLast: new Array<number>(map.matches.length + 1).fill(0),
       };
       this.entries.set(k, e);
     }
@@ -78,6 +83,26 @@ export class EsmtpCounters {
   countMatch(policyMap: string, className: string, map: EsmtpMap, classId: number): void {
     const e = this.entry(policyMap, className, map);
     e.matchPackets[classId] = (e.matchPackets[classId] ?? 0) + 1;
+  }
+
+  /**
+   * One event of a `rate-limit N` match line at capture time `now` (seconds): a token bucket shared
+   * by every connection of the class (ASA policing is per class), burst N, refilled at N per second.
+   * Returns true when the event is within the rate.
+   */
+  takeRateToken(policyMap: string, className: string, map: EsmtpMap, classId: number, rate: number, now: number): boolean {
+    const e = this.entry(policyMap, className, map);
+    let tokens = e.rateTokens[classId] ?? -1;
+    const last = e.rateLast[classId] ?? 0;
+    if (tokens < 0) tokens = rate; // first event: a full bucket
+    else if (now > last) tokens = Math.min(rate, tokens + (now - last) * rate);
+    e.rateLast[classId] = Math.max(now, last);
+    if (tokens >= 1) {
+      e.rateTokens[classId] = tokens - 1;
+      return true;
+    }
+    e.rateTokens[classId] = tokens;
+    return false;
   }
 
   countParameter(policyMap: string, className: string, map: EsmtpMap, name: ParameterName): void {

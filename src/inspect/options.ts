@@ -47,6 +47,8 @@ export interface EngineOptions {
    * the TLS bytes as SMTP (literal, spurious verdicts).
    */
   starttlsDivergence: 'stop' | 'inspect';
+  /** What an event beyond a match line's `rate-limit N` does. */
+  rateLimitExceeded: 'drop-connection' | 'log';
 }
 
 type Scalar = string | number | boolean;
@@ -152,6 +154,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'starttls-divergence', key: 'starttlsDivergence', values: ['stop', 'inspect'], default: 'stop',
     help: "when the server answers 2xx to a STARTTLS the engine X'd (no allow-tls), stop inspecting with one note (through an ASA the server would have answered 500 and no TLS would follow), or judge the captured TLS bytes as SMTP commands",
     evidence: 'I from D: without allow-tls the verb is X\'d and the server answers 500 (ADDENDUM B-3, ESA TechNote [S10]); MANIFEST 04/12 captures were made without an ASA',
+  },
+  {
+    name: 'rate-limit-exceeded', key: 'rateLimitExceeded', values: ['drop-connection', 'log'], default: 'drop-connection',
+    help: 'an event beyond `rate-limit N` (token bucket per policy-map class and match line: burst N, N per second of capture time): the ASA drops the message; the replay cannot replay the retransmission, so it cuts the connection at that packet (drop-connection), or only reports it (log)',
+    evidence: 'D: "rate-limit message_rate - limits the rate of messages" (ASA-ESMTP.md 3.3); per-class policing is a token bucket (I); the consequence for a TCP stream is undocumented (I)',
   },
 ] as const;
 

@@ -65,8 +65,13 @@ export interface InspectionSink {
 }
 
 export interface InspectorSession {
-  /** One segment's in-order bytes at stream `offset`. `data` is only valid during the call. */
-  data(dir: Direction, data: Buffer, offset: number): void;
+  /**
+   * One segment's in-order bytes at stream `offset`. `data` is only valid during the call.
+   * `timeSec`/`timeNsec` (optional): the capture time of the packet that carried them (replay:
+   * the record's tsSec/tsNsec; live: the packet's timestamp). They drive `rate-limit N`; without
+   * them rate-limit is reported as not enforced.
+   */
+  data(dir: Direction, data: Buffer, offset: number, timeSec?: number, timeNsec?: number): void;
   /**
    * A hole: bytes [offset, offset+length) are missing in direction `dir`. `reason` (optional,
    * default 'missing') words the note: 'truncated' when the bytes were cut from their packet by

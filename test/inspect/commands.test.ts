@@ -362,7 +362,7 @@ describe('match cmd verb', () => {
     expect(r.verdicts[0]!.syslog).toHaveLength(1); // no log keyword: only 507003
     expect(r.committedAfter.at(-1)).toBe(r.input[0].length);
   });
-  it('rate-limit is reported, not enforced', () => {
+  it('rate-limit without capture time is reported, not enforced (see rate-limit.test.ts)', () => {
     const r = run(policy(' match cmd verb NOOP\n  rate-limit 5\n'), [GREETING, C('NOOP\r\n')]);
     expect(r.verdicts[0]!.action).toBe('rate-limit');
     expect(r.verdicts[0]!.detail).toMatch(/not enforced/);

@@ -100,7 +100,8 @@ export function run(map: EsmtpMap, segments: readonly Segment[], options: Engine
       parts[s.dir].push(Buffer.alloc(s.gap));
       continue;
     }
-    session.data(s.dir, s.bytes, offs[s.dir]);
+    if (s.time) session.data(s.dir, s.bytes, offs[s.dir], s.time[0], s.time[1]);
+    else session.data(s.dir, s.bytes, offs[s.dir]);
     committedAfter.push(session.committed(s.dir));
     offs[s.dir] += s.bytes.length;
     parts[s.dir].push(s.bytes);
@@ -116,6 +117,9 @@ export const S = (s: string): Segment => ({ dir: 1, bytes: Buffer.from(s, 'latin
 
 /** A hole of `len` bytes in direction `dir`. */
 export const G = (dir: Direction, len: number, gapReason: GapReason = 'missing'): Segment => ({ dir, bytes: Buffer.alloc(0), gap: len, gapReason });
+
+/** The segment at capture time sec + nsec. */
+export const at = (seg: Segment, sec: number, nsec = 0): Segment => ({ ...seg, time: [sec, nsec] });
 
 export const GREETING = S('220 mail.example.test ESMTP Postfix\r\n');
 

@@ -107,6 +107,8 @@ class EsmtpSession implements InspectorSession {
   private readonly server: Endpoint;
   private readonly byKind = new Map<CriterionKind, EsmtpMatch[]>();
   private notes = 0;
+  /** Capture time (seconds) of the last segment, NaN until one carried a time. */
+  private now = Number.NaN;
 
   // -- edit runs (coalesced same-fill overwrites, flushed per segment) --
   private runDir: Direction = 0;
@@ -266,7 +268,8 @@ class EsmtpSession implements InspectorSession {
 
   // ===================================================================== contract
 
-  data(dir: Direction, data: Buffer, offset: number): void {
+  data(dir: Direction, data: Buffer, offset: number, timeSec?: number, timeNsec?: number): void {
+    if (timeSec !== undefined) this.now = timeSec + (timeNsec ?? 0) / 1e9;
     if (this.state !== 'inspecting') {
       this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
       return;
@@ -1568,16 +1571,27 @@ class EsmtpSession implements InspectorSession {
     if (a.log) {
       this.sink.verdict({ dir, offset, rule: m.text, action: 'log', syslog: [syslog108005('ESMTP Classification', rr, src, dst, info)], detail });
     }
-    if (a.rateLimit !== null) {
-      this.sink.verdict({
-        dir, offset, rule: m.text, action: 'rate-limit', syslog: [],
-        detail: `${detail}; rate-limit ${a.rateLimit} not enforced (the engine sees no timestamps)`,
-      });
-    }
+    if (a.rateLimit !== null && !this.rateLimit(m, a.rateLimit, dir, offset, detail)) return 'drop';
     if (!a.log && a.rateLimit === null) {
       this.sink.verdict({ dir, offset, rule: m.text, action: 'note', syslog: [], detail: `${detail}; the match line has no action (${actionText(m) || 'none'})` });
     }
     return 'none';
+  }
+
+  /** `rate-limit N`: false when the event exceeded the rate and the connection was cut. */
+  private rateLimit(m: EsmtpMatch, rate: number, dir: Direction, offset: number, detail: string): boolean {
+    if (Number.isNaN(this.now)) {
+      this.sink.verdict({ dir, offset, rule: m.text, action: 'rate-limit', syslog: [], detail: `${detail}; rate-limit ${rate} not enforced (no capture time given to the engine)` });
+      return true;
+    }
+    if (this.counters.takeRateToken(this.ctx.policyMap, this.ctx.className, this.map, m.classId, rate, this.now)) return true;
+    const what = `${detail}; rate-limit ${rate} exceeded (more than ${rate} matching event(s) per second in class ${this.ctx.className})`;
+    if (this.opt.rateLimitExceeded === 'log') {
+      this.sink.verdict({ dir, offset, rule: m.text, action: 'rate-limit', syslog: [], detail: `${what}: the ASA would drop this message; reported only (rate-limit-exceeded=log)` });
+      return true;
+    }
+    this.terminate(dir, offset, 'dropped', m.text, [], `${what}: the ASA drops this message; its retransmission is not in the capture, so the connection is cut here (rate-limit-exceeded=drop-connection; no ASA syslog is documented for it)`);
+    return false;
   }
 
   private line507003(dir: Direction, kind: 'dropped' | 'reset'): string {
