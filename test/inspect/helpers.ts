@@ -1,7 +1,7 @@
 /**
  * Test helpers for the engine: run a session over (direction, bytes) segments, collect edits and
- * verdicts, apply edits to the streams; and per-segment streams of a real capture via tshark
- * (retransmissions skipped), standing in until capture + reassembly are wired in these tests.
+ * verdicts, apply edits to the streams; and per-segment streams of a real capture through our own
+ * reader + reassembly (tshark's extraction kept for one cross-check).
  */
 import type { Direction } from '../../src/flow/types.js';
 import type { Edit, Verdict, SessionContext, InspectorSession, GapReason } from '../../src/inspect/types.js';
@@ -11,6 +11,10 @@ import { defaultEngineOptions, type EngineOptions } from '../../src/inspect/opti
 import { EsmtpCounters } from '../../src/inspect/counters.js';
 import { defaultPolicy, compilePolicyText } from '../../src/policy/load.js';
 import { tshark } from '../helpers/shared.js';
+import { openCapture } from '../../src/capture/open.js';
+import { decodePacket } from '../../src/decode/decode.js';
+import { DecodedPacket } from '../../src/decode/packet.js';
+import { FlowTable, PacketFlowResult } from '../../src/flow/flow-table.js';
 
 export interface Segment {
   dir: Direction;
@@ -123,8 +127,49 @@ export const at = (seg: Segment, sec: number, nsec = 0): Segment => ({ ...seg, t
 
 export const GREETING = S('220 mail.example.test ESMTP Postfix\r\n');
 
-/** Per-segment payloads of TCP stream 0 of a capture, in capture order, retransmissions skipped. */
-export function captureSegments(file: string, serverPort = 25): Segment[] {
+/**
+ * Per-segment payloads of the first TCP connection of a capture, in delivery order, through our
+ * own reader + decoder + reassembly (retransmissions are not delivered twice; holes and snaplen
+ * cuts become gap segments, 'truncated' when the packet being processed was cut).
+ */
+export async function captureSegments(file: string, serverPort = 25): Promise<Segment[]> {
+  const src = await openCapture(file);
+  const segs: Segment[] = [];
+  let connId = -1;
+  let truncated = false;
+  let tsSec = 0;
+  let tsNsec = 0;
+  const table = new FlowTable<unknown>(
+    {
+      onOpen: (c) => {
+        if (connId < 0) connId = c.id;
+      },
+      onData: (c, dir, data) => {
+        if (c.id === connId) segs.push({ dir, bytes: Buffer.from(data), time: [tsSec, tsNsec] });
+      },
+      onGap: (c, dir, _offset, length) => {
+        if (c.id === connId) segs.push({ dir, bytes: Buffer.alloc(0), gap: length, gapReason: truncated ? 'truncated' : 'missing' });
+      },
+      onClose: () => {},
+    },
+    { serverPorts: [serverPort] },
+  );
+  const pkt = new DecodedPacket();
+  const r = new PacketFlowResult<unknown>();
+  await src.run((rec) => {
+    truncated = rec.truncated;
+    tsSec = rec.tsSec;
+    tsNsec = rec.tsNsec;
+    decodePacket(rec.linkType, rec.data, pkt);
+    table.process(pkt, rec.packetNumber, rec.tsSec, rec.tsNsec, r);
+  });
+  truncated = false;
+  table.finish(tsSec, tsNsec);
+  return segs;
+}
+
+/** The same, via tshark (kept for the cross-check test): TCP stream 0, retransmissions skipped. */
+export function tsharkSegments(file: string, serverPort = 25): Segment[] {
   const text = tshark([
     '-r', file, '-Y', 'tcp.len>0 && tcp.stream==0', '-T', 'fields',
     '-e', 'tcp.srcport', '-e', 'tcp.seq', '-e', 'tcp.analysis.retransmission', '-e', 'tcp.payload',
