@@ -1,9 +1,11 @@
 /**
  * The reusable decode chain: link layer -> IPv4/IPv6 (+ extension headers) -> TCP.
  *
- * decodePacket() re-points one DecodedPacket at a record's bytes and fills offsets only: no
- * allocation, no copies, no throws. Anything odd (cut by the snaplen, impossible lengths) ends as a
- * kind plus the `truncated` flag, never an exception, so the hot path never needs a try/catch.
+ * decodePacketAt() re-points one DecodedPacket at a record's bytes inside a larger buffer (the
+ * capture reader's window: no per-packet Buffer view) and fills offsets only: no allocation, no
+ * copies, no throws. decodePacket() is the same over a buffer holding exactly one packet.
+ * Anything odd (cut by the snaplen, impossible lengths) ends as a kind plus the `truncated` flag,
+ * never an exception, so the hot path never needs a try/catch.
  */
 import { DecodedPacket, PacketKind } from './packet.js';
 import { LinkType } from './link-types.js';
@@ -52,9 +54,15 @@ function u32(d: Buffer, i: number): number {
   return ((d[i]! << 24) | (d[i + 1]! << 16) | (d[i + 2]! << 8) | d[i + 3]!) >>> 0;
 }
 
+function u32le(d: Buffer, i: number): number {
+  return (d[i]! | (d[i + 1]! << 8) | (d[i + 2]! << 16) | (d[i + 3]! << 24)) >>> 0;
+}
+
 /** Puts every field back to its initial value, so nothing of the previous packet leaks. */
-function reset(out: DecodedPacket, data: Buffer): void {
+function reset(out: DecodedPacket, data: Buffer, start: number, end: number): void {
   out.data = data;
+  out.packetStart = start;
+  out.packetEnd = end;
   out.kind = PacketKind.NON_IP;
   out.l3Offset = 0;
   out.vlanTags = 0;
@@ -84,44 +92,55 @@ function reset(out: DecodedPacket, data: Buffer): void {
 
 /**
  * Decodes one captured frame of the given LINKTYPE into `out` (which is also returned).
- * `data` must stay untouched while `out` is in use: every field is an offset into it.
+ * `data` holds exactly the frame; every offset in `out` is relative to it (packetStart = 0,
+ * packetEnd = data.length). `data` must stay untouched while `out` is in use.
  */
 export function decodePacket(linkType: number, data: Buffer, out: DecodedPacket): DecodedPacket {
-  reset(out, data);
-  const len = data.length;
+  return decodePacketAt(linkType, data, 0, data.length, out);
+}
+
+/**
+ * Decodes the frame buf[start, end) without making a view of it: `out.data = buf` and every offset
+ * in `out` is absolute within `buf` (so l3Offset >= start, ipEnd <= end). The packet's bounds are
+ * `out.packetStart`/`out.packetEnd`; `buf.length` says nothing about the packet. `buf` must stay
+ * untouched while `out` is in use (for a capture record: only during the onRecord call).
+ */
+export function decodePacketAt(linkType: number, buf: Buffer, start: number, end: number, out: DecodedPacket): DecodedPacket {
+  reset(out, buf, start, end);
+  const len = end - start;
   switch (linkType) {
     case LinkType.ETHERNET: {
       if (len < ETHERNET_HEADER) return malformed(out, true);
-      return decodeEtherType(out, u16(data, 12), ETHERNET_HEADER);
+      return decodeEtherType(out, u16(buf, start + 12), start + ETHERNET_HEADER);
     }
     case LinkType.LINUX_SLL: {
       if (len < SLL_HEADER) return malformed(out, true);
-      return decodeEtherType(out, u16(data, 14), SLL_HEADER);
+      return decodeEtherType(out, u16(buf, start + 14), start + SLL_HEADER);
     }
     case LinkType.LINUX_SLL2: {
       if (len < SLL2_HEADER) return malformed(out, true);
-      return decodeEtherType(out, u16(data, 0), SLL2_HEADER);
+      return decodeEtherType(out, u16(buf, start), start + SLL2_HEADER);
     }
     case LinkType.RAW:
     case LinkType.RAW_12:
     case LinkType.RAW_14:
-      return decodeRawIp(out, 0, linkType !== LinkType.RAW);
+      return decodeRawIp(out, start, linkType !== LinkType.RAW);
     case LinkType.IPV4:
       if (len < 1) return malformed(out, true);
-      return decodeIpv4(out, 0);
+      return decodeIpv4(out, start);
     case LinkType.IPV6:
       if (len < 1) return malformed(out, true);
-      return decodeIpv6(out, 0);
+      return decodeIpv6(out, start);
     case LinkType.NULL: {
       if (len < NULL_HEADER) return malformed(out, true);
       // The AF value is in the capturing host's byte order: whichever reading is small is right.
-      let af = data.readUInt32LE(0);
-      if (af > 0xffff) af = u32(data, 0);
-      return decodeAddressFamily(out, af);
+      let af = u32le(buf, start);
+      if (af > 0xffff) af = u32(buf, start);
+      return decodeAddressFamily(out, af, start + NULL_HEADER);
     }
     case LinkType.LOOP: {
       if (len < NULL_HEADER) return malformed(out, true);
-      return decodeAddressFamily(out, u32(data, 0));
+      return decodeAddressFamily(out, u32(buf, start), start + NULL_HEADER);
     }
     default:
       out.kind = PacketKind.UNKNOWN_LINK;
@@ -135,9 +154,9 @@ function malformed(out: DecodedPacket, truncated: boolean): DecodedPacket {
   return out;
 }
 
-function decodeAddressFamily(out: DecodedPacket, af: number): DecodedPacket {
-  if (af === 2) return decodeIpv4(out, NULL_HEADER);
-  if (isBsdAfInet6(af)) return decodeIpv6(out, NULL_HEADER);
+function decodeAddressFamily(out: DecodedPacket, af: number, l3: number): DecodedPacket {
+  if (af === 2) return decodeIpv4(out, l3);
+  if (isBsdAfInet6(af)) return decodeIpv6(out, l3);
   out.kind = PacketKind.NON_IP;
   return out;
 }
@@ -145,7 +164,7 @@ function decodeAddressFamily(out: DecodedPacket, af: number): DecodedPacket {
 /** Link types 12 and 14 are raw IP only on some systems: elsewhere they are not ours to guess. */
 function decodeRawIp(out: DecodedPacket, offset: number, ambiguousLinkType: boolean): DecodedPacket {
   const data = out.data;
-  if (data.length <= offset) return malformed(out, true);
+  if (out.packetEnd <= offset) return malformed(out, true);
   const version = data[offset]! >> 4;
   if (version === 4) return decodeIpv4(out, offset);
   if (version === 6) return decodeIpv6(out, offset);
@@ -162,7 +181,7 @@ function decodeEtherType(out: DecodedPacket, etherType: number, offset: number):
   while (type === TPID_8021Q || type === TPID_8021AD || type === TPID_QINQ) {
     if (tags === MAX_VLAN_TAGS) return malformed(out, false);
     // A tag is TCI(2) + inner EtherType(2).
-    if (off + 4 > data.length) {
+    if (off + 4 > out.packetEnd) {
       out.vlanTags = tags;
       return malformed(out, true);
     }
@@ -180,7 +199,7 @@ function decodeEtherType(out: DecodedPacket, etherType: number, offset: number):
 
 function decodeIpv4(out: DecodedPacket, off: number): DecodedPacket {
   const data = out.data;
-  const len = data.length;
+  const len = out.packetEnd;
   out.l3Offset = off;
   if (off + IPV4_MIN_HEADER > len) return malformed(out, true);
   const vihl = data[off]!;
@@ -220,7 +239,7 @@ function decodeIpv4(out: DecodedPacket, off: number): DecodedPacket {
 
 function decodeIpv6(out: DecodedPacket, off: number): DecodedPacket {
   const data = out.data;
-  const len = data.length;
+  const len = out.packetEnd;
   out.l3Offset = off;
   if (off + IPV6_HEADER > len) return malformed(out, true);
   if (data[off]! >> 4 !== 6) return malformed(out, false);

@@ -1,6 +1,14 @@
 /**
  * The decoded view of one captured packet: offsets into `data`, never copies. One instance is
- * reused for every packet (decodePacket() re-points it), so no per-packet objects are made.
+ * reused for every packet (decodePacket()/decodePacketAt() re-point it), so no per-packet objects
+ * are made.
+ *
+ * Every offset field (l3Offset, srcAddrOffset, l4Offset, payloadOffset, ipEnd, ...) is an index
+ * into `data`. After decodePacket(linkType, data, out) `data` is exactly the packet (packetStart 0,
+ * packetEnd data.length). After decodePacketAt(linkType, buf, start, end, out) `data` is `buf`, a
+ * LARGER buffer (e.g. the capture reader's window), and the packet is data[packetStart, packetEnd):
+ * never use `data.length` as the packet's end or `data` itself as the packet's bytes — use
+ * packetStart/packetEnd (or copy data.subarray(packetStart, packetEnd) when a copy is needed).
  */
 
 /** What a packet turned out to be, for counting by kind and for routing. */
@@ -44,7 +52,11 @@ export const TcpFlag = {
 } as const;
 
 export class DecodedPacket {
+  /** The buffer every offset below points into; may be larger than the packet (see above). */
   data: Buffer = Buffer.alloc(0);
+  /** The packet's captured bytes are data[packetStart, packetEnd) (link-layer header first). */
+  packetStart = 0;
+  packetEnd = 0;
   kind: PacketKind = PacketKind.NON_IP;
   /** Link layer: offset of the IP header, number of VLAN tags walked. */
   l3Offset = 0;
