@@ -64,6 +64,9 @@ export class PcapngBlockParser implements RecordParser {
   private sectionIfaces: SectionInterface[] = [];
   private readonly rec = new CaptureRecord();
   private readonly file: string;
+  /** DataView over the current window buffer, remade only when the window is replaced (grown). */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private viewOf: Buffer | null = null;
 
   constructor(file: string, interfaces: CaptureInterface[]) {
     this.file = file;
@@ -75,12 +78,17 @@ export class PcapngBlockParser implements RecordParser {
   }
 
   parse(buf: Buffer, start: number, end: number, base: number, sink: RecordSink): number {
+    if (this.viewOf !== buf) {
+      this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.viewOf = buf;
+    }
+    const dv = this.view;
     let pos = start;
     while (pos + BLOCK_MIN <= end) {
       let le = this.le;
-      const type = u32(buf, pos, le); // SHB's type reads the same in both orders
+      const type = dv.getUint32(pos, le); // SHB's type reads the same in both orders
       if (type === BlockType.SHB) {
-        const bom = u32(buf, pos + 8, true);
+        const bom = dv.getUint32(pos + 8, true);
         if (bom === BYTE_ORDER_MAGIC) le = true;
         else if (bom === 0x4d3c2b1a) le = false;
         else throw this.corrupt(`section header byte-order magic ${hex(buf, pos + 8, pos + 12)} is invalid`, base + pos + 8);
@@ -90,7 +98,7 @@ export class PcapngBlockParser implements RecordParser {
           offset: base + pos,
         });
       }
-      const len = u32(buf, pos + 4, le);
+      const len = dv.getUint32(pos + 4, le);
       if (len > MAX_BLOCK_BYTES) {
         throw new CaptureError('E_CAPTURE_RECORD_TOO_LARGE', `corrupt pcapng: block length ${len} exceeds the bound of ${MAX_BLOCK_BYTES} bytes`, {
           file: this.file,
@@ -104,7 +112,7 @@ export class PcapngBlockParser implements RecordParser {
         this.needed = len;
         return pos;
       }
-      const trailer = u32(buf, pos + len - 4, le);
+      const trailer = dv.getUint32(pos + len - 4, le);
       if (trailer !== len) {
         throw this.corrupt(`trailing block length ${trailer} differs from the leading ${len}`, base + pos + len - 4);
       }
@@ -118,7 +126,7 @@ export class PcapngBlockParser implements RecordParser {
           break;
         case BlockType.EPB:
         case BlockType.PB:
-          this.readPacket(buf, pos, len, base, type, sink);
+          this.readPacket(dv, buf, pos, len, base, type, sink);
           delivered = true;
           break;
         case BlockType.SPB:
@@ -207,13 +215,17 @@ export class PcapngBlockParser implements RecordParser {
     return si;
   }
 
-  /** EPB and the obsolete PB share the layout after the interface id (PB: 16-bit id + drops). */
-  private readPacket(buf: Buffer, pos: number, len: number, base: number, type: number, sink: RecordSink): void {
+  /**
+   * EPB and the obsolete PB share the layout after the interface id (PB: 16-bit id + drops).
+   * Hot path: DataView reads, the record re-pointed at the window (no view made), and the option
+   * walk allocates only for a comment that is actually present.
+   */
+  private readPacket(dv: DataView, buf: Buffer, pos: number, len: number, base: number, type: number, sink: RecordSink): void {
     const le = this.le;
     if (len < EPB_MIN) throw this.corrupt(`packet block of ${len} bytes is too short`, base + pos + 4);
-    const id = type === BlockType.EPB ? u32(buf, pos + 8, le) : u16(buf, pos + 8, le);
+    const id = type === BlockType.EPB ? dv.getUint32(pos + 8, le) : dv.getUint16(pos + 8, le);
     const si = this.sectionInterface(id, pos, base);
-    const caplen = u32(buf, pos + 20, le);
+    const caplen = dv.getUint32(pos + 20, le);
     const dataStart = pos + 28;
     const optStart = dataStart + pad4(caplen);
     const optEnd = pos + len - 4;
@@ -223,26 +235,33 @@ export class PcapngBlockParser implements RecordParser {
     const rec = this.rec;
     rec.comments = null;
     rec.epbFlags = 0;
+    // Most EPBs carry no options (optStart === optEnd) or only opt_endofopt.
+    if (optStart + 4 <= optEnd) this.readPacketOptions(dv, buf, optStart, optEnd, base, rec);
+    const high = dv.getUint32(pos + 12, le);
+    const low = dv.getUint32(pos + 16, le);
+    this.fill(rec, si, buf, pos, base, dataStart, caplen, dv.getUint32(pos + 24, le));
+    si.conv.toWall(high, low, rec);
+    rec.tsRawHigh = high;
+    rec.tsRawLow = low;
+    sink.onRecord(rec);
+  }
+
+  private readPacketOptions(dv: DataView, buf: Buffer, optStart: number, optEnd: number, base: number, rec: CaptureRecord): void {
+    const le = this.le;
     let p = optStart;
     while (p + 4 <= optEnd) {
-      const code = u16(buf, p, le);
-      const olen = u16(buf, p + 2, le);
+      const code = dv.getUint16(p, le);
+      const olen = dv.getUint16(p + 2, le);
       if (code === OptionCode.END) break;
       const v = p + 4;
       if (v + olen > optEnd) throw this.corrupt(`packet option ${code} of ${olen} bytes overruns its block`, base + p);
       if (code === OptionCode.COMMENT) {
         (rec.comments ??= []).push(buf.toString('utf8', v, v + olen));
       } else if (code === OptionCode.EPB_FLAGS && olen >= 4) {
-        rec.epbFlags = u32(buf, v, le);
+        rec.epbFlags = dv.getUint32(v, le);
       }
       p = v + pad4(olen);
     }
-    const origlen = u32(buf, pos + 24, le);
-    this.fill(rec, si, buf, pos, base, dataStart, caplen, origlen);
-    si.conv.toWall(u32(buf, pos + 12, le), u32(buf, pos + 16, le), rec);
-    rec.tsRawHigh = u32(buf, pos + 12, le);
-    rec.tsRawLow = u32(buf, pos + 16, le);
-    sink.onRecord(rec);
   }
 
   /** SPB: implicitly interface 0 of the section, no timestamp; captured length = min(original, snaplen). */
@@ -281,9 +300,8 @@ export class PcapngBlockParser implements RecordParser {
     rec.fileOffset = base + pos;
     rec.interfaceIndex = si.iface.index;
     rec.linkType = si.iface.linkType;
-    rec.captureLength = caplen;
     rec.originalLength = origlen;
-    rec.data = buf.subarray(dataStart, dataStart + caplen);
+    rec.setBytes(buf, dataStart, caplen);
     if (caplen < origlen) this.truncatedRecords++;
   }
 }

@@ -2,8 +2,10 @@
  * The contract between capture readers/writers and the rest of the pipeline.
  *
  * Readers are push-style and synchronous inside: they call `onRecord` for every record with ONE
- * reused CaptureRecord whose `data` is a view into the reader's buffer. The record is valid only
- * during the call: anything kept longer must be copied (Buffer.from(rec.data)).
+ * reused CaptureRecord whose bytes are `buffer[offset, offset + captureLength)` — the reader's own
+ * window, no per-record allocation. `data` is the same bytes as a Buffer view, made on first access
+ * (so consumers that use buffer/offset never pay for it). The record is valid only during the call:
+ * anything kept longer must be copied (Buffer.from(rec.data)).
  */
 
 export type CaptureFormat = 'pcap' | 'pcapng';
@@ -44,6 +46,8 @@ export interface CaptureInterface {
   littleEndian: boolean;
 }
 
+const EMPTY_BUFFER = Buffer.alloc(0);
+
 export class CaptureRecord {
   /** 1-based position of this record among the packet records of the input. */
   packetNumber = 0;
@@ -63,8 +67,15 @@ export class CaptureRecord {
   tsRawLow = 0;
   captureLength = 0;
   originalLength = 0;
-  /** The captured bytes (captureLength long). A view: valid only during the onRecord call. */
-  data: Buffer = Buffer.alloc(0);
+  /**
+   * The buffer holding the captured bytes at [offset, offset + captureLength). For file readers it
+   * is the read window, much larger than the record: never use buffer.length as the record's end.
+   * Valid only during the onRecord call (the window is refilled after it).
+   */
+  buffer: Buffer = EMPTY_BUFFER;
+  offset = 0;
+  /** The `data` view once made for the current record; null until first asked for. */
+  private view: Buffer | null = EMPTY_BUFFER;
   /** pcapng opt_comment values of this packet, or null. */
   comments: string[] | null = null;
   /** pcapng epb_flags (0 when absent or pcap). */
@@ -72,6 +83,35 @@ export class CaptureRecord {
   /** True when the capture cut the packet (captureLength < originalLength). */
   get truncated(): boolean {
     return this.captureLength < this.originalLength;
+  }
+
+  /**
+   * The captured bytes (captureLength long) as a view over `buffer`, made on first access for this
+   * record and cached until the record is re-pointed. Valid only during the onRecord call.
+   */
+  get data(): Buffer {
+    let v = this.view;
+    if (v === null) {
+      v = this.buffer.subarray(this.offset, this.offset + this.captureLength);
+      this.view = v;
+    }
+    return v;
+  }
+
+  /** Points the record at `bytes` as a whole (buffer = bytes, offset 0, captureLength = its length). */
+  set data(bytes: Buffer) {
+    this.buffer = bytes;
+    this.offset = 0;
+    this.captureLength = bytes.length;
+    this.view = bytes;
+  }
+
+  /** Re-points the record at buffer[offset, offset + length) without making a view (readers' hot path). */
+  setBytes(buffer: Buffer, offset: number, length: number): void {
+    this.buffer = buffer;
+    this.offset = offset;
+    this.captureLength = length;
+    this.view = null;
   }
 }
 
