@@ -180,3 +180,45 @@ describe('hostile input', () => {
 import * as sessionModule from '../../src/inspect/esmtp/session.js';
 import * as counters from '../../src/inspect/counters.js';
 import { CTX as ctx } from './helpers.js';
+
+describe('DATA body fast path (bodyFast) = the exact per-line path', () => {
+  const bodyMap = (crlfNot: boolean) =>
+    mapFrom(`policy-map type inspect esmtp B
+ parameters
+  no mask-banner
+ match body line length gt 20
+  log
+ match body length gt 300
+  log
+${crlfNot ? ' match not body line length gt 50\n  log\n' : ''}`, 'B');
+  const lineArb = fc.oneof(
+    fc.nat(30).map((k) => 'a'.repeat(k) + '\r\n'),
+    fc.constantFrom('.\r\n', '..x\r\n', '.\n', '--B\r\n', '--B--\r\n', '-x\r\n', '\r\n', '\n', 'a\rb\r\n', 'x\r', 'yy\n', '.a\r\n'),
+    fc.nat(60).map((k) => 'b'.repeat(k) + '\n'),
+  );
+  const head = 'Content-Type: multipart/mixed; boundary=B\r\n\r\n';
+
+  it('random bodies and random segmentation give the same bytes and verdicts as one byte per segment', () => {
+    fc.assert(
+      fc.property(fc.array(lineArb, { maxLength: 40 }), fc.array(fc.nat(2000), { maxLength: 15 }), fc.boolean(), fc.boolean(), (lines, cuts, crlf, negated) => {
+        const msg = Buffer.from(head + lines.join('') + '\r\n.\r\nNOOP\r\nVERB\r\n', 'latin1');
+        const pre: Segment[] = [{ dir: 1, bytes: Buffer.from('220 x\r\n') }, { dir: 0, bytes: Buffer.from('DATA\r\n') }, { dir: 1, bytes: Buffer.from('354 go\r\n') }];
+        const points = [...new Set(cuts.map((c) => c % (msg.length + 1)))].sort((a, b) => a - b);
+        const segs: Segment[] = [...pre];
+        let prev = 0;
+        for (const p of [...points, msg.length]) {
+          if (p > prev) segs.push({ dir: 0, bytes: msg.subarray(prev, p) });
+          prev = Math.max(prev, p);
+        }
+        const bytes1: Segment[] = [...pre];
+        for (let i = 0; i < msg.length; i++) bytes1.push({ dir: 0, bytes: msg.subarray(i, i + 1) });
+        const o = opts({ judging: 'line', lengthCountsCrlf: crlf });
+        const a = run(bodyMap(negated), segs, o);
+        const b = run(bodyMap(negated), bytes1, o);
+        expect(a.out[0].equals(b.out[0])).toBe(true);
+        expect(a.verdicts).toEqual(b.verdicts);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

@@ -66,6 +66,8 @@ const MAX_HEADER_NAME = 64;
 const LINE_HEAD = 80;
 const MAX_BOUNDARIES = 8;
 const MAX_KEYWORD = 32;
+const LF_DOT = Buffer.from('\n.', 'latin1');
+const LF_DASH = Buffer.from('\n-', 'latin1');
 
 
 /** Replies to these commands change what the client's next bytes are. */
@@ -232,6 +234,13 @@ class EsmtpSession implements InspectorSession {
   /** Inside gap(): the episode is closed by gap() itself. */
   private inGap = false;
   private epHow = '';
+
+  // Meter callbacks, bound once (the meters run per byte / per line: no closure per call).
+  private readonly onCmdLineHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, this.cmdLineDetail());
+  private readonly onSenderHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`);
+  private readonly onDataLineHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, this.dataLineDetail(m));
+  private readonly onDataTotalHit = (m: EsmtpMatch, off: number): boolean =>
+    this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`);
 
   constructor(
     private readonly map: EsmtpMap,
@@ -530,7 +539,7 @@ class EsmtpSession implements InspectorSession {
       if (this.disp === Disp.PENDING) this.decideVerb(o, false);
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
-        if (!this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+        if (!this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
       }
       this.endCmdLine(o);
       return;
@@ -539,7 +548,7 @@ class EsmtpSession implements InspectorSession {
       if (this.disp === Disp.PENDING) this.decideVerb(o, false);
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
-        if (!this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+        if (!this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
       }
       return;
     }
@@ -553,11 +562,11 @@ class EsmtpSession implements InspectorSession {
           this.decideVerb(o + 1, false);
           if (this.state !== 'inspecting') return;
         }
-        if (isCommand && !this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+        if (isCommand && !this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
         return;
       }
     }
-    if (isCommand && !this.cmdLine.advance(1, o, (m, off) => this.fireKeep(m, 0, off, this.cmdLineDetail()))) return;
+    if (isCommand && !this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
     switch (this.disp) {
       case Disp.X:
         this.addRun(0, o, X, this.xRule, this.xRule === 'unknown-command' ? 'x-substitute' : 'mask');
@@ -583,9 +592,10 @@ class EsmtpSession implements InspectorSession {
   private decideVerb(_end: number, atSegmentEnd: boolean): void {
     const verb = this.tokLen >= 4 && this.tokLen <= MAX_VERB_LEN ? lookupVerb(this.tok, 0, this.tokLen) : -1;
     this.verb = verb;
-    const tokenText = bytesText(this.tok, 0, Math.min(this.tokLen, MAX_VERB_LEN), 16) + (this.tokLen > MAX_VERB_LEN ? '...' : '');
     let xReason: string | null = null;
     if (verb === -1) {
+      // the token's text only when a verdict needs it (no string per passing command)
+      const tokenText = bytesText(this.tok, 0, Math.min(this.tokLen, MAX_VERB_LEN), 16) + (this.tokLen > MAX_VERB_LEN ? '...' : '');
       xReason =
         atSegmentEnd && this.opt.judging === 'segment'
           ? `"${tokenText}": line fragment is not a complete known verb within its segment`
@@ -799,7 +809,7 @@ class EsmtpSession implements InspectorSession {
   private addressChar(b: number, o: number): number {
     this.addrLen++;
     if (this.verb === Verb.MAIL && this.senderLen.active) {
-      const ok = this.senderLen.advance(1, o, (m, off) => this.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`));
+      const ok = this.senderLen.advance(1, o, this.onSenderHit);
       if (!ok) return b;
     }
     let v = b;
@@ -928,6 +938,84 @@ class EsmtpSession implements InspectorSession {
 
   /** Message bytes from i; returns the index after what was consumed. */
   private dataBytes(data: Buffer, i: number, base: number): number {
+    if (!this.dlStarted && !this.dlPendingCr && !this.inHeaders && !this.partHeaders) {
+      const j = this.bodyFast(data, i);
+      if (j !== i) return j;
+    }
+    return this.dataLine(data, i, base);
+  }
+
+  /**
+   * Body lines scanned in place, without per-line work, while nothing can happen on them: no
+   * line reaches the first `body line length` threshold, the body total crosses none, no line
+   * starts with '.' (stuffing / end of data) or '--' (a MIME boundary, once one is known).
+   * lastIndexOf jumps a whole threshold's worth of bytes at a time: if an LF lies within N bytes
+   * of a line start, every line in between is at most N bytes long. Stops at a line start (or
+   * the segment's trailing partial line) and leaves that line to dataLine(), the exact path; the
+   * result is identical to running dataLine() on every line (property-tested).
+   */
+  private bodyFast(data: Buffer, i: number): number {
+    const n = data.length;
+    const lm = this.bodyLine;
+    const tm = this.bodyTotal;
+    lm.reset();
+    const room = lm.untilCross(); // a line whose measured length reaches `room` crosses
+    const crlfCounted = this.opt.lengthCountsCrlf;
+    const perLine = lm.negated.length > 0; // `match not body line length` needs every line's length
+    // Bytes of a line, LF included, that can never reach `room`: the line's measured length is at
+    // most its span minus the LF (content) or its span (content + CR LF).
+    const window = room === Infinity ? n : crlfCounted ? room - 1 : room;
+    const bounds = this.boundaries.length > 0;
+    let special = this.nextSpecial(data, i, bounds);
+    let p = i;
+    let size = this.msgSize;
+    let maxLine = this.maxBodyLine;
+    while (p < n) {
+      if (p > special) special = this.nextSpecial(data, p, bounds);
+      if (p === special + 1 || (p === i && (data[p] === 0x2e || (bounds && data[p] === 0x2d)))) break;
+      if (!perLine) {
+        let e = p + window - 1;
+        if (e > special) e = special;
+        if (e >= n) e = n - 1;
+        const q = data.lastIndexOf(LF, e);
+        if (q < p) break; // a long or unfinished line: the exact path measures it
+        const add = q + 1 - p;
+        if (tm.crosses(add)) break;
+        tm.value += add;
+        size += add;
+        p = q + 1;
+        continue;
+      }
+      const lf = data.indexOf(LF, p);
+      if (lf < 0) break;
+      const ce = lf > p && data[lf - 1] === CR ? lf - 1 : lf;
+      const len = ce - p;
+      const add = lf + 1 - p;
+      if ((crlfCounted ? add : len) >= room || tm.crosses(add)) break;
+      tm.value += add;
+      size += add;
+      if (len > maxLine) maxLine = len;
+      p = lf + 1;
+    }
+    this.msgSize = size;
+    this.maxBodyLine = maxLine;
+    return p;
+  }
+
+  /** Offset of the next LF that is followed by '.' (or by '-' when boundaries are known), or a huge value. */
+  private nextSpecial(data: Buffer, from: number, bounds: boolean): number {
+    const lo = from > 0 ? from - 1 : 0;
+    let a = data.indexOf(LF_DOT, lo);
+    if (a < 0) a = Number.MAX_SAFE_INTEGER;
+    if (bounds) {
+      const b = data.indexOf(LF_DASH, lo);
+      if (b >= 0 && b < a) a = b;
+    }
+    return a;
+  }
+
+  /** One message line (or the rest of the segment) through the exact path. */
+  private dataLine(data: Buffer, i: number, base: number): number {
     const n = data.length;
     if (!this.dlStarted) {
       this.dlStarted = true;
@@ -1025,8 +1113,8 @@ class EsmtpSession implements InspectorSession {
   private content(data: Buffer, i: number, end: number, base: number, extra: number): boolean {
     const len = end - i + extra;
     const first = base + i - extra;
-    // line head: boundary / header-name detection
-    if (this.headLen < LINE_HEAD) {
+    // line head: only MIME boundary detection reads it (body lines, once a boundary is known)
+    if (this.headLen < LINE_HEAD && this.boundaries.length > 0 && !this.inHeaders && !this.partHeaders) {
       if (extra) this.head[this.headLen++] = CR;
       const take = Math.min(LINE_HEAD - this.headLen, end - i);
       data.copy(this.head, this.headLen, i, i + take);
@@ -1050,8 +1138,8 @@ class EsmtpSession implements InspectorSession {
     while (done < len) {
       const step = Math.min(len - done, lm.untilCross(), tm.untilCross());
       const at = first + done;
-      if (!lm.advance(step, at, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)))) return false;
-      if (!tm.advance(step, at, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`))) return false;
+      if (!lm.advance(step, at, this.onDataLineHit)) return false;
+      if (!tm.advance(step, at, this.onDataTotalHit)) return false;
       done += step;
     }
     return true;
@@ -1067,10 +1155,10 @@ class EsmtpSession implements InspectorSession {
     const countsTotal = !(this.inHeaders && this.dlContent === 0 && !this.dlDot);
     if (this.opt.lengthCountsCrlf && countsTotal) return this.advanceBoth(count, first);
     if (this.opt.lengthCountsCrlf) {
-      return this.lineMeter.advance(count, first, (m, off) => this.fireKeep(m, 0, off, this.dataLineDetail(m)));
+      return this.lineMeter.advance(count, first, this.onDataLineHit);
     }
     if (!countsTotal) return true;
-    return this.totalMeter.advance(count, first, (m, off) => this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`));
+    return this.totalMeter.advance(count, first, this.onDataTotalHit);
   }
 
   // part headers are parsed like header fields but measured as body
