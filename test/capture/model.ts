@@ -20,10 +20,30 @@ export interface Got {
   data: Buffer;
   comments: string[] | null;
   epbFlags: number;
+  /**
+   * How buffer/offset and the lazy `data` view agreed for this record, checked inside the callback:
+   * the bytes at buffer[offset, offset + captureLength) (read BEFORE data was first touched),
+   * whether the range lies inside the buffer, and whether `data` is one cached view of those bytes.
+   */
+  windowBytes: Buffer;
+  windowInBounds: boolean;
+  dataCachedAndEqual: boolean;
 }
 
 export function copyRecord(r: CaptureRecord): Got {
+  const windowInBounds = r.offset >= 0 && r.offset + r.captureLength <= r.buffer.length;
+  const windowBytes = Buffer.from(r.buffer.subarray(r.offset, r.offset + r.captureLength));
+  const view = r.data;
+  const dataCachedAndEqual =
+    view === r.data &&
+    view.length === r.captureLength &&
+    view.buffer === r.buffer.buffer &&
+    view.byteOffset === r.buffer.byteOffset + r.offset &&
+    view.equals(windowBytes);
   return {
+    windowBytes,
+    windowInBounds,
+    dataCachedAndEqual,
     packetNumber: r.packetNumber,
     fileOffset: r.fileOffset,
     interfaceIndex: r.interfaceIndex,

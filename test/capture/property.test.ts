@@ -12,11 +12,18 @@ import { TsConverter } from '../../src/capture/timestamp.js';
 import { createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { createPcapngWriter } from '../../src/capture/pcapng-writer.js';
 import type { CaptureInterface } from '../../src/capture/types.js';
-import { epb, idb, modelWall, option, pcapHeader, pcapRecord, readChunked, readFile, shb, w64 } from './model.js';
+import { epb, idb, modelWall, option, pcapHeader, pcapRecord, readChunked, readFile, shb, w64, type Got } from './model.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'si-prop-'));
 let n = 0;
 const tmpFile = (ext: string): string => path.join(tmp, `f${n++}.${ext}`);
+
+/** rec.buffer/rec.offset point at the record's bytes, and rec.data is one cached view of them. */
+function expectWindowAgrees(g: Got, bytes: Buffer): void {
+  expect(g.windowInBounds).toBe(true);
+  expect(g.windowBytes.equals(bytes)).toBe(true);
+  expect(g.dataCachedAndEqual).toBe(true);
+}
 
 const cuts = fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 8 });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -76,6 +83,7 @@ describe('pcap reader and writer', () => {
           const r = records[i]!;
           expect(g).toMatchObject({ packetNumber: i + 1, fileOffset: off, tsSec: r.sec, tsNsec: ns ? r.frac : r.frac * 1000, captureLength: r.data.length, originalLength: r.data.length + r.extra });
           expect(g.data.equals(r.data)).toBe(true);
+          expectWindowAgrees(g, r.data);
           off += 16 + r.data.length;
         });
         expect(got.stats!.truncatedRecords).toBe(records.filter((r) => r.extra > 0).length);
@@ -152,6 +160,7 @@ describe('pcapng reader and writer', () => {
           expect({ tsSec: g.tsSec, tsNsec: g.tsNsec }).toEqual(e.wall);
           expect((BigInt(g.tsRawHigh) << 32n) | BigInt(g.tsRawLow)).toBe(e.ts);
           expect(g.data.equals(e.data)).toBe(true);
+          expectWindowAgrees(g, e.data);
           expect(g.comments).toEqual(e.comments);
           expect(g.epbFlags).toBe(e.flags);
         });
