@@ -13,6 +13,7 @@ import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
 import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
+import { startLiveTicker } from '../pipeline/live-tick.js';
 import type { InterfaceAwareWriter, PipelineProfile } from '../pipeline/types.js';
 import { formatSummary } from '../output/summary.js';
 import { SyslogFileWriter } from '../output/syslog.js';
@@ -185,6 +186,12 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   source.onHandlerError = (err) => {
     process.stderr.write(`smtp-inspect: internal error on a captured packet (capture continues): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   };
+  // Connections expire and held packets leave on time even when no packet arrives.
+  const stopTicker = startLiveTicker(pipeline, (err) => {
+    if (!(err instanceof OutputError)) return source.onHandlerError?.(err);
+    outputError ??= err;
+    source.stop();
+  });
   let stats;
   try {
     stats = await source.run(
@@ -205,6 +212,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
       (iface) => pipeline.addInterface(iface),
     );
   } finally {
+    stopTicker();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }

@@ -281,6 +281,24 @@ export class FlowTable<S = unknown> {
   }
 
   /**
+   * Capture time moved on without a packet (a live capture's timer): connections and held
+   * out-of-order data expire as they would for a packet at (tsSec, tsNsec). Never goes backwards.
+   */
+  advanceTime(tsSec: number, tsNsec: number): void {
+    if (tsSec < this.nowSec || (tsSec === this.nowSec && tsNsec <= this.nowNsec)) return;
+    this.nowSec = tsSec;
+    this.nowNsec = tsNsec;
+    this.expire();
+    if (this.options.outOfOrderTimeoutSec > 0) {
+      for (const c of [...this.buffered]) {
+        if (c.closed) continue;
+        this.checkHeldTimeout(c, 0);
+        this.checkHeldTimeout(c, 1);
+      }
+    }
+  }
+
+  /**
    * End of input: closes every open connection ('end-of-capture': holes left become gaps, held
    * data is delivered), then removes every connection from the table (onRemove), in id order.
    */

@@ -173,6 +173,23 @@ export class InspectionPipeline {
   }
 
   /**
+   * Capture time passed with no packet (live capture, from a timer): connections past their
+   * timeouts close (their sessions flush, 302014 is logged), out-of-order data held too long is
+   * dropped (ASA profile), and held packets whose bytes are now decided are written. A time at or
+   * before the last packet's is ignored.
+   */
+  tick(tsSec: number, tsNsec: number): void {
+    if (this.finished) return;
+    if (tsSec < this.lastTsSec || (tsSec === this.lastTsSec && tsNsec <= this.lastTsNsec)) return;
+    this.lastTsSec = tsSec;
+    this.lastTsNsec = tsNsec;
+    this.flows.advanceTime(tsSec, tsNsec);
+    this.processNewDrops(null);
+    this.flush();
+    this.enforceHoldLimit();
+  }
+
+  /**
    * End of input: closes every connection (sessions flush), then writes everything still held.
    * Idempotent. Returns the summary; the caller closes the writers.
    */
