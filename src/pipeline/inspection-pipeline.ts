@@ -641,7 +641,8 @@ export class InspectionPipeline {
     const st = conn.state;
     if (st === null || st.session === null || st.dropped) return;
     st.recordDelivery(dir, offset, data.length, packetNumber);
-    st.session.data(dir, data, offset);
+    // Capture time of the packet being processed (drives `rate-limit N`).
+    st.session.data(dir, data, offset, this.lastTsSec, this.lastTsNsec);
     this.checkDrop(st);
   }
 
@@ -653,11 +654,20 @@ export class InspectionPipeline {
     if (e !== null && e.conn === st) e.note(text);
     else if (e !== null && e.conn === null) e.note(`${text} (connection ${conn.client} -> ${conn.server})`);
     if (!st.dropped) {
-      st.session.gap(dir, offset, length);
+      st.session.gap(dir, offset, length, this.isSnaplenCut(conn, dir, offset, length) ? 'truncated' : 'missing');
       this.checkDrop(st);
     }
     const at = e ?? null;
     this.verdictAt(at?.tsSec ?? this.lastTsSec, at?.tsNsec ?? this.lastTsNsec, at?.packetNumber ?? 0, conn.client, conn.server, dir, 'tcp-gap', 'note', null, text);
+  }
+
+  /** Is this gap the part of the current packet's payload that the capture's snaplen cut off? */
+  private isSnaplenCut(conn: Connection<ConnState>, dir: Direction, offset: number, length: number): boolean {
+    const r = this.res;
+    const pkt = this.pkt;
+    if (this.current === null || r.conn !== conn || r.dir !== dir || pkt.payloadMissing === 0) return false;
+    const cutStart = r.streamOffset + pkt.payloadLength;
+    return offset >= cutStart && offset + length <= cutStart + pkt.payloadMissing;
   }
 
   private onClose(conn: Connection<ConnState>, reason: CloseReason): void {
