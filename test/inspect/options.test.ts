@@ -16,6 +16,9 @@ describe('engine options table', () => {
     expect(o.syslog507003Level).toBe(4);
     expect(o.maxPending).toBe(128);
     expect(o.sizeCheck).toBe(true);
+    expect(o.starttlsDivergence).toBe('stop');
+    expect(o.rateLimitExceeded).toBe('drop-connection');
+    expect(parseEngineOptions(['starttls-divergence=inspect', 'rate-limit-exceeded=log'])).toMatchObject({ starttlsDivergence: 'inspect', rateLimitExceeded: 'log' });
   });
 
   it('every row has help and evidence, and its default parses', () => {
