@@ -26,6 +26,8 @@ let counter = 0;
 
 export interface CheckedReplay {
   packetsIn: number;
+  /** Packets in OUT (checked against OUT itself by the invariant). */
+  packetsOut: number;
   inputError: CaptureError | null;
 }
 
@@ -38,7 +40,7 @@ export async function checkedReplay(file: string, dir: string, extra: Partial<Re
   if (r.inputError !== null && !(r.inputError instanceof CaptureError)) throw r.inputError;
   const report = await checkReplayInvariant({ input: file, summary: r.summary, out, verdicts, useTshark });
   if (!report.ok) throw new ReplayInvariantError(`invariant broken for ${path.basename(file)}: ${report.problems.join('; ')}`);
-  return { packetsIn: r.summary.packets.in, inputError: r.inputError, out, verdicts };
+  return { packetsIn: r.summary.packets.in, packetsOut: r.summary.packets.out, inputError: r.inputError, out, verdicts };
 }
 
 export async function replayTarget(input: Buffer): Promise<void> {
