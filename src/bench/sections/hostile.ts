@@ -284,17 +284,25 @@ export function synFlood(count: number, spreadSec: number, options: Partial<Flow
 
 /** Policies of the bench cases: the RCPT limit raised (log only) so counting goes on. */
 export const RAISED_RCPT_LINES = ' match cmd RCPT count gt 500000\n  log\n';
+/** `log` instead of drop-connection: the engine keeps reading the endless line to its end. */
+const LOG_CMD_LINE = ' match cmd line length gt 512\n  log\n';
+const LOG_HEADER_LINE = ' match header line length gt 998\n  log\n';
+const LOG_HEADER_LENGTH = ' match header length gt 1000000\n  log\n match header line length gt 998\n  log\n';
 
 function attackWork(name: string, n: number): AttackResult | FloodResult {
   switch (name) {
     case 'cmd-line':
       return longCommandLine(n);
+    case 'cmd-line-log':
+      return longCommandLine(n, mapWith(LOG_CMD_LINE));
     case 'header-line':
       return longHeaderLine(n);
+    case 'header-line-log':
+      return longHeaderLine(n, mapWith(LOG_HEADER_LINE));
     case 'body-line':
       return longBodyLine(n);
     case 'headers':
-      return manyHeaders(n);
+      return manyHeaders(n, mapWith(LOG_HEADER_LENGTH));
     case 'rcpt-default':
       return manyRcpts(n);
     case 'rcpt-raised':
@@ -319,10 +327,12 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'cmd-line', label: '100 MB command line, no LF', n: 100 * MB },
-  { name: 'header-line', label: '50 MB header line', n: 50 * MB },
-  { name: 'body-line', label: '50 MB body line', n: 50 * MB },
-  { name: 'headers', label: '200 MB of headers (100-byte lines)', n: 200 * MB },
+  { name: 'cmd-line', label: '100 MB command line, no LF (default map)', n: 100 * MB },
+  { name: 'cmd-line-log', label: '100 MB command line, no LF (rule: log)', n: 100 * MB },
+  { name: 'header-line', label: '50 MB header line (default map)', n: 50 * MB },
+  { name: 'header-line-log', label: '50 MB header line (rule: log)', n: 50 * MB },
+  { name: 'body-line', label: '50 MB body line (default map: log)', n: 50 * MB },
+  { name: 'headers', label: '200 MB of headers, 100-byte lines (header length gt 1000000: log)', n: 200 * MB },
   { name: 'rcpt-default', label: '1M RCPT, default map', n: 1_000_000 },
   { name: 'rcpt-raised', label: '1M RCPT, limit raised to 500000', n: 1_000_000 },
   { name: 'pipeline', label: '100k NOOP in one segment', n: 100_000 },
