@@ -3,7 +3,20 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { executeReplay, type ReplayCliOptions, type ReplayResult } from '../../src/cli/replay.js';
-import { tshark } from '../helpers/shared.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Deterministic tshark (as helpers/shared.ts), asynchronous so concurrent tests overlap their runs. */
+async function tsharkAsync(args: string[]): Promise<string> {
+  const r = await run('tshark', args, {
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, LC_ALL: 'C', TZ: 'UTC', HOME: '/nonexistent', XDG_CONFIG_HOME: '/nonexistent' },
+  });
+  return r.stdout;
+}
 
 export interface ReplayRun extends ReplayResult {
   dir: string;
@@ -55,8 +68,8 @@ export function readVerdicts(file: string): VerdictLine[] {
 }
 
 /** Both directions of TCP stream `n` as tshark's "follow tcp raw" reassembles them (node 0 = first sender). */
-export function follow(file: string, n = 0): { node0: Buffer; node1: Buffer } {
-  const text = tshark(['-r', file, '-q', '-z', `follow,tcp,raw,${n}`]);
+export async function follow(file: string, n = 0): Promise<{ node0: Buffer; node1: Buffer }> {
+  const text = await tsharkAsync(['-r', file, '-q', '-z', `follow,tcp,raw,${n}`]);
   const lines = text.split('\n');
   const a: string[] = [];
   const b: string[] = [];
@@ -74,8 +87,8 @@ export function follow(file: string, n = 0): { node0: Buffer; node1: Buffer } {
   return { node0: Buffer.from(a.join(''), 'hex'), node1: Buffer.from(b.join(''), 'hex') };
 }
 
-export function frameComments(file: string): Map<number, string> {
-  const out = tshark(['-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.comment']);
+export async function frameComments(file: string): Promise<Map<number, string>> {
+  const out = await tsharkAsync(['-r', file, '-T', 'fields', '-e', 'frame.number', '-e', 'frame.comment']);
   const m = new Map<number, string>();
   for (const line of out.split('\n')) {
     const [n, c] = line.split('\t');

@@ -26,8 +26,7 @@ describe.skipIf(!ok)('generated scenarios: what the ASA forwards', { concurrent:
   const masked = ['02-ehlo-basic.pcap', '03-ehlo-pipelining.pcap', '05a-auth-plain.pcap', '05b-auth-login.pcap', '17-ipv6-loopback.pcap', '18a-any-linux-sll2.pcap', '18c-dumpcap-pcapng.pcapng', '18d-nanosecond.pcap'];
   it.each(masked)('%s: banner masked, STARTTLS offered as XXXXXXXA, client bytes untouched, nothing dropped', async (name) => {
     const r = await replayToTemp(cap(name));
-    const inp = follow(cap(name));
-    const out = follow(r.out);
+    const [inp, out] = await Promise.all([follow(cap(name)), follow(r.out)]);
     expect(firstLine(inp.node1)).toMatch(/[A-Za-z]/);
     expect(firstLine(out.node1)).toMatch(/^220[ *]/);
     expect(firstLine(out.node1)).not.toMatch(/[A-Za-z]/);
@@ -41,8 +40,7 @@ describe.skipIf(!ok)('generated scenarios: what the ASA forwards', { concurrent:
 
   it('12-unknown-commands: unknown verbs X-ed with their length kept, NOOP passes', async () => {
     const r = await replayToTemp(cap('12-unknown-commands.pcap'));
-    const inp = follow(cap('12-unknown-commands.pcap'));
-    const out = follow(r.out);
+    const [inp, out] = await Promise.all([follow(cap('12-unknown-commands.pcap')), follow(r.out)]);
     expect(out.node0.length).toBe(inp.node0.length);
     const lines = out.node0.toString('latin1').split('\r\n');
     const inLines = inp.node0.toString('latin1').split('\r\n');
@@ -74,8 +72,7 @@ describe.skipIf(!ok)('generated scenarios: what the ASA forwards', { concurrent:
   ];
   it.each(cuts)('%s: session cut at the offending packet by %s', async (name, rule, check) => {
     const r = await replayToTemp(cap(name));
-    const inp = follow(cap(name));
-    const out = follow(r.out);
+    const [inp, out] = await Promise.all([follow(cap(name)), follow(r.out)]);
     check(out.node0);
     // Everything before the cut went through: OUT's client stream is a prefix of the input's.
     expect(inp.node0.subarray(0, out.node0.length).equals(out.node0)).toBe(true);
@@ -94,8 +91,7 @@ describe.skipIf(!ok)('generated scenarios: what the ASA forwards', { concurrent:
   const boundaries = ['07b-rcpt-100.pcap', '08b-header-line-998.pcap', '09b-body-line-998.pcap', '10b-sender-320.pcap', '11b-mime-filename-255.pcap', '13b-cmdline-ehlo-510.pcap'];
   it.each(boundaries)('%s: boundary value passes: client bytes identical, nothing dropped', async (name) => {
     const r = await replayToTemp(cap(name));
-    const inp = follow(cap(name));
-    const out = follow(r.out);
+    const [inp, out] = await Promise.all([follow(cap(name)), follow(r.out)]);
     expect(out.node0.equals(inp.node0)).toBe(true);
     expect(firstLine(out.node1)).not.toMatch(/[A-Za-z]/);
     expect(readVerdicts(r.verdicts).filter((v) => v.action === 'drop' || v.action === 'drop-connection')).toEqual([]);
@@ -103,7 +99,7 @@ describe.skipIf(!ok)('generated scenarios: what the ASA forwards', { concurrent:
 
   it('07c-rcpt-101 --annotate: tshark shows the masking, the X-ing and the drops as frame comments', async () => {
     const r = await replayToTemp(cap('07c-rcpt-101.pcap'));
-    const c = frameComments(r.annotate);
+    const c = await frameComments(r.annotate);
     const all = [...c.values()];
     expect(all.some((x) => x.includes('mask-banner: masked'))).toBe(true);
     expect(all.some((x) => x.includes('XXXXXXXA'))).toBe(true);
