@@ -38,3 +38,21 @@ export function asaDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
   return `${Math.floor(s / 3600)}:${pad(Math.floor((s % 3600) / 60), 2)}:${pad(s % 60, 2)}`;
 }
+
+/**
+ * isoTime with the `YYYY-MM-DDTHH:MM:SS` part cached for the last second seen: verdicts come in
+ * bursts within one capture second, and building a Date per record is the expensive part.
+ */
+export class IsoTimeFormatter {
+  private sec = Number.NaN;
+  private prefix = '';
+
+  format(tsSec: number, tsNsec: number, digits: number): string {
+    if (tsSec !== this.sec) {
+      this.sec = tsSec;
+      this.prefix = isoTime(tsSec, 0, 0).slice(0, -1);
+    }
+    if (digits <= 0) return this.prefix + 'Z';
+    return `${this.prefix}.${pad(tsNsec, 9).slice(0, digits)}Z`;
+  }
+}

@@ -39,13 +39,25 @@ export interface VerdictRecord {
   detail: string;
 }
 
+/** Characters JSON.stringify would escape (quote, backslash, controls, lone surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal: most verdict fields need no escaping, so skip JSON.stringify for them. */
+function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+function jsonNullable(s: string | null): string {
+  return s === null ? 'null' : jsonString(s);
+}
+
 /** Serialises with the fixed key order whatever order the object was built in. */
 export function formatVerdict(r: VerdictRecord): string {
   return (
-    `{"time":${JSON.stringify(r.time)},"packet":${r.packet},"client":${JSON.stringify(r.client)},` +
-    `"server":${JSON.stringify(r.server)},"direction":${JSON.stringify(r.direction)},` +
-    `"rule":${JSON.stringify(r.rule)},"action":${JSON.stringify(r.action)},` +
-    `"syslog":${JSON.stringify(r.syslog)},"detail":${JSON.stringify(r.detail)}}`
+    `{"time":${jsonString(r.time)},"packet":${r.packet},"client":${jsonString(r.client)},` +
+    `"server":${jsonString(r.server)},"direction":${jsonNullable(r.direction)},` +
+    `"rule":${jsonString(r.rule)},"action":${jsonString(r.action)},` +
+    `"syslog":${jsonNullable(r.syslog)},"detail":${jsonString(r.detail)}}`
   );
 }
 

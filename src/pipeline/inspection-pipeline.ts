@@ -28,7 +28,7 @@ import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js'
 import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
 import type { Edit, InspectionSink, SessionContext, Verdict } from '../inspect/types.js';
 import type { ClassDecision, CompiledPolicy } from '../policy/types.js';
-import { fractionDigits, isoTime } from '../output/time.js';
+import { fractionDigits, IsoTimeFormatter } from '../output/time.js';
 import type { VerdictRecord, VerdictRecordAction } from '../output/verdicts.js';
 import { applyStreamEdit } from '../rewrite/apply-edit.js';
 import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from '../rewrite/rst.js';
@@ -84,6 +84,7 @@ export class InspectionPipeline {
   private readonly maxHeldPackets: number;
   private readonly maxHeldBytes: number;
   private readonly limiter = new ConnectionLimiter();
+  private readonly isoTime = new IsoTimeFormatter();
 
   private readonly pkt = new DecodedPacket();
   private readonly scratch = new DecodedPacket();
@@ -799,7 +800,7 @@ export class InspectionPipeline {
   private timeText(tsSec: number, tsNsec: number, interfaceIndex: number): string {
     const i = this.interfaces[interfaceIndex];
     const digits = i ? fractionDigits(i.tsResolutionBase, i.tsResolutionExponent) : 6;
-    return isoTime(tsSec, tsNsec, digits);
+    return this.isoTime.format(tsSec, tsNsec, digits);
   }
 
   private verdictRecord(e: QueueEntry, st: ConnState, dir: Direction | null, rule: string, action: VerdictRecordAction, syslog: string | null, detail: string): void {

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../../src/output/verdicts.js';
 import { SyslogFileWriter } from '../../src/output/syslog.js';
-import { asaSyslogTime, fractionDigits, isoTime } from '../../src/output/time.js';
+import { asaSyslogTime, fractionDigits, IsoTimeFormatter, isoTime } from '../../src/output/time.js';
 import { ProgressBar } from '../../src/output/progress.js';
+
+describe('IsoTimeFormatter', () => {
+  it('gives isoTime for every time and precision, whatever the order of calls (cache per second)', () => {
+    const f = new IsoTimeFormatter();
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 4_000_000_000 }), fc.integer({ min: 0, max: 999_999_999 }), fc.integer({ min: 0, max: 9 })), { maxLength: 20 }), (calls) => {
+        for (const [sec, nsec, digits] of calls) expect(f.format(sec, nsec, digits)).toBe(isoTime(sec, nsec, digits));
+        // Same second again, other fraction: the cached prefix with the new fraction.
+        for (const [sec, , digits] of calls) expect(f.format(sec, 5, digits)).toBe(isoTime(sec, 5, digits));
+      }),
+    );
+  });
+});
 
 describe('verdict records', () => {
   it('keep the fixed key order whatever order the object was built in, and escape as JSON', () => {
@@ -13,6 +27,17 @@ describe('verdict records', () => {
     const line = formatVerdict(r);
     expect(Object.keys(JSON.parse(line) as object)).toEqual(['time', 'packet', 'client', 'server', 'direction', 'rule', 'action', 'syslog', 'detail']);
     expect(JSON.parse(line)).toEqual(r);
+  });
+
+  it('serialise exactly as JSON.stringify of the record in key order, for any strings (fast path included)', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u2028', '\ud800', '\udc00', 'a', 'é') }));
+    fc.assert(
+      fc.property(text, text, text, text, fc.option(text), fc.option(text), fc.nat(), (time, client, server, rule, syslog, detail, packet) => {
+        const r: VerdictRecord = { time, packet, client, server, direction: 's2c', rule, action: 'note', syslog, detail: detail ?? '' };
+        const expected = JSON.stringify({ time, packet, client, server, direction: 's2c', rule, action: 'note', syslog, detail: detail ?? '' });
+        expect(formatVerdict(r)).toBe(expected);
+      }),
+    );
   });
 
   it('are written whole, one per line', () => {
