@@ -19,3 +19,9 @@ export function pcapRecordBound(snaplen: number): number {
 
 /** Read chunk for regular files: large enough that syscalls do not matter, small enough for RSS. */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Room in front of each read-ahead buffer for the record cut by a chunk boundary: any pcap record
+ * up to libpcap's largest snaplen (plus its header) fits; longer ones take the slower window path.
+ */
+export const READ_AHEAD_RESERVE_BYTES = 2 * LIBPCAP_MAX_SNAPLEN;

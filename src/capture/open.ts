@@ -1,14 +1,16 @@
 /**
  * openCapture(): the one entry point for reading captures from a path or '-' (stdin), plain or
- * gzip-compressed, pcap or pcapng. Regular files are read synchronously in large chunks into one
- * reusable buffer; stdin and gunzip output arrive as async chunks. Both feed the same synchronous
- * record parser, so there is no promise and no allocation per packet (only the `data` view).
+ * gzip-compressed, pcap or pcapng. Regular files are read in large chunks into two reusable
+ * buffers, the next chunk's read running on libuv's thread pool while the parser works through the
+ * current one (copying out of the page cache is half the cost of a read+decode pass: this overlaps
+ * it); stdin and gunzip output arrive as async chunks. Both feed the same synchronous record
+ * parser, so there is no promise and no allocation per packet (records point into the buffer).
  */
 import fs from 'node:fs';
 import { CaptureError } from '../errors.js';
 import { ChunkInput } from './chunk-input.js';
 import { detectFormat, isGzip } from './detect.js';
-import { READ_CHUNK_BYTES } from './limits.js';
+import { READ_AHEAD_RESERVE_BYTES, READ_CHUNK_BYTES } from './limits.js';
 import { PCAP_HEADER_BYTES, PcapRecordParser, parsePcapHeader, pcapInterface } from './pcap-reader.js';
 import { PcapngBlockParser } from './pcapng-reader.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
@@ -21,8 +23,19 @@ import type {
   ReadStats,
 } from './types.js';
 
-/** Where the bytes come from: a regular file read synchronously, or an async chunk stream. */
+/** Where the bytes come from: a regular file (read ahead by chunks), or an async chunk stream. */
 type ByteInput = { kind: 'file'; fd: number; own: boolean } | { kind: 'chunks'; input: ChunkInput };
+
+/**
+ * Buffer sizes for reading regular files (tests use tiny ones to put chunk boundaries everywhere).
+ * `chunkBytes`: bytes per read. `reserveBytes`: room in front of each read buffer for the record
+ * cut by the previous chunk's end; a longer cut record (a giant record or pcapng block) switches
+ * the rest of the read to one growable window read synchronously.
+ */
+export interface ReadTuning {
+  chunkBytes?: number;
+  reserveBytes?: number;
+}
 
 function errnoOf(err: unknown): string {
   return err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : '';
@@ -67,8 +80,11 @@ function readHead(fd: number, path: string): Buffer {
   return b.subarray(0, n);
 }
 
-/** Opens a capture and reads just enough to know its format (and, for pcap, its file header). */
-export async function openCapture(path: string): Promise<CaptureSource> {
+/**
+ * Opens a capture and reads just enough to know its format (and, for pcap, its file header).
+ * `tuning` sets the read sizes for regular files (defaults: limits.ts); only tests need it.
+ */
+export async function openCapture(path: string, tuning: ReadTuning = {}): Promise<CaptureSource> {
   let input: ByteInput;
   let head: Buffer;
   if (path === '-') {
@@ -120,7 +136,7 @@ export async function openCapture(path: string): Promise<CaptureSource> {
     }
   }
 
-  return openInput(path, input, head);
+  return openInput(path, input, head, tuning);
 }
 
 /**
@@ -132,7 +148,7 @@ export async function openCaptureStream(stream: AsyncIterable<unknown>, name: st
   return openInput(name, { kind: 'chunks', input: chunks }, await chunks.peek(PCAP_HEADER_BYTES));
 }
 
-async function openInput(path: string, input: ByteInput, head: Buffer): Promise<CaptureSource> {
+async function openInput(path: string, input: ByteInput, head: Buffer, tuning: ReadTuning = {}): Promise<CaptureSource> {
   let gzip = false;
   if (isGzip(head)) {
     gzip = true;
@@ -158,9 +174,9 @@ async function openInput(path: string, input: ByteInput, head: Buffer): Promise<
         });
       }
       const header = parsePcapHeader(head, path);
-      return new Source(path, 'pcap', gzip, header, input);
+      return new Source(path, 'pcap', gzip, header, input, tuning);
     }
-    return new Source(path, 'pcapng', gzip, null, input);
+    return new Source(path, 'pcapng', gzip, null, input, tuning);
   } catch (err) {
     await release(input);
     throw err;
@@ -182,17 +198,21 @@ class Source implements CaptureSource {
   readonly pcapHeader: PcapFileHeader | null;
   readonly interfaces: CaptureInterface[];
   private readonly input: ByteInput;
+  private readonly chunkBytes: number;
+  private readonly reserveBytes: number;
   private sink: RecordSink | null = null;
   private stopRequested = false;
   private started = false;
 
-  constructor(path: string, format: CaptureFormat, gzip: boolean, pcapHeader: PcapFileHeader | null, input: ByteInput) {
+  constructor(path: string, format: CaptureFormat, gzip: boolean, pcapHeader: PcapFileHeader | null, input: ByteInput, tuning: ReadTuning) {
     this.path = path;
     this.format = format;
     this.gzip = gzip;
     this.pcapHeader = pcapHeader;
     this.input = input;
     this.interfaces = pcapHeader ? [pcapInterface(pcapHeader)] : [];
+    this.chunkBytes = Math.max(1, Math.floor(tuning.chunkBytes ?? READ_CHUNK_BYTES));
+    this.reserveBytes = Math.max(0, Math.floor(tuning.reserveBytes ?? READ_AHEAD_RESERVE_BYTES));
   }
 
   stop(): void {
@@ -207,26 +227,96 @@ class Source implements CaptureSource {
     this.sink = sink;
     const parser: RecordParser =
       this.format === 'pcap' ? new PcapRecordParser(this.pcapHeader!, this.path) : new PcapngBlockParser(this.path, this.interfaces);
-    const window = new Window(this.format === 'pcap' ? PCAP_HEADER_BYTES : 0);
+    const skip = this.format === 'pcap' ? PCAP_HEADER_BYTES : 0;
+    let consumed: number;
     try {
       if (this.format === 'pcap') onInterface?.(this.interfaces[0]!);
-      if (this.input.kind === 'file') await this.runFile(this.input.fd, parser, window, sink);
-      else await this.runChunks(this.input.input, parser, window, sink);
+      if (this.input.kind === 'file') consumed = await this.runFile(this.input.fd, parser, sink, skip);
+      else {
+        const window = new Window(skip, this.chunkBytes);
+        await this.runChunks(this.input.input, parser, window, sink);
+        consumed = window.base + window.start;
+      }
     } finally {
       await release(this.input);
     }
-    return { format: this.format, packets: parser.packets, bytes: window.base + window.start, truncatedRecords: parser.truncatedRecords };
+    return { format: this.format, packets: parser.packets, bytes: consumed, truncatedRecords: parser.truncatedRecords };
   }
 
-  private async runFile(fd: number, parser: RecordParser, w: Window, sink: RecordSink): Promise<void> {
+  /**
+   * A regular file, read one chunk ahead: while the parser walks buffer A, the thread pool copies
+   * the next chunk into buffer B behind a reserve; the record cut by A's end is then copied into
+   * B's reserve, just before the new bytes, and the buffers swap. One read is in flight at most, and
+   * it is always awaited before returning or throwing (the descriptor is closed only afterwards).
+   * Returns the input offset after the last consumed byte.
+   */
+  private async runFile(fd: number, parser: RecordParser, sink: RecordSink, skip: number): Promise<number> {
+    const reserve = this.reserveBytes;
+    const chunk = this.chunkBytes;
+    let buf = Buffer.allocUnsafe(reserve + chunk);
+    let next = Buffer.allocUnsafe(reserve + chunk);
+    let n = await this.readChunk(fd, buf, reserve, chunk);
+    // buf[start, end) holds the bytes not yet parsed; buf[0] sits at input offset `base`.
+    let base = -reserve;
+    let start = reserve + skip;
+    let end = reserve + n;
     for (;;) {
+      const pending = n > 0 ? this.readChunk(fd, next, reserve, chunk) : null;
+      let pos: number;
+      try {
+        pos = start < end ? parser.parse(buf, start, end, base, sink) : start;
+      } catch (err) {
+        await pending?.catch(() => 0);
+        throw err;
+      }
+      if (sink.stopped) {
+        await pending?.catch(() => 0);
+        return base + pos;
+      }
+      if (pending === null) {
+        this.finishAt(parser, end - pos, base + pos);
+        return base + pos;
+      }
+      n = await pending;
+      const tail = end - pos;
+      if (tail > reserve) {
+        // A unit longer than the reserve is cut: continue with one growable window, synchronously.
+        const w = Window.holding(buf, pos, end, next, reserve, n, base + pos, chunk);
+        await this.runFileWindow(fd, parser, w, sink);
+        return w.base + w.start;
+      }
+      if (tail > 0) buf.copy(next, reserve - tail, pos, end);
+      const swap = buf;
+      buf = next;
+      next = swap;
+      base += end - reserve; // next[reserve] continues the input where buf[end] left off
+      start = reserve - tail;
+      end = reserve + n;
+      if (sink.stopped) return base + start;
+    }
+  }
+
+  /** One chunk read on the thread pool at the file position; I/O errors become E_CAPTURE_OPEN. */
+  private readChunk(fd: number, buf: Buffer, at: number, len: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      fs.read(fd, buf, at, len, null, (err, bytesRead) => (err ? reject(openError(this.path, err)) : resolve(bytesRead)));
+    });
+  }
+
+  /** The synchronous path for files whose units outgrow the read-ahead reserve. */
+  private async runFileWindow(fd: number, parser: RecordParser, w: Window, sink: RecordSink): Promise<void> {
+    for (;;) {
+      w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
+      if (sink.stopped) return;
       w.makeRoom(parser.needed);
       if (w.end === w.buf.length) throw new Error('capture read window full without a parsable unit');
       const n = readSyncChecked(fd, w.buf, w.end, w.buf.length - w.end, null, this.path);
       w.end += n;
-      w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
-      if (sink.stopped) return;
-      if (n === 0) return this.finish(parser, w);
+      if (n === 0) {
+        w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
+        if (sink.stopped) return;
+        return this.finish(parser, w);
+      }
       // Let signal handlers (stop()) and other I/O run between chunks.
       await yieldToEventLoop();
       if (sink.stopped) return;
@@ -252,12 +342,15 @@ class Source implements CaptureSource {
 
   /** End of input: leftover bytes mean the input stopped inside a record or block. */
   private finish(parser: RecordParser, w: Window): void {
-    if (w.start < w.end) {
-      const have = w.end - w.start;
+    this.finishAt(parser, w.end - w.start, w.base + w.start);
+  }
+
+  private finishAt(parser: RecordParser, have: number, offset: number): void {
+    if (have > 0) {
       throw new CaptureError(
         'E_CAPTURE_TRUNCATED',
         `input ends inside a ${parser.format} ${parser.unitName} (${have} of ${Math.max(parser.needed, have + 1)} bytes present)`,
-        { file: this.path, offset: w.base + w.start },
+        { file: this.path, offset },
       );
     }
   }
@@ -268,14 +361,33 @@ class Source implements CaptureSource {
  * Unconsumed tails are moved to the front (one copy of at most one record) before each read.
  */
 class Window {
-  buf: Buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  buf: Buffer;
   start: number;
   end = 0;
   base = 0;
+  /** Growth step (the read chunk size). */
+  private readonly step: number;
 
-  constructor(skip: number) {
+  constructor(skip: number, chunkBytes: number, size = chunkBytes) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.step = chunkBytes;
     // The pcap file header was validated by openCapture(); parsing starts after it.
     this.start = skip;
+  }
+
+  /**
+   * A window holding a.subarray(aStart, aEnd) followed by b.subarray(bStart, bStart + bLength),
+   * whose first byte is at input offset `base` (the read-ahead handing over a long cut unit).
+   */
+  static holding(a: Buffer, aStart: number, aEnd: number, b: Buffer, bStart: number, bLength: number, base: number, chunkBytes: number): Window {
+    const have = aEnd - aStart + bLength;
+    // Room for what is present plus one more chunk; it grows further only as bytes arrive.
+    const w = new Window(0, chunkBytes, have + chunkBytes);
+    a.copy(w.buf, 0, aStart, aEnd);
+    b.copy(w.buf, aEnd - aStart, bStart, bStart + bLength);
+    w.end = have;
+    w.base = base;
+    return w;
   }
 
   makeRoom(needed: number): void {
@@ -288,7 +400,7 @@ class Window {
     // A unit larger than the window (bounded by the parsers' limits): grow to hold it whole, but
     // only as its bytes actually arrive (doubling), so a bogus length in a short input costs nothing.
     if (needed > this.buf.length && this.end === this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.min(Math.ceil(needed / READ_CHUNK_BYTES) * READ_CHUNK_BYTES, this.buf.length * 2));
+      const bigger = Buffer.allocUnsafe(Math.min(Math.ceil(needed / this.step) * this.step, this.buf.length * 2));
       this.buf.copy(bigger, 0, 0, this.end);
       this.buf = bigger;
     }

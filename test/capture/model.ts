@@ -3,7 +3,7 @@
  * order, several sections) and a reader that collects records as plain copies.
  */
 import { Readable } from 'node:stream';
-import { openCapture, openCaptureStream } from '../../src/capture/open.js';
+import { openCapture, openCaptureStream, type ReadTuning } from '../../src/capture/open.js';
 import type { CaptureInterface, CaptureRecord, CaptureSource, ReadStats } from '../../src/capture/types.js';
 
 export interface Got {
@@ -82,8 +82,8 @@ async function drain(source: CaptureSource): Promise<ReadResult> {
   }
 }
 
-export async function readFile(path: string): Promise<ReadResult> {
-  return drain(await openCapture(path));
+export async function readFile(path: string, tuning?: ReadTuning): Promise<ReadResult> {
+  return drain(await openCapture(path, tuning));
 }
 
 /** Reads `bytes` delivered in chunks cut at the given sizes (cycled), through the stream path. */
