@@ -313,6 +313,8 @@ function attackWork(name: string, n: number): AttackResult | FloodResult {
       return pipelineFlood(n, 'XYZW');
     case 'syn-flood':
       return synFlood(n, 300);
+    case 'syn-flood-concurrent':
+      return synFlood(n, 10);
     case 'syn-flood-burst':
       return synFlood(n, 1, { maxConnections: 100_000 });
     default:
@@ -338,6 +340,7 @@ const CASES: Case[] = [
   { name: 'pipeline', label: '100k NOOP in one segment', n: 100_000 },
   { name: 'pipeline-unknown', label: "100k unknown verbs in one segment (X'd)", n: 100_000 },
   { name: 'syn-flood', label: '1M SYNs over 300 s (half-open timeout 30 s)', n: 1_000_000 },
+  { name: 'syn-flood-concurrent', label: '1M SYNs in 10 s (all half-open at once)', n: 1_000_000 },
   { name: 'syn-flood-burst', label: '1M SYNs in 1 s, table capped at 100k', n: 1_000_000 },
 ];
 
