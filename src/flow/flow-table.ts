@@ -728,7 +728,8 @@ export class FlowTable<S = unknown> {
         newBytes = len;
       }
     }
-    if (pieces > 0 && (h.queueLength + pieces > o.maxOutOfOrderPacketsPerDirection || h.queuedBytes + newBytes > o.maxOutOfOrderBytesPerDirection)) {
+    // The packet limit counts packets (however many entries each is held as), like the ASA's queue.
+    if (pieces > 0 && (h.queuedPackets + 1 > o.maxOutOfOrderPacketsPerDirection || h.queuedBytes + newBytes > o.maxOutOfOrderBytesPerDirection)) {
       this.stats.outOfOrderLimitHits++;
       if (o.onOutOfOrderLimit === 'drop') {
         r.status |= FlowStatus.OUT_OF_ORDER_DROPPED;
@@ -767,10 +768,14 @@ export class FlowTable<S = unknown> {
           const copy = Buffer.allocUnsafe(dataStop - cur);
           buf.copy(copy, 0, start + (cur - off), start + (dataStop - off));
           q.splice(i++, 0, new HeldSegment(cur, dataStop - cur, copy, packetNumber));
+          h.refHeld(packetNumber);
           h.queuedBytes += copy.length;
           this.charge(copy.length);
         }
-        if (stop > dataStop) q.splice(i++, 0, new HeldSegment(Math.max(cur, dataStop), stop - Math.max(cur, dataStop), null, packetNumber));
+        if (stop > dataStop) {
+          q.splice(i++, 0, new HeldSegment(Math.max(cur, dataStop), stop - Math.max(cur, dataStop), null, packetNumber));
+          h.refHeld(packetNumber);
+        }
         cur = stop;
       }
       if (seg === null || seg.offset >= totalEnd) break;
@@ -825,13 +830,18 @@ export class FlowTable<S = unknown> {
     this.stats.outOfOrderTimeouts++;
     if (this.options.onOutOfOrderLimit === 'drop') {
       const q = h.queue!;
-      for (const seg of q) {
+      // One discard per packet: its entries (bytes and a cut-tail marker) are reported as one range.
+      for (let i = 0; i < q.length; i++) {
+        const seg = q[i]!;
+        let end = seg.end;
+        while (i + 1 < q.length && q[i + 1]!.packetNumber === seg.packetNumber && q[i + 1]!.offset === end) end = q[++i]!.end;
         this.stats.outOfOrderDrops++;
-        this.listener.onDiscard?.(conn, d, seg.offset, seg.length, seg.packetNumber, 'out-of-order-timeout');
+        this.listener.onDiscard?.(conn, d, seg.offset, end - seg.offset, seg.packetNumber, 'out-of-order-timeout');
       }
       this.uncharge(h.queuedBytes);
       h.queuedBytes = 0;
       h.queue = null;
+      h.queuePacketRefs = null;
       this.updateBuffered(conn);
     } else {
       this.flushAll(conn, d, false);
@@ -871,6 +881,7 @@ export class FlowTable<S = unknown> {
   private deliverHeld(conn: Connection<S>, dir: Direction, h: HalfStream): void {
     const q = h.queue!;
     const seg = q.shift()!;
+    h.unrefHeld(seg.packetNumber);
     if (seg.data !== null) {
       h.queuedBytes -= seg.data.length;
       this.uncharge(seg.data.length);

@@ -51,6 +51,12 @@ export class HalfStream implements HalfStreamStats {
   queue: HeldSegment[] | null = null;
   /** Bytes copied into `queue` (missing-range entries count 0). */
   queuedBytes = 0;
+  /**
+   * Held entries per packet number: one packet can be held as several entries (pieces around data
+   * already held, or its bytes plus a marker for a snaplen-cut tail), but the out-of-order limit
+   * counts packets, as the ASA's queue does. Null while nothing is held.
+   */
+  queuePacketRefs: Map<number, number> | null = null;
   /** Capture time the oldest entry now in the queue was queued (for outOfOrderTimeoutSec). */
   queueSinceSec = 0;
   queueSinceNsec = 0;
@@ -64,5 +70,26 @@ export class HalfStream implements HalfStreamStats {
 
   get queueLength(): number {
     return this.queue === null ? 0 : this.queue.length;
+  }
+
+  /** Distinct packets with at least one entry in the out-of-order queue. */
+  get queuedPackets(): number {
+    return this.queuePacketRefs === null ? 0 : this.queuePacketRefs.size;
+  }
+
+  /** Books one more held entry of packet `pn`. */
+  refHeld(pn: number): void {
+    const refs = (this.queuePacketRefs ??= new Map());
+    refs.set(pn, (refs.get(pn) ?? 0) + 1);
+  }
+
+  /** Releases one held entry of packet `pn`. */
+  unrefHeld(pn: number): void {
+    const refs = this.queuePacketRefs;
+    if (refs === null) return;
+    const n = (refs.get(pn) ?? 1) - 1;
+    if (n > 0) refs.set(pn, n);
+    else refs.delete(pn);
+    if (refs.size === 0) this.queuePacketRefs = null;
   }
 }

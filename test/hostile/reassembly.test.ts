@@ -14,17 +14,21 @@ describe('out-of-order limit with snaplen-cut segments', () => {
   // its limit check (pass 1) but holds it as two entries (the bytes, plus a byte-less marker for
   // the cut tail), so maxOutOfOrderPacketsPerDirection is exceeded and, in the ASA profile
   // (3 packets, 'drop'), the third cut out-of-order packet is dropped although only two are held.
-  it.fails('a cut out-of-order segment counts once against maxOutOfOrderPacketsPerDirection', () => {
+  // Fixed: the limit now counts held packets (HalfStream.queuedPackets), not queue entries.
+  it('a cut out-of-order segment counts once against maxOutOfOrderPacketsPerDirection', () => {
     const t = new FlowTable(NULL, { maxOutOfOrderPacketsPerDirection: 1 });
     const c = new SyntheticConnection('10.0.0.1', 40000, '192.0.2.25', 25);
     const r = new PacketFlowResult();
     t.process(c.segment(0, 1000, '', { flags: F.SYN }), 1, 1, 0, r);
     t.process(c.segment(0, 1001 + 5000, Buffer.alloc(300, 0x41), { missing: 1000 }), 2, 1, 0, r);
     const conn = [...t.connections()][0]!;
-    expect(conn.half[0].queueLength).toBeLessThanOrEqual(1);
+    // Held as two entries (its bytes and a marker for the cut tail) but counted as one packet.
+    expect(conn.half[0].queueLength).toBe(2);
+    expect(conn.half[0].queuedPackets).toBe(1);
+    expect(t.stats.outOfOrderLimitHits).toBe(0);
   });
 
-  it.fails('ASA profile (3 packets, drop): three cut out-of-order packets are all held', () => {
+  it('ASA profile (3 packets, drop): three cut out-of-order packets are all held', () => {
     const t = new FlowTable(NULL, { maxOutOfOrderPacketsPerDirection: 3, onOutOfOrderLimit: 'drop' });
     const c = new SyntheticConnection('10.0.0.1', 40000, '192.0.2.25', 25);
     const r = new PacketFlowResult();
