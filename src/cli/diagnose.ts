@@ -19,6 +19,7 @@ interface DiagnoseCliOptions {
   html?: string;
   json?: boolean;
   engineOption?: string[];
+  set?: string[];
 }
 
 export function registerDiagnose(program: Command): void {
@@ -33,13 +34,14 @@ export function registerDiagnose(program: Command): void {
     .option('--policy <file>', 'ASA configuration (default: the ASA default policy)')
     .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
     .option('--json', 'print one JSON object instead of text')
-    .option('--engine-option <name=value>', 'engine option for open behaviours (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', (v: string, prev: string[] = []) => [...prev, v])
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {
         exitQuietlyOnClosedStdout();
         const report = await runDiagnose(input, {
           policyPath: opts.policy ?? null,
-          ...(opts.engineOption ? { engineOptions: parseEngineOptions(opts.engineOption) } : {}),
+          ...(opts.set || opts.engineOption ? { engineOptions: parseEngineOptions([...(opts.set ?? []), ...(opts.engineOption ?? [])]) } : {}),
         });
         if (opts.html) {
           try {
