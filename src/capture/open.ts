@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { CaptureError } from '../errors.js';
 import { ChunkInput } from './chunk-input.js';
 import { detectFormat, isGzip } from './detect.js';
-import { READ_AHEAD_RESERVE_BYTES, READ_CHUNK_BYTES } from './limits.js';
+import { READ_AHEAD_CHUNK_BYTES, READ_AHEAD_DEPTH, READ_AHEAD_RESERVE_BYTES, READ_CHUNK_BYTES } from './limits.js';
 import { PCAP_HEADER_BYTES, PcapRecordParser, parsePcapHeader, pcapInterface } from './pcap-reader.js';
 import { PcapngBlockParser } from './pcapng-reader.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
@@ -26,15 +26,25 @@ import type {
 /** Where the bytes come from: a regular file (read ahead by chunks), or an async chunk stream. */
 type ByteInput = { kind: 'file'; fd: number; own: boolean } | { kind: 'chunks'; input: ChunkInput };
 
+/** A read-ahead buffer: the chunk at file offset `filePos` lands at buf[reserve...]. */
+interface ReadSlot {
+  buf: Buffer;
+  filePos: number;
+  pending: Promise<number> | null;
+}
+
 /**
- * Buffer sizes for reading regular files (tests use tiny ones to put chunk boundaries everywhere).
- * `chunkBytes`: bytes per read. `reserveBytes`: room in front of each read buffer for the record
- * cut by the previous chunk's end; a longer cut record (a giant record or pcapng block) switches
- * the rest of the read to one growable window read synchronously.
+ * Read sizes (defaults in limits.ts; tests use tiny ones to put chunk boundaries everywhere).
+ * `chunkBytes`: bytes per read of a regular file, and the window size for streamed input.
+ * `reserveBytes`: room in front of each read-ahead buffer for the record cut by the previous
+ * chunk's end; a longer cut unit (a giant record or pcapng block) switches the rest of the file to
+ * one growable window read synchronously. `readDepth`: reads in flight while the parser works.
  */
 export interface ReadTuning {
   chunkBytes?: number;
   reserveBytes?: number;
+  /** Chunk reads in flight while parsing (>= 1). */
+  readDepth?: number;
 }
 
 function errnoOf(err: unknown): string {
@@ -198,8 +208,10 @@ class Source implements CaptureSource {
   readonly pcapHeader: PcapFileHeader | null;
   readonly interfaces: CaptureInterface[];
   private readonly input: ByteInput;
-  private readonly chunkBytes: number;
+  /** Chunk size override from ReadTuning (null: READ_AHEAD_CHUNK_BYTES for files, READ_CHUNK_BYTES for streams). */
+  private readonly chunkBytes: number | null;
   private readonly reserveBytes: number;
+  private readonly readDepth: number;
   private sink: RecordSink | null = null;
   private stopRequested = false;
   private started = false;
@@ -211,8 +223,9 @@ class Source implements CaptureSource {
     this.pcapHeader = pcapHeader;
     this.input = input;
     this.interfaces = pcapHeader ? [pcapInterface(pcapHeader)] : [];
-    this.chunkBytes = Math.max(1, Math.floor(tuning.chunkBytes ?? READ_CHUNK_BYTES));
+    this.chunkBytes = tuning.chunkBytes === undefined ? null : Math.max(1, Math.floor(tuning.chunkBytes));
     this.reserveBytes = Math.max(0, Math.floor(tuning.reserveBytes ?? READ_AHEAD_RESERVE_BYTES));
+    this.readDepth = Math.max(1, Math.floor(tuning.readDepth ?? READ_AHEAD_DEPTH));
   }
 
   stop(): void {
@@ -233,7 +246,7 @@ class Source implements CaptureSource {
       if (this.format === 'pcap') onInterface?.(this.interfaces[0]!);
       if (this.input.kind === 'file') consumed = await this.runFile(this.input.fd, parser, sink, skip);
       else {
-        const window = new Window(skip, this.chunkBytes);
+        const window = new Window(skip, this.chunkBytes ?? READ_CHUNK_BYTES);
         await this.runChunks(this.input.input, parser, window, sink);
         consumed = window.base + window.start;
       }
@@ -244,79 +257,111 @@ class Source implements CaptureSource {
   }
 
   /**
-   * A regular file, read one chunk ahead: while the parser walks buffer A, the thread pool copies
-   * the next chunk into buffer B behind a reserve; the record cut by A's end is then copied into
-   * B's reserve, just before the new bytes, and the buffers swap. One read is in flight at most, and
-   * it is always awaited before returning or throwing (the descriptor is closed only afterwards).
+   * A regular file, read ahead: `depth` chunk reads run on the thread pool (at explicit file
+   * positions, into their own buffers) while the parser walks the current buffer. When it is done,
+   * the record cut by the buffer's end is copied into the reserve in front of the next chunk, and
+   * the freed buffer takes the next read. Every read in flight is awaited before returning or
+   * throwing, so the descriptor is closed only when no read can touch it.
    * Returns the input offset after the last consumed byte.
    */
   private async runFile(fd: number, parser: RecordParser, sink: RecordSink, skip: number): Promise<number> {
     const reserve = this.reserveBytes;
-    const chunk = this.chunkBytes;
-    let buf = Buffer.allocUnsafe(reserve + chunk);
-    let next = Buffer.allocUnsafe(reserve + chunk);
-    let n = await this.readChunk(fd, buf, reserve, chunk);
-    // buf[start, end) holds the bytes not yet parsed; buf[0] sits at input offset `base`.
-    let base = -reserve;
-    let start = reserve + skip;
-    let end = reserve + n;
-    for (;;) {
-      const pending = n > 0 ? this.readChunk(fd, next, reserve, chunk) : null;
-      let pos: number;
-      try {
-        pos = start < end ? parser.parse(buf, start, end, base, sink) : start;
-      } catch (err) {
-        await pending?.catch(() => 0);
-        throw err;
+    const chunk = this.chunkBytes ?? READ_AHEAD_CHUNK_BYTES;
+    const slots: ReadSlot[] = [];
+    for (let i = 0; i <= this.readDepth; i++) slots.push({ buf: Buffer.allocUnsafe(reserve + chunk), filePos: 0, pending: null });
+    let nextReadPos = 0;
+    /** Set once a chunk came back short after filling: no read is started past it. */
+    let eofSeen = false;
+    const issue = (slot: ReadSlot): void => {
+      if (eofSeen) return;
+      slot.filePos = nextReadPos;
+      nextReadPos += chunk;
+      const pending = this.readChunk(fd, slot.buf, reserve, chunk, slot.filePos);
+      // Handled here so a failure of a read not yet awaited is not an unhandled rejection; the
+      // error still surfaces where the read is awaited.
+      pending.catch(() => undefined);
+      slot.pending = pending;
+    };
+    /** Waits for a slot's read; a short count is filled up synchronously unless it is the end of the file. */
+    const complete = async (slot: ReadSlot): Promise<number> => {
+      const pending = slot.pending;
+      slot.pending = null;
+      if (pending === null) return 0;
+      let n = await pending;
+      while (n < chunk) {
+        const more = readSyncChecked(fd, slot.buf, reserve + n, chunk - n, slot.filePos + n, this.path);
+        if (more === 0) {
+          eofSeen = true;
+          break;
+        }
+        n += more;
       }
-      if (sink.stopped) {
-        await pending?.catch(() => 0);
-        return base + pos;
+      return n;
+    };
+    const settle = async (): Promise<void> => {
+      await Promise.allSettled(slots.map((x) => x.pending));
+    };
+
+    try {
+      for (let i = 0; i < this.readDepth; i++) issue(slots[i]!);
+      let cur = 0;
+      let n = await complete(slots[0]!);
+      issue(slots[this.readDepth]!);
+      let buf = slots[0]!.buf;
+      // buf[start, end) holds the bytes not yet parsed; buf[0] sits at input offset `base`.
+      let base = -reserve;
+      let start = reserve + skip;
+      let end = reserve + n;
+      for (;;) {
+        const lastChunk = n < chunk;
+        const pos = start < end ? parser.parse(buf, start, end, base, sink) : start;
+        if (sink.stopped) return base + pos;
+        if (lastChunk) {
+          this.finishAt(parser, end - pos, base + pos);
+          return base + pos;
+        }
+        const nextIndex = (cur + 1) % slots.length;
+        const next = slots[nextIndex]!;
+        n = await complete(next);
+        const tail = end - pos;
+        if (tail > reserve) {
+          // A unit longer than the reserve is cut: continue with one growable window, synchronously.
+          await settle();
+          const w = Window.holding(buf, pos, end, next.buf, reserve, n, base + pos, chunk);
+          await this.runFileWindow(fd, parser, w, sink);
+          return w.base + w.start;
+        }
+        if (tail > 0) buf.copy(next.buf, reserve - tail, pos, end);
+        issue(slots[cur]!);
+        cur = nextIndex;
+        buf = next.buf;
+        base = next.filePos - reserve;
+        start = reserve - tail;
+        end = reserve + n;
+        if (sink.stopped) return base + start;
       }
-      if (pending === null) {
-        this.finishAt(parser, end - pos, base + pos);
-        return base + pos;
-      }
-      n = await pending;
-      const tail = end - pos;
-      if (tail > reserve) {
-        // A unit longer than the reserve is cut: continue with one growable window, synchronously.
-        const w = Window.holding(buf, pos, end, next, reserve, n, base + pos, chunk);
-        await this.runFileWindow(fd, parser, w, sink);
-        return w.base + w.start;
-      }
-      if (tail > 0) buf.copy(next, reserve - tail, pos, end);
-      const swap = buf;
-      buf = next;
-      next = swap;
-      base += end - reserve; // next[reserve] continues the input where buf[end] left off
-      start = reserve - tail;
-      end = reserve + n;
-      if (sink.stopped) return base + start;
+    } finally {
+      await settle();
     }
   }
 
-  /** One chunk read on the thread pool at the file position; I/O errors become E_CAPTURE_OPEN. */
-  private readChunk(fd: number, buf: Buffer, at: number, len: number): Promise<number> {
+  /** One chunk read on the thread pool at `position`; I/O errors become E_CAPTURE_OPEN. */
+  private readChunk(fd: number, buf: Buffer, at: number, len: number, position: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      fs.read(fd, buf, at, len, null, (err, bytesRead) => (err ? reject(openError(this.path, err)) : resolve(bytesRead)));
+      fs.read(fd, buf, at, len, position, (err, bytesRead) => (err ? reject(openError(this.path, err)) : resolve(bytesRead)));
     });
   }
 
-  /** The synchronous path for files whose units outgrow the read-ahead reserve. */
+  /** The synchronous path for files whose units outgrow the read-ahead reserve (explicit positions). */
   private async runFileWindow(fd: number, parser: RecordParser, w: Window, sink: RecordSink): Promise<void> {
     for (;;) {
       w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
       if (sink.stopped) return;
       w.makeRoom(parser.needed);
       if (w.end === w.buf.length) throw new Error('capture read window full without a parsable unit');
-      const n = readSyncChecked(fd, w.buf, w.end, w.buf.length - w.end, null, this.path);
+      const n = readSyncChecked(fd, w.buf, w.end, w.buf.length - w.end, w.base + w.end, this.path);
       w.end += n;
-      if (n === 0) {
-        w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
-        if (sink.stopped) return;
-        return this.finish(parser, w);
-      }
+      if (n === 0) return this.finish(parser, w);
       // Let signal handlers (stop()) and other I/O run between chunks.
       await yieldToEventLoop();
       if (sink.stopped) return;

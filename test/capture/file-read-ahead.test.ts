@@ -1,13 +1,14 @@
 /**
- * The regular-file path (read one chunk ahead into two buffers with a reserve for the record cut
- * by a chunk boundary, and the growable-window fallback for units longer than the reserve), run
- * with tiny random chunk and reserve sizes so that boundaries fall everywhere: the same records as
+ * The regular-file path (chunk reads in flight on the thread pool, each buffer with a reserve for
+ * the record cut by the previous chunk's end, and the growable-window fallback for units longer
+ * than the reserve), run with tiny random chunk/reserve sizes and read depths so that boundaries
+ * fall everywhere: the same records as
  * the stream path, buffer/offset agreeing with data, truncation errors at the right offset after
  * every earlier record, stop() after the current record.
  */
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CaptureError } from '../../src/errors.js';
@@ -24,7 +25,7 @@ function tmpFileWith(bytes: Buffer, ext: string): string {
   return f;
 }
 
-const tuning = fc.record({ chunkBytes: fc.integer({ min: 1, max: 400 }), reserveBytes: fc.integer({ min: 0, max: 300 }) });
+const tuning = fc.record({ chunkBytes: fc.integer({ min: 1, max: 400 }), reserveBytes: fc.integer({ min: 0, max: 300 }), readDepth: fc.integer({ min: 1, max: 4 }) });
 const bytes = fc.uint8Array({ maxLength: 250 }).map((a) => Buffer.from(a));
 
 function expectSameRecords(got: Got[], want: Got[]): void {
@@ -153,7 +154,24 @@ describe('regular-file read-ahead', () => {
     );
   });
 
-  it('stop() in a callback ends the read after that record; the next chunk read has finished before run() resolves', async () => {
+  it('short reads from the thread pool are filled up, never leave a hole', async () => {
+    const realRead = fs.read;
+    let shortened = 0;
+    // Every pool read returns at most 7 bytes (as a read interrupted early would).
+    vi.spyOn(fs, 'read').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, pos: number | null, cb: (e: NodeJS.ErrnoException | null, n: number, b: Buffer) => void) => {
+      if (len > 7) shortened++;
+      return realRead(fd, buf, off, Math.min(len, 7), pos, cb);
+    }) as unknown as typeof fs.read);
+    const recs = Array.from({ length: 30 }, (_, i) => ({ sec: i, frac: i, data: Buffer.alloc(20 + i, i) }));
+    const file = pcapFile(false, recs);
+    const got = await readFile(tmpFileWith(file, 'pcap'), { chunkBytes: 100, reserveBytes: 64, readDepth: 2 });
+    vi.restoreAllMocks();
+    expect(shortened).toBeGreaterThan(5);
+    expect(got.error).toBeNull();
+    expectSameRecords(got.records, (await readChunked(file)).records);
+  });
+
+  it('stop() in a callback ends the read after that record', async () => {
     const recs = Array.from({ length: 50 }, (_, i) => ({ sec: i, frac: 0, data: Buffer.alloc(30, i) }));
     const file = tmpFileWith(pcapFile(true, recs), 'pcap');
     const src = await openCapture(file, { chunkBytes: 128, reserveBytes: 64 });
