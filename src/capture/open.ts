@@ -1,9 +1,9 @@
 /**
  * openCapture(): the one entry point for reading captures from a path or '-' (stdin), plain or
- * gzip-compressed, pcap or pcapng. Regular files are read in large chunks into two reusable
- * buffers, the next chunk's read running on libuv's thread pool while the parser works through the
- * current one (copying out of the page cache is half the cost of a read+decode pass: this overlaps
- * it); stdin and gunzip output arrive as async chunks. Both feed the same synchronous record
+ * gzip-compressed, pcap or pcapng. Regular files are read in large chunks into three reusable
+ * buffers, the next chunks' reads running on libuv's thread pool while the parser works through the
+ * current one (copying out of the page cache is over half the cost of a read+decode pass: this
+ * overlaps it with parsing); stdin and gunzip output arrive as async chunks. Both feed the same synchronous record
  * parser, so there is no promise and no allocation per packet (records point into the buffer).
  */
 import fs from 'node:fs';
@@ -257,7 +257,7 @@ class Source implements CaptureSource {
   }
 
   /**
-   * A regular file, read ahead: `depth` chunk reads run on the thread pool (at explicit file
+   * A regular file, read ahead: `readDepth` chunk reads run on the thread pool (at explicit file
    * positions, into their own buffers) while the parser walks the current buffer. When it is done,
    * the record cut by the buffer's end is copied into the reserve in front of the next chunk, and
    * the freed buffer takes the next read. Every read in flight is awaited before returning or
