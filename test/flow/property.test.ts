@@ -107,6 +107,10 @@ describe('reassembly against a naive model', () => {
         const model = new Array<number>(data.length).fill(-1);
         let different = 0;
         for (const s of segs) {
+          // A 1-byte segment at next-1 (next = the first byte not yet seen) is a TCP keep-alive by
+          // the usual heuristic (tshark's too): its byte is not compared (seed 584614242).
+          const next = model.indexOf(-1) === -1 ? model.length : model.indexOf(-1);
+          if (s.bytes.length === 1 && s.off === next - 1) continue;
           for (let k = 0; k < s.bytes.length; k++) {
             const i = s.off + k;
             if (model[i] === -1) model[i] = s.bytes[k]!;
