@@ -42,7 +42,17 @@ class PcapWriter implements PacketWriter {
   }
 
   write(pkt: WritablePacket): void {
-    const caplen = pkt.data.length;
+    // Straight from the source buffer when the packet offers one (no view per packet).
+    let src = pkt.buffer;
+    let from = 0;
+    let caplen: number;
+    if (src !== undefined) {
+      from = pkt.offset ?? 0;
+      caplen = pkt.captureLength ?? src.length - from;
+    } else {
+      src = pkt.data;
+      caplen = src.length;
+    }
     const n = PCAP_RECORD_HEADER_BYTES + caplen;
     const off = this.sink.reserve(n);
     const buf = this.sink.buf;
@@ -60,7 +70,7 @@ class PcapWriter implements PacketWriter {
       buf.writeUInt32BE(caplen, off + 8);
       buf.writeUInt32BE(pkt.originalLength >>> 0, off + 12);
     }
-    pkt.data.copy(buf, off + PCAP_RECORD_HEADER_BYTES);
+    src.copy(buf, off + PCAP_RECORD_HEADER_BYTES, from, from + caplen);
     this.sink.commit(n);
     this.count++;
   }

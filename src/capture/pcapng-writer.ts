@@ -189,7 +189,17 @@ class PcapngWriterImpl implements PcapngWriter {
   write(pkt: WritablePacket, comments?: readonly string[] | null): void {
     const out = this.byIndex[pkt.interfaceIndex];
     if (out === undefined) throw new Error(`pcapng writer: interface ${pkt.interfaceIndex} was never added`);
-    const caplen = pkt.data.length;
+    // Straight from the source buffer when the packet offers one (no view per packet).
+    let src = pkt.buffer;
+    let from = 0;
+    let caplen: number;
+    if (src !== undefined) {
+      from = pkt.offset ?? 0;
+      caplen = pkt.captureLength ?? src.length - from;
+    } else {
+      src = pkt.data;
+      caplen = src.length;
+    }
     const flags = pkt.epbFlags ?? 0;
     let optMax = flags !== 0 ? 8 : 0;
     if (comments) for (const c of comments) optMax += 4 + pad4(Math.min(MAX_OPTION_BYTES, Buffer.byteLength(c, 'utf8')));
@@ -204,7 +214,7 @@ class PcapngWriterImpl implements PcapngWriter {
     buf.writeUInt32LE(ts.low, off + 16);
     buf.writeUInt32LE(caplen, off + 20);
     buf.writeUInt32LE(pkt.originalLength >>> 0, off + 24);
-    pkt.data.copy(buf, off + 28);
+    src.copy(buf, off + 28, from, from + caplen);
     buf.fill(0, off + 28 + caplen, off + dataEnd);
     let p = off + dataEnd;
     if (comments) {

@@ -154,6 +154,14 @@ export interface WritablePacket {
   data: Buffer;
   /** pcapng epb_flags to write (direction, reception type...); optional, 0 or absent = none. */
   epbFlags?: number;
+  /**
+   * Optional zero-copy source: when `buffer` is set, the packet's bytes are
+   * buffer[offset, offset + captureLength) and writers copy from there without asking for `data`
+   * (CaptureRecord and the pipeline's entries provide it, so no per-packet view is made).
+   */
+  buffer?: Buffer;
+  offset?: number;
+  captureLength?: number;
 }
 
 export interface PacketWriter {

@@ -36,7 +36,7 @@ export class HoldQueue {
     if (this.n === this.slots.length) this.grow();
     this.slots[(this.head + this.n) & (this.slots.length - 1)] = e;
     this.n++;
-    this.bytes += e.data.length;
+    this.bytes += e.captureLength;
   }
 
   shift(): QueueEntry | null {
@@ -46,7 +46,7 @@ export class HoldQueue {
     this.slots[this.head] = null;
     this.head = (this.head + 1) & mask;
     this.n--;
-    this.bytes -= e.data.length;
+    this.bytes -= e.captureLength;
     return e;
   }
 
@@ -65,7 +65,7 @@ export class HoldQueue {
       for (let j = this.n; j > i + 1; j--) this.slots[(this.head + j) & mask] = this.slots[(this.head + j - 1) & mask]!;
       this.slots[(this.head + i + 1) & mask] = x;
       this.n++;
-      this.bytes += x.data.length;
+      this.bytes += x.captureLength;
       i++;
     }
   }
@@ -101,7 +101,7 @@ export class HoldQueue {
   }
 }
 
-const EMPTY_RECORD: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'data' | 'comments'> = {
+const EMPTY_RECORD: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'> = {
   packetNumber: 0,
   interfaceIndex: 0,
   linkType: 0,
@@ -110,6 +110,8 @@ const EMPTY_RECORD: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'lin
   tsRawHigh: 0,
   tsRawLow: 0,
   originalLength: 0,
-  data: Buffer.alloc(0),
+  buffer: Buffer.alloc(0),
+  offset: 0,
+  captureLength: 0,
   comments: null,
 };

@@ -15,7 +15,7 @@
  */
 import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
 import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
-import { decodePacket } from '../decode/decode.js';
+import { decodePacketAt } from '../decode/decode.js';
 import { DecodedPacket, PacketKind, TcpFlag } from '../decode/packet.js';
 import type { Connection } from '../flow/connection.js';
 import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
@@ -164,7 +164,8 @@ export class InspectionPipeline {
     this.lastTsNsec = rec.tsNsec;
     const e = this.cur;
     e.load(rec);
-    const pkt = decodePacket(rec.linkType, rec.data, this.pkt);
+    // Decoded in place in the reader's buffer: no view of the record is made.
+    const pkt = decodePacketAt(rec.linkType, rec.buffer, rec.offset, rec.offset + rec.captureLength, this.pkt);
     this.current = e;
     if (pkt.kind === PacketKind.TCP) this.handleTcp(e, pkt);
     this.current = null;
@@ -307,7 +308,8 @@ export class InspectionPipeline {
     if (e.owned) return;
     e.inputChecksumOk = tcpChecksumOk(pkt);
     e.own();
-    pkt.data = e.data;
+    // The copy starts at offset 0 of the entry's store: decode again there (same fields, new offsets).
+    decodePacketAt(e.linkType, e.buffer, e.offset, e.offset + e.captureLength, pkt);
   }
 
   private rememberHeaders(st: ConnState, pkt: DecodedPacket, e: QueueEntry, dir: Direction): void {
@@ -431,7 +433,7 @@ export class InspectionPipeline {
       if (e.modified) {
         p.modified++;
         if (e.inputChecksumOk === true) {
-          const d = decodePacket(e.linkType, e.data, this.scratch);
+          const d = decodePacketAt(e.linkType, e.buffer, e.offset, e.offset + e.captureLength, this.scratch);
           if (tcpChecksumOk(d) === false) p.checksumBroken++;
         }
       }
@@ -513,7 +515,7 @@ export class InspectionPipeline {
 
   /** RST+ACK towards the server (from the client) and towards the client (from the server). */
   private synthesizeResets(st: ConnState, trigger: QueueEntry, dDir: Direction): void {
-    const tp = decodePacket(trigger.linkType, trigger.data, this.scratch);
+    const tp = decodePacketAt(trigger.linkType, trigger.buffer, trigger.offset, trigger.offset + trigger.captureLength, this.scratch);
     if (tp.kind !== PacketKind.TCP) return;
     const tSeq = tp.seq;
     const tAck = tp.ack;
@@ -755,7 +757,7 @@ export class InspectionPipeline {
     for (const h of st.held) {
       if (h.dir !== ed.dir || h.dropped || h.payloadLength === 0) continue;
       if (h.streamOffset >= end || h.streamOffset + h.payloadLength <= ed.offset) continue;
-      const p = decodePacket(h.linkType, h.data, this.scratch);
+      const p = decodePacketAt(h.linkType, h.buffer, h.offset, h.offset + h.captureLength, this.scratch);
       if (p.kind !== PacketKind.TCP) continue;
       const before = h.modified ? h.inputChecksumOk : tcpChecksumOk(p);
       const n = applyStreamEdit(p, h.streamOffset, ed.offset, ed.bytes, this.checksumMode);

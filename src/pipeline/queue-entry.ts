@@ -20,8 +20,14 @@ export class QueueEntry implements WritablePacket {
   tsRawHigh = 0;
   tsRawLow = 0;
   originalLength = 0;
-  data: Buffer = EMPTY;
-  /** `data` is this entry's own copy (may be modified and kept). */
+  /**
+   * The packet's bytes are buffer[offset, offset + captureLength): the reader's window for the
+   * packet being processed (no view made), or this entry's own store once copied.
+   */
+  buffer: Buffer = EMPTY;
+  offset = 0;
+  captureLength = 0;
+  /** The bytes are this entry's own copy (may be modified and kept). */
   owned = false;
   /**
    * This entry's byte store, reused from packet to packet (the pipeline's current entry and the
@@ -51,7 +57,20 @@ export class QueueEntry implements WritablePacket {
   /** TCP checksum verified in the input before any change (null = not judged). */
   inputChecksumOk: boolean | null = null;
 
-  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'data' | 'comments'>): void {
+  /** The packet's bytes as a view (made on each call: off the hot path). */
+  get data(): Buffer {
+    const b = this.buffer;
+    return this.offset === 0 && this.captureLength === b.length ? b : b.subarray(this.offset, this.offset + this.captureLength);
+  }
+
+  /** Points the entry at `bytes` as a whole (synthesised packets). */
+  set data(bytes: Buffer) {
+    this.buffer = bytes;
+    this.offset = 0;
+    this.captureLength = bytes.length;
+  }
+
+  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'>): void {
     this.packetNumber = rec.packetNumber;
     this.interfaceIndex = rec.interfaceIndex;
     this.linkType = rec.linkType;
@@ -60,7 +79,9 @@ export class QueueEntry implements WritablePacket {
     this.tsRawHigh = rec.tsRawHigh;
     this.tsRawLow = rec.tsRawLow;
     this.originalLength = rec.originalLength;
-    this.data = rec.data;
+    this.buffer = rec.buffer;
+    this.offset = rec.offset;
+    this.captureLength = rec.captureLength;
     this.owned = false;
     this.inputComments = rec.comments;
     this.comments = null;
@@ -89,7 +110,9 @@ export class QueueEntry implements WritablePacket {
     this.tsRawHigh = src.tsRawHigh;
     this.tsRawLow = src.tsRawLow;
     this.originalLength = src.originalLength;
-    this.data = this.copyIntoStore(src.data);
+    this.buffer = this.copyIntoStore(src.buffer, src.offset, src.captureLength);
+    this.offset = 0;
+    this.captureLength = src.captureLength;
     this.owned = true;
     this.inputComments = src.inputComments;
     this.comments = src.comments === null ? null : src.comments.slice();
@@ -111,30 +134,33 @@ export class QueueEntry implements WritablePacket {
   /** Makes `data` writable without touching the reader's buffer. Returns true if it was copied. */
   own(): boolean {
     if (this.owned) return false;
-    this.data = this.copyIntoStore(this.data);
+    this.buffer = this.copyIntoStore(this.buffer, this.offset, this.captureLength);
+    this.offset = 0;
     this.owned = true;
     return true;
   }
 
   /** Drops references to packet bytes and connection (the entry goes back to a pool); keeps the store. */
   clearRefs(): void {
-    this.data = EMPTY;
+    this.buffer = EMPTY;
+    this.offset = 0;
+    this.captureLength = 0;
     this.owned = false;
     this.inputComments = null;
     this.comments = null;
     this.conn = null;
   }
 
-  private copyIntoStore(src: Buffer): Buffer {
-    const len = src.length;
+  /** Copies src[from, from + len) to the start of this entry's store and returns the store. */
+  private copyIntoStore(src: Buffer, from: number, len: number): Buffer {
     let s = this.store;
     if (s === null || s.length < len) {
       // Not from Buffer's shared pool: a kept store must not pin pool slabs.
       s = Buffer.allocUnsafeSlow(Math.max(len, MIN_STORE));
       this.store = s;
     }
-    src.copy(s, 0, 0, len);
-    return s.subarray(0, len);
+    src.copy(s, 0, from, from + len);
+    return s;
   }
 
   note(text: string): void {

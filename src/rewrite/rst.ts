@@ -23,16 +23,20 @@ export interface HeaderTemplate {
   addrLength: number;
 }
 
-/** Copies the headers of a decoded TCP packet (only a few dozen bytes). */
+/**
+ * Copies the headers of a decoded TCP packet (only a few dozen bytes). The packet may sit inside a
+ * larger buffer (decodePacketAt): offsets in the template are relative to the packet's start.
+ */
 export function captureTemplate(pkt: DecodedPacket, linkType: number): HeaderTemplate {
+  const base = pkt.packetStart;
   return {
     linkType,
-    bytes: Buffer.from(pkt.data.subarray(0, pkt.l4Offset)),
-    l3Offset: pkt.l3Offset,
+    bytes: Buffer.from(pkt.data.subarray(base, pkt.l4Offset)),
+    l3Offset: pkt.l3Offset - base,
     ipVersion: pkt.ipVersion === 6 ? 6 : 4,
     ipHeaderLength: pkt.ipHeaderLength,
-    srcAddrOffset: pkt.srcAddrOffset,
-    dstAddrOffset: pkt.dstAddrOffset,
+    srcAddrOffset: pkt.srcAddrOffset - base,
+    dstAddrOffset: pkt.dstAddrOffset - base,
     addrLength: pkt.addrLength,
   };
 }
