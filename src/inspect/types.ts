@@ -89,6 +89,11 @@ export interface InspectorSession {
    * more. Packets carrying only such bytes can be written out.
    */
   committed(dir: Direction): number;
+  /**
+   * Optional: the caller is done with the session (ended and flushed) and will not call it again,
+   * so it may return its buffers to a pool (the replay calls it when a connection closes).
+   */
+  release?(): void;
 }
 
 /** Everything a session needs to know about its connection to word verdicts and syslog lines. */

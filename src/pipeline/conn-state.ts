@@ -146,6 +146,7 @@ export class ConnState {
    * edit histories stay: a late retransmission still gets the edits.
    */
   releaseSession(): void {
+    this.session?.release?.();
     this.session = null;
     this.ctx = null;
     this.deliveries = null;

@@ -35,11 +35,24 @@ export const STARTTLS_CLASS = 'starttls';
 export function classifyEhloKeyword(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
   if (len <= 0 || len > 19) return 'others';
-  let s = '';
-  for (let i = start; i < end; i++) {
-    const b = buf[i]!;
-    s += String.fromCharCode(b >= 0x61 && b <= 0x7a ? b - 0x20 : b);
+  // Compared as bytes against the known names of this length (no string per keyword).
+  const candidates = BY_LENGTH[len];
+  if (candidates === undefined) return 'others';
+  for (const [word, cls] of candidates) {
+    let k = 0;
+    for (; k < len; k++) {
+      const b = buf[start + k]!;
+      if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== word.charCodeAt(k)) break;
+    }
+    if (k === len) return cls;
   }
-  if (s === 'STARTTLS') return STARTTLS_CLASS;
-  return EHLO_KNOWN_KEYWORDS.get(s) ?? 'others';
+  return 'others';
 }
+
+/** Upper-case wire keywords (STARTTLS included) with their class, grouped by length. */
+const BY_LENGTH: (readonly (readonly [string, string])[] | undefined)[] = (() => {
+  const out: [string, string][][] = [];
+  const all: [string, string][] = [['STARTTLS', STARTTLS_CLASS], ...EHLO_KNOWN_KEYWORDS];
+  for (const [word, cls] of all) (out[word.length] ??= []).push([word, cls]);
+  return out;
+})();

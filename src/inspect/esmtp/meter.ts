@@ -5,12 +5,14 @@
  */
 import type { EsmtpMatch } from '../../policy/types.js';
 
-export class Meter {
-  value = 0;
-  private ptr = 0;
+/**
+ * The thresholds of one criterion kind of one policy-map, computed once and shared by every
+ * session's Meter (a session then costs two numbers per meter, not arrays and sets).
+ */
+export class MeterSpec {
   /** Distinct thresholds of the non-`not` matches, ascending, with their matches. */
-  private readonly thresholds: number[];
-  private readonly groups: EsmtpMatch[][];
+  readonly thresholds: number[];
+  readonly groups: EsmtpMatch[][];
   /** `match not … gt N`: evaluated at the end of the unit. */
   readonly negated: EsmtpMatch[];
 
@@ -19,6 +21,23 @@ export class Meter {
     this.thresholds = [...new Set(positive.map(gtOf))].sort((a, b) => a - b);
     this.groups = this.thresholds.map((t) => positive.filter((m) => gtOf(m) === t));
     this.negated = matches.filter((m) => m.not);
+  }
+}
+
+export class Meter {
+  value = 0;
+  private ptr = 0;
+  private readonly thresholds: number[];
+  private readonly groups: EsmtpMatch[][];
+  /** `match not … gt N`: evaluated at the end of the unit. */
+  readonly negated: EsmtpMatch[];
+
+  /** From a shared spec, or (matches, gtOf) for a one-off meter. */
+  constructor(spec: MeterSpec | readonly EsmtpMatch[], gtOfFn?: (m: EsmtpMatch) => number) {
+    const sp = spec instanceof MeterSpec ? spec : new MeterSpec(spec, gtOfFn ?? gtOf);
+    this.thresholds = sp.thresholds;
+    this.groups = sp.groups;
+    this.negated = sp.negated;
   }
 
   get active(): boolean {

@@ -23,7 +23,7 @@ import { actionText } from '../counters.js';
 import { Verb, MAX_VERB_LEN, lookupVerb, verbName, type VerbId } from './commands.js';
 import { classifyEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './ehlo.js';
 import { parseField, mediaType, encodingClass } from './mime.js';
-import { Meter, gtOf } from './meter.js';
+import { Meter, MeterSpec, gtOf } from './meter.js';
 import {
   type Endpoint,
   type ReqResp,
@@ -79,6 +79,99 @@ function kindsOf(map: EsmtpMap, kind: CriterionKind): EsmtpMatch[] {
   return map.matches.filter((m) => m.criterion.kind === kind);
 }
 
+/**
+ * What every session of one policy-map shares, computed once per map: the matches by criterion
+ * kind, the meters' thresholds, the normalised EHLO parameter names per match. A session then
+ * allocates only its own counters and state.
+ */
+interface MapPlan {
+  byKind: Map<CriterionKind, EsmtpMatch[]>;
+  cmdLine: MeterSpec;
+  senderLen: MeterSpec;
+  rcptCount: MeterSpec;
+  invalidRcpt: MeterSpec;
+  hdrLine: MeterSpec;
+  hdrTotal: MeterSpec;
+  toCount: MeterSpec;
+  bodyLine: MeterSpec;
+  bodyTotal: MeterSpec;
+  /** `match ehlo-reply-parameter` lines: their parameter names normalised. */
+  ehloParams: Map<EsmtpMatch, readonly string[]>;
+}
+
+const PLANS = new WeakMap<EsmtpMap, MapPlan>();
+
+function planOf(map: EsmtpMap): MapPlan {
+  let p = PLANS.get(map);
+  if (p !== undefined) return p;
+  const byKind = new Map<CriterionKind, EsmtpMatch[]>();
+  const ehloParams = new Map<EsmtpMatch, readonly string[]>();
+  for (const m of map.matches) {
+    const list = byKind.get(m.criterion.kind);
+    if (list) list.push(m);
+    else byKind.set(m.criterion.kind, [m]);
+    if (m.criterion.kind === 'ehlo-reply-parameter') ehloParams.set(m, m.criterion.parameters.map(normaliseEhloParameter));
+  }
+  const spec = (kind: CriterionKind): MeterSpec => new MeterSpec(kindsOf(map, kind), gtOf);
+  p = {
+    byKind,
+    cmdLine: spec('cmd-line-length'),
+    senderLen: spec('sender-address-length'),
+    rcptCount: spec('cmd-rcpt-count'),
+    invalidRcpt: spec('invalid-recipients-count'),
+    hdrLine: spec('header-line-length'),
+    hdrTotal: spec('header-length'),
+    toCount: spec('header-to-fields-count'),
+    bodyLine: spec('body-line-length'),
+    bodyTotal: spec('body-length'),
+    ehloParams,
+  };
+  PLANS.set(map, p);
+  return p;
+}
+
+/** `special-character` byte sets by the option's text (read-only, shared). */
+const SPECIAL_SETS = new Map<string, Uint8Array>();
+
+function specialSetOf(chars: string): Uint8Array {
+  let set = SPECIAL_SETS.get(chars);
+  if (set === undefined) {
+    set = new Uint8Array(256);
+    for (let i = 0; i < chars.length; i++) set[chars.charCodeAt(i) & 0xff] = 1;
+    if (SPECIAL_SETS.size < 64) SPECIAL_SETS.set(chars, set);
+  }
+  return set;
+}
+
+/**
+ * The fixed per-session byte buffers live in one slab, reused from session to session (released
+ * when the pipeline is done with a session): a connection then allocates no buffers, and no
+ * backing stores wait for a full GC.
+ */
+const SLAB_POOL = new Map<number, Buffer[]>();
+/** Spare slabs kept per size (beyond this, released slabs are left to the GC). */
+const SLAB_POOL_MAX = 512;
+
+function takeSlab(size: number): Buffer {
+  const free = SLAB_POOL.get(size);
+  const b = free !== undefined ? free.pop() : undefined;
+  if (b !== undefined) {
+    b.fill(0); // as Buffer.alloc would give it
+    return b;
+  }
+  return Buffer.alloc(size);
+}
+
+function giveSlab(b: Buffer): void {
+  let free = SLAB_POOL.get(b.length);
+  if (free === undefined) {
+    if (SLAB_POOL.size >= 16) return;
+    free = [];
+    SLAB_POOL.set(b.length, free);
+  }
+  if (free.length < SLAB_POOL_MAX) free.push(b);
+}
+
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
@@ -107,7 +200,10 @@ class EsmtpSession implements InspectorSession {
   private readonly matchCounted: Int32Array;
   private readonly client: Endpoint;
   private readonly server: Endpoint;
-  private readonly byKind = new Map<CriterionKind, EsmtpMatch[]>();
+  private readonly byKind: Map<CriterionKind, EsmtpMatch[]>;
+  private readonly ehloParams: Map<EsmtpMatch, readonly string[]>;
+  /** The slab holding the fixed buffers below (null once released). */
+  private slab: Buffer | null;
   private notes = 0;
   /** Capture time (seconds) of the last segment, NaN until one carried a time. */
   private now = Number.NaN;
@@ -131,7 +227,7 @@ class EsmtpSession implements InspectorSession {
   private lineStart = 0;
   private disp: DispT = Disp.PENDING;
   private verb: VerbId | -1 = -1;
-  private readonly tok = Buffer.alloc(MAX_VERB_LEN + 1);
+  private readonly tok: Buffer;
   private tokLen = 0;
   private readonly arg: Buffer;
   private argLen = 0;
@@ -148,7 +244,7 @@ class EsmtpSession implements InspectorSession {
   private firstPipe = -1;
   private specialFired = false;
   private readonly senderLen: Meter;
-  private readonly specialSet: Uint8Array = new Uint8Array(256);
+  private readonly specialSet: Uint8Array;
   // transaction
   private readonly rcptCount: Meter;
   private readonly invalidRcpt: Meter;
@@ -164,10 +260,10 @@ class EsmtpSession implements InspectorSession {
   private dlContent = 0;
   private dlPendingCr = false;
   private dlSkip = false;
-  private readonly head = Buffer.alloc(LINE_HEAD);
+  private readonly head: Buffer;
   private headLen = 0;
   private fieldState: 0 | 1 | 2 = 0; // 0 none, 1 reading name, 2 collecting value
-  private readonly nameBuf = Buffer.alloc(MAX_HEADER_NAME);
+  private readonly nameBuf: Buffer;
   private nameLen = 0;
   private fieldKind = -1; // index into INTERESTING_FIELDS
   private fieldStart = 0;
@@ -194,11 +290,11 @@ class EsmtpSession implements InspectorSession {
   private sLineStarted = false;
   private sLineStart = 0;
   private sPos = 0;
-  private readonly sPrefix = Buffer.alloc(4);
+  private readonly sPrefix: Buffer;
   private sSkip = false;
   private kwPhase = false;
   private kwStart = 0;
-  private readonly kw = Buffer.alloc(MAX_KEYWORD + 1);
+  private readonly kw: Buffer;
   private kwLen = 0;
   private sMaskRest: 0 | 1 | 2 = 0; // 1 mask to end of line, 2 mask to end of keyword token
   private sMaskRule = '';
@@ -253,25 +349,37 @@ class EsmtpSession implements InspectorSession {
     const c = ctx.conn;
     this.client = { iface: ctx.clientInterface, ip: c.clientIp, port: c.clientPort };
     this.server = { iface: ctx.serverInterface, ip: c.serverIp, port: c.serverPort };
-    for (const m of map.matches) {
-      const list = this.byKind.get(m.criterion.kind);
-      if (list) list.push(m);
-      else this.byKind.set(m.criterion.kind, [m]);
-    }
-    this.q = new Uint8Array(opt.maxPending);
-    this.arg = Buffer.alloc(opt.maxFieldBuffer);
-    this.addrBuf = Buffer.alloc(opt.maxFieldBuffer);
-    this.fieldBuf = Buffer.alloc(opt.maxFieldBuffer);
-    this.cmdLine = new Meter(kindsOf(map, 'cmd-line-length'), gtOf);
-    this.senderLen = new Meter(kindsOf(map, 'sender-address-length'), gtOf);
-    this.rcptCount = new Meter(kindsOf(map, 'cmd-rcpt-count'), gtOf);
-    this.invalidRcpt = new Meter(kindsOf(map, 'invalid-recipients-count'), gtOf);
-    this.hdrLine = new Meter(kindsOf(map, 'header-line-length'), gtOf);
-    this.hdrTotal = new Meter(kindsOf(map, 'header-length'), gtOf);
-    this.toCount = new Meter(kindsOf(map, 'header-to-fields-count'), gtOf);
-    this.bodyLine = new Meter(kindsOf(map, 'body-line-length'), gtOf);
-    this.bodyTotal = new Meter(kindsOf(map, 'body-length'), gtOf);
-    for (let i = 0; i < opt.specialCharacters.length; i++) this.specialSet[opt.specialCharacters.charCodeAt(i) & 0xff] = 1;
+    const plan = planOf(map);
+    this.byKind = plan.byKind;
+    this.ehloParams = plan.ehloParams;
+    // Fixed buffers carved from one pooled slab (zero-filled, like Buffer.alloc).
+    const fb = opt.maxFieldBuffer;
+    const sizes = [MAX_VERB_LEN + 1, fb, fb, fb, LINE_HEAD, MAX_HEADER_NAME, 4, MAX_KEYWORD + 1, opt.maxPending];
+    let total = 0;
+    for (const n of sizes) total += n;
+    const slab = takeSlab(total);
+    this.slab = slab;
+    let at = 0;
+    const cut = (n: number): Buffer => slab.subarray(at, (at += n));
+    this.tok = cut(MAX_VERB_LEN + 1);
+    this.arg = cut(fb);
+    this.addrBuf = cut(fb);
+    this.fieldBuf = cut(fb);
+    this.head = cut(LINE_HEAD);
+    this.nameBuf = cut(MAX_HEADER_NAME);
+    this.sPrefix = cut(4);
+    this.kw = cut(MAX_KEYWORD + 1);
+    this.q = cut(opt.maxPending);
+    this.cmdLine = new Meter(plan.cmdLine);
+    this.senderLen = new Meter(plan.senderLen);
+    this.rcptCount = new Meter(plan.rcptCount);
+    this.invalidRcpt = new Meter(plan.invalidRcpt);
+    this.hdrLine = new Meter(plan.hdrLine);
+    this.hdrTotal = new Meter(plan.hdrTotal);
+    this.toCount = new Meter(plan.toCount);
+    this.bodyLine = new Meter(plan.bodyLine);
+    this.bodyTotal = new Meter(plan.bodyTotal);
+    this.specialSet = specialSetOf(opt.specialCharacters);
     counters.entry(ctx.policyMap, ctx.className, map);
   }
 
@@ -461,6 +569,17 @@ class EsmtpSession implements InspectorSession {
       this.decideVerb(this.lineStart + this.tokLen, true);
     }
     this.flushRun();
+  }
+
+  /**
+   * The caller is done with this session (closed and flushed): its buffers go back to the pool.
+   * No method may be called afterwards.
+   */
+  release(): void {
+    const slab = this.slab;
+    if (slab === null) return;
+    this.slab = null;
+    giveSlab(slab);
   }
 
   committed(dir: Direction): number {
@@ -1443,7 +1562,6 @@ class EsmtpSession implements InspectorSession {
   private decideKeyword(_o: number): void {
     this.kwPhase = false;
     const cls = classifyEhloKeyword(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD));
-    const keywordText = bytesText(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD), 40);
     if (cls === STARTTLS_CLASS) {
       if (!this.map.parameters.allowTls && this.kwLen === 8) {
         this.sink.edit({ dir: 1, offset: this.kwStart, bytes: Buffer.from('XXXXXXXA', 'latin1'), rule: 'allow-tls', action: 'mask' });
@@ -1454,8 +1572,11 @@ class EsmtpSession implements InspectorSession {
     let masked: EsmtpMatch | null = null;
     for (const m of this.byKind.get('ehlo-reply-parameter') ?? []) {
       if (m.criterion.kind !== 'ehlo-reply-parameter') continue;
-      const hit = m.criterion.parameters.some((p) => normaliseEhloParameter(p) === cls) !== m.not;
+      const params = this.ehloParams.get(m) ?? m.criterion.parameters.map(normaliseEhloParameter);
+      const hit = params.includes(cls) !== m.not;
       if (!hit) continue;
+      // the keyword's text only when a line fires (no string per passing keyword)
+      const keywordText = bytesText(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD), 40);
       const r = this.fire(m, 1, this.kwStart, `EHLO keyword ${keywordText} (${cls})`);
       if (r === 'drop') return;
       if (r === 'mask' && !masked) masked = m;
