@@ -59,9 +59,17 @@ export class EsmtpCounters {
     return e;
   }
 
+  /** The last entry looked up (sessions of one class ask for the same one over and over). */
+  private last: InspectCounters | null = null;
+
   /** The entry for a class; registered in the global scope if the caller did not register it. */
   entry(policyMap: string, className: string, map: EsmtpMap): InspectCounters {
-    return this.entries.get(key(policyMap, className)) ?? this.register('global', policyMap, className, map);
+    const l = this.last;
+    // Same class as last time: no key string built, no map lookup.
+    if (l !== null && l.policyMap === policyMap && l.className === className) return l;
+    const e = this.entries.get(key(policyMap, className)) ?? this.register('global', policyMap, className, map);
+    this.last = e;
+    return e;
   }
 
   get(policyMap: string, className: string): InspectCounters | undefined {

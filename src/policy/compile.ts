@@ -372,7 +372,48 @@ export class PolicyImpl implements CompiledPolicy {
     this.precedence = options.interfacePrecedence ?? 'per-flow';
   }
 
+  /**
+   * Decisions by (ingress interface, server port) when no class-map of any applicable policy
+   * looks at addresses (no access-list match): then nothing else can change the decision, so
+   * connections to the same port share one decision object (no parsing, no strings per
+   * connection). Null when an access-list is involved (every connection is classified).
+   */
+  private portCache: Map<string, Map<number, ClassDecision>> | null | undefined = undefined;
+
   classify(flow: FlowTuple): ClassDecision {
+    if (this.portCache === undefined) this.portCache = this.portOnly() ? new Map() : null;
+    const cache = this.portCache;
+    if (cache === null) return this.classifyNow(flow);
+    const ifKey = flow.ingressInterface ?? '\u0000none';
+    let byPort = cache.get(ifKey);
+    if (byPort === undefined) {
+      if (cache.size >= 64) return this.classifyNow(flow);
+      byPort = new Map();
+      cache.set(ifKey, byPort);
+    }
+    let d = byPort.get(flow.serverPort);
+    if (d === undefined) {
+      d = this.classifyNow(flow);
+      byPort.set(flow.serverPort, d);
+    }
+    return d;
+  }
+
+  /** True when every class-map of every service policy decides on the server port alone. */
+  private portOnly(): boolean {
+    const pms = [...(this.resolved.global ? [this.resolved.global] : []), ...this.resolved.interfaces.values()];
+    for (const pm of pms) {
+      for (const c of pm.classes) {
+        if (!c.classMap) continue;
+        for (const m of c.classMap.matches) {
+          if (m.kind !== 'any' && m.kind !== 'default-inspection-traffic' && m.kind !== 'port' && m.kind !== 'unmodelled') return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  private classifyNow(flow: FlowTuple): ClassDecision {
     const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort };
     const scopes: Array<{ scope: string; pm: ResolvedPolicyMap }> = [];
     const iface = flow.ingressInterface !== undefined ? this.resolved.interfaces.get(flow.ingressInterface) : undefined;

@@ -12,34 +12,37 @@ export interface ParsedField {
   params: Map<string, string>;
 }
 
-/** Split on ';' outside quoted strings and comments. */
+/**
+ * Split on ';' outside quoted strings and comments (comments dropped). Kept text is taken as
+ * slices of runs, not appended char by char.
+ */
 function splitParams(s: string): string[] {
   const parts: string[] = [];
   let cur = '';
+  let run = 0; // start of the current run of kept characters
   let inQuote = false;
   let depth = 0;
   for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
+    const c = s.charCodeAt(i);
     if (inQuote) {
-      cur += c;
-      if (c === '\\' && i + 1 < s.length) cur += s[++i]!;
-      else if (c === '"') inQuote = false;
-    } else if (c === '"') {
+      if (c === 0x5c && i + 1 < s.length) i++; // backslash: it and the next char kept
+      else if (c === 0x22) inQuote = false;
+    } else if (c === 0x22) {
       inQuote = true;
-      cur += c;
-    } else if (c === '(') {
-      depth++;
-    } else if (c === ')' && depth > 0) {
-      depth--;
-    } else if (depth > 0) {
-      // inside a comment: dropped
-    } else if (c === ';') {
+    } else if (c === 0x28 || (c === 0x29 && depth > 0) || depth > 0) {
+      // a comment's parentheses and content: dropped
+      if (c === 0x28) depth++;
+      else if (c === 0x29) depth--;
+      if (i > run) cur += s.slice(run, i);
+      run = i + 1;
+    } else if (c === 0x3b) {
+      if (i > run) cur += s.slice(run, i);
       parts.push(cur);
       cur = '';
-    } else {
-      cur += c;
+      run = i + 1;
     }
   }
+  if (s.length > run) cur += s.slice(run);
   parts.push(cur);
   return parts;
 }
@@ -106,7 +109,15 @@ export function parseField(raw: string): ParsedField {
 
 /** Media type as written ("type/subtype"), or '' when the value has none. */
 export function mediaType(f: ParsedField): string {
-  return f.value.split(/\s+/)[0] ?? '';
+  // Up to the first whitespace (what split(/\s+/)[0] gives; the value is latin1 and trimmed).
+  const v = f.value;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if ((c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 || c > 0xff) {
+      return c > 0xff ? (v.split(/\s+/)[0] ?? '') : v.slice(0, i);
+    }
+  }
+  return v;
 }
 
 export const KNOWN_ENCODINGS = ['7bit', '8bit', 'base64', 'binary', 'quoted-printable'] as const;
