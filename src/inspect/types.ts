@@ -21,6 +21,7 @@ export type VerdictAction =
 export interface Edit {
   dir: Direction;
   offset: number;
+  /** The new bytes. Read-only for the receiver (the engine may hand out views of shared fill buffers). */
   bytes: Buffer;
   /** The rule that caused it, as in verdicts: 'mask-banner', 'unknown-command', 'match ehlo-reply-parameter others', ... */
   rule: string;

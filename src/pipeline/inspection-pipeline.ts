@@ -752,7 +752,7 @@ export class InspectionPipeline {
 
   private onEdit(st: ConnState, ed: Edit): void {
     this.s.edits++;
-    st.editHistory(ed.dir).add({ offset: ed.offset, bytes: Buffer.from(ed.bytes), rule: ed.rule, action: ed.action });
+    st.editHistory(ed.dir).addCopy(ed.offset, ed.bytes, ed.rule, ed.action);
     const end = ed.offset + ed.bytes.length;
     for (const h of st.held) {
       if (h.dir !== ed.dir || h.dropped || h.payloadLength === 0) continue;

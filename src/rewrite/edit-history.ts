@@ -4,9 +4,13 @@
  * are forgotten first, which only matters for a retransmission of bytes older than the last
  * `limit` edits (counted as `forgotten`).
  *
- * Stored as a ring of parallel arrays (offsets in a Float64Array, the rest in slots reused as the
- * ring turns) and read by index, so the per-packet look-up allocates nothing: no closure, no
- * record object. A packet beyond every kept edit (the common case) costs one comparison.
+ * Stored as a ring in ONE plain array (five slots per edit: offset, end, bytes, rule, action) and
+ * read by index, so the per-packet look-up allocates nothing and a connection's history is one
+ * small object plus one array: histories outlive their connection by the flow table's linger time,
+ * so their size is what lingering connections cost. An edit whose bytes are all one value (X's,
+ * banner stars: nearly all of them) is kept as that value, not as a Buffer; `bytes(i)` hands out a
+ * view of a shared, read-only fill buffer for it. A packet beyond every kept edit (the common case)
+ * costs one comparison.
  */
 export interface StoredEdit {
   offset: number;
@@ -18,13 +22,39 @@ export interface StoredEdit {
 export const DEFAULT_EDIT_HISTORY = 256;
 
 const INITIAL_CAPACITY = 4;
+const STRIDE = 5;
+const F_OFFSET = 0;
+const F_END = 1;
+const F_BYTES = 2;
+const F_RULE = 3;
+const F_ACTION = 4;
+
+/** Shared fill buffers by byte value (read-only: callers never write into edit bytes). */
+const FILL_BYTES = 4096;
+const fills: (Buffer | undefined)[] = [];
+
+function fillView(value: number, length: number): Buffer {
+  if (length > FILL_BYTES) return Buffer.alloc(length, value);
+  let f = fills[value];
+  if (f === undefined) {
+    f = Buffer.alloc(FILL_BYTES, value);
+    fills[value] = f;
+  }
+  return f.subarray(0, length);
+}
+
+/** The single value every byte has, or -1 (and -1 for an empty edit). */
+function uniformValue(bytes: Uint8Array): number {
+  const n = bytes.length;
+  if (n === 0) return -1;
+  const v = bytes[0]!;
+  for (let i = 1; i < n; i++) if (bytes[i] !== v) return -1;
+  return v;
+}
 
 export class EditHistory {
-  private offsets = new Float64Array(INITIAL_CAPACITY);
-  private ends = new Float64Array(INITIAL_CAPACITY);
-  private bytesAt: Buffer[] = [];
-  private rules: string[] = [];
-  private actions: string[] = [];
+  /** Ring of STRIDE-slot records; capacity = slots.length / STRIDE. */
+  private slots: (number | string | Buffer)[] = new Array<number | string | Buffer>(INITIAL_CAPACITY * STRIDE).fill(0);
   /** Ring position of the oldest edit, and the number kept. */
   private head = 0;
   private n = 0;
@@ -44,24 +74,42 @@ export class EditHistory {
     return this.n;
   }
 
+  private get cap(): number {
+    return this.slots.length / STRIDE;
+  }
+
   add(edit: StoredEdit): void {
+    this.push(edit.offset, edit.bytes.length, edit.bytes, edit.rule, edit.action);
+  }
+
+  /**
+   * Adds an edit whose bytes are only valid during the call: a uniform edit is kept as its value,
+   * any other is copied.
+   */
+  addCopy(offset: number, bytes: Uint8Array, rule: string, action: string): void {
+    const v = uniformValue(bytes);
+    this.push(offset, bytes.length, v >= 0 ? v : Buffer.from(bytes), rule, action);
+  }
+
+  private push(offset: number, length: number, bytes: Buffer | number, rule: string, action: string): void {
     if (this.n === this.limit) {
       // Forget the oldest: its slot becomes the newest.
-      const old = this.head;
+      const old = this.head * STRIDE;
       this.forgotten++;
-      this.forgottenBelow = Math.max(this.forgottenBelow, this.ends[old]!);
-      this.head = (this.head + 1) % this.offsets.length;
+      this.forgottenBelow = Math.max(this.forgottenBelow, this.slots[old + F_END] as number);
+      this.head = (this.head + 1) % this.cap;
       this.n--;
-    } else if (this.n === this.offsets.length) {
+    } else if (this.n === this.cap) {
       this.grow();
     }
-    const at = (this.head + this.n) % this.offsets.length;
-    const end = edit.offset + edit.bytes.length;
-    this.offsets[at] = edit.offset;
-    this.ends[at] = end;
-    this.bytesAt[at] = edit.bytes;
-    this.rules[at] = edit.rule;
-    this.actions[at] = edit.action;
+    const at = ((this.head + this.n) % this.cap) * STRIDE;
+    const end = offset + length;
+    const s = this.slots;
+    s[at + F_OFFSET] = offset;
+    s[at + F_END] = end;
+    s[at + F_BYTES] = bytes;
+    s[at + F_RULE] = rule;
+    s[at + F_ACTION] = action;
     this.n++;
     if (end > this.maxEnd) this.maxEnd = end;
   }
@@ -76,28 +124,37 @@ export class EditHistory {
    * -1. Iterate with `for (let i = h.next(s, e, 0); i >= 0; i = h.next(s, e, i + 1))`.
    */
   next(start: number, end: number, from: number): number {
-    const cap = this.offsets.length;
+    const cap = this.cap;
+    const s = this.slots;
     for (let i = from; i < this.n; i++) {
-      const at = (this.head + i) % cap;
-      if (this.offsets[at]! < end && this.ends[at]! > start) return i;
+      const at = ((this.head + i) % cap) * STRIDE;
+      if ((s[at + F_OFFSET] as number) < end && (s[at + F_END] as number) > start) return i;
     }
     return -1;
   }
 
-  offset(i: number): number {
-    return this.offsets[(this.head + i) % this.offsets.length]!;
+  private at(i: number): number {
+    return ((this.head + i) % this.cap) * STRIDE;
   }
 
+  offset(i: number): number {
+    return this.slots[this.at(i) + F_OFFSET] as number;
+  }
+
+  /** The edit's bytes (read-only: a view of a shared fill buffer for a uniform edit). */
   bytes(i: number): Buffer {
-    return this.bytesAt[(this.head + i) % this.offsets.length]!;
+    const at = this.at(i);
+    const b = this.slots[at + F_BYTES]!;
+    if (typeof b !== 'number') return b as Buffer;
+    return fillView(b, (this.slots[at + F_END] as number) - (this.slots[at + F_OFFSET] as number));
   }
 
   rule(i: number): string {
-    return this.rules[(this.head + i) % this.offsets.length]!;
+    return this.slots[this.at(i) + F_RULE] as string;
   }
 
   action(i: number): string {
-    return this.actions[(this.head + i) % this.offsets.length]!;
+    return this.slots[this.at(i) + F_ACTION] as string;
   }
 
   /** Calls `fn` for each kept edit overlapping stream range [start, end), oldest first (tests, tools). */
@@ -109,25 +166,13 @@ export class EditHistory {
   }
 
   private grow(): void {
-    const cap = Math.min(this.limit, this.offsets.length * 2);
-    const offsets = new Float64Array(cap);
-    const ends = new Float64Array(cap);
-    const bytesAt: Buffer[] = [];
-    const rules: string[] = [];
-    const actions: string[] = [];
+    const cap = Math.min(this.limit, this.cap * 2);
+    const next = new Array<number | string | Buffer>(cap * STRIDE).fill(0);
     for (let i = 0; i < this.n; i++) {
-      const at = (this.head + i) % this.offsets.length;
-      offsets[i] = this.offsets[at]!;
-      ends[i] = this.ends[at]!;
-      bytesAt.push(this.bytesAt[at]!);
-      rules.push(this.rules[at]!);
-      actions.push(this.actions[at]!);
+      const from = this.at(i);
+      for (let k = 0; k < STRIDE; k++) next[i * STRIDE + k] = this.slots[from + k]!;
     }
-    this.offsets = offsets;
-    this.ends = ends;
-    this.bytesAt = bytesAt;
-    this.rules = rules;
-    this.actions = actions;
+    this.slots = next;
     this.head = 0;
   }
 }

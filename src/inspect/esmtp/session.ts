@@ -130,6 +130,21 @@ function planOf(map: EsmtpMap): MapPlan {
   return p;
 }
 
+/** Shared fill buffers by byte value: edit bytes are read-only for their receivers (types.ts). */
+const FILL_SHARED = 4096;
+const FILLS: (Buffer | undefined)[] = [];
+
+/** `len` bytes of `fill` (a view of a shared buffer: no backing store per edit). */
+function fillBytes(fill: number, len: number): Buffer {
+  if (len > FILL_SHARED) return Buffer.alloc(len, fill);
+  let f = FILLS[fill];
+  if (f === undefined) {
+    f = Buffer.alloc(FILL_SHARED, fill);
+    FILLS[fill] = f;
+  }
+  return f.subarray(0, len);
+}
+
 /** `special-character` byte sets by the option's text (read-only, shared). */
 const SPECIAL_SETS = new Map<string, Uint8Array>();
 
@@ -1846,7 +1861,7 @@ class EsmtpSession implements InspectorSession {
 
   private flushRun(): void {
     if (this.runStart < 0) return;
-    const e: Edit = { dir: this.runDir, offset: this.runStart, bytes: Buffer.alloc(this.runLen, this.runFill), rule: this.runRule, action: this.runAction };
+    const e: Edit = { dir: this.runDir, offset: this.runStart, bytes: fillBytes(this.runFill, this.runLen), rule: this.runRule, action: this.runAction };
     this.runStart = -1;
     this.runLen = 0;
     this.sink.edit(e);
@@ -1855,6 +1870,6 @@ class EsmtpSession implements InspectorSession {
   private emitFill(dir: Direction, offset: number, len: number, fill: number, rule: string, action: VerdictAction): void {
     if (len <= 0) return;
     this.flushRun();
-    this.sink.edit({ dir, offset, bytes: Buffer.alloc(len, fill), rule, action });
+    this.sink.edit({ dir, offset, bytes: fillBytes(fill, len), rule, action });
   }
 }
