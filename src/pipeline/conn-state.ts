@@ -6,11 +6,26 @@
  */
 import type { ConnectionMeta, Direction, HalfStreamStats } from '../flow/types.js';
 import type { InspectCounters } from '../inspect/counters.js';
-import type { InspectorSession, SessionContext } from '../inspect/types.js';
+import type { Edit, InspectionSink, InspectorSession, SessionContext, Verdict } from '../inspect/types.js';
 import type { ClassDecision } from '../policy/types.js';
 import { EditHistory } from '../rewrite/edit-history.js';
 import type { HeaderTemplate } from '../rewrite/rst.js';
 import type { QueueEntry } from './queue-entry.js';
+
+/** Header template of one direction (for synthesised RSTs) and the interface it was seen on. */
+export interface ConnTemplate {
+  t: HeaderTemplate;
+  interfaceIndex: number;
+}
+
+/** Where a connection's session events go (the pipeline). */
+export interface SessionEvents {
+  sessionEdit(st: ConnState, ed: Edit): void;
+  sessionVerdict(st: ConnState, v: Verdict): void;
+}
+
+/** The empty held list shared by every connection until it holds a packet (never written to). */
+const NO_HELD: readonly QueueEntry[] = Object.freeze([]);
 
 export const ConnKind = {
   /** Inspected by an `inspect esmtp` class. */
@@ -26,32 +41,39 @@ export type ConnKind = (typeof ConnKind)[keyof typeof ConnKind];
 const DELIVERIES_KEPT = 16;
 const D_FIELDS = 3;
 
-export class ConnState {
+/** The connection's state is also its session's sink: no closures per connection. */
+export class ConnState implements InspectionSink {
   readonly kind: ConnKind;
   readonly decision: ClassDecision | null;
   /** The flow layer's connection (meta data and per-direction statistics). */
   readonly conn: ConnectionMeta & { readonly stats: readonly [HalfStreamStats, HalfStreamStats] };
   session: InspectorSession | null = null;
+  /** Receiver of the session's edits and verdicts (set with the session). */
+  events: SessionEvents | null = null;
   ctx: SessionContext | null = null;
-  /** Edits per direction (lazily created). */
-  readonly edits: [EditHistory | null, EditHistory | null] = [null, null];
-  /** This connection's entries in the hold-back queue, in queue order. */
-  readonly held: QueueEntry[] = [];
+  /** Edits per direction (lazily created). Scalar fields, not arrays: a lingering connection stays small. */
+  private edits0: EditHistory | null = null;
+  private edits1: EditHistory | null = null;
+  /** This connection's entries in the hold-back queue, in queue order (shared empty list until the first). */
+  held: readonly QueueEntry[] = NO_HELD;
   /**
    * Recent in-order deliveries per direction, for mapping verdict offsets to packets: a ring of
    * (offset, end, packetNumber) triples per direction in one typed array, made on the first
    * delivery and released when the connection closes (nothing allocated per packet).
    */
   private deliveries: Float64Array | null = null;
-  private readonly dHead: [number, number] = [0, 0];
-  private readonly dCount: [number, number] = [0, 0];
+  private dHead0 = 0;
+  private dHead1 = 0;
+  private dCount0 = 0;
+  private dCount1 = 0;
   /** This class's `show service-policy` counters (looked up once, counted per packet). */
   counters: InspectCounters | null = null;
   /** Headers of a packet of each direction, for synthesised RSTs. */
-  readonly templates: [{ t: HeaderTemplate; interfaceIndex: number } | null, { t: HeaderTemplate; interfaceIndex: number } | null] = [null, null];
+  private tmpl0: ConnTemplate | null = null;
+  private tmpl1: ConnTemplate | null = null;
   /** Next sequence number each side will send, as tracked from its packets (for RSTs). */
-  readonly nextSeq: [number, number] = [0, 0];
-  readonly seqSeen: [boolean, boolean] = [false, false];
+  private nextSeq0 = 0;
+  private nextSeq1 = 0;
 
   packets = 0;
   /** The session reached 'dropped'/'reset' and the pipeline has acted on it. */
@@ -82,13 +104,50 @@ export class ConnState {
     this.decision = decision;
   }
 
+  edit(ed: Edit): void {
+    this.events?.sessionEdit(this, ed);
+  }
+
+  verdict(v: Verdict): void {
+    this.events?.sessionVerdict(this, v);
+  }
+
+  /** The edit history of `dir`, or null while nothing was edited there. */
+  historyOf(dir: Direction): EditHistory | null {
+    return dir === 0 ? this.edits0 : this.edits1;
+  }
+
   editHistory(dir: Direction): EditHistory {
-    let h = this.edits[dir];
+    let h = dir === 0 ? this.edits0 : this.edits1;
     if (h === null) {
       h = new EditHistory();
-      this.edits[dir] = h;
+      if (dir === 0) this.edits0 = h;
+      else this.edits1 = h;
     }
     return h;
+  }
+
+  templateOf(dir: Direction): ConnTemplate | null {
+    return dir === 0 ? this.tmpl0 : this.tmpl1;
+  }
+
+  setTemplate(dir: Direction, t: ConnTemplate): void {
+    if (dir === 0) this.tmpl0 = t;
+    else this.tmpl1 = t;
+  }
+
+  nextSeqOf(dir: Direction): number {
+    return dir === 0 ? this.nextSeq0 : this.nextSeq1;
+  }
+
+  setNextSeq(dir: Direction, seq: number): void {
+    if (dir === 0) this.nextSeq0 = seq;
+    else this.nextSeq1 = seq;
+  }
+
+  addHeld(e: QueueEntry): void {
+    if (this.held === NO_HELD) this.held = [e];
+    else (this.held as QueueEntry[]).push(e);
   }
 
   recordDelivery(dir: Direction, offset: number, length: number, packetNumber: number): void {
@@ -98,9 +157,10 @@ export class ConnState {
       this.deliveries = d;
     }
     const base = dir * DELIVERIES_KEPT;
-    const n = this.dCount[dir];
+    const n = dir === 0 ? this.dCount0 : this.dCount1;
+    const head = dir === 0 ? this.dHead0 : this.dHead1;
     if (n > 0) {
-      const last = (base + ((this.dHead[dir] + n - 1) % DELIVERIES_KEPT)) * D_FIELDS;
+      const last = (base + ((head + n - 1) % DELIVERIES_KEPT)) * D_FIELDS;
       if (d[last + 2] === packetNumber && d[last + 1] === offset) {
         d[last + 1] = offset + length;
         return;
@@ -108,11 +168,13 @@ export class ConnState {
     }
     let slot: number;
     if (n === DELIVERIES_KEPT) {
-      slot = this.dHead[dir];
-      this.dHead[dir] = (slot + 1) % DELIVERIES_KEPT;
+      slot = head;
+      if (dir === 0) this.dHead0 = (slot + 1) % DELIVERIES_KEPT;
+      else this.dHead1 = (slot + 1) % DELIVERIES_KEPT;
     } else {
-      slot = (this.dHead[dir] + n) % DELIVERIES_KEPT;
-      this.dCount[dir] = n + 1;
+      slot = (head + n) % DELIVERIES_KEPT;
+      if (dir === 0) this.dCount0 = n + 1;
+      else this.dCount1 = n + 1;
     }
     const at = (base + slot) * D_FIELDS;
     d[at] = offset;
@@ -125,8 +187,8 @@ export class ConnState {
     const d = this.deliveries;
     if (d === null) return null;
     const base = dir * DELIVERIES_KEPT;
-    const head = this.dHead[dir];
-    const n = this.dCount[dir];
+    const head = dir === 0 ? this.dHead0 : this.dHead1;
+    const n = dir === 0 ? this.dCount0 : this.dCount1;
     for (let i = n - 1; i >= 0; i--) {
       const at = (base + ((head + i) % DELIVERIES_KEPT)) * D_FIELDS;
       if (d[at]! <= offset && offset < d[at + 1]!) return d[at + 2]!;
@@ -150,17 +212,18 @@ export class ConnState {
     this.session = null;
     this.ctx = null;
     this.deliveries = null;
-    this.dCount[0] = this.dCount[1] = 0;
-    this.templates[0] = null;
-    this.templates[1] = null;
+    this.dCount0 = this.dCount1 = 0;
+    this.tmpl0 = null;
+    this.tmpl1 = null;
   }
 
   removeHeld(e: QueueEntry): void {
-    if (this.held[0] === e) {
-      this.held.shift();
+    const held = this.held as QueueEntry[];
+    if (held[0] === e) {
+      held.shift();
       return;
     }
-    const i = this.held.indexOf(e);
-    if (i >= 0) this.held.splice(i, 1);
+    const i = held.indexOf(e);
+    if (i >= 0) held.splice(i, 1);
   }
 }

@@ -26,14 +26,14 @@ import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
 import { createEsmtpSession } from '../inspect/esmtp/session.js';
 import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js';
 import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
-import type { Edit, InspectionSink, SessionContext, Verdict } from '../inspect/types.js';
+import type { Edit, SessionContext, Verdict } from '../inspect/types.js';
 import type { ClassDecision, CompiledPolicy } from '../policy/types.js';
 import { fractionDigits, IsoTimeFormatter } from '../output/time.js';
 import type { VerdictRecord, VerdictRecordAction } from '../output/verdicts.js';
 import { applyStreamEdit } from '../rewrite/apply-edit.js';
 import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from '../rewrite/rst.js';
 import { timestampAfter, type TimeResolution } from '../rewrite/timestamp.js';
-import { ConnKind, ConnState } from './conn-state.js';
+import { ConnKind, ConnState, type SessionEvents } from './conn-state.js';
 import { ConnectionLimiter } from './connection-limits.js';
 import { HoldQueue } from './hold-queue.js';
 import { QueueEntry } from './queue-entry.js';
@@ -69,7 +69,7 @@ function actionWord(action: string): string {
   }
 }
 
-export class InspectionPipeline {
+export class InspectionPipeline implements SessionEvents {
   readonly profile: PipelineProfile;
   readonly checksumMode: ChecksumMode;
   readonly counters = new EsmtpCounters();
@@ -290,7 +290,7 @@ export class InspectionPipeline {
       this.verdictRecord(e, st, dir, 'overlap-different-data', 'rewrite-retransmission', null, text);
       if (changed > 0) e.modified = true;
     }
-    const hist = st.edits[dir];
+    const hist = st.historyOf(dir);
     // Most packets lie beyond every edit: one comparison, nothing allocated.
     if (hist === null || !hist.mayOverlap(start, end)) return;
     for (let i = hist.next(start, end, 0); i >= 0; i = hist.next(start, end, i + 1)) {
@@ -313,12 +313,11 @@ export class InspectionPipeline {
   }
 
   private rememberHeaders(st: ConnState, pkt: DecodedPacket, e: QueueEntry, dir: Direction): void {
-    if (st.templates[dir] === null) st.templates[dir] = { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex };
+    if (st.templateOf(dir) === null) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
     let len = pkt.payloadLength + pkt.payloadMissing;
     if ((pkt.flags & TcpFlag.SYN) !== 0) len++;
     if ((pkt.flags & TcpFlag.FIN) !== 0) len++;
-    st.nextSeq[dir] = seqAdd(pkt.seq, len);
-    st.seqSeen[dir] = true;
+    st.setNextSeq(dir, seqAdd(pkt.seq, len));
   }
 
   private isReady(e: QueueEntry): boolean {
@@ -356,7 +355,7 @@ export class InspectionPipeline {
 
   private enqueue(q: QueueEntry): void {
     this.hq.push(q);
-    if (q.conn !== null && !q.synthesized) q.conn.held.push(q);
+    if (q.conn !== null && !q.synthesized) q.conn.addHeld(q);
     const n = this.hq.size;
     if (n > this.s.packets.maxHeld) this.s.packets.maxHeld = n;
   }
@@ -520,7 +519,7 @@ export class InspectionPipeline {
     const tSeq = tp.seq;
     const tAck = tp.ack;
     const tHasAck = (tp.flags & TcpFlag.ACK) !== 0;
-    const seqOf = (d: Direction): number => (d === dDir ? tSeq : tHasAck ? tAck : st.nextSeq[d]);
+    const seqOf = (d: Direction): number => (d === dDir ? tSeq : tHasAck ? tAck : st.nextSeqOf(d));
     const conn = st.conn;
     const made: QueueEntry[] = [];
     let step = 1;
@@ -563,9 +562,9 @@ export class InspectionPipeline {
   }
 
   private templateFor(st: ConnState, from: Direction): { t: HeaderTemplate; interfaceIndex: number } | null {
-    const own = st.templates[from];
+    const own = st.templateOf(from);
     if (own !== null) return own;
-    const other = st.templates[from === C2S ? S2C : C2S];
+    const other = st.templateOf(from === C2S ? S2C : C2S);
     return other === null ? null : { t: reverseTemplate(other.t), interfaceIndex: other.interfaceIndex };
   }
 
@@ -616,11 +615,8 @@ export class InspectionPipeline {
     const counters = this.counters.entry(decision.policyMap, decision.className, map);
     counters.scope = decision.scope;
     st.counters = counters;
-    const sink: InspectionSink = {
-      edit: (ed) => this.onEdit(st, ed),
-      verdict: (v) => this.onVerdict(st, v),
-    };
-    st.session = createEsmtpSession(map, ctx, this.engineOptions, sink, this.counters);
+    st.events = this;
+    st.session = createEsmtpSession(map, ctx, this.engineOptions, st, this.counters);
     const [a, b] = this.builtEnds(conn);
     const line = syslog302013(conn.id, this.clientIf === 'inside' ? 'outbound' : 'inbound', a, b);
     this.syslog(line, conn.firstTimeSec, conn.firstTimeNsec);
@@ -750,7 +746,8 @@ export class InspectionPipeline {
 
   // ------------------------------------------------------------------ session sink
 
-  private onEdit(st: ConnState, ed: Edit): void {
+  /** @internal SessionEvents: an edit from a connection's session. */
+  sessionEdit(st: ConnState, ed: Edit): void {
     this.s.edits++;
     st.editHistory(ed.dir).addCopy(ed.offset, ed.bytes, ed.rule, ed.action);
     const end = ed.offset + ed.bytes.length;
@@ -769,7 +766,8 @@ export class InspectionPipeline {
     }
   }
 
-  private onVerdict(st: ConnState, v: Verdict): void {
+  /** @internal SessionEvents: a verdict from a connection's session. */
+  sessionVerdict(st: ConnState, v: Verdict): void {
     if ((v.action === 'drop-connection' || v.action === 'reset') && st.dropRule === '') {
       st.dropRule = v.rule;
       st.dropDetail = v.detail;

@@ -51,9 +51,10 @@ export class Meter {
 
   /**
    * Add `delta`; the k-th added unit sits at stream offset `firstOffset + k`. Calls `hit` for
-   * each crossed threshold (in ascending order); stops early when `hit` returns false.
+   * each crossed threshold (in ascending order); stops early when `hit` returns false. `ctx` is
+   * passed on to `hit` (so callers can use one static function instead of a closure each).
    */
-  advance(delta: number, firstOffset: number, hit: (m: EsmtpMatch, offset: number) => boolean): boolean {
+  advance<C = undefined>(delta: number, firstOffset: number, hit: (m: EsmtpMatch, offset: number, ctx: C) => boolean, ctx?: C): boolean {
     const old = this.value;
     this.value += delta;
     while (this.ptr < this.thresholds.length) {
@@ -61,7 +62,7 @@ export class Meter {
       if (this.value <= t) break;
       this.ptr++;
       const off = firstOffset + Math.max(0, t - old);
-      for (const m of this.groups[this.ptr - 1]!) if (!hit(m, off)) return false;
+      for (const m of this.groups[this.ptr - 1]!) if (!hit(m, off, ctx as C)) return false;
     }
     return true;
   }

@@ -347,11 +347,19 @@ class EsmtpSession implements InspectorSession {
   private epHow = '';
 
   // Meter callbacks, bound once (the meters run per byte / per line: no closure per call).
-  private readonly onCmdLineHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, this.cmdLineDetail());
-  private readonly onSenderHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`);
-  private readonly onDataLineHit = (m: EsmtpMatch, off: number): boolean => this.fireKeep(m, 0, off, this.dataLineDetail(m));
-  private readonly onDataTotalHit = (m: EsmtpMatch, off: number): boolean =>
-    this.fireKeep(m, 0, off, `${this.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`);
+  // Meter callbacks: static, with the session passed as context (no closures per session).
+  private static cmdLineHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
+    return s.fireKeep(m, 0, off, s.cmdLineDetail());
+  }
+  private static senderHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
+    return s.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`);
+  }
+  private static dataLineHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
+    return s.fireKeep(m, 0, off, s.dataLineDetail(m));
+  }
+  private static dataTotalHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
+    return s.fireKeep(m, 0, off, `${s.inHeaders ? 'header' : 'body'} longer than ${gtOf(m)} bytes`);
+  }
 
   constructor(
     private readonly map: EsmtpMap,
@@ -673,7 +681,7 @@ class EsmtpSession implements InspectorSession {
       if (this.disp === Disp.PENDING) this.decideVerb(o, false);
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
-        if (!this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
+        if (!this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
       }
       this.endCmdLine(o);
       return;
@@ -682,7 +690,7 @@ class EsmtpSession implements InspectorSession {
       if (this.disp === Disp.PENDING) this.decideVerb(o, false);
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
-        if (!this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
+        if (!this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
       }
       return;
     }
@@ -696,11 +704,11 @@ class EsmtpSession implements InspectorSession {
           this.decideVerb(o + 1, false);
           if (this.state !== 'inspecting') return;
         }
-        if (isCommand && !this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
+        if (isCommand && !this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
         return;
       }
     }
-    if (isCommand && !this.cmdLine.advance(1, o, this.onCmdLineHit)) return;
+    if (isCommand && !this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
     switch (this.disp) {
       case Disp.X:
         this.addRun(0, o, X, this.xRule, this.xRule === 'unknown-command' ? 'x-substitute' : 'mask');
@@ -943,7 +951,7 @@ class EsmtpSession implements InspectorSession {
   private addressChar(b: number, o: number): number {
     this.addrLen++;
     if (this.verb === Verb.MAIL && this.senderLen.active) {
-      const ok = this.senderLen.advance(1, o, this.onSenderHit);
+      const ok = this.senderLen.advance(1, o, EsmtpSession.senderHit, this);
       if (!ok) return b;
     }
     let v = b;
@@ -1272,8 +1280,8 @@ class EsmtpSession implements InspectorSession {
     while (done < len) {
       const step = Math.min(len - done, lm.untilCross(), tm.untilCross());
       const at = first + done;
-      if (!lm.advance(step, at, this.onDataLineHit)) return false;
-      if (!tm.advance(step, at, this.onDataTotalHit)) return false;
+      if (!lm.advance(step, at, EsmtpSession.dataLineHit, this)) return false;
+      if (!tm.advance(step, at, EsmtpSession.dataTotalHit, this)) return false;
       done += step;
     }
     return true;
@@ -1289,10 +1297,10 @@ class EsmtpSession implements InspectorSession {
     const countsTotal = !(this.inHeaders && this.dlContent === 0 && !this.dlDot);
     if (this.opt.lengthCountsCrlf && countsTotal) return this.advanceBoth(count, first);
     if (this.opt.lengthCountsCrlf) {
-      return this.lineMeter.advance(count, first, this.onDataLineHit);
+      return this.lineMeter.advance(count, first, EsmtpSession.dataLineHit, this);
     }
     if (!countsTotal) return true;
-    return this.totalMeter.advance(count, first, this.onDataTotalHit);
+    return this.totalMeter.advance(count, first, EsmtpSession.dataTotalHit, this);
   }
 
   // part headers are parsed like header fields but measured as body
