@@ -97,6 +97,8 @@ interface MapPlan {
   bodyTotal: MeterSpec;
   /** `match ehlo-reply-parameter` lines: their parameter names normalised. */
   ehloParams: Map<EsmtpMatch, readonly string[]>;
+  /** Released sessions' resources, by buffer sizes (see SessionResources). */
+  spare: Map<number, SessionResources[]>;
 }
 
 const PLANS = new WeakMap<EsmtpMap, MapPlan>();
@@ -125,6 +127,7 @@ function planOf(map: EsmtpMap): MapPlan {
     bodyLine: spec('body-line-length'),
     bodyTotal: spec('body-length'),
     ehloParams,
+    spare: new Map(),
   };
   PLANS.set(map, p);
   return p;
@@ -159,32 +162,105 @@ function specialSetOf(chars: string): Uint8Array {
 }
 
 /**
- * The fixed per-session byte buffers live in one slab, reused from session to session (released
- * when the pipeline is done with a session): a connection then allocates no buffers, and no
- * backing stores wait for a full GC.
+ * What a session allocates for itself, bundled and reused from session to session of the same
+ * policy-map and buffer sizes: the fixed byte buffers (views of one slab), the meters and the
+ * per-packet match marks. A connection then allocates only the session object, and closed
+ * connections leave no buffers, views or meters behind for the old generation.
  */
-const SLAB_POOL = new Map<number, Buffer[]>();
-/** Spare slabs kept per size (beyond this, released slabs are left to the GC). */
-const SLAB_POOL_MAX = 512;
+class SessionResources {
+  readonly slab: Buffer;
+  readonly tok: Buffer;
+  readonly arg: Buffer;
+  readonly addrBuf: Buffer;
+  readonly fieldBuf: Buffer;
+  readonly head: Buffer;
+  readonly nameBuf: Buffer;
+  readonly sPrefix: Buffer;
+  readonly kw: Buffer;
+  readonly q: Buffer;
+  readonly cmdLine: Meter;
+  readonly senderLen: Meter;
+  readonly rcptCount: Meter;
+  readonly invalidRcpt: Meter;
+  readonly hdrLine: Meter;
+  readonly hdrTotal: Meter;
+  readonly toCount: Meter;
+  readonly bodyLine: Meter;
+  readonly bodyTotal: Meter;
+  readonly matchCounted: Int32Array;
 
-function takeSlab(size: number): Buffer {
-  const free = SLAB_POOL.get(size);
-  const b = free !== undefined ? free.pop() : undefined;
-  if (b !== undefined) {
-    b.fill(0); // as Buffer.alloc would give it
-    return b;
+  constructor(plan: MapPlan, matches: number, fieldBuffer: number, maxPending: number) {
+    const fb = fieldBuffer;
+    const sizes = [MAX_VERB_LEN + 1, fb, fb, fb, LINE_HEAD, MAX_HEADER_NAME, 4, MAX_KEYWORD + 1, maxPending];
+    let total = 0;
+    for (const n of sizes) total += n;
+    const slab = Buffer.alloc(total);
+    this.slab = slab;
+    let at = 0;
+    const cut = (n: number): Buffer => slab.subarray(at, (at += n));
+    this.tok = cut(MAX_VERB_LEN + 1);
+    this.arg = cut(fb);
+    this.addrBuf = cut(fb);
+    this.fieldBuf = cut(fb);
+    this.head = cut(LINE_HEAD);
+    this.nameBuf = cut(MAX_HEADER_NAME);
+    this.sPrefix = cut(4);
+    this.kw = cut(MAX_KEYWORD + 1);
+    this.q = cut(maxPending);
+    this.cmdLine = new Meter(plan.cmdLine);
+    this.senderLen = new Meter(plan.senderLen);
+    this.rcptCount = new Meter(plan.rcptCount);
+    this.invalidRcpt = new Meter(plan.invalidRcpt);
+    this.hdrLine = new Meter(plan.hdrLine);
+    this.hdrTotal = new Meter(plan.hdrTotal);
+    this.toCount = new Meter(plan.toCount);
+    this.bodyLine = new Meter(plan.bodyLine);
+    this.bodyTotal = new Meter(plan.bodyTotal);
+    this.matchCounted = new Int32Array(matches + 2).fill(-1);
   }
-  return Buffer.alloc(size);
+
+  /** Back to the state of a fresh bundle (zeroed bytes as Buffer.alloc gives them, meters at 0). */
+  reset(): void {
+    this.slab.fill(0);
+    this.cmdLine.reset();
+    this.senderLen.reset();
+    this.rcptCount.reset();
+    this.invalidRcpt.reset();
+    this.hdrLine.reset();
+    this.hdrTotal.reset();
+    this.toCount.reset();
+    this.bodyLine.reset();
+    this.bodyTotal.reset();
+    this.matchCounted.fill(-1);
+  }
 }
 
-function giveSlab(b: Buffer): void {
-  let free = SLAB_POOL.get(b.length);
-  if (free === undefined) {
-    if (SLAB_POOL.size >= 16) return;
-    free = [];
-    SLAB_POOL.set(b.length, free);
+/** Spare bundles kept per (map, sizes) (beyond this, released bundles are left to the GC). */
+const RESOURCES_POOL_MAX = 512;
+
+function poolKey(fieldBuffer: number, maxPending: number): number {
+  return fieldBuffer * 1_000_003 + maxPending;
+}
+
+function takeResources(plan: MapPlan, matches: number, fieldBuffer: number, maxPending: number): SessionResources {
+  const free = plan.spare.get(poolKey(fieldBuffer, maxPending));
+  const r = free !== undefined ? free.pop() : undefined;
+  if (r !== undefined) {
+    r.reset();
+    return r;
   }
-  if (free.length < SLAB_POOL_MAX) free.push(b);
+  return new SessionResources(plan, matches, fieldBuffer, maxPending);
+}
+
+function giveResources(plan: MapPlan, r: SessionResources, fieldBuffer: number, maxPending: number): void {
+  const k = poolKey(fieldBuffer, maxPending);
+  let free = plan.spare.get(k);
+  if (free === undefined) {
+    if (plan.spare.size >= 8) return;
+    free = [];
+    plan.spare.set(k, free);
+  }
+  if (free.length < RESOURCES_POOL_MAX) free.push(r);
 }
 
 function isDigit(b: number): boolean {
@@ -217,8 +293,9 @@ class EsmtpSession implements InspectorSession {
   private readonly server: Endpoint;
   private readonly byKind: Map<CriterionKind, EsmtpMatch[]>;
   private readonly ehloParams: Map<EsmtpMatch, readonly string[]>;
-  /** The slab holding the fixed buffers below (null once released). */
-  private slab: Buffer | null;
+  /** The pooled buffers and meters below (null once released), and the plan they go back to. */
+  private res: SessionResources | null;
+  private readonly plan: MapPlan;
   private notes = 0;
   /** Capture time (seconds) of the last segment, NaN until one carried a time. */
   private now = Number.NaN;
@@ -368,40 +445,34 @@ class EsmtpSession implements InspectorSession {
     private readonly sink: InspectionSink,
     private readonly counters: EsmtpCounters,
   ) {
-    this.matchCounted = new Int32Array(map.matches.length + 2).fill(-1);
     const c = ctx.conn;
     this.client = { iface: ctx.clientInterface, ip: c.clientIp, port: c.clientPort };
     this.server = { iface: ctx.serverInterface, ip: c.serverIp, port: c.serverPort };
     const plan = planOf(map);
+    this.plan = plan;
     this.byKind = plan.byKind;
     this.ehloParams = plan.ehloParams;
-    // Fixed buffers carved from one pooled slab (zero-filled, like Buffer.alloc).
-    const fb = opt.maxFieldBuffer;
-    const sizes = [MAX_VERB_LEN + 1, fb, fb, fb, LINE_HEAD, MAX_HEADER_NAME, 4, MAX_KEYWORD + 1, opt.maxPending];
-    let total = 0;
-    for (const n of sizes) total += n;
-    const slab = takeSlab(total);
-    this.slab = slab;
-    let at = 0;
-    const cut = (n: number): Buffer => slab.subarray(at, (at += n));
-    this.tok = cut(MAX_VERB_LEN + 1);
-    this.arg = cut(fb);
-    this.addrBuf = cut(fb);
-    this.fieldBuf = cut(fb);
-    this.head = cut(LINE_HEAD);
-    this.nameBuf = cut(MAX_HEADER_NAME);
-    this.sPrefix = cut(4);
-    this.kw = cut(MAX_KEYWORD + 1);
-    this.q = cut(opt.maxPending);
-    this.cmdLine = new Meter(plan.cmdLine);
-    this.senderLen = new Meter(plan.senderLen);
-    this.rcptCount = new Meter(plan.rcptCount);
-    this.invalidRcpt = new Meter(plan.invalidRcpt);
-    this.hdrLine = new Meter(plan.hdrLine);
-    this.hdrTotal = new Meter(plan.hdrTotal);
-    this.toCount = new Meter(plan.toCount);
-    this.bodyLine = new Meter(plan.bodyLine);
-    this.bodyTotal = new Meter(plan.bodyTotal);
+    const res = takeResources(plan, map.matches.length, opt.maxFieldBuffer, opt.maxPending);
+    this.res = res;
+    this.matchCounted = res.matchCounted;
+    this.tok = res.tok;
+    this.arg = res.arg;
+    this.addrBuf = res.addrBuf;
+    this.fieldBuf = res.fieldBuf;
+    this.head = res.head;
+    this.nameBuf = res.nameBuf;
+    this.sPrefix = res.sPrefix;
+    this.kw = res.kw;
+    this.q = res.q;
+    this.cmdLine = res.cmdLine;
+    this.senderLen = res.senderLen;
+    this.rcptCount = res.rcptCount;
+    this.invalidRcpt = res.invalidRcpt;
+    this.hdrLine = res.hdrLine;
+    this.hdrTotal = res.hdrTotal;
+    this.toCount = res.toCount;
+    this.bodyLine = res.bodyLine;
+    this.bodyTotal = res.bodyTotal;
     this.specialSet = specialSetOf(opt.specialCharacters);
     counters.entry(ctx.policyMap, ctx.className, map);
   }
@@ -599,10 +670,10 @@ class EsmtpSession implements InspectorSession {
    * No method may be called afterwards.
    */
   release(): void {
-    const slab = this.slab;
-    if (slab === null) return;
-    this.slab = null;
-    giveSlab(slab);
+    const res = this.res;
+    if (res === null) return;
+    this.res = null;
+    giveResources(this.plan, res, this.opt.maxFieldBuffer, this.opt.maxPending);
   }
 
   committed(dir: Direction): number {
