@@ -67,8 +67,11 @@ export class Connection<S = unknown> implements ConnectionMeta {
   /** @internal */ list: ConnList = ConnList.NONE;
   /** @internal */ prev: Connection<S> | null = null;
   /** @internal */ next: Connection<S> | null = null;
-  /** @internal the connection is in the table's set of connections holding buffered bytes */
+  /** @internal the connection is in the table's list of connections holding buffered bytes */
   buffered = false;
+  /** @internal links in that list (oldest first) */
+  bufPrev: Connection<S> | null = null;
+  /** @internal */ bufNext: Connection<S> | null = null;
 
   constructor(
     id: number,

@@ -145,8 +145,13 @@ export class FlowTable<S = unknown> {
   // Timeout lists (head = least recently active).
   private readonly heads: (Connection<S> | null)[] = [null, null, null, null];
   private readonly tails: (Connection<S> | null)[] = [null, null, null, null];
-  /** Connections holding buffered bytes, oldest first (Set keeps insertion order). */
-  private readonly buffered = new Set<Connection<S>>();
+  /**
+   * Connections holding buffered bytes, in the order they started buffering (oldest first): an
+   * intrusive list through Connection.bufPrev/bufNext, so joining and leaving it (every time a
+   * history empties on an ACK and refills) allocates nothing.
+   */
+  private bufHead: Connection<S> | null = null;
+  private bufTail: Connection<S> | null = null;
   // Reused lookup scratch: the packet's source and destination words.
   private readonly sw = [0, 0, 0, 0];
   private readonly dw = [0, 0, 0, 0];
@@ -290,7 +295,7 @@ export class FlowTable<S = unknown> {
     this.nowNsec = tsNsec;
     this.expire();
     if (this.options.outOfOrderTimeoutSec > 0) {
-      for (const c of [...this.buffered]) {
+      for (const c of this.bufferedSnapshot()) {
         if (c.closed) continue;
         this.checkHeldTimeout(c, 0);
         this.checkHeldTimeout(c, 1);
@@ -1040,11 +1045,27 @@ export class FlowTable<S = unknown> {
     const has = a.hist !== null || b.hist !== null || a.queueLength > 0 || b.queueLength > 0;
     if (has && !conn.buffered) {
       conn.buffered = true;
-      this.buffered.add(conn);
+      conn.bufPrev = this.bufTail;
+      conn.bufNext = null;
+      if (this.bufTail !== null) this.bufTail.bufNext = conn;
+      else this.bufHead = conn;
+      this.bufTail = conn;
     } else if (!has && conn.buffered) {
       conn.buffered = false;
-      this.buffered.delete(conn);
+      if (conn.bufPrev !== null) conn.bufPrev.bufNext = conn.bufNext;
+      else this.bufHead = conn.bufNext;
+      if (conn.bufNext !== null) conn.bufNext.bufPrev = conn.bufPrev;
+      else this.bufTail = conn.bufPrev;
+      conn.bufPrev = null;
+      conn.bufNext = null;
     }
+  }
+
+  /** The buffering connections now, oldest first (a copy: safe to change the list while walking it). */
+  private bufferedSnapshot(): Connection<S>[] {
+    const out: Connection<S>[] = [];
+    for (let c = this.bufHead; c !== null; c = c.bufNext) out.push(c);
+    return out;
   }
 
   /** Over the global cap: the connections that started buffering first give up holes and history. */
@@ -1053,8 +1074,10 @@ export class FlowTable<S = unknown> {
     const cap = this.options.memoryCapBytes;
     // Bytes delivered while flushing are not retained (that would refill what is being freed).
     this.noHistory = true;
-    for (const conn of this.buffered) {
+    let conn = this.bufHead;
+    while (conn !== null) {
       if (this.stats.memoryInUse <= cap) break;
+      const next = conn.bufNext;
       this.stats.memoryCapFlushes++;
       this.flushAll(conn, 0, false);
       this.flushAll(conn, 1, false);
@@ -1062,6 +1085,8 @@ export class FlowTable<S = unknown> {
       this.dropHistory(conn.half[1]);
       this.updateBuffered(conn);
       this.checkFinished(conn, null);
+      // It left the list (nothing buffered any more): go on with the one that followed it.
+      conn = conn.buffered ? conn.bufNext : next;
     }
     this.noHistory = false;
   }

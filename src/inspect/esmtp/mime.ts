@@ -65,6 +65,26 @@ function percentDecode(s: string): string {
 export function parseField(raw: string): ParsedField {
   const parts = splitParams(raw);
   const value = (parts[0] ?? '').trim();
+  // Common case: no RFC 2231 section or extended name (no '*' in any name): the first value of
+  // each name wins, as the general path below decides too, without its regex and sections.
+  let plain = true;
+  for (let i = 1; i < parts.length && plain; i++) {
+    const p = parts[i]!;
+    const eq = p.indexOf('=');
+    if (eq >= 0 && p.lastIndexOf('*', eq) >= 0) plain = false;
+  }
+  if (plain) {
+    const params = new Map<string, string>();
+    for (let i = 1; i < parts.length; i++) {
+      const p = parts[i]!;
+      const eq = p.indexOf('=');
+      if (eq < 0) continue;
+      const key = p.slice(0, eq).trim().toLowerCase();
+      if (key === '' || params.has(key)) continue;
+      params.set(key, unquote(p.slice(eq + 1)));
+    }
+    return { value, params };
+  }
   const sections = new Map<string, { n: number; ext: boolean; v: string }[]>();
   for (let i = 1; i < parts.length; i++) {
     const p = parts[i]!;
