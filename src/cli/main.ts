@@ -9,6 +9,10 @@ import { registerLive } from './live.js';
 import { registerProxy } from './proxy.js';
 import { registerDiagnose } from './diagnose.js';
 import { registerRegress } from './regress.js';
+import { tuneHeapForReplay } from '../pipeline/heap-tuning.js';
+
+// Long replays: collect the old generation at 1.5x the live heap, not ~4x (peak RSS; see the module).
+tuneHeapForReplay();
 
 const program = new Command();
 program

@@ -9,6 +9,7 @@ import { openCapture } from '../../capture/open.js';
 import { createWriterLike } from '../../capture/writer-like.js';
 import { loadPolicy } from '../../policy/load.js';
 import { InspectionPipeline } from '../../pipeline/inspection-pipeline.js';
+import { tuneHeapForReplay } from '../../pipeline/heap-tuning.js';
 import { registerBenchSection } from '../registry.js';
 
 registerBenchSection({
@@ -16,6 +17,8 @@ registerBenchSection({
   description: 'smtp-inspect replay (default policy, OUT to /dev/null) vs tcprewrite --fixcsum and tshark -Y smtp.req',
 
   async work(file) {
+    // What the CLI does at start-up (src/cli/main.ts): the measured process is the replay's own.
+    tuneHeapForReplay();
     const policy = await loadPolicy(null);
     const source = await openCapture(file);
     const out = createWriterLike(source, '/dev/null');
