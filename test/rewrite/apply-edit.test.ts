@@ -120,3 +120,51 @@ describe('EditHistory', () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe('EditHistory storage', () => {
+  it('uniform edits kept as their value give the same bytes back; others are copies', () => {
+    const h = new EditHistory(8);
+    const src = Buffer.from('AbC');
+    h.addCopy(5, Buffer.alloc(4, 0x58), 'unknown-command', 'x-substitute');
+    h.addCopy(20, src, 'replace', 'replace');
+    h.addCopy(40, Buffer.alloc(5000, 0x2a), 'mask-banner', 'mask');
+    src.fill(0); // the caller's buffer is only valid during the call
+    expect(h.size).toBe(3);
+    expect([h.offset(0), h.bytes(0).toString('latin1'), h.rule(0), h.action(0)]).toEqual([5, 'XXXX', 'unknown-command', 'x-substitute']);
+    expect(h.bytes(1).toString('latin1')).toBe('AbC');
+    expect(h.bytes(2).length).toBe(5000);
+    expect(h.bytes(2).every((b) => b === 0x2a)).toBe(true);
+    expect(h.next(0, 6, 0)).toBe(0);
+    expect(h.next(9, 20, 0)).toBe(-1);
+    expect(h.next(9, 21, 0)).toBe(1);
+    expect(h.maxEnd).toBe(5040);
+  });
+
+  it('behaves like a plain list of the last `limit` edits (random adds, look-ups)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 9 }), fc.boolean()), { maxLength: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 220 }), fc.integer({ min: 0, max: 30 })), { maxLength: 10 }),
+        (limit, adds, queries) => {
+          const h = new EditHistory(limit);
+          const model: { offset: number; bytes: string }[] = [];
+          adds.forEach(([off, len, uniform], k) => {
+            const bytes = uniform ? Buffer.alloc(len, 0x58) : Buffer.from(Array.from({ length: len }, (_, i) => 0x41 + ((i + k) % 26)));
+            h.addCopy(off, bytes, `r${k}`, 'mask');
+            model.push({ offset: off, bytes: bytes.toString('latin1') });
+            if (model.length > limit) model.shift();
+          });
+          expect(h.size).toBe(model.length);
+          for (const [s, n] of queries) {
+            const got: string[] = [];
+            h.forEachOverlapping(s, s + n, (e) => got.push(`${e.offset}:${e.bytes.toString('latin1')}`));
+            const want = model.filter((m) => n > 0 && m.offset < s + n && m.offset + m.bytes.length > s).map((m) => `${m.offset}:${m.bytes}`);
+            expect(got).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -83,3 +83,17 @@ describe('timestampAfter', () => {
     expect(out.tsNsec).toBe((0x200000000 % 1e6) * 1000);
   });
 });
+
+describe('captureTemplate on a packet inside a larger buffer (decodePacketAt)', () => {
+  it('gives the same template as the packet on its own', async () => {
+    const { decodePacketAt } = await import('../../src/decode/decode.js');
+    for (const v of [4, 6] as const) {
+      const frame = clientFrame(v);
+      const window = Buffer.concat([Buffer.alloc(37, 0xee), frame, Buffer.alloc(11, 0xdd)]);
+      const alone = captureTemplate(decodePacket(1, frame, new DecodedPacket()), 1);
+      const inside = captureTemplate(decodePacketAt(1, window, 37, 37 + frame.length, new DecodedPacket()), 1);
+      expect(inside).toEqual(alone);
+      expect(buildRst(inside, { srcPort: 40000, dstPort: 25, seq: 1, ack: 2 })).toEqual(buildRst(alone, { srcPort: 40000, dstPort: 25, seq: 1, ack: 2 }));
+    }
+  });
+});
