@@ -27,7 +27,9 @@ const packet = fc.record({
   comment: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
 });
 
-async function writeAll(make: (dest: string) => PacketWriter, pkts: fc.infer<typeof packet>[], viaBuffer: boolean, dir: string, name: string): Promise<Buffer> {
+type Pkt = { before: number; bytes: Uint8Array; after: number; sec: number; usec: number; comment: string | null };
+
+async function writeAll(make: (dest: string) => PacketWriter, pkts: Pkt[], viaBuffer: boolean, dir: string, name: string): Promise<Buffer> {
   const dest = path.join(dir, name);
   const w = make(dest);
   for (const p of pkts) {
