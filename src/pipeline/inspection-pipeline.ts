@@ -83,6 +83,8 @@ export class InspectionPipeline implements SessionEvents {
   private readonly format: 'pcap' | 'pcapng';
   private readonly maxHeldPackets: number;
   private readonly maxHeldBytes: number;
+  /** Packet comments are only built when an annotated capture is written (they go nowhere else). */
+  private readonly annotating: boolean;
   private readonly limiter = new ConnectionLimiter();
   private readonly isoTime = new IsoTimeFormatter();
 
@@ -122,6 +124,7 @@ export class InspectionPipeline implements SessionEvents {
     this.profile = opts.profile ?? 'asa';
     this.checksumMode = opts.checksumMode ?? 'incremental';
     this.out = opts.outputs;
+    this.annotating = opts.outputs.annotate != null;
     this.clientIf = opts.clientInterface ?? 'outside';
     this.serverIf = opts.serverInterface ?? 'inside';
     this.format = opts.format ?? 'pcap';
@@ -260,8 +263,8 @@ export class InspectionPipeline implements SessionEvents {
       this.markDropped(e, OOO_RULE, `out-of-order queue full (${this.flows.options.maxOutOfOrderPacketsPerDirection} packets per direction): dropped as the ASA does`, null);
     }
     if (e.dropped) return;
-    if ((r.status & FlowStatus.OUT_OF_ORDER) !== 0) e.note(`out of order: held by reassembly until the hole before it is filled (${dirName(r.dir)})`);
-    if ((r.status & FlowStatus.TRUNCATED) !== 0) e.note('payload cut by the snaplen: the missing bytes are a gap for the inspector');
+    if (this.annotating && (r.status & FlowStatus.OUT_OF_ORDER) !== 0) e.note(`out of order: held by reassembly until the hole before it is filled (${dirName(r.dir)})`);
+    if (this.annotating && (r.status & FlowStatus.TRUNCATED) !== 0) e.note('payload cut by the snaplen: the missing bytes are a gap for the inspector');
     if (r.payloadLength > 0 && !this.isReady(e)) e.waiting = true;
   }
 
@@ -286,7 +289,7 @@ export class InspectionPipeline implements SessionEvents {
         changed > 0
           ? `retransmission carried ${r.overlapDifferentLength} byte(s) different from the inspected copy: made to agree (${changed} byte(s) rewritten)`
           : `retransmission carried ${r.overlapDifferentLength} byte(s) different from the inspected copy: inspected copy no longer retained, left as is`;
-      e.note(text);
+      if (this.annotating) e.note(text);
       this.verdictRecord(e, st, dir, 'overlap-different-data', 'rewrite-retransmission', null, text);
       if (changed > 0) e.modified = true;
     }
@@ -298,7 +301,7 @@ export class InspectionPipeline implements SessionEvents {
       const n = applyStreamEdit(pkt, start, hist.offset(i), hist.bytes(i), this.checksumMode);
       if (n > 0) {
         e.modified = true;
-        e.note(`${hist.rule(i)}: ${actionWord(hist.action(i))} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
+        if (this.annotating) e.note(`${hist.rule(i)}: ${actionWord(hist.action(i))} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
       }
     }
   }
@@ -403,20 +406,20 @@ export class InspectionPipeline implements SessionEvents {
   private forceForward(h: QueueEntry, why: string): void {
     this.s.packets.forcedForward++;
     const text = `forwarded before the inspector decided its bytes: ${why}`;
-    h.note(text);
+    if (this.annotating) h.note(text);
     if (h.conn) this.verdictRecord(h, h.conn, h.dir, LIMIT_NOTE, 'forward', null, text);
   }
 
   /** Writes one entry to OUT (unless dropped) and to the annotated capture. */
   private emit(e: QueueEntry): void {
     const p = this.s.packets;
-    if (e.waiting || e.wasHeld) {
+    if (this.annotating && (e.waiting || e.wasHeld)) {
       if (!e.dropped) e.note('held back until the inspector decided its bytes');
     }
     if (e.dropped) {
       p.dropped++;
       const st = e.conn;
-      e.note(e.dropDetail.includes(e.dropRule) ? `dropped: ${e.dropDetail}` : `dropped: ${e.dropDetail} (${e.dropRule})`);
+      if (this.annotating) e.note(e.dropDetail.includes(e.dropRule) ? `dropped: ${e.dropDetail}` : `dropped: ${e.dropDetail} (${e.dropRule})`);
       if (st) {
         this.verdictRecord(e, st, e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
         const c = st.counters;
@@ -650,8 +653,8 @@ export class InspectionPipeline implements SessionEvents {
     if (st === null || st.session === null) return;
     const text = `gap: ${length} byte(s) of ${dirName(dir)} never seen at stream offset ${offset}`;
     const e = this.current;
-    if (e !== null && e.conn === st) e.note(text);
-    else if (e !== null && e.conn === null) e.note(`${text} (connection ${conn.client} -> ${conn.server})`);
+    if (this.annotating && e !== null && e.conn === st) e.note(text);
+    else if (this.annotating && e !== null && e.conn === null) e.note(`${text} (connection ${conn.client} -> ${conn.server})`);
     if (!st.dropped) {
       st.session.gap(dir, offset, length, this.isSnaplenCut(conn, dir, offset, length) ? 'truncated' : 'missing');
       this.checkDrop(st);
@@ -761,7 +764,7 @@ export class InspectionPipeline implements SessionEvents {
       if (n > 0) {
         if (!h.modified) h.inputChecksumOk = before;
         h.modified = true;
-        h.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)`);
+        if (this.annotating) h.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)`);
       }
     }
   }
@@ -778,7 +781,7 @@ export class InspectionPipeline implements SessionEvents {
     const tsSec = at?.tsSec ?? this.lastTsSec;
     const tsNsec = at?.tsNsec ?? this.lastTsNsec;
     for (const line of v.syslog) this.syslog(line, tsSec, tsNsec);
-    if (at) at.note(`${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`);
+    if (at && this.annotating) at.note(`${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`);
     this.verdictAt(tsSec, tsNsec, pn, conn.client, conn.server, v.dir, v.rule, v.action, v.syslog.length > 0 ? v.syslog.join('\n') : null, v.detail);
   }
 
