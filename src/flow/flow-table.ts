@@ -139,7 +139,13 @@ export class FlowTable<S = unknown> {
   readonly stats = new FlowTableStats();
   private readonly listener: StreamListener<Connection<S>> & DiscardListener<Connection<S>>;
   private readonly portSelected: Uint8Array | null;
-  private readonly table = new Map<number, Connection<S>>();
+  /**
+   * Hash table of connection chains: buckets indexed by the symmetric tuple hash's low bits, each
+   * a chain through Connection.hashNext compared tuple by tuple (a plain array index per packet,
+   * no Map lookup). Doubled when connections outnumber buckets twice over.
+   */
+  private buckets: (Connection<S> | null)[] = new Array<Connection<S> | null>(1024).fill(null);
+  private bucketMask = 1023;
   private nextId = 1;
   private count = 0;
   // Timeout lists (head = least recently active).
@@ -244,7 +250,7 @@ export class FlowTable<S = unknown> {
     const hb = mix(mix(mix(mix(mix(HASH_SEED, dp), dw[0]!), dw[1]!), dw[2]!), dw[3]!);
     const key = (Math.imul(ha ^ hb, 0x85ebca6b) ^ ((ha + hb) | 0)) | 0;
 
-    let conn: Connection<S> | null = this.table.get(key) ?? null;
+    let conn: Connection<S> | null = this.buckets[key & this.bucketMask] ?? null;
     let dir: Direction = 0;
     for (; conn !== null; conn = conn.hashNext) {
       if (conn.ipVersion !== (v6 ? 6 : 4)) continue;
@@ -365,9 +371,11 @@ export class FlowTable<S = unknown> {
       ? new Connection<S>(this.nextId++, ends, srcIp, sp, dstIp, dp, clientBy, packetNumber, this.nowSec, this.nowNsec)
       : new Connection<S>(this.nextId++, ends, dstIp, dp, srcIp, sp, clientBy, packetNumber, this.nowSec, this.nowNsec);
     conn.hashKey = key;
-    conn.hashNext = this.table.get(key) ?? null;
-    this.table.set(key, conn);
+    const b = key & this.bucketMask;
+    conn.hashNext = this.buckets[b] ?? null;
+    this.buckets[b] = conn;
     this.count++;
+    if (this.count > 2 * this.buckets.length) this.growBuckets();
     this.stats.opened++;
     this.stats.open++;
     const midstream = (flags & SYN) === 0;
@@ -416,12 +424,29 @@ export class FlowTable<S = unknown> {
     this.listener.onClose(conn, reason);
   }
 
+  private growBuckets(): void {
+    const old = this.buckets;
+    const next = new Array<Connection<S> | null>(old.length * 2).fill(null);
+    const mask = next.length - 1;
+    for (let head of old) {
+      while (head !== null) {
+        const c: Connection<S> = head;
+        head = c.hashNext;
+        const b = c.hashKey & mask;
+        c.hashNext = next[b] ?? null;
+        next[b] = c;
+      }
+    }
+    this.buckets = next;
+    this.bucketMask = mask;
+  }
+
   /** Takes a connection out of the table (it must be closed already). */
   private remove(conn: Connection<S>): void {
-    const head = this.table.get(conn.hashKey) ?? null;
+    const b = conn.hashKey & this.bucketMask;
+    const head = this.buckets[b] ?? null;
     if (head === conn) {
-      if (conn.hashNext === null) this.table.delete(conn.hashKey);
-      else this.table.set(conn.hashKey, conn.hashNext);
+      this.buckets[b] = conn.hashNext;
     } else {
       for (let c = head; c !== null; c = c.hashNext) {
         if (c.hashNext === conn) {
