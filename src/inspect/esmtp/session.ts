@@ -235,6 +235,11 @@ class SessionResources {
   }
 }
 
+/** What a session points at before its first bytes (never written: nothing runs before acquire()). */
+const NO_BYTES = Buffer.alloc(0);
+const NO_METER = new Meter([]);
+const NO_MARKS = new Int32Array(0);
+
 /** Spare bundles kept per (map, sizes) (beyond this, released bundles are left to the GC). */
 const RESOURCES_POOL_MAX = 512;
 
@@ -288,7 +293,7 @@ class EsmtpSession implements InspectorSession {
 
   private readonly ends: [number, number] = [0, 0];
   private segSerial = 0;
-  private readonly matchCounted: Int32Array;
+  private matchCounted: Int32Array = NO_MARKS;
   private readonly client: Endpoint;
   private readonly server: Endpoint;
   private readonly byKind: Map<CriterionKind, EsmtpMatch[]>;
@@ -309,7 +314,7 @@ class EsmtpSession implements InspectorSession {
   private runAction: VerdictAction = 'x-substitute';
 
   // -- pending-command queue --
-  private readonly q: Uint8Array;
+  private q: Uint8Array = NO_BYTES;
   private qHead = 0;
   private qLen = 0;
 
@@ -319,27 +324,27 @@ class EsmtpSession implements InspectorSession {
   private lineStart = 0;
   private disp: DispT = Disp.PENDING;
   private verb: VerbId | -1 = -1;
-  private readonly tok: Buffer;
+  private tok: Buffer = NO_BYTES;
   private tokLen = 0;
-  private readonly arg: Buffer;
+  private arg: Buffer = NO_BYTES;
   private argLen = 0;
   private authExpect = false;
   private enterDataAfterLine = false;
   private opaqueRemaining = 0;
-  private readonly cmdLine: Meter;
+  private cmdLine: Meter = NO_METER;
   // address scanner
   private addr: AddrT = Addr.NONE;
   private addrStart = 0;
   private addrLen = 0;
-  private readonly addrBuf: Buffer;
+  private addrBuf: Buffer = NO_BYTES;
   private addrBufLen = 0;
   private firstPipe = -1;
   private specialFired = false;
-  private readonly senderLen: Meter;
+  private senderLen: Meter = NO_METER;
   private readonly specialSet: Uint8Array;
   // transaction
-  private readonly rcptCount: Meter;
-  private readonly invalidRcpt: Meter;
+  private rcptCount: Meter = NO_METER;
+  private invalidRcpt: Meter = NO_METER;
   private declaredSize = -1;
 
   // -- client, data mode --
@@ -352,24 +357,24 @@ class EsmtpSession implements InspectorSession {
   private dlContent = 0;
   private dlPendingCr = false;
   private dlSkip = false;
-  private readonly head: Buffer;
+  private head: Buffer = NO_BYTES;
   private headLen = 0;
   private fieldState: 0 | 1 | 2 = 0; // 0 none, 1 reading name, 2 collecting value
-  private readonly nameBuf: Buffer;
+  private nameBuf: Buffer = NO_BYTES;
   private nameLen = 0;
   private fieldKind = -1; // index into INTERESTING_FIELDS
   private fieldStart = 0;
-  private readonly fieldBuf: Buffer;
+  private fieldBuf: Buffer = NO_BYTES;
   private fieldLen = 0;
   private holdC = -1;
   private entityBoundary: Buffer | null = null;
   private entityFilenameChecked = false;
   private readonly boundaries: Buffer[] = [];
-  private readonly hdrLine: Meter;
-  private readonly hdrTotal: Meter;
-  private readonly toCount: Meter;
-  private readonly bodyLine: Meter;
-  private readonly bodyTotal: Meter;
+  private hdrLine: Meter = NO_METER;
+  private hdrTotal: Meter = NO_METER;
+  private toCount: Meter = NO_METER;
+  private bodyLine: Meter = NO_METER;
+  private bodyTotal: Meter = NO_METER;
   private maxHdrLine = 0;
   private maxBodyLine = 0;
   private msgSize = 0;
@@ -382,11 +387,11 @@ class EsmtpSession implements InspectorSession {
   private sLineStarted = false;
   private sLineStart = 0;
   private sPos = 0;
-  private readonly sPrefix: Buffer;
+  private sPrefix: Buffer = NO_BYTES;
   private sSkip = false;
   private kwPhase = false;
   private kwStart = 0;
-  private readonly kw: Buffer;
+  private kw: Buffer = NO_BYTES;
   private kwLen = 0;
   private sMaskRest: 0 | 1 | 2 = 0; // 1 mask to end of line, 2 mask to end of keyword token
   private sMaskRule = '';
@@ -452,7 +457,18 @@ class EsmtpSession implements InspectorSession {
     this.plan = plan;
     this.byKind = plan.byKind;
     this.ehloParams = plan.ehloParams;
-    const res = takeResources(plan, map.matches.length, opt.maxFieldBuffer, opt.maxPending);
+    // The buffers and meters are taken on the first bytes (acquire()): a connection that never
+    // carries data (half-open, SYN floods) costs no buffers at all.
+    this.res = null;
+    this.specialSet = specialSetOf(opt.specialCharacters);
+    counters.entry(ctx.policyMap, ctx.className, map);
+  }
+
+  // ===================================================================== contract
+
+  /** Takes the pooled buffers and meters (first data or gap). */
+  private acquire(): void {
+    const res = takeResources(this.plan, this.map.matches.length, this.opt.maxFieldBuffer, this.opt.maxPending);
     this.res = res;
     this.matchCounted = res.matchCounted;
     this.tok = res.tok;
@@ -473,13 +489,10 @@ class EsmtpSession implements InspectorSession {
     this.toCount = res.toCount;
     this.bodyLine = res.bodyLine;
     this.bodyTotal = res.bodyTotal;
-    this.specialSet = specialSetOf(opt.specialCharacters);
-    counters.entry(ctx.policyMap, ctx.className, map);
   }
 
-  // ===================================================================== contract
-
   data(dir: Direction, data: Buffer, offset: number, timeSec?: number, timeNsec?: number): void {
+    if (this.res === null) this.acquire();
     if (timeSec !== undefined) this.now = timeSec + (timeNsec ?? 0) / 1e9;
     if (this.state !== 'inspecting') {
       this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
@@ -497,6 +510,7 @@ class EsmtpSession implements InspectorSession {
   }
 
   gap(dir: Direction, offset: number, length: number, reason: GapReason = 'missing'): void {
+    if (this.res === null) this.acquire();
     if (this.state !== 'inspecting') return;
     this.flushRun();
     this.ends[dir] = Math.max(this.ends[dir], offset + length);
