@@ -31,6 +31,9 @@ class PcapWriter implements PacketWriter {
   private readonly sink: OutputSink;
   private readonly le: boolean;
   private readonly nanosecond: boolean;
+  /** DataView over the sink's buffer (remade if the sink replaces it): header fields without Buffer's checks. */
+  private view: DataView | null = null;
+  private viewOf: Buffer | null = null;
 
   constructor(dest: string, header: PcapFileHeader) {
     this.sink = new OutputSink(dest);
@@ -59,17 +62,17 @@ class PcapWriter implements PacketWriter {
     // From wall time: for pcap input (tsSec, tsNsec) is (ts_sec, ts_frac scaled), kept unnormalised
     // by the reader, so this reproduces the stored fields exactly; any other source converts right.
     const frac = this.nanosecond ? pkt.tsNsec : Math.floor(pkt.tsNsec / 1000);
-    if (this.le) {
-      buf.writeUInt32LE(pkt.tsSec >>> 0, off);
-      buf.writeUInt32LE(frac >>> 0, off + 4);
-      buf.writeUInt32LE(caplen, off + 8);
-      buf.writeUInt32LE(pkt.originalLength >>> 0, off + 12);
-    } else {
-      buf.writeUInt32BE(pkt.tsSec >>> 0, off);
-      buf.writeUInt32BE(frac >>> 0, off + 4);
-      buf.writeUInt32BE(caplen, off + 8);
-      buf.writeUInt32BE(pkt.originalLength >>> 0, off + 12);
+    let dv = this.view;
+    if (dv === null || this.viewOf !== buf) {
+      dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.view = dv;
+      this.viewOf = buf;
     }
+    const le = this.le;
+    dv.setUint32(off, pkt.tsSec >>> 0, le);
+    dv.setUint32(off + 4, frac >>> 0, le);
+    dv.setUint32(off + 8, caplen, le);
+    dv.setUint32(off + 12, pkt.originalLength >>> 0, le);
     src.copy(buf, off + PCAP_RECORD_HEADER_BYTES, from, from + caplen);
     this.sink.commit(n);
     this.count++;
