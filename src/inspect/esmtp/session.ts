@@ -268,6 +268,27 @@ function giveResources(plan: MapPlan, r: SessionResources, fieldBuffer: number, 
   if (free.length < RESOURCES_POOL_MAX) free.push(r);
 }
 
+/** Looked-at `ch` bytes not preceded by an LF before falling back to the two-byte search. */
+const LF_THEN_TRIES = 8;
+
+/**
+ * data.indexOf(needle, lo) for needle = LF + `ch`: first looks for `ch` alone (one memchr; a
+ * base64 or plain-word body has no '.' at all, so the segment is done in one call instead of one
+ * per line) and checks the byte before it; after a few `ch` bytes not at a line start (prose full
+ * of full stops) it leaves the rest to the two-byte search. Same result either way.
+ */
+export function lfThen(data: Buffer, lo: number, ch: number, needle: Buffer): number {
+  let d = lo + 1;
+  for (let k = 0; k < LF_THEN_TRIES; k++) {
+    d = data.indexOf(ch, d);
+    if (d < 0) return -1;
+    if (data[d - 1] === LF) return d - 1;
+    d++;
+  }
+  // No match has its `ch` before d, so none starts before d - 1.
+  return data.indexOf(needle, d - 1);
+}
+
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
@@ -1232,10 +1253,10 @@ class EsmtpSession implements InspectorSession {
   /** Offset of the next LF that is followed by '.' (or by '-' when boundaries are known), or a huge value. */
   private nextSpecial(data: Buffer, from: number, bounds: boolean): number {
     const lo = from > 0 ? from - 1 : 0;
-    let a = data.indexOf(LF_DOT, lo);
+    let a = lfThen(data, lo, 0x2e, LF_DOT);
     if (a < 0) a = Number.MAX_SAFE_INTEGER;
     if (bounds) {
-      const b = data.indexOf(LF_DASH, lo);
+      const b = lfThen(data, lo, 0x2d, LF_DASH);
       if (b >= 0 && b < a) a = b;
     }
     return a;
