@@ -37,6 +37,10 @@ export const ConnKind = {
 } as const;
 export type ConnKind = (typeof ConnKind)[keyof typeof ConnKind];
 
+/** Delivery rings of closed connections, reused by new ones (no backing store per connection). */
+const SPARE_RINGS: Float64Array[] = [];
+const MAX_SPARE_RINGS = 1024;
+
 /** Recent in-order deliveries remembered per direction (offset, end, packet number each). */
 const DELIVERIES_KEPT = 16;
 const D_FIELDS = 3;
@@ -153,7 +157,8 @@ export class ConnState implements InspectionSink {
   recordDelivery(dir: Direction, offset: number, length: number, packetNumber: number): void {
     let d = this.deliveries;
     if (d === null) {
-      d = new Float64Array(2 * DELIVERIES_KEPT * D_FIELDS);
+      // Only the first dCount entries of a ring are ever read, so a recycled ring needs no clearing.
+      d = SPARE_RINGS.pop() ?? new Float64Array(2 * DELIVERIES_KEPT * D_FIELDS);
       this.deliveries = d;
     }
     const base = dir * DELIVERIES_KEPT;
@@ -211,6 +216,7 @@ export class ConnState implements InspectionSink {
     this.session?.release?.();
     this.session = null;
     this.ctx = null;
+    if (this.deliveries !== null && SPARE_RINGS.length < MAX_SPARE_RINGS) SPARE_RINGS.push(this.deliveries);
     this.deliveries = null;
     this.dCount0 = this.dCount1 = 0;
     this.tmpl0 = null;
