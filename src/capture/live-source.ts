@@ -8,6 +8,7 @@ import type { CaptureInterface, CaptureSource, PcapFileHeader, ReadStats } from 
 import { CaptureRecord } from './types.js';
 import { CAP_SNAPLEN, openDevice, type OpenedHandle } from './live-cap.js';
 import { ArrivalClock, SlabCopier } from './live-clock.js';
+import { nanosecondPcapHeader } from './pcap-writer.js';
 
 export { defaultFilter, listDevices, formatDevices, loadCap, ENABLE_LIVE_HINT } from './live-cap.js';
 
@@ -49,17 +50,7 @@ export class LiveSource implements CaptureSource {
     this.path = `live:${device}`;
     // A nanosecond classic-pcap header: writers that copy headers get ns timestamps, and the
     // records' tsRawHigh/tsRawLow are (seconds, nanoseconds) in that format.
-    this.pcapHeader = {
-      littleEndian: true,
-      nanosecond: true,
-      versionMajor: 2,
-      versionMinor: 4,
-      thisZone: 0,
-      sigFigs: 0,
-      snaplen: CAP_SNAPLEN,
-      linkTypeWord: opened.linkType,
-      linkType: opened.linkType,
-    };
+    this.pcapHeader = nanosecondPcapHeader(opened.linkType, CAP_SNAPLEN);
     this.interfaces = [
       {
         index: 0,

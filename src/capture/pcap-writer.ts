@@ -7,6 +7,11 @@ import { PCAP_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from './pcap-reader.js';
 import { OutputSink } from './output-sink.js';
 import type { PacketWriter, PcapFileHeader, WritablePacket } from './types.js';
 
+/** The header of a capture we make ourselves (live capture, the proxy's tap): little-endian, ns. */
+export function nanosecondPcapHeader(linkType: number, snaplen: number): PcapFileHeader {
+  return { littleEndian: true, nanosecond: true, versionMajor: 2, versionMinor: 4, thisZone: 0, sigFigs: 0, snaplen, linkTypeWord: linkType, linkType };
+}
+
 export function encodePcapHeader(h: PcapFileHeader, out: Buffer, off: number): void {
   const le = h.littleEndian;
   const w32 = (v: number, at: number): void => {

@@ -13,6 +13,7 @@ import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
 import { reportJson } from '../diagnose/model.js';
 import { parseEngineOptions } from '../inspect/options.js';
+import { collect } from './repeatable.js';
 
 interface DiagnoseCliOptions {
   policy?: string;
@@ -34,8 +35,8 @@ export function registerDiagnose(program: Command): void {
     .option('--policy <file>', 'ASA configuration (default: the ASA default policy)')
     .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
     .option('--json', 'print one JSON object instead of text')
-    .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line', collect)
+    .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', collect)
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {
         exitQuietlyOnClosedStdout();

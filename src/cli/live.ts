@@ -21,6 +21,7 @@ import { TextFileOutput } from '../output/text-file.js';
 import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/verdicts.js';
 import { action } from './errors.js';
 import { dropPrivileges } from '../capture/live-privileges.js';
+import { collect } from './repeatable.js';
 
 export interface LiveCliOptions {
   interface?: string;
@@ -40,10 +41,6 @@ export interface LiveCliOptions {
   quiet?: boolean;
   print: 'verdicts' | 'syslog' | 'both' | 'none';
   count?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function registerLive(program: Command): void {

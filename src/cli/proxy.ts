@@ -15,6 +15,7 @@ import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
 import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
 import { action } from './errors.js';
+import { collect } from './repeatable.js';
 
 export interface ProxyCliOptions {
   listen: string;
@@ -32,10 +33,6 @@ export interface ProxyCliOptions {
   idleTimeout: string;
   maxHeld: string;
   quiet?: boolean;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 /** `host:port`, `[v6]:port` or `:port` (all addresses). */

@@ -22,6 +22,7 @@ import { formatSummary } from '../output/summary.js';
 import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
+import { collect } from './repeatable.js';
 
 export interface ReplayCliOptions {
   output?: string;
@@ -39,10 +40,6 @@ export interface ReplayCliOptions {
   asaOoo: boolean;
   profile?: PipelineProfile;
   maxHeld?: string;
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 export function registerReplay(program: Command): void {

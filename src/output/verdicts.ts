@@ -2,19 +2,12 @@
  * The verdict log: JSON lines, one record per event, keys always in the same order so the file
  * diffs and greps well: time, packet, client, server, direction, rule, action, syslog, detail.
  */
+import type { VerdictAction } from '../inspect/types.js';
 import { TextFileOutput } from './text-file.js';
 
 /** Actions as written in the verdict log: the engine's actions plus the pipeline's own. */
 export type VerdictRecordAction =
-  | 'drop-connection'
-  | 'reset'
-  | 'log'
-  | 'mask'
-  | 'x-substitute'
-  | 'replace'
-  | 'rate-limit'
-  | 'passthrough'
-  | 'note'
+  | VerdictAction
   /** One packet left out of OUT (exactly one such record per dropped packet). */
   | 'drop'
   /** A packet written to OUT that was not in the input (RST of a reset action). */

@@ -7,7 +7,7 @@
  * the server leg (proxy <-> upstream) shows what the proxy forwarded, so the two can be compared.
  */
 import net from 'node:net';
-import { createPcapWriter } from '../capture/pcap-writer.js';
+import { createPcapWriter, nanosecondPcapHeader } from '../capture/pcap-writer.js';
 import type { PacketWriter, WritablePacket } from '../capture/types.js';
 import { ArrivalClock } from '../capture/live-clock.js';
 import { onesComplementSum } from '../decode/checksum.js';
@@ -96,17 +96,7 @@ class PcapWireTap implements FileWireTap {
   private finished = false;
 
   constructor(path: string) {
-    this.writer = createPcapWriter(path, {
-      littleEndian: true,
-      nanosecond: true,
-      versionMajor: 2,
-      versionMinor: 4,
-      thisZone: 0,
-      sigFigs: 0,
-      snaplen: 262144,
-      linkTypeWord: LINKTYPE_RAW,
-      linkType: LINKTYPE_RAW,
-    });
+    this.writer = createPcapWriter(path, nanosecondPcapHeader(LINKTYPE_RAW, 262144));
   }
 
   get count(): number {
