@@ -55,6 +55,8 @@ export class SyntheticConnection {
 /** Sets the TCP fields of `out` over `data` = [src addr][dst addr][payload]. */
 export function setHeader(out: DecodedPacket, data: Buffer, alen: number, srcPort: number, dstPort: number, seq: number, payloadLength: number, opt: SegmentOptions): void {
   out.data = data;
+  out.packetStart = 0;
+  out.packetEnd = data.length;
   out.kind = PacketKind.TCP;
   out.ipVersion = alen === 16 ? 6 : 4;
   out.addrLength = alen;
