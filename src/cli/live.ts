@@ -14,6 +14,7 @@ import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { startLiveTicker } from '../pipeline/live-tick.js';
+import { GuardedFeed } from '../pipeline/guarded-feed.js';
 import type { InterfaceAwareWriter, PipelineProfile } from '../pipeline/types.js';
 import { formatSummary } from '../output/summary.js';
 import { SyslogFileWriter } from '../output/syslog.js';
@@ -173,7 +174,6 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
 
   process.stderr.write(`smtp-inspect: capturing on ${opts.interface} (${source.linkName}), filter "${filter}"; Ctrl-C to stop\n`);
   let interrupted = false;
-  let outputError: OutputError | null = null;
   const onSignal = () => {
     interrupted = true;
     source.stop();
@@ -184,27 +184,16 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.stderr.write(`smtp-inspect: internal error on a captured packet (capture continues): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   };
   // Connections expire and held packets leave on time even when no packet arrives.
+  const feed = new GuardedFeed(pipeline, source);
   const stopTicker = startLiveTicker(pipeline, (err) => {
     if (!(err instanceof OutputError)) return source.onHandlerError?.(err);
-    outputError ??= err;
-    source.stop();
+    feed.fail(err);
   });
   let stats;
   try {
     stats = await source.run(
       (rec) => {
-        if (outputError !== null) return;
-        try {
-          pipeline.process(rec);
-        } catch (err) {
-          if (err instanceof OutputError) {
-            outputError = err;
-            source.stop();
-            return;
-          }
-          throw err;
-        }
-        if (maxCount > 0 && rec.packetNumber >= maxCount) source.stop();
+        if (feed.process(rec) && maxCount > 0 && rec.packetNumber >= maxCount) source.stop();
       },
       (iface) => pipeline.addInterface(iface),
     );
@@ -213,15 +202,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
-  let summary = null;
-  if (outputError === null) {
-    try {
-      summary = pipeline.finish();
-    } catch (err) {
-      if (err instanceof OutputError) outputError = err;
-      else throw err;
-    }
-  }
+  const summary = feed.finish();
+  let outputError = feed.outputError;
   const closeError = await closeAll();
   outputError ??= closeError;
   if (outputError !== null) throw outputError;

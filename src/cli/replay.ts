@@ -16,6 +16,7 @@ import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { checkReplayInvariant } from '../pipeline/invariant.js';
+import { GuardedFeed } from '../pipeline/guarded-feed.js';
 import type { InterfaceAwareWriter, PipelineProfile, ReplaySummary } from '../pipeline/types.js';
 import { ProgressBar } from '../output/progress.js';
 import { formatSummary } from '../output/summary.js';
@@ -179,27 +180,16 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   process.once('SIGTERM', onSignal);
 
   let inputError: SmtpInspectError | null = null;
-  let outputError: OutputError | null = null;
+  const feed = new GuardedFeed(pipeline, source);
   try {
     await source.run(
       (rec) => {
-        if (outputError !== null) return;
-        try {
-          pipeline.process(rec);
-        } catch (err) {
-          if (err instanceof OutputError) {
-            outputError = err;
-            source.stop();
-            return;
-          }
-          throw err;
-        }
-        progress.update(rec.fileOffset, rec.packetNumber);
+        if (feed.process(rec)) progress.update(rec.fileOffset, rec.packetNumber);
       },
       (iface) => pipeline.addInterface(iface),
     );
   } catch (err) {
-    if (err instanceof OutputError) outputError = err;
+    if (err instanceof OutputError) feed.outputError ??= err;
     else if (err instanceof SmtpInspectError) inputError = err;
     else {
       await closeAll(outs);
@@ -211,15 +201,8 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
     progress.done();
   }
 
-  let summary: ReplaySummary | null = null;
-  if (outputError === null) {
-    try {
-      summary = pipeline.finish();
-    } catch (err) {
-      if (err instanceof OutputError) outputError = err;
-      else throw err;
-    }
-  }
+  const summary = feed.finish();
+  let outputError = feed.outputError;
   const closeError = await closeAll(outs);
   if (outputError === null && closeError !== null) outputError = closeError;
   if (outputError !== null) {
