@@ -57,7 +57,5 @@ export function halfOpenFlood(count: number, options: Partial<FlowOptions> = {})
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
   };
-  // keep the table alive until measured
-  if (table.size < 0) console.log(table);
   return result;
 }
