@@ -205,10 +205,10 @@ export function symptomFor(category: Category, action: string, stage: Stage, cli
       };
     case 'unknown-command': {
       const esa = stage.xedCommands >= 5
-        ? [`Cisco ESA (receiving): after ${stage.xedCommands} rejected commands "421 Exceeded bad SMTP command limit, disconnecting."`]
+        ? [`Cisco ESA (receiving): this session has ${stage.xedCommands} X'd commands; at its bad-command limit (5 by default) the ESA answers "421 Exceeded bad SMTP command limit, disconnecting." and closes the session`]
         : [`Cisco ESA (receiving) counts each as a bad command; at its limit (5 by default) it answers "421 Exceeded bad SMTP command limit, disconnecting."`];
       return {
-        summary: `The command${detail ? ` (${detail})` : ''} is replaced by X's; the server rejects "XXXX" as unknown.`,
+        summary: `The command${detail ? ` (${detail})` : ''} is replaced by X's (length kept); the server rejects the X's as an unknown command.`,
         client: [
           `Postfix smtp: "host ${sHost} said: 500 5.5.2 Error: command not recognized (in reply to XXXX command)"; the feature (e.g. STARTTLS, BDAT, XCLIENT) is unusable`,
         ],

@@ -38,6 +38,6 @@ describe('symptom catalogue', () => {
     expect(b.client.join('\n')).toContain('timed out while receiving the initial server greeting');
     expect(symptomFor('mask-banner', 'mask', stage, 'c:1', 's:25').client.join('\n')).not.toContain('greeting"');
     const x = symptomFor('unknown-command', 'x-substitute', { ...stage, xedCommands: 6 }, 'c:1', 's:25');
-    expect(x.server.join('\n')).toContain('after 6 rejected commands "421 Exceeded bad SMTP command limit, disconnecting."');
+    expect(x.server.join('\n')).toContain('this session has 6 X\'d commands; at its bad-command limit (5 by default) the ESA answers "421 Exceeded bad SMTP command limit, disconnecting."');
   });
 });
