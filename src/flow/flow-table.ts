@@ -553,9 +553,17 @@ export class FlowTable<S = unknown> {
       this.checkHeldTimeout(conn, 1);
     }
 
+    // A side we never saw a packet of, while we saw this side's SYN: this side's ACK names where
+    // the silent side's stream starts, so bytes acknowledged later but never seen (a one-sided
+    // capture, asymmetric routing) can become gaps instead of vanishing unnoticed.
+    if (!peer.seqKnown && h.isnKnown && (flags & ACK) !== 0 && (flags & RST) === 0) {
+      peer.seqKnown = true;
+      peer.nextSeq = pkt.ack;
+      peer.nextOffset = 0;
+    }
     // The peer's ACK first: bytes it acknowledges that we never saw are a gap now, which keeps
     // the order causal (the client's data before the server's reply that acknowledges it).
-    if ((flags & ACK) !== 0 && (flags & RST) === 0) this.onAck(conn, dir === 0 ? 1 : 0, pkt.ack);
+    if ((flags & ACK) !== 0 && (flags & RST) === 0) this.onAck(conn, dir === 0 ? 1 : 0, pkt.ack, pkt.payloadLength > 0);
 
     const len = pkt.payloadLength;
     const missing = pkt.payloadMissing;
@@ -822,7 +830,8 @@ export class FlowTable<S = unknown> {
   }
 
   /** The peer acknowledged up to `ack` in direction d: holes before it are gaps; trim history. */
-  private onAck(conn: Connection<S>, d: Direction, ack: number): void {
+  /** `withData`: the acknowledging packet carries payload of its own (see below). */
+  private onAck(conn: Connection<S>, d: Direction, ack: number, withData: boolean): void {
     const h = conn.half[d];
     if (!h.seqKnown) return;
     const rel = seqDiff(ack, h.nextSeq);
@@ -833,9 +842,14 @@ export class FlowTable<S = unknown> {
       if (h.finSeen && ackOff >= h.finOffset) {
         // The peer acknowledged the FIN: every byte before it has been received, seen or not.
         this.giveUpHolesBefore(conn, d, h, h.finOffset);
+      } else if (withData) {
+        // The peer acknowledges bytes we never saw and goes on sending data: what follows depends
+        // on those bytes (a reply, a 354), so they are a gap before its data is delivered.
+        this.giveUpHolesBefore(conn, d, h, ackOff);
       } else if (h.queue !== null && h.queue.length > 0) {
-        // Only holes with held data after them: an ACK alone may just precede its data in the
-        // capture (capture-point reordering); bytes that never come are settled at close.
+        // A bare ACK: only holes with held data after them, since an ACK alone may just precede
+        // its data in the capture (capture-point reordering); bytes that never come are settled
+        // at close.
         const lastHeld = h.queue[h.queue.length - 1]!;
         this.giveUpHolesBefore(conn, d, h, Math.min(ackOff, lastHeld.end));
       }
