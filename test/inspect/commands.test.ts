@@ -151,6 +151,22 @@ describe('BDAT is never known; its chunk is never parsed as commands', () => {
   });
 });
 
+describe('x-divergence: a success reply to a command the ASA X\'d', () => {
+  it('a Telnet-typed EHLO (X\'d per segment) answered 250 gives one note; inspection goes on', () => {
+    const r = run(plain(), [GREETING, C('e'), C('h'), C('l'), C('o'), C('\r\n'), S('250-mx.example.test\r\n250-STARTTLS\r\n250 CHUNKING\r\n'), C('VERB\r\n'), S('250 ok\r\n')]);
+    expect(latin1(r.out[0])).toBe('XXXX\r\nXXXX\r\n');
+    const notes = r.verdicts.filter((v) => v.rule === 'x-divergence');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.action).toBe('note');
+    expect(notes[0]!.dir).toBe(1);
+    expect(r.session.state).toBe('inspecting');
+  });
+  it('an X\'d command answered 5xx (what happens through the ASA) gives no note', () => {
+    const r = run(plain(), [GREETING, C('VERB\r\n'), S('500 5.5.2 Error: command not recognized\r\n')]);
+    expect(r.verdicts.filter((v) => v.rule === 'x-divergence')).toEqual([]);
+  });
+});
+
 describe('STARTTLS', () => {
   it('without allow-tls the verb is X\'d; a 5xx (what the ASA\'s server says) keeps inspecting', () => {
     const r = run(plain(), [GREETING, C('STARTTLS\r\n'), S('500 5.5.2 Error: command not recognized\r\n'), C('VERB\r\n')]);

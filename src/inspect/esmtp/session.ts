@@ -54,7 +54,7 @@ const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
 type ModeT = (typeof Mode)[keyof typeof Mode];
 
 /** Commands awaiting a server reply (pipelining queue entries). */
-const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12 } as const;
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13 } as const;
 type PendT = (typeof Pend)[keyof typeof Pend];
 
 /** MAIL/RCPT argument scanner states. */
@@ -402,6 +402,8 @@ class EsmtpSession implements InspectorSession {
 
   // -- server --
   private greetingDone = false;
+  /** One x-divergence note per connection (a success reply to a command the ASA X'd). */
+  private xedAcceptedNoted = false;
   private inReply = false;
   private replyKind: PendT = Pend.GREETING;
   private replyLine = 0;
@@ -930,7 +932,7 @@ class EsmtpSession implements InspectorSession {
     }
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
-    else if (disp === Disp.X && this.xLineIsStarttls()) pend = Pend.XSTARTTLS;
+    else if (disp === Disp.X) pend = this.xLineIsStarttls() ? Pend.XSTARTTLS : Pend.XED;
     else if (disp === Disp.PASS) {
       switch (this.verb) {
         case Verb.EHLO: pend = Pend.EHLO; break;
@@ -1813,6 +1815,18 @@ class EsmtpSession implements InspectorSession {
             detail: `server accepted STARTTLS (${code}) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`,
           });
           this.state = 'diverged';
+        }
+        break;
+      case Pend.XED:
+        // The server received X's through the ASA and would reject them; a success reply here
+        // (a Telnet-typed EHLO answered 250 with its keywords, say) is a path the ASA does not
+        // allow. Said once per connection; inspection goes on.
+        if (code >= 200 && code <= 399 && !this.xedAcceptedNoted) {
+          this.xedAcceptedNoted = true;
+          this.sink.verdict({
+            dir: 1, offset: o, rule: 'x-divergence', action: 'note', syslog: [],
+            detail: `server answered ${code} to a command the ASA X'd: through the ASA the server gets X's and answers 5xx, so this reply (and what depends on it, e.g. EHLO keywords it offers) is not what the client would see`,
+          });
         }
         break;
       case Pend.RCPT:
