@@ -1780,7 +1780,7 @@ class EsmtpSession implements InspectorSession {
         this.verb = -1;
       }
     }
-    if (kind === Pend.OTHER && this.byCode && this.greetingDone) kind = this.kindByCode(code);
+    if ((kind === Pend.OTHER || kind === Pend.XED) && this.byCode && this.greetingDone) kind = this.kindByCode(code);
     switch (kind) {
       case Pend.DATA:
         if (code === 354) {
