@@ -1,7 +1,9 @@
 /**
  * `smtp-inspect info FILE [--json]`: what capinfos tells (format, link types, packets, sizes,
  * first/last time) plus what matters before an SMTP run: packets per decoded kind, TCP
- * connections and connections on the SMTP ports (465 apart: implicit TLS, nothing to inspect).
+ * connections, connections per SMTP port, and which of them the ASA default policy inspects
+ * (its class inspection_default selects ESMTP on TCP/25 only, so 587, 2525 and 465 are not
+ * inspected unless a class matches them; 465 is SMTPS, TLS from the first byte).
  */
 import type { Command } from 'commander';
 import { openCapture } from '../capture/open.js';
@@ -10,11 +12,20 @@ import { decodePacket } from '../decode/decode.js';
 import { linkTypeName } from '../decode/link-types.js';
 import { DecodedPacket, PACKET_KIND_NAMES, PacketKind, TcpFlag } from '../decode/packet.js';
 import { fractionDigits, isoTime } from '../output/time.js';
+import { defaultPolicy } from '../policy/load.js';
 import { action } from './errors.js';
 
-/** Ports reported as SMTP: 25 (relay), 587 (submission), 2525 (common alternative), 465 (implicit TLS). */
+/** Ports reported as SMTP: 25 (relay), 587 (submission), 2525 (common alternative), 465 (SMTPS, implicit TLS). */
 export const SMTP_PORTS = [25, 587, 2525, 465] as const;
 const IMPLICIT_TLS_PORT = 465;
+
+/**
+ * The TCP ports the ASA factory-default policy sends to `inspect esmtp`, read from the compiled
+ * default policy rather than written down a second time (class inspection_default: TCP/25).
+ */
+export function defaultInspectedPorts(): number[] {
+  return defaultPolicy().esmtpPorts() ?? [];
+}
 
 export interface CaptureInfo {
   file: string;
@@ -46,8 +57,14 @@ export interface CaptureInfo {
   /** Connections whose server port is 25, 587, 2525 or 465. */
   smtpConnections: number;
   smtpConnectionsByPort: Record<string, number>;
-  /** Of those, port 465 (SMTPS): TLS from the first byte, so not inspectable. */
+  /** Of those, port 465 (SMTPS): TLS from the first byte; the default policy does not inspect it. */
   implicitTlsConnections: number;
+  /** TCP ports the ASA default policy inspects with `inspect esmtp` ([25]: class inspection_default). */
+  defaultInspectedPorts: number[];
+  /** SMTP connections on those ports: what the default policy inspects. */
+  smtpConnectionsInspectedByDefault: number;
+  /** SMTP connections on the other SMTP ports (587, 2525, 465): not inspected by the default policy. */
+  smtpConnectionsNotInspectedByDefault: number;
 }
 
 /** One TCP connection, chained per hash bucket. Endpoint A is the client when a SYN was seen. */
@@ -200,6 +217,12 @@ export async function collectInfo(file: string): Promise<CaptureInfo> {
   SMTP_PORTS.forEach((port, i) => (smtpConnectionsByPort[String(port)] = tcp.smtpByPort[i]!));
   const have = stats.packets > 0;
   const first = ifaces[0];
+  const inspectedPorts = defaultInspectedPorts();
+  let inspectedByDefault = 0;
+  SMTP_PORTS.forEach((port, i) => {
+    if (inspectedPorts.includes(port)) inspectedByDefault += tcp.smtpByPort[i]!;
+  });
+  const smtpConnections = tcp.smtpByPort.reduce((a, b) => a + b, 0);
   return {
     file,
     format: source.format,
@@ -220,9 +243,12 @@ export async function collectInfo(file: string): Promise<CaptureInfo> {
     truncatedRecords: stats.truncatedRecords,
     packetsByKind,
     tcpConnections: tcp.count,
-    smtpConnections: tcp.smtpByPort.reduce((a, b) => a + b, 0),
+    smtpConnections,
     smtpConnectionsByPort,
     implicitTlsConnections: tcp.smtpByPort[SMTP_PORTS.indexOf(IMPLICIT_TLS_PORT)]!,
+    defaultInspectedPorts: inspectedPorts,
+    smtpConnectionsInspectedByDefault: inspectedByDefault,
+    smtpConnectionsNotInspectedByDefault: smtpConnections - inspectedByDefault,
   };
 }
 
@@ -242,9 +268,31 @@ export function formatInfo(i: CaptureInfo): string {
   s += row('Duration', i.durationSeconds === null ? '-' : `${i.durationSeconds} s`);
   s += row('Packets by kind', Object.entries(i.packetsByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '-');
   s += row('TCP connections', i.tcpConnections);
-  const ports = SMTP_PORTS.filter((p) => p !== IMPLICIT_TLS_PORT).map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}`).join(', ');
-  s += row('SMTP connections', `${i.smtpConnections} (${ports}; 465: ${i.implicitTlsConnections}, implicit TLS, not inspectable)`);
-  return s;
+  s += row('SMTP connections', `${i.smtpConnections} by server port: ${SMTP_PORTS.map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}${p === IMPLICIT_TLS_PORT ? ' (SMTPS, implicit TLS)' : ''}`).join(', ')}`);
+  s += formatDefaultInspection(i).map((line, k) => (k === 0 ? row('Default inspection', line) : `${' '.repeat(20)}${line}\n`)).join('');
+    return s;
+}
+
+/** Which SMTP connections the ASA default policy inspects, and why the others are not. */
+function formatDefaultInspection(i: CaptureInfo): string[] {
+  const ports = i.defaultInspectedPorts;
+  const tcpList = ports.map((p) => `TCP/${p}`).join(', ') || 'no port';
+  const others = SMTP_PORTS.filter((p) => !ports.includes(p));
+  const lines = [
+    `${i.smtpConnectionsInspectedByDefault} of ${i.smtpConnections} inspected: the ASA default policy applies inspect esmtp to ${tcpList} only (class inspection_default)`,
+  ];
+  if (others.length > 0) {
+    const byPort = others.map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)] ?? 0}`).join(', ');
+    const plain = others.filter((p) => p !== IMPLICIT_TLS_PORT);
+    lines.push(
+      `${i.smtpConnectionsNotInspectedByDefault} not inspected by default (${byPort})` +
+        (plain.length > 0 ? `; inspecting ${plain.join(' or ')} needs a class that matches the port` : ''),
+    );
+  }
+  if (i.implicitTlsConnections > 0) {
+    lines.push(`465 is SMTPS (implicit TLS): encrypted from the first byte, so the capture shows no SMTP commands on it`);
+  }
+  return lines;
 }
 
 export function registerInfo(program: Command): void {

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
-import { collectInfo } from '../../src/cli/info.js';
+import { collectInfo, formatInfo } from '../../src/cli/info.js';
 import { EXTERNAL_PCAPS, GENERATED_DIR, REPO_ROOT, haveShared, haveTool } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'si-info-'));
@@ -74,6 +74,23 @@ describe.skipIf(!haveShared)('info on known captures', () => {
     expect(sub.smtpConnectionsByPort['587']).toBeGreaterThan(0);
   });
 
+  it('says which SMTP connections the ASA default policy inspects (TCP/25 only)', async () => {
+    const smtps = await collectInfo(path.join(EXTERNAL_PCAPS, 'sv-tls-protodetect-465.pcap'));
+    expect(smtps).toMatchObject({ defaultInspectedPorts: [25], smtpConnectionsInspectedByDefault: 0, smtpConnectionsNotInspectedByDefault: 1 });
+    const plain = await collectInfo(path.join(GENERATED_DIR, '02-ehlo-basic.pcap'));
+    expect(plain).toMatchObject({ smtpConnections: 1, smtpConnectionsInspectedByDefault: 1, smtpConnectionsNotInspectedByDefault: 0 });
+    const alt = await collectInfo(path.join(GENERATED_DIR, '19-port2525-control.pcap'));
+    expect(alt).toMatchObject({ smtpConnectionsInspectedByDefault: 0, smtpConnectionsNotInspectedByDefault: 1 });
+    const text = formatInfo(smtps);
+    expect(text).toMatch(/SMTP connections:\s+1 by server port: 25: 0, 587: 0, 2525: 0, 465: 1 \(SMTPS, implicit TLS\)\n/);
+    expect(text).toMatch(/Default inspection:\s+0 of 1 inspected: the ASA default policy applies inspect esmtp to TCP\/25 only \(class inspection_default\)\n/);
+    expect(text).toMatch(/\n\s+1 not inspected by default \(587: 0, 2525: 0, 465: 1\); inspecting 587 or 2525 needs a class that matches the port\n/);
+    expect(text).toMatch(/465 is SMTPS \(implicit TLS\): encrypted from the first byte/);
+    expect(text).not.toMatch(/not inspectable/);
+    // no 465 connection: no SMTPS explanation line
+    expect(formatInfo(alt)).not.toMatch(/465 is SMTPS/);
+  });
+
   it('reports truncated records and nanosecond precision', async () => {
     const cut = await collectInfo(path.join(GENERATED_DIR, '16c-large-8mib-snaplen96.pcap'));
     expect(cut.truncatedRecords).toBe(172);
@@ -120,7 +137,8 @@ describe.skipIf(!haveShared)('the built CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('pcapng (gzip-compressed)');
     expect(r.stdout).toMatch(/Packets:\s+21\n/);
-    expect(r.stdout).toMatch(/SMTP connections:\s+1 \(25: 1/);
+    expect(r.stdout).toMatch(/SMTP connections:\s+1 by server port: 25: 1,/);
+    expect(r.stdout).toMatch(/Default inspection:\s+1 of 1 inspected/);
   });
 
   it('a cut capture exits 2 with file, offset and code on one line', () => {
