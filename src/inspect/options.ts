@@ -49,6 +49,18 @@ export interface EngineOptions {
   starttlsDivergence: 'stop' | 'inspect';
   /** What an event beyond a match line's `rate-limit N` does. */
   rateLimitExceeded: 'drop-connection' | 'log';
+  /** Octets (CR LF included, RFC 5321 4.5.3.1.5: 512) beyond which a server line is over-long. */
+  replyLineLimit: number;
+  /**
+   * Where an over-long server line without its LF ends: 'segment': at its segment's end when the
+   * server's next segment starts with a reply code; 'lf': only at an LF (tshark's reading).
+   */
+  longReplyLine: 'segment' | 'lf';
+  /**
+   * A line of a multi-line reply whose code differs from the first line's: 'split': the reply
+   * ended without a final line and this line starts the next one; 'continue': it is one more line.
+   */
+  replyCodeChange: 'split' | 'continue';
 }
 
 type Scalar = string | number | boolean;
@@ -159,6 +171,21 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'rate-limit-exceeded', key: 'rateLimitExceeded', values: ['drop-connection', 'log'], default: 'drop-connection',
     help: 'an event beyond `rate-limit N` (token bucket per policy-map class and match line: burst N, N per second of capture time): the ASA drops the message; the replay cannot replay the retransmission, so it cuts the connection at that packet (drop-connection), or only reports it (log)',
     evidence: 'D: "rate-limit message_rate - limits the rate of messages" (ASA-ESMTP.md 3.3); per-class policing is a token bucket (I); the consequence for a TCP stream is undocumented (I)',
+  },
+  {
+    name: 'reply-line-limit', key: 'replyLineLimit', values: { min: 16, max: 1048576 }, default: '512',
+    help: 'octets (CR LF included) beyond which a server reply line is over-long: such a line, still without its LF, is what long-reply-line decides about (shorter lines split across segments are never cut)',
+    evidence: 'I: RFC 5321 4.5.3.1.5 (reply line: 512 octets incl. CR LF); the ASA sources say nothing on server line limits',
+  },
+  {
+    name: 'long-reply-line', key: 'longReplyLine', values: ['segment', 'lf'], default: 'segment',
+    help: "an over-long server line without LF ends where its segment ends when the server's next segment starts with a reply code (DDD + SP, '-', CR or LF), or only at an LF (tshark: the next reply is absorbed into it)",
+    evidence: 'I: servers write replies whole; the ASA judges per segment (ASA-ESMTP.md 2.3) and the engine already resyncs a gap at such a segment; RFC 5321 4.5.3.1.5 + "be liberal"; suricata-verify smtp-bug-6053',
+  },
+  {
+    name: 'reply-code-change', key: 'replyCodeChange', values: ['split', 'continue'], default: 'split',
+    help: 'a line of a multi-line reply whose code differs from its first line (250- then 334 ...): the reply ended without a final line and this line starts the next reply, or it is one more line of the same reply',
+    evidence: 'I: RFC 5321 4.2.1 (every line of a multi-line reply has the same code); ASA behaviour undocumented',
   },
 ] as const;
 

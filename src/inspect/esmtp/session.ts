@@ -289,6 +289,13 @@ export function lfThen(data: Buffer, lo: number, ch: number, needle: Buffer): nu
   return data.indexOf(needle, d - 1);
 }
 
+/** `DDD` + SP, '-', CR or LF at data[i]: the start of a reply line. */
+function startsReplyLine(data: Buffer, i: number): boolean {
+  if (data.length - i < 4) return false;
+  const sep = data[i + 3];
+  return isDigit(data[i]!) && isDigit(data[i + 1]!) && isDigit(data[i + 2]!) && (sep === SP || sep === 0x2d || sep === CR || sep === LF);
+}
+
 function isDigit(b: number): boolean {
   return b >= 0x30 && b <= 0x39;
 }
@@ -407,6 +414,13 @@ class EsmtpSession implements InspectorSession {
   private inReply = false;
   private replyKind: PendT = Pend.GREETING;
   private replyLine = 0;
+  /** Code of the reply's first line (-1: it had none): a later line with another code starts a new reply. */
+  private replyCode = -1;
+  /**
+   * Greeting continuation lines: how many leading digits are held back unmasked until the line's
+   * 4th byte says whether the line starts the next reply (a new code) or is masked with the greeting.
+   */
+  private sHold = 0;
   private sLineStarted = false;
   private sLineStart = 0;
   private sPos = 0;
@@ -594,6 +608,7 @@ class EsmtpSession implements InspectorSession {
 
   /** A server gap: the replies it swallowed are unknown, so the pending queue is cleared (Zeek). */
   private serverGap(offset: number): void {
+    if (this.sHold > 0) this.flushHold();
     this.kwPhase = false;
     this.sMaskRest = 0;
     if (this.inReply && !this.replyInDesync && this.sPos >= 4 && !this.sSkip && isDigit(this.sPrefix[0]!) && isDigit(this.sPrefix[1]!) && isDigit(this.sPrefix[2]!) && this.sPrefix[3] === SP) {
@@ -699,6 +714,7 @@ class EsmtpSession implements InspectorSession {
     if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING) {
       this.decideVerb(this.lineStart + this.tokLen, true);
     }
+    if (this.state === 'inspecting' && this.sHold > 0) this.flushHold();
     this.flushRun();
   }
 
@@ -722,7 +738,7 @@ class EsmtpSession implements InspectorSession {
       if (this.holdC >= 0) c = Math.min(c, this.holdC);
       return c;
     }
-    return this.kwPhase ? Math.min(end, this.sLineStart) : end;
+    return this.kwPhase || this.sHold > 0 ? Math.min(end, this.sLineStart) : end;
   }
 
   // ===================================================================== client
@@ -1632,8 +1648,25 @@ class EsmtpSession implements InspectorSession {
         this.sSkip = false;
         this.sLineStarted = false;
       }
+    } else if (
+      this.sLineStarted && this.opt.longReplyLine === 'segment' && base + i - this.sLineStart >= this.opt.replyLineLimit && startsReplyLine(data, i)
+    ) {
+      this.endLongLine(base + i);
     }
     for (; i < n && this.state === 'inspecting'; i++) this.serverByte(data[i]!, base + i);
+  }
+
+  /**
+   * An over-long line still without its LF when the server's next segment starts with a reply
+   * code: servers write replies whole, so the line ended with its segment (RFC 5321 4.5.3.1.5:
+   * 512 octets; the rest of the line is accepted, not the next reply).
+   */
+  private endLongLine(o: number): void {
+    const len = o - this.sLineStart;
+    if (this.kwPhase) this.decideKeyword(o);
+    if (this.state !== 'inspecting') return;
+    this.note(1, this.sLineStart, 'server-anomaly', `server line of ${len} bytes without LF, over the ${this.opt.replyLineLimit}-octet reply line limit: taken as ended with its segment, as the next segment starts with a reply code (long-reply-line=segment)`);
+    this.endServerLine(o);
   }
 
   private serverByte(b: number, o: number): void {
@@ -1643,9 +1676,11 @@ class EsmtpSession implements InspectorSession {
       this.sPos = 0;
       this.sMaskRest = 0;
       this.kwPhase = false;
+      this.sHold = 0;
       if (!this.inReply && !this.sSkip) {
         this.inReply = true;
         this.replyLine = 0;
+        this.replyCode = -1;
         this.replyInDesync = this.sDesync;
         this.replyKind = this.sDesync ? Pend.OTHER : this.greetingDone ? this.peek() : Pend.GREETING;
         if (this.replyKind === Pend.GREETING && this.map.parameters.maskBanner) {
@@ -1662,9 +1697,17 @@ class EsmtpSession implements InspectorSession {
     }
     if (this.sSkip) return;
     const pos = this.sPos++;
-    if (pos < 4) this.sPrefix[pos] = b;
+    if (pos < 4) {
+      this.sPrefix[pos] = b;
+      if (pos === 3 && this.inReply && !this.lineCode(b)) return;
+    }
     if (this.replyKind === Pend.GREETING) {
       if (this.map.parameters.maskBanner && b !== CR) {
+        if (this.sHold === pos && pos < 3 && this.replyLine > 0 && this.replyCode >= 0 && this.opt.replyCodeChange === 'split' && isDigit(b)) {
+          this.sHold++; // may be the code of the next reply: decided at the line's 4th byte
+          return;
+        }
+        if (this.sHold > 0) this.flushHold();
         const keep = (this.replyLine === 0 && pos < 4) || (this.opt.bannerMask === 'B' && (b === 0x32 || b === 0x30));
         if (!keep) this.addRun(1, o, STAR, 'mask-banner', 'mask');
       }
@@ -1688,6 +1731,50 @@ class EsmtpSession implements InspectorSession {
     }
     if (this.sMaskRest === 2 && (b === SP || b === 0x3d || b === CR)) this.sMaskRest = 0;
     if (this.sMaskRest !== 0 && b !== CR) this.addRun(1, o, X, this.sMaskRule, 'mask');
+  }
+
+  /**
+   * The 4th byte of a reply line: the first line's code is remembered; a later line with another
+   * code (RFC 5321 4.2.1: one code per reply) starts the next reply. Returns false if that ended
+   * the inspection.
+   */
+  private lineCode(b: number): boolean {
+    const p = this.sPrefix;
+    const digits = isDigit(p[0]!) && isDigit(p[1]!) && isDigit(p[2]!);
+    const code = digits ? (p[0]! - 0x30) * 100 + (p[1]! - 0x30) * 10 + (p[2]! - 0x30) : -1;
+    if (this.replyLine === 0) {
+      this.replyCode = code;
+      return true;
+    }
+    if (code < 0 || this.replyCode < 0 || code === this.replyCode || this.opt.replyCodeChange !== 'split') return true;
+    if (b !== SP && b !== 0x2d && b !== CR && b !== LF) return true;
+    return this.splitReply(code);
+  }
+
+  /** The reply in progress ended without a final line; the current line (code `code`) starts the next. */
+  private splitReply(code: number): boolean {
+    const prev = this.replyCode;
+    this.note(1, this.sLineStart, 'server-anomaly', `multi-line ${prev} reply ended without a final line: the next line's code ${code} starts a new reply (RFC 5321 4.2.1: every line of a reply has the same code; reply-code-change=split)`);
+    this.sHold = 0; // held greeting digits belong to the new reply: not masked
+    this.inReply = false;
+    this.replyComplete(prev, this.sLineStart);
+    if (this.state !== 'inspecting') return false;
+    this.inReply = true;
+    this.replyLine = 0;
+    this.replyCode = code;
+    this.replyInDesync = this.sDesync;
+    this.replyKind = this.sDesync ? Pend.OTHER : this.greetingDone ? this.peek() : Pend.GREETING;
+    return true;
+  }
+
+  /** Masks the greeting continuation digits held back by serverByte (they were not a new code). */
+  private flushHold(): void {
+    const n = this.sHold;
+    this.sHold = 0;
+    for (let k = 0; k < n; k++) {
+      const c = this.sPrefix[k]!;
+      if (!(this.opt.bannerMask === 'B' && (c === 0x32 || c === 0x30))) this.addRun(1, this.sLineStart + k, STAR, 'mask-banner', 'mask');
+    }
   }
 
   private decideKeyword(_o: number): void {
@@ -1728,6 +1815,9 @@ class EsmtpSession implements InspectorSession {
     if (!this.inReply) return;
     const p = this.sPrefix;
     const len = this.sPos;
+    // a 3-byte line ("334" LF) with a new code also starts the next reply
+    if (len === 3 && this.replyLine > 0 && !this.lineCode(LF)) return;
+    if (this.sHold > 0) this.flushHold();
     const digits = len >= 3 && p[0]! >= 0x30 && p[0]! <= 0x39 && p[1]! >= 0x30 && p[1]! <= 0x39 && p[2]! >= 0x30 && p[2]! <= 0x39;
     if (!digits) {
       // Not a reply line ("unexpected transition by the SMTP server", B-5: no action).
