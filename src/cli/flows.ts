@@ -69,8 +69,9 @@ function statsText(s: FlowTableStats, packets: number): string {
 export function registerFlows(program: Command): void {
   program
     .command('flows')
+    .summary('list TCP connections as reassembled: bytes, gaps, retransmissions')
     .description(
-      'List the TCP connections of a capture as the reassembler delivers them: endpoints, times, close reason,\n' +
+      'List the TCP connections of a capture as the reassembler delivers them: endpoints, times, close reason, ' +
         'and per direction the bytes delivered (with sha256), gaps, retransmitted and overlap-different bytes.',
     )
     .argument('<file>', "pcap or pcapng capture (optionally gzip'd; '-' for standard input)")

@@ -47,9 +47,10 @@ export interface LiveCliOptions {
 export function registerLive(program: Command): void {
   program
     .command('live')
+    .summary('inspect a network interface in real time (libpcap)')
     .description(
-      'Inspect a network interface in real time through libpcap (needs root or CAP_NET_RAW and the optional `cap` binding):\n' +
-        'the same policy, engine, verdicts, syslog lines and counters as replay. The inspector only observes: verdicts say\n' +
+      'Inspect a network interface in real time through libpcap (needs root or CAP_NET_RAW and the optional `cap` binding): ' +
+        'the same policy, engine, verdicts, syslog lines and counters as replay. The inspector only observes: verdicts say ' +
         'what the ASA would have done; -w writes the traffic as the ASA would have passed it.',
     )
     .option('-i, --interface <IFACE>', 'capture device (see --list-interfaces)')

@@ -18,11 +18,11 @@ const program = new Command();
 program
   .name('smtp-inspect')
   .description(
-    'Emulates Cisco ASA ESMTP inspection (inspect esmtp) over pcap/pcapng captures, live traffic and an inline proxy:\n' +
+    'Emulates Cisco ASA ESMTP inspection (inspect esmtp) over pcap/pcapng captures, live traffic and an inline proxy: ' +
       'shows which rule hits which SMTP session, what it does to the bytes, and writes the modified capture.',
   )
   .version('0.1.0')
-  .showHelpAfterError()
+  .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
   .exitOverride((err) => {
     // commander's own usage errors: exit 2 as documented; --help/--version: 0

@@ -29,7 +29,7 @@ export function criteriaHelp(): string {
 }
 
 export function registerPolicy(program: Command): void {
-  const policy = program.command('policy').description('check, print and explain ASA policies (the CLI subset of native-notes/policy-language.md)');
+  const policy = program.command('policy').summary('check, print and explain ASA policies').description('check, print and explain ASA policies (the CLI subset of native-notes/policy-language.md)');
 
   policy
     .command('check')

@@ -54,9 +54,10 @@ function positiveNumber(text: string, what: string): number {
 export function registerProxy(program: Command): void {
   program
     .command('proxy')
+    .summary('run an inline SMTP proxy that enforces the inspection')
     .description(
-      'Run an inline SMTP proxy that enforces the ASA ESMTP inspection on live sessions: masks the banner and EHLO\n' +
-        'keywords (STARTTLS -> XXXXXXXA), X-substitutes unknown commands, closes or resets both sides on drop-connection /\n' +
+      'Run an inline SMTP proxy that enforces the ASA ESMTP inspection on live sessions: masks the banner and EHLO ' +
+        'keywords (STARTTLS -> XXXXXXXA), X-substitutes unknown commands, closes or resets both sides on drop-connection / ' +
         'reset, and logs the same verdicts and syslog lines as replay. See native-notes/proxy.md for how it differs from a firewall.',
     )
     .requiredOption('--listen <ADDR:PORT>', 'address to accept clients on, e.g. 0.0.0.0:25 or 127.0.0.1:2525')

@@ -8,8 +8,9 @@ import { runSuite } from '../regress/run.js';
 export function registerRegress(program: Command): void {
   program
     .command('regress')
+    .summary('replay case folders and compare with their expected outputs')
     .description(
-      'Replay every case folder of DIR (capture + optional policy.txt) and compare verdicts, annotations,\n' +
+      'Replay every case folder of DIR (capture + optional policy.txt) and compare verdicts, annotations, ' +
         'counts and output digests with the expected.* files; exit 1 with a readable diff on any difference.',
     )
     .argument('<dir>', 'suite folder (folders holding capture.pcap|capture.pcapng), or one case folder')

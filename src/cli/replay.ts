@@ -46,8 +46,9 @@ export interface ReplayCliOptions {
 export function registerReplay(program: Command): void {
   program
     .command('replay')
+    .summary('replay a capture through the inspection (the main job)')
     .description(
-      'Replay a capture through the ASA ESMTP inspection emulation: writes the modified capture (what the ASA would forward),\n' +
+      'Replay a capture through the ASA ESMTP inspection emulation: writes the modified capture (what the ASA would forward), ' +
         'verdicts (JSON lines), ASA syslog lines, an annotated pcapng and the show service-policy counters.',
     )
     .argument('<IN>', 'capture to replay (pcap, pcapng, optionally gzip-compressed; - for stdin)')
