@@ -23,6 +23,8 @@ import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './mode
 import type { SessionTranscript, TranscriptEntry } from './transcript.js';
 import { entryIndexFor } from './html.js';
 import { senderLength } from './detect.js';
+import { isInspectionFinding } from './notes.js';
+import { isUncertain, markUncertain, sessionCaveats } from './caveats.js';
 
 export interface ReplayResult {
   verdicts: VerdictRecord[];
@@ -41,10 +43,6 @@ export interface DiagnoseInput {
   replay: Replayer;
   compile: (text: string, source: string) => CompiledPolicy;
 }
-
-/** Actions of the pipeline's own bookkeeping: not something inspection "does" to mail. */
-export const BOOKKEEPING_ACTIONS: ReadonlySet<string> = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough', 'note']);
-const BOOKKEEPING = BOOKKEEPING_ACTIONS;
 
 export function sessionKey(client: string, server: string): string {
   return `${client}|${server}`;
@@ -75,9 +73,13 @@ function stageAt(t: SessionTranscript, packet: number, dir: number | null, xed: 
   };
 }
 
-/** Emulation findings of one session from its verdicts (no fixes yet). */
+/**
+ * Emulation findings of one session from its verdicts (no fixes yet): what inspection does, and the
+ * notes that are findings (divergences: the capture shows what cannot happen through the ASA).
+ * Other notes become caveats (caveats.ts); the pipeline's bookkeeping is left out.
+ */
 export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly VerdictRecord[]): Finding[] {
-  const relevant = verdicts.filter((v) => !BOOKKEEPING.has(v.action));
+  const relevant = verdicts.filter(isInspectionFinding);
   const xed = relevant.filter((v) => categorize(v.rule, v.detail) === 'unknown-command').length;
   return relevant.map((v) => {
     const category = categorize(v.rule, v.detail);
@@ -94,6 +96,7 @@ export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly Ve
       symptom: symptomFor(category, v.action, stageAt(t, v.packet, dir, xed), t.client, t.server, v.detail),
       fix: null,
       source: 'emulation' as const,
+      uncertain: null,
     };
   });
 }
@@ -132,6 +135,7 @@ export function findingsFromEvidence(t: SessionTranscript, evidence: readonly Ev
       symptom: symptomFor(category, action, stageAt(t, e.packet, null, xed), t.client, t.server, ''),
       fix: null,
       source: 'capture' as const,
+      uncertain: null,
     };
   });
 }
@@ -242,7 +246,7 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
 /** Does finding f of session `key` still happen in `verdicts`? */
 function stillHappens(f: Finding, kind: FixKind, verdicts: readonly VerdictRecord[], key: string): boolean {
   for (const v of verdicts) {
-    if (sessionKey(v.client, v.server) !== key || BOOKKEEPING.has(v.action)) continue;
+    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v)) continue;
     if (kind === 'exempt-gateway') return true; // any inspection left on the session
     if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
   }
@@ -268,7 +272,12 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       (f) => !(seen.has(f.packet) && (f.action === 'mask' || f.action === 'x-substitute')),
     );
     const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
-    return { id: t.id, client: t.client, server: t.server, inspected: decisionFor(inp.policy, t).esmtp !== null, findings, transcript: t };
+    const caveats = sessionCaveats(t, byKey.get(sessionKey(t.client, t.server)) ?? [], findings);
+    markUncertain(findings, caveats);
+    return {
+      id: t.id, client: t.client, server: t.server, inspected: decisionFor(inp.policy, t).esmtp !== null,
+      findings, caveats, uncertain: isUncertain(caveats), transcript: t,
+    };
   });
 
   // Fixes: try each finding's candidates in order until one verifies; share identical proposals.
@@ -352,7 +361,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     if (c && anyEmulated) {
       const e = await verify(c);
       if (e.verdicts) {
-        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && !BOOKKEEPING.has(v.action)));
+        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v)));
         e.p.verified = left.length === 0;
         e.p.verification = left.length === 0
           ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`
@@ -376,6 +385,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       affected: sessions.filter((s) => s.findings.some((f) => f.severity !== 'logged')).length,
       broken: sessions.filter((s) => s.findings.some((f) => f.severity === 'breaks')).length,
       findings: all.length,
+      uncertain: sessions.filter((s) => s.uncertain).length,
     },
   };
 }

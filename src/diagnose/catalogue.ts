@@ -31,6 +31,10 @@ export type Category =
   | 'special-character'
   | 'mail-relay'
   | 'other-match'
+  /** The capture shows the server accepting STARTTLS that the ASA X's (engine note). */
+  | 'starttls-divergence'
+  /** The capture shows the server accepting a command the ASA X's (engine note). */
+  | 'x-divergence'
   | 'other';
 
 /** How bad it is for mail: breaks delivery, degrades it, cosmetic, or only logged. */
@@ -43,6 +47,9 @@ export type FixKind = 'raise-limit' | 'allow-tls' | 'no-mask-banner' | 'exempt-g
 export function categorize(rule: string, detail = ''): Category {
   const r = rule.toLowerCase().replace(/\s+/g, ' ').trim();
   const d = detail.toLowerCase();
+  // before the STARTTLS test below: the divergence notes are not masks
+  if (r === 'starttls-divergence') return 'starttls-divergence';
+  if (r === 'x-divergence') return 'x-divergence';
   if (r.includes('mask-banner') || r === 'banner') return 'mask-banner';
   if (r.includes('allow-tls') || r.includes('starttls')) return 'starttls-masked';
   if (r.includes('ehlo-reply-parameter')) return d.includes('starttls') ? 'starttls-masked' : 'ehlo-keyword-masked';
@@ -68,6 +75,8 @@ export function isBreakingAction(action: string): boolean {
 
 export function severityOf(category: Category, action: string): Severity {
   if (action === 'drop-connection' || action === 'reset') return 'breaks';
+  // Through the ASA the server rejects what the capture shows it accepting: the client sees a 5xx.
+  if (category === 'starttls-divergence' || category === 'x-divergence') return 'degrades';
   if (category === 'unknown-command' || category === 'starttls-masked' || action === 'replace') return 'degrades';
   if (category === 'mask-banner' || category === 'ehlo-keyword-masked') return 'cosmetic';
   if (action === 'mask' || action === 'x-substitute') return 'degrades';
@@ -86,7 +95,10 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
     case 'mime-filename-length':
       return severity === 'logged' ? [] : ['raise-limit', 'exempt-gateway'];
     case 'starttls-masked':
+    case 'starttls-divergence':
       return ['allow-tls', 'exempt-gateway'];
+    case 'x-divergence':
+      return ['exempt-gateway'];
     case 'mask-banner':
       return ['no-mask-banner', 'exempt-gateway'];
     case 'unknown-command':
@@ -215,6 +227,29 @@ export function symptomFor(category: Category, action: string, stage: Stage, cli
         server: [
           `Postfix smtpd answers "500 5.5.2 Error: command not recognized" (Postfix 3.x; older and other MTAs "502 5.5.2" / "500 Command unrecognized: \\"XXXX\\"")`,
           ...esa,
+        ],
+      };
+    }
+    case 'starttls-divergence':
+      return {
+        summary: `The server accepted STARTTLS in this capture, but through the ASA (no allow-tls) the command arrives as X's: the server rejects it, no TLS starts, and the session goes on in plaintext or ends.`,
+        client: [
+          `gets a 5xx reply to STARTTLS instead of "220": an opportunistic sender (Postfix smtp_tls_security_level=may) continues in plaintext; one that requires TLS (encrypt/dane/MTA-STS) gives up and defers the mail`,
+        ],
+        server: [
+          `receives X's instead of STARTTLS and answers them as an unknown command (Postfix smtpd: "500 5.5.2 Error: command not recognized")`,
+          `mail that does arrive comes unencrypted`,
+        ],
+      };
+    case 'x-divergence': {
+      const code = /answered (\d{3})/.exec(detail)?.[1] ?? '2xx';
+      return {
+        summary: `The server accepted a command that the ASA X's (it answered ${code} in this capture): through the ASA it receives X's and answers 5xx instead, so the client sees a rejection and what depended on the reply (EHLO keywords, a BDAT chunk) goes differently.`,
+        client: [
+          `gets a 5xx where this capture shows ${code}: Postfix smtp "host ${sHost} said: 500 5.5.2 Error: command not recognized (in reply to XXXX command)"`,
+        ],
+        server: [
+          `receives X's instead of the command and answers "500 5.5.2 Error: command not recognized" (Postfix; other MTAs 502): the rest of the dialogue in this capture does not happen that way through the ASA`,
         ],
       };
     }

@@ -6,6 +6,7 @@
 import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './model.js';
 import type { TranscriptEntry } from './transcript.js';
 import type { Evidence } from './detect.js';
+import type { Caveat } from './notes.js';
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
@@ -29,6 +30,8 @@ td,th{border-bottom:1px solid #e6e9ed;padding:4px 6px;text-align:left;vertical-a
 .fw{border-left:5px solid #c1121f}
 .ladder{overflow-x:auto}
 .hit{background:#fff3f3;border-left:3px solid #c1121f;padding:6px 10px;margin:6px 0}
+.caveat{background:#fff8e6;border-left:3px solid #e9a100;padding:6px 10px;margin:6px 0}
+.unc{color:#9a6700;font-weight:600}
 ul{margin:4px 0 4px 18px;padding:0}
 `;
 
@@ -90,6 +93,15 @@ export function ladderSvg(s: SessionReport, evidence: readonly Evidence[]): stri
     list.push(`firewall evidence: ${e.rule}`);
     hits.set(i, list);
   }
+  // caveats: labelled in amber beside their entry, without the red highlight of a hit
+  const notes = new Map<number, string[]>();
+  for (const c of s.caveats) {
+    const i = entryIndexFor(es, c.packet, null);
+    if (i < 0) continue;
+    const list = notes.get(i) ?? [];
+    list.push(`caveat: ${c.kind}`);
+    notes.set(i, list);
+  }
   const rows = es.length + (s.transcript.elided > 0 ? 1 : 0);
   const height = 56 + rows * ROW + 20;
   const out: string[] = [];
@@ -113,8 +125,10 @@ export function ladderSvg(s: SessionReport, evidence: readonly Evidence[]): stri
     out.push(`<text x="8" y="${y + 4}" font-size="11" fill="#6c757d">${e.packet}</text>`);
     out.push(`<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y}" stroke="${color}" stroke-width="${hit ? 2.5 : 1.3}"${after ? ' stroke-dasharray="5,4"' : ''} marker-end="url(#${hit ? 'h' : 'a'}${s.id})"/>`);
     out.push(`<text x="${(COL_C + COL_S) / 2}" y="${y - 4}" text-anchor="middle" font-family="ui-monospace,Menlo,Consolas,monospace" font-size="11.5" fill="${after ? '#868e96' : '#1d2329'}">${esc(entryLabel(e))}</text>`);
-    if (hit) {
-      out.push(`<text x="${COL_S + 10}" y="${y + 4}" font-size="11" fill="#c1121f" font-weight="600">${esc(cut(hit.length > 1 ? `${hit[0] ?? ''} (+${hit.length - 1})` : (hit[0] ?? ''), 58))}</text>`);
+    const note = notes.get(i);
+    const label = [...(hit ?? []), ...(note ?? [])];
+    if (label.length > 0) {
+      out.push(`<text x="${COL_S + 10}" y="${y + 4}" font-size="11" fill="${hit ? '#c1121f' : '#9a6700'}" font-weight="600">${esc(cut(label.length > 1 ? `${label[0] ?? ''} (+${label.length - 1})` : (label[0] ?? ''), 58))}</text>`);
     }
   });
   if (s.transcript.elided > 0) {
@@ -135,7 +149,12 @@ function findingHtml(f: Finding): string {
 <div>${esc(f.symptom.summary)}</div>
 <div>Client sees:<ul>${li(f.symptom.client)}</ul>Server sees:<ul>${li(f.symptom.server)}</ul></div>
 ${f.syslog.length ? `<div>ASA syslog:<pre>${esc(f.syslog.join('\n'))}</pre></div>` : ''}
+${f.uncertain ? `<div class="unc">Uncertain: ${esc(f.uncertain)}</div>` : ''}
 ${f.fix ? `<div>Fix: ${esc(f.fix.summary)} (${f.fix.verified === true ? 'verified' : f.fix.verified === false ? 'NOT verified' : 'not verifiable'})</div>` : ''}</div>`;
+}
+
+function caveatHtml(c: Caveat): string {
+  return `<div class="caveat">caveat, packet <b>${c.packet}</b> <code>${esc(c.kind)}</code>${c.source === 'capture' ? ' <i>(seen in the capture)</i>' : ''}: ${esc(c.text)}</div>`;
 }
 
 export function renderHtml(r: DiagnoseReport): string {
@@ -150,6 +169,8 @@ export function renderHtml(r: DiagnoseReport): string {
   out.push(`<tr><td>sessions changed by inspection</td><td>${r.counts.affected}</td></tr>`);
   out.push(`<tr><td>sessions broken (connection dropped/reset)</td><td>${r.counts.broken}</td></tr>`);
   out.push(`<tr><td>findings</td><td>${r.counts.findings}</td></tr>`);
+  const unsure = r.sessions.filter((s) => s.uncertain).map((s) => `<a href="#session-${s.id}">${s.id}</a>`);
+  out.push(`<tr><td>sessions whose findings are uncertain (gaps, divergence from the ASA's path, capture ends early)</td><td>${r.counts.uncertain}${unsure.length ? ` (sessions ${unsure.join(', ')})` : ''}</td></tr>`);
   out.push(`<tr><td>ESMTP-inspecting firewall already in the capture's path</td><td>${r.firewallDetected ? '<b class="bad">yes</b>' : 'no'}</td></tr>`);
   out.push('</table>');
   if (r.recommended) out.push(`<h3>Recommended fix</h3>${fixHtml(r.recommended)}`);
@@ -164,7 +185,9 @@ export function renderHtml(r: DiagnoseReport): string {
   for (const s of r.sessions) {
     out.push(`<section class="session" id="session-${s.id}"><h2>Session ${s.id}: ${esc(s.client)} → ${esc(s.server)}</h2>`);
     if (!s.inspected) out.push('<p>Not selected for ESMTP inspection by the policy.</p>');
-    if (s.findings.length === 0) out.push('<p>Inspection leaves this session alone.</p>');
+    if (s.uncertain) out.push('<p class="unc">The findings of this session are uncertain: see the caveats.</p>');
+    for (const c of s.caveats) out.push(caveatHtml(c));
+    if (s.findings.length === 0) out.push(s.uncertain ? '<p>Nothing found in what the capture shows.</p>' : '<p>Inspection leaves this session alone.</p>');
     for (const f of s.findings) out.push(findingHtml(f));
     out.push(`<div class="ladder">${ladderSvg(s, r.evidence)}</div></section>`);
   }

@@ -1,6 +1,7 @@
 /** The diagnose report: what `--json` prints and what the text and HTML renderers draw. */
 import type { Category, FixKind, Severity, Symptom } from './catalogue.js';
 import type { Evidence } from './detect.js';
+import type { Caveat } from './notes.js';
 import type { SessionTranscript } from './transcript.js';
 
 export interface FixProposal {
@@ -30,6 +31,8 @@ export interface Finding {
   fix: FixProposal | null;
   /** 'emulation': our replay with the policy; 'capture': already done by a firewall in the path. */
   source: 'emulation' | 'capture';
+  /** Why this finding is uncertain (a gap before it, the capture diverging from the ASA's path...), or null. */
+  uncertain: string | null;
 }
 
 export interface SessionReport {
@@ -38,6 +41,10 @@ export interface SessionReport {
   server: string;
   inspected: boolean;
   findings: Finding[];
+  /** What limits the findings: gaps, divergences from the ASA's path, the capture ending early. */
+  caveats: Caveat[];
+  /** True when a caveat makes the session's findings (or the absence of findings) uncertain. */
+  uncertain: boolean;
   transcript: SessionTranscript;
 }
 
@@ -50,7 +57,8 @@ export interface DiagnoseReport {
   /** The one fix that covers every breaking finding (the gateway exemption), when one is needed. */
   recommended: FixProposal | null;
   fixes: FixProposal[];
-  counts: { sessions: number; affected: number; broken: number; findings: number };
+  /** uncertain: sessions whose findings are uncertain (see SessionReport.uncertain). */
+  counts: { sessions: number; affected: number; broken: number; findings: number; uncertain: number };
 }
 
 /** The `--json` object: the report without transcripts. */
@@ -63,6 +71,8 @@ export function reportJson(r: DiagnoseReport): unknown {
       client: s.client,
       server: s.server,
       inspected: s.inspected,
+      uncertain: s.uncertain,
+      caveats: s.caveats.map((c) => ({ packet: c.packet, kind: c.kind, text: c.text, uncertainFrom: c.uncertainFrom, source: c.source })),
       findings: s.findings.map((f) => ({
         packet: f.packet,
         rule: f.rule,
@@ -73,6 +83,7 @@ export function reportJson(r: DiagnoseReport): unknown {
         detail: f.detail,
         syslog: f.syslog,
         symptom: f.symptom,
+        uncertain: f.uncertain,
         fix: f.fix ? { id: f.fix.id, kind: f.fix.kind, summary: f.fix.summary, config: f.fix.config, verified: f.fix.verified, verification: f.fix.verification } : null,
       })),
     })),

@@ -4,7 +4,8 @@ import { PolicyError } from '../errors.js';
 import { compilePolicyText, loadPolicy } from '../policy/load.js';
 import { replayInMemory } from '../regress/replay-run.js';
 import type { EngineOptions } from '../inspect/options.js';
-import { BOOKKEEPING_ACTIONS, diagnose } from './analyze.js';
+import { diagnose } from './analyze.js';
+import { keptForDiagnose } from './notes.js';
 import type { VerdictRecord } from '../output/verdicts.js';
 import type { DiagnoseReport } from './model.js';
 import { SMTP_PORTS, transcribeCapture } from './transcribe.js';
@@ -28,8 +29,9 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
   const transcripts = await transcribeCapture(input, ports === null ? null : [...new Set([...SMTP_PORTS, ...ports])]);
   const engine = {
     ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
-    // per-packet bookkeeping (one 'drop' record per dropped packet...) is not needed: stay bounded
-    keep: (r: VerdictRecord) => !BOOKKEEPING_ACTIONS.has(r.action),
+    // per-packet bookkeeping (one 'drop' record per dropped packet, one 'tcp-gap' per hole...) is
+    // not needed: stay bounded; the notes diagnose uses are kept (notes.ts)
+    keep: (r: VerdictRecord) => keptForDiagnose(r),
   };
   return diagnose({
     input,

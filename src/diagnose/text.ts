@@ -9,6 +9,10 @@ export function renderText(r: DiagnoseReport): string {
   const out: string[] = [];
   out.push(`smtp-inspect diagnose: ${r.input} (policy ${r.policy})`);
   out.push(`${r.counts.sessions} SMTP session(s); ${r.counts.affected} changed by inspection, ${r.counts.broken} broken (connection dropped/reset).`);
+  if (r.counts.uncertain > 0) {
+    const ids = r.sessions.filter((s) => s.uncertain).map((s) => s.id);
+    out.push(`Findings uncertain in ${r.counts.uncertain} session(s) (${ids.join(', ')}): gaps in the capture, a dialogue the ASA would not allow, or a capture that ends too early; see each session's caveats.`);
+  }
   if (r.firewallDetected) {
     out.push('');
     out.push('An ESMTP-inspecting firewall is already in the path of this capture. Evidence:');
@@ -21,9 +25,10 @@ export function renderText(r: DiagnoseReport): string {
   }
   for (const s of r.sessions) {
     out.push('');
-    out.push(`Session ${s.id}: ${s.client} -> ${s.server}${s.inspected ? '' : '  (not selected for ESMTP inspection)'}`);
+    out.push(`Session ${s.id}: ${s.client} -> ${s.server}${s.inspected ? '' : '  (not selected for ESMTP inspection)'}${s.uncertain ? '  (findings uncertain)' : ''}`);
+    for (const c of s.caveats) out.push(`  caveat, packet ${c.packet}: ${c.text}`);
     if (s.findings.length === 0) {
-      out.push('  nothing: inspection leaves this session alone.');
+      out.push(s.uncertain ? '  nothing found in what the capture shows (see the caveats).' : '  nothing: inspection leaves this session alone.');
       continue;
     }
     for (const f of s.findings) {
@@ -31,6 +36,7 @@ export function renderText(r: DiagnoseReport): string {
       out.push(`    ${f.symptom.summary}`);
       for (const c of f.symptom.client) out.push(`    client: ${c}`);
       for (const c of f.symptom.server) out.push(`    server: ${c}`);
+      if (f.uncertain) out.push(`    uncertain: ${f.uncertain}`);
       if (f.fix) out.push(`    fix: ${f.fix.summary} (${f.fix.id}, ${verifiedWord(f.fix)})`);
     }
   }

@@ -71,6 +71,10 @@ export interface SessionTranscript {
   tlsStarted: boolean;
   closeReason: CloseReason | null;
   gaps: number;
+  /** Bytes of the gaps (never captured or cut by the snaplen). */
+  gapBytes: number;
+  /** The last packet of the session seen before its first gap (its first packet when no data came before; 0: no gap). */
+  firstGapAfter: number;
 }
 
 type ClientMode = 'command' | 'data' | 'bdat' | 'tls';
@@ -120,6 +124,8 @@ class SessionState {
       tlsStarted: false,
       closeReason: null,
       gaps: 0,
+      gapBytes: 0,
+      firstGapAfter: 0,
     };
   }
 
@@ -180,13 +186,14 @@ export class TranscriptRecorder implements StreamListener {
   onGap(conn: ConnectionMeta, dir: Direction, offset: number, length: number): void {
     const s = this.live.get(conn.id);
     if (!s) return;
+    if (s.t.gaps === 0) s.t.firstGapAfter = s.t.lastPacket;
     s.t.gaps++;
+    s.t.gapBytes += length;
     const ls = s.lines[dir];
     ls.kept = 0;
     ls.length = 0;
     ls.startOffset = -1;
     void offset;
-    void length;
   }
 
   onClose(conn: ConnectionMeta, reason: CloseReason): void {

@@ -47,9 +47,9 @@ async function sampleReport(): Promise<DiagnoseReport> {
   for (const f of findings) f.fix = fix;
   return {
     input: 'x<y>.pcap', policy: '<default>', firewallDetected: false, evidence: [], recommended: fix, fixes: [fix],
-    sessions: [{ id: 1, client: t.client, server: t.server, inspected: true, findings, transcript: t },
-      { id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', inspected: true, findings: [], transcript: { ...t, id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', entries: t.entries.slice(0, 3) } }],
-    counts: { sessions: 2, affected: 1, broken: 0, findings: findings.length },
+    sessions: [{ id: 1, client: t.client, server: t.server, inspected: true, findings, caveats: [], uncertain: false, transcript: t },
+      { id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', inspected: true, findings: [], caveats: [], uncertain: false, transcript: { ...t, id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', entries: t.entries.slice(0, 3) } }],
+    counts: { sessions: 2, affected: 1, broken: 0, findings: findings.length, uncertain: 0 },
   };
 }
 

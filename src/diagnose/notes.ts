@@ -1,0 +1,139 @@
+/**
+ * What diagnose makes of the `note` verdicts the engine (src/inspect/esmtp/session.ts) and the
+ * pipeline (src/pipeline/inspection-pipeline.ts) write. A note is not something inspection does to
+ * mail, but several say something the admin must know:
+ *
+ * | note (rule)                       | use      | why |
+ * |-----------------------------------|----------|-----|
+ * | `starttls-divergence`             | finding + caveat | the server accepted a STARTTLS the ASA X's: through the ASA the client gets a 5xx, and the TLS that follows in the capture is not inspected |
+ * | `x-divergence`                    | finding + caveat | the server answered 2xx/3xx to a command the ASA X's: through the ASA it answers 5xx, so the capture's dialogue after it is not what happens through the ASA |
+ * | `gap`                             | caveat   | bytes missing from the capture were not inspected: a rule may hit there unseen, and judgement resumes after a resynchronisation |
+ * | `pipelining-limit`                | caveat   | the engine forgot the oldest pending command: replies after it may be paired with the wrong command |
+ * | `server-anomaly`                  | caveat   | a server line without a reply code was ignored; what the ASA does with it is not documented |
+ * | `connection` "still open at the end of the capture" | caveat | the rest of the session is not in the capture: a later hit cannot be seen, a quiet end is not a death |
+ * | `connection` built / teardown (302013/302014) | ignored | the ASA's connection log: every inspected session has them, `inspected` already says so, a teardown by inspection repeats the drop finding, a FIN/RST teardown is the endpoints' doing |
+ * | `tcp-gap`                         | ignored  | one per hole (unbounded on a lossy capture); the engine's `gap` note reports the same holes per episode with how inspection resynchronised, and for sessions not inspected the transcript's gap count is used |
+ * | a `match` line without an action  | ignored  | the ASA neither changes nor logs anything, so mail is unaffected |
+ * | any other note                    | caveat   | a note kind this table does not know yet is shown rather than lost; it does not lower confidence |
+ */
+import type { VerdictRecord } from '../output/verdicts.js';
+
+export type NoteUse = 'finding' | 'caveat' | 'ignore';
+
+type NoteLike = Pick<VerdictRecord, 'rule' | 'action' | 'detail'>;
+
+export const END_OF_CAPTURE_DETAIL = 'still open at the end of the capture';
+
+export function noteUse(v: NoteLike): NoteUse {
+  if (v.action !== 'note') return 'ignore';
+  switch (v.rule) {
+    case 'starttls-divergence':
+    case 'x-divergence':
+      return 'finding';
+    case 'gap':
+    case 'pipelining-limit':
+    case 'server-anomaly':
+      return 'caveat';
+    case 'connection':
+      return v.detail.startsWith(END_OF_CAPTURE_DETAIL) ? 'caveat' : 'ignore';
+    case 'tcp-gap':
+      return 'ignore';
+    default:
+      return v.rule.startsWith('match ') && v.detail.includes('the match line has no action') ? 'ignore' : 'caveat';
+  }
+}
+
+/** Actions of the pipeline's own bookkeeping (per-packet drop records, synthesised RSTs, ...). */
+const BOOKKEEPING: ReadonlySet<string> = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough']);
+
+/** Verdicts diagnose keeps from a replay: what inspection does, and the notes it uses. */
+export function keptForDiagnose(v: NoteLike): boolean {
+  if (v.action === 'note') return noteUse(v) !== 'ignore';
+  return !BOOKKEEPING.has(v.action);
+}
+
+/** Verdicts that are inspection doing something to the session (findings), notes that are findings included. */
+export function isInspectionFinding(v: NoteLike): boolean {
+  if (v.action === 'note') return noteUse(v) === 'finding';
+  return !BOOKKEEPING.has(v.action);
+}
+
+export type CaveatKind =
+  | 'gap'
+  | 'capture-gap'
+  | 'starttls-divergence'
+  | 'x-divergence'
+  | 'capture-ended'
+  | 'pipelining-limit'
+  | 'server-anomaly'
+  | 'other-note';
+
+/** Something that limits what diagnose can say about a session. */
+export interface Caveat {
+  packet: number;
+  kind: CaveatKind;
+  /** For the admin: what happened and what it means for the findings. */
+  text: string;
+  /** Findings of the session at or after this packet are uncertain; null: no finding is made uncertain. */
+  uncertainFrom: number | null;
+  /** 'emulation': a note of our replay; 'capture': seen in the capture's own transcript. */
+  source: 'emulation' | 'capture';
+}
+
+/** How the missing bytes were lost, from the engine's gap note, as advice for the next capture. */
+function gapCause(detail: string): string {
+  const snap = detail.includes('truncated by snaplen');
+  const missing = detail.includes('never captured');
+  if (snap && missing) return 'cut by the capture\'s snaplen and lost by the capture (capture again with snaplen 0, e.g. tcpdump -s 0, closer to the firewall)';
+  if (snap) return 'cut by the capture\'s snaplen (capture again with snaplen 0, e.g. tcpdump -s 0)';
+  if (missing) return 'never captured (the capture point dropped packets or saw only one path)';
+  return 'missing from the capture';
+}
+
+/** The caveat a kept note becomes, or null when it only makes a finding (the divergences make both). */
+export function caveatFromNote(v: VerdictRecord): Caveat | null {
+  switch (v.rule) {
+    case 'gap': {
+      // "not inspected: RANGES (N gap(s): WHY); WHAT WAS KEPT; HOW IT RESYNCHRONISED"
+      const m = /^not inspected: (.*?) \((\d+) gap\(s\): (\d+) byte\(s\)[^]*?\)\); ([^]*)$/.exec(v.detail);
+      const what = m ? `${m[3]} byte(s) in ${m[2]} gap(s) (${m[1]})` : 'bytes';
+      return {
+        packet: v.packet,
+        kind: 'gap',
+        text: `${what} ${gapCause(v.detail)} could not be inspected: a rule may have hit in them unseen, and findings from packet ${v.packet} on are uncertain. Inspection: ${m ? m[4] : v.detail}`,
+        uncertainFrom: v.packet,
+        source: 'emulation',
+      };
+    }
+    case 'starttls-divergence':
+      return {
+        packet: v.packet,
+        kind: 'starttls-divergence',
+        text: `from packet ${v.packet} on the capture is TLS that the ASA would not have allowed: through the ASA the session would continue in plaintext (and be inspected) or end, so what inspection does to the rest of it cannot be seen here`,
+        uncertainFrom: v.packet + 1,
+        source: 'emulation',
+      };
+    case 'x-divergence':
+      return {
+        packet: v.packet,
+        kind: 'x-divergence',
+        text: `after packet ${v.packet} the capture follows a dialogue the ASA would not allow (the server accepted a command the ASA X's): findings after it describe this capture, not what happens through the ASA`,
+        uncertainFrom: v.packet + 1,
+        source: 'emulation',
+      };
+    case 'pipelining-limit':
+      return { packet: v.packet, kind: 'pipelining-limit', text: `${v.detail}: replies after packet ${v.packet} may be paired with the wrong command, so findings that depend on a reply are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
+    case 'server-anomaly':
+      return { packet: v.packet, kind: 'server-anomaly', text: `${v.detail} (packet ${v.packet}); how the ASA treats such a line is not documented, so findings after it are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
+    case 'connection':
+      return {
+        packet: v.packet,
+        kind: 'capture-ended',
+        text: 'the capture ends while this connection is still open (no FIN or RST seen): the rest of the session is not in the capture, so a rule that would hit later cannot be seen, and a session that looks cut off may simply have outlived the capture',
+        uncertainFrom: null,
+        source: 'emulation',
+      };
+    default:
+      return { packet: v.packet, kind: 'other-note', text: `${v.rule}: ${v.detail}`, uncertainFrom: null, source: 'emulation' };
+  }
+}
