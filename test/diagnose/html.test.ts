@@ -101,6 +101,12 @@ describe.skipIf(!haveShared)('HTML report', () => {
     expect((dom.match(/<line /g) ?? []).length).toBeGreaterThan(r.sessions.reduce((n, s) => n + s.transcript.entries.length, 0));
     expect(dom).toContain('match cmd RCPT count gt 100 → drop-connection');
     expect(dom).toContain('id="config"');
+    // session 2's starttls-divergence: a finding, and a caveat shown in the section and the ladder
+    const s2 = dom.slice(dom.indexOf('id="session-2"'));
+    expect(s2).toContain('packet <b>257</b>: <code>starttls-divergence</code>');
+    expect(s2).toContain('<div class="caveat">caveat, packet <b>257</b> <code>starttls-divergence</code>');
+    expect(s2).toContain('The findings of this session are uncertain');
+    expect(dom).toMatch(/sessions whose findings are uncertain[^<]*<\/td><td>1 \(sessions <a href="#session-2">2<\/a>\)/);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 });
