@@ -1644,7 +1644,7 @@ class EsmtpSession implements InspectorSession {
       // right after a gap: a segment that starts with a reply code starts a line (servers write
       // whole replies); otherwise the line's start was lost and we skip to its end
       this.sFresh = false;
-      if (this.sSkip && n - i >= 4 && isDigit(data[i]!) && isDigit(data[i + 1]!) && isDigit(data[i + 2]!) && (data[i + 3] === SP || data[i + 3] === 0x2d || data[i + 3] === CR)) {
+      if (this.sSkip && startsReplyLine(data, i)) {
         this.sSkip = false;
         this.sLineStarted = false;
       }
