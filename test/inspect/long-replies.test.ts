@@ -7,7 +7,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { run, captureSegments, C, S, G, defaultMap, opts, latin1, type Segment } from './helpers.js';
+import { run, captureSegments, C, S, G, CTX, defaultMap, opts, latin1, type Segment } from './helpers.js';
+import type { Edit } from '../../src/inspect/types.js';
+import { createEsmtpSession } from '../../src/inspect/esmtp/session.js';
+import { EsmtpCounters } from '../../src/inspect/counters.js';
 import { parseEngineOptions } from '../../src/inspect/options.js';
 import { EXTERNAL_PCAPS, haveShared } from '../helpers/shared.js';
 
@@ -251,5 +254,19 @@ describe('options', () => {
     expect(parseEngineOptions(['reply-line-limit=1000', 'long-reply-line=lf', 'reply-code-change=continue'])).toMatchObject({ replyLineLimit: 1000, longReplyLine: 'lf', replyCodeChange: 'continue' });
     expect(() => parseEngineOptions(['reply-line-limit=3'])).toThrow(/reply-line-limit/);
     expect(() => parseEngineOptions(['long-reply-line=cut'])).toThrow(/segment\|lf/);
+  });
+});
+
+describe('held greeting digits and the pipeline contract', () => {
+  it('a gap after held digits: they are masked, and the edit is out before committed() passes them', () => {
+    const edits: Edit[] = [];
+    const s = createEsmtpSession(defaultMap(), CTX, opts({ bannerMask: 'A' }), { edit: (e) => edits.push(e), verdict: () => {} }, new EsmtpCounters());
+    s.data(1, Buffer.from('220-a\r\n22', 'latin1'), 0);
+    expect(s.committed(1)).toBe(7); // "22" undecided: maybe the next reply's code
+    expect(edits.some((e) => e.offset >= 7)).toBe(false);
+    s.gap(1, 9, 5);
+    expect(s.committed(1)).toBe(14);
+    expect(edits.filter((e) => e.offset >= 7).map((e) => [e.offset, latin1(e.bytes)])).toEqual([[7, '**']]);
+    s.end();
   });
 });

@@ -555,6 +555,7 @@ class EsmtpSession implements InspectorSession {
     this.inGap = true;
     if (dir === 0) this.clientGap(offset);
     else this.serverGap(offset);
+    this.flushRun(); // held greeting digits masked by serverGap: out before committed() moves on
     this.inGap = false;
     this.episodeCheck('nothing else had to be resynchronised');
   }
