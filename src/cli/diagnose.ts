@@ -12,8 +12,9 @@ import { runDiagnose } from '../diagnose/run.js';
 import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
 import { reportJson } from '../diagnose/model.js';
-import { parseEngineOptions } from '../inspect/options.js';
 import { collect } from './repeatable.js';
+import { engineOptionsFromCli } from './engine-set.js';
+import { checkOutputPaths } from './output-paths.js';
 
 interface DiagnoseCliOptions {
   policy?: string;
@@ -26,9 +27,10 @@ interface DiagnoseCliOptions {
 export function registerDiagnose(program: Command): void {
   program
     .command('diagnose')
+    .summary('explain why mail breaks through the ASA, with a verified fix')
     .description(
-      'Explain why mail through an ESMTP-inspecting ASA breaks: per SMTP session the rule, the packet and the\n' +
-        'symptom each side logs, firewall fingerprints already in the capture, and a fix as ASA configuration\n' +
+      'Explain why mail through an ESMTP-inspecting ASA breaks: per SMTP session the rule, the packet and the ' +
+        'symptom each side logs, firewall fingerprints already in the capture, and a fix as ASA configuration ' +
         'lines, verified by replaying the capture with it. Exit 1 when a session is broken or degraded.',
     )
     .argument('<in>', 'capture file (pcap/pcapng, optionally gzipped)')
@@ -39,10 +41,23 @@ export function registerDiagnose(program: Command): void {
     .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', collect)
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {
+        // The report goes to stdout: --html must be a file, and neither the capture nor the policy.
+        checkOutputPaths(
+          [
+            { option: 'IN', path: input },
+            { option: '--policy', path: opts.policy },
+          ],
+          [
+            { option: '--html', path: opts.html },
+            { option: opts.json ? 'the JSON report' : 'the text report', path: '-', stdoutHint: '(the report is always printed)' },
+          ],
+        );
+        const engineTexts = [...(opts.set ?? []), ...(opts.engineOption ?? [])];
+        const engineOptions = engineTexts.length > 0 ? engineOptionsFromCli(engineTexts, opts.engineOption ? '--set/--engine-option' : '--set') : null;
         exitQuietlyOnClosedStdout();
         const report = await runDiagnose(input, {
           policyPath: opts.policy ?? null,
-          ...(opts.set || opts.engineOption ? { engineOptions: parseEngineOptions([...(opts.set ?? []), ...(opts.engineOption ?? [])]) } : {}),
+          ...(engineOptions ? { engineOptions } : {}),
         });
         if (opts.html) {
           try {

@@ -10,6 +10,7 @@ import { runFlows, type DirectionRecord, type FlowRecord } from '../flow/flows-r
 import type { FlowTableStats } from '../flow/flow-table.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { action } from './errors.js';
+import { checkOutputPaths } from './output-paths.js';
 
 interface FlowsCliOptions {
   json?: boolean;
@@ -82,6 +83,14 @@ export function registerFlows(program: Command): void {
     .action(
       action(async (file: string, opts: FlowsCliOptions) => {
         if (opts.allPorts && opts.ports !== undefined) throw new SmtpInspectError('E_USAGE', '--all-ports and --ports exclude each other');
+        // --dump creates DIR: refuse the capture itself (a dump directory '-' would be ambiguous).
+        checkOutputPaths(
+          [{ option: 'FILE', path: file }],
+          [
+            { option: '--dump', path: opts.dump },
+            { option: 'the connection list', path: '-', stdoutHint: '(the list is always printed)' },
+          ],
+        );
         const serverPorts = opts.allPorts ? null : opts.ports !== undefined ? parsePortList(opts.ports) : DEFAULT_FLOW_OPTIONS.serverPorts;
         // Whole lines, synchronously; a closed pipe (`| head`) ends the run as E_OUTPUT_CLOSED.
         const out = new TextFileOutput('-');

@@ -298,6 +298,7 @@ function formatDefaultInspection(i: CaptureInfo): string[] {
 export function registerInfo(program: Command): void {
   program
     .command('info')
+    .summary('summarise a capture: format, packets, times, TCP and SMTP connections')
     .description('Summarise a capture: format, link types, packets, times, truncation, packet kinds, TCP and SMTP connections')
     .argument('<file>', "capture file (pcap, pcapng, optionally .gz); '-' reads standard input")
     .option('--json', 'print one JSON object instead of text')

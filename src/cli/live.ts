@@ -4,13 +4,12 @@
  * the ASA would have passed, --annotate every packet with comments. SIGINT/SIGTERM stop cleanly:
  * the pipeline finishes, every output is closed valid, the counters are printed.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { createPcapngWriter } from '../capture/pcapng-writer.js';
 import { createWriterLike } from '../capture/writer-like.js';
 import { defaultFilter, formatDevices, listDevices, LiveSource } from '../capture/live-source.js';
 import type { PacketWriter } from '../capture/types.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
-import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { startLiveTicker } from '../pipeline/live-tick.js';
@@ -23,6 +22,8 @@ import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/
 import { action } from './errors.js';
 import { dropPrivileges } from '../capture/live-privileges.js';
 import { collect } from './repeatable.js';
+import { engineOptionsFromCli } from './engine-set.js';
+import { checkOutputPaths } from './output-paths.js';
 
 export interface LiveCliOptions {
   interface?: string;
@@ -62,7 +63,22 @@ export function registerLive(program: Command): void {
     .option('--syslog <FILE>', 'also write the ASA syslog lines to FILE')
     .option('--syslog-timestamps', 'prefix syslog lines in FILE with the ASA "logging timestamp" form')
     .option('--print <WHAT>', 'what to print on stdout as it happens: verdicts, syslog, both, none', 'both')
-    .option('--list-interfaces', 'list the capture devices and exit')
+    .addOption(
+      // Listing ignores every capture option: given together, the user expected a capture.
+      new Option('--list-interfaces', 'list the capture devices and exit').conflicts([
+        'interface',
+        'filter',
+        'policy',
+        'write',
+        'annotate',
+        'verdicts',
+        'syslog',
+        'syslogTimestamps',
+        'user',
+        'profile',
+        'count',
+      ]),
+    )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
@@ -98,7 +114,22 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     maxCount = Number(opts.count);
     if (!Number.isInteger(maxCount) || maxCount < 1) throw new SmtpInspectError('E_USAGE', `--count must be a positive integer, got ${opts.count}`);
   }
-  const engineOptions = parseEngineOptions(opts.set ?? []);
+  if (opts.syslogTimestamps === true && opts.syslog === undefined) {
+    throw new SmtpInspectError('E_USAGE', '--syslog-timestamps applies to the --syslog FILE lines: add --syslog FILE or drop --syslog-timestamps');
+  }
+  // Before anything is opened: no output may be the policy, share a file with another, or share
+  // stdout with the printed lines.
+  checkOutputPaths(
+    [{ option: '--policy', path: opts.policy }],
+    [
+      { option: '-w', path: opts.write },
+      { option: '--annotate', path: opts.annotate },
+      { option: '--verdicts', path: opts.verdicts },
+      { option: '--syslog', path: opts.syslog },
+      { option: `--print ${opts.print}`, path: opts.print === 'none' ? undefined : '-', stdoutHint: 'or use --print none' },
+    ],
+  );
+  const engineOptions = engineOptionsFromCli(opts.set ?? []);
   const policy = await loadPolicy(opts.policy ?? null);
   const filter = opts.filter ?? defaultFilter(policy.esmtpPorts());
 

@@ -7,7 +7,6 @@
 import { Command } from 'commander';
 import { EXIT, SmtpInspectError } from '../errors.js';
 import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
-import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { createInspectorFactory } from '../proxy/engine-binding.js';
@@ -16,6 +15,8 @@ import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
 import { action } from './errors.js';
 import { collect } from './repeatable.js';
+import { engineOptionsFromCli } from './engine-set.js';
+import { checkOutputPaths } from './output-paths.js';
 
 export interface ProxyCliOptions {
   listen: string;
@@ -63,8 +64,8 @@ export function registerProxy(program: Command): void {
     .requiredOption('--listen <ADDR:PORT>', 'address to accept clients on, e.g. 0.0.0.0:25 or 127.0.0.1:2525')
     .requiredOption('--upstream <HOST:PORT>', 'the real SMTP server')
     .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
-    .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout)')
-    .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout)')
+    .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout, with --print none)')
+    .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout, with --print none)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
     .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
@@ -96,7 +97,18 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   const graceMs = positiveNumber(opts.grace, '--grace') * 1000;
   const idleTimeoutMs = positiveNumber(opts.idleTimeout, '--idle-timeout') * 1000;
   const maxHeldBytes = Math.max(1, Math.floor(positiveNumber(opts.maxHeld, '--max-held')));
-  const engineOptions = parseEngineOptions(opts.set ?? []);
+  // Before anything is opened: no output may be the policy, share a file with another, or share
+  // stdout with the printed lines.
+  checkOutputPaths(
+    [{ option: '--policy', path: opts.policy }],
+    [
+      { option: '--verdicts', path: opts.verdicts },
+      { option: '--syslog', path: opts.syslog },
+      { option: '--write', path: opts.write },
+      { option: `--print ${opts.print}`, path: opts.print === 'none' ? undefined : '-', stdoutHint: 'or use --print none' },
+    ],
+  );
+  const engineOptions = engineOptionsFromCli(opts.set ?? []);
   const policy = await loadPolicy(opts.policy ?? null);
 
   const files: TextFileOutput[] = [];
@@ -110,8 +122,8 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   const syslogOutputs: LineOutput[] = [];
   if (opts.verdicts !== undefined) verdictOutputs.push(opts.verdicts === '-' ? stdout : open(opts.verdicts));
   if (opts.syslog !== undefined) syslogOutputs.push(opts.syslog === '-' ? stdout : open(opts.syslog));
-  if ((opts.print === 'verdicts' || opts.print === 'both') && opts.verdicts !== '-') verdictOutputs.push(stdout);
-  if ((opts.print === 'syslog' || opts.print === 'both') && opts.syslog !== '-') syslogOutputs.push(stdout);
+  if (opts.print === 'verdicts' || opts.print === 'both') verdictOutputs.push(stdout);
+  if (opts.print === 'syslog' || opts.print === 'both') syslogOutputs.push(stdout);
 
   const counters = new EsmtpCounters();
   const log = new ProxyLog({ verdictOutputs, syslogOutputs, clientInterface: opts.clientInterface, serverInterface: opts.serverInterface, resetReasonSpacing: engineOptions.resetReasonSpacing });

@@ -12,7 +12,6 @@ import type { CaptureSource, PacketWriter } from '../capture/types.js';
 import { createWriterLike } from '../capture/writer-like.js';
 import type { ChecksumMode } from '../decode/checksum.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
-import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { checkReplayInvariant } from '../pipeline/invariant.js';
@@ -24,6 +23,8 @@ import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
 import { collect } from './repeatable.js';
+import { engineOptionsFromCli } from './engine-set.js';
+import { checkOutputPaths } from './output-paths.js';
 
 export interface ReplayCliOptions {
   output?: string;
@@ -122,7 +123,26 @@ export interface ReplayResult {
  * everything before the fault.
  */
 export async function executeReplay(input: string, opts: ReplayCliOptions): Promise<ReplayResult> {
-  const engineOptions = parseEngineOptions(opts.set ?? []);
+  // Before anything is opened: an output must not be the input, nor share a file with another.
+  checkOutputPaths(
+    [
+      { option: 'IN', path: input },
+      { option: '--policy', path: opts.policy },
+    ],
+    [
+      { option: '-o', path: opts.output },
+      { option: '--verdicts', path: opts.verdicts },
+      { option: '--syslog', path: opts.syslog },
+      { option: '--annotate', path: opts.annotate },
+    ],
+  );
+  if (opts.asaOoo === false && opts.profile === 'asa') {
+    throw new SmtpInspectError('E_USAGE', '--no-asa-ooo and --profile asa contradict each other (--no-asa-ooo is --profile analysis): give one of them');
+  }
+  if (opts.syslogTimestamps === true && opts.syslog === undefined) {
+    throw new SmtpInspectError('E_USAGE', '--syslog-timestamps applies to the --syslog FILE lines: add --syslog FILE or drop --syslog-timestamps');
+  }
+  const engineOptions = engineOptionsFromCli(opts.set ?? []);
   const profile: PipelineProfile = opts.profile ?? (opts.asaOoo === false ? 'analysis' : 'asa');
   let maxHeld: number | undefined;
   if (opts.maxHeld !== undefined) {

@@ -1,0 +1,29 @@
+/**
+ * `--set NAME=VALUE` (repeatable) to engine options, refusing the same option given twice with
+ * different values: the last one would silently win, and the user meant one of them.
+ */
+import { SmtpInspectError } from '../errors.js';
+import { parseEngineOptions, type EngineOptions } from '../inspect/options.js';
+
+function optionName(text: string): string {
+  const eq = text.indexOf('=');
+  return (eq < 0 ? text : text.slice(0, eq)).trim();
+}
+
+function optionValue(text: string): string {
+  const eq = text.indexOf('=');
+  return eq < 0 ? '' : text.slice(eq + 1).trim();
+}
+
+export function engineOptionsFromCli(texts: readonly string[], flag = '--set'): EngineOptions {
+  const seen = new Map<string, string>();
+  for (const t of texts) {
+    const name = optionName(t);
+    const prev = seen.get(name);
+    if (prev !== undefined && optionValue(prev) !== optionValue(t)) {
+      throw new SmtpInspectError('E_USAGE', `${flag} ${prev.trim()} and ${flag} ${t.trim()} contradict each other: give ${name} once`);
+    }
+    seen.set(name, t);
+  }
+  return parseEngineOptions(texts);
+}
