@@ -24,6 +24,12 @@ export { type FlowOptions, DEFAULT_FLOW_OPTIONS, ASA_OUT_OF_ORDER } from './opti
 
 /** Segments further than this from the expected sequence number are not from this stream. */
 const MAX_SEQ_DISTANCE = 0x40000000;
+/**
+ * Packets of the peer acknowledging bytes we have not seen, beyond which those bytes are a gap
+ * (fewer when the out-of-order packet limit is lower): a capture point may let an ACK overtake its
+ * data by a few packets, never by many.
+ */
+const ACK_OVERTAKE_PACKETS = 8;
 /** Smallest retransmission-check history buffer. */
 const HISTORY_MIN_CAPACITY = 2048;
 /** History buffers kept for reuse (not counted in memoryInUse: a fixed amount). */
@@ -529,6 +535,7 @@ export class FlowTable<S = unknown> {
     const off = h.nextOffset + rel;
     r.streamOffset = off;
     h.window = pkt.window;
+    h.sawPacket = true;
 
     if (conn.closed) {
       // Late packets of a closed connection: attributed, never delivered.
@@ -829,8 +836,18 @@ export class FlowTable<S = unknown> {
     this.updateBuffered(conn);
   }
 
-  /** The peer acknowledged up to `ack` in direction d: holes before it are gaps; trim history. */
-  /** `withData`: the acknowledging packet carries payload of its own (see below). */
+  /**
+   * The peer acknowledged up to `ack` in direction d: trims the history, and settles bytes it
+   * acknowledged that we have not seen. `withData`: the acknowledging packet carries payload.
+   *
+   * Acknowledged-but-unseen bytes are usually just late: at a capture point an ACK can overtake
+   * the data it acknowledges by a packet or a few (both directions are captured, one arrives
+   * later). So they become a gap only once they can no longer arrive: the peer acknowledged the
+   * FIN after them; the side never showed a packet at all (a one-sided capture: the bytes will
+   * never come, and what the peer sends next depends on them, so the gap goes before its data);
+   * the peer kept acknowledging past them for more than a few packets (the out-of-order window)
+   * or longer than outOfOrderTimeoutSec; or at close.
+   */
   private onAck(conn: Connection<S>, d: Direction, ack: number, withData: boolean): void {
     const h = conn.half[d];
     if (!h.seqKnown) return;
@@ -842,18 +859,24 @@ export class FlowTable<S = unknown> {
       if (h.finSeen && ackOff >= h.finOffset) {
         // The peer acknowledged the FIN: every byte before it has been received, seen or not.
         this.giveUpHolesBefore(conn, d, h, h.finOffset);
-      } else if (withData) {
-        // The peer acknowledges bytes we never saw and goes on sending data: what follows depends
-        // on those bytes (a reply, a 354), so they are a gap before its data is delivered.
+      } else if (withData && !h.sawPacket) {
         this.giveUpHolesBefore(conn, d, h, ackOff);
-      } else if (h.queue !== null && h.queue.length > 0) {
-        // A bare ACK: only holes with held data after them, since an ACK alone may just precede
-        // its data in the capture (capture-point reordering); bytes that never come are settled
-        // at close.
-        const lastHeld = h.queue[h.queue.length - 1]!;
-        this.giveUpHolesBefore(conn, d, h, Math.min(ackOff, lastHeld.end));
+      } else {
+        if (h.ackedOffset <= h.nextOffset) {
+          h.ackedMissingPackets = 0;
+          h.ackedMissingSinceSec = this.nowSec;
+          h.ackedMissingSinceNsec = this.nowNsec;
+        }
+        if (ackOff > h.ackedOffset) h.ackedOffset = ackOff;
+        h.ackedMissingPackets++;
+        const o = this.options;
+        const waited = this.nowSec - h.ackedMissingSinceSec + (this.nowNsec - h.ackedMissingSinceNsec) * 1e-9;
+        if (h.ackedMissingPackets > Math.max(1, Math.min(o.maxOutOfOrderPacketsPerDirection, ACK_OVERTAKE_PACKETS)) || (o.outOfOrderTimeoutSec > 0 && waited > o.outOfOrderTimeoutSec)) {
+          this.giveUpHolesBefore(conn, d, h, h.ackedOffset);
+        }
       }
     }
+    if (ackOff > h.ackedOffset) h.ackedOffset = ackOff;
     if (h.hist !== null && ackOff > h.histStart) {
       const drop = Math.min(ackOff - h.histStart, h.histLen);
       h.histStart += drop;
@@ -963,11 +986,15 @@ export class FlowTable<S = unknown> {
 
   /**
    * Every hole in direction d becomes a gap and everything held is delivered; at close
-   * (`closing`), bytes missing before a FIN seen are a gap too.
+   * (`closing`), bytes the peer acknowledged and bytes missing before a FIN seen are a gap too.
    */
   private flushAll(conn: Connection<S>, d: Direction, closing: boolean): void {
     const h = conn.half[d];
     while (h.queue !== null && h.queue.length > 0) this.giveUpHolesBefore(conn, d, h, h.queue[0]!.offset + 1);
+    // Bytes the peer acknowledged that never came. Without a FIN seen, the last acknowledged
+    // sequence number may be the FIN's own, so it is not counted as a byte.
+    const acked = h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset - 1;
+    if (closing && h.nextOffset < acked) this.emitGap(conn, d, h, acked - h.nextOffset);
     if (closing && h.finSeen && h.nextOffset < h.finOffset) this.emitGap(conn, d, h, h.finOffset - h.nextOffset);
   }
 

@@ -46,6 +46,20 @@ export class HalfStream implements HalfStreamStats {
   finOffset = 0;
   /** Last window this side advertised (raw, unscaled); -1 before any packet. */
   window = -1;
+  /** A packet of this direction was seen (false: a silent side, placed by its peer's ACKs). */
+  sawPacket = false;
+
+  // --- bytes the peer acknowledged but we have not seen (yet) ---
+  /** Highest stream offset the peer has acknowledged (clamped to the FIN). */
+  ackedOffset = 0;
+  /**
+   * Peer packets that acknowledged past nextOffset since the bytes went missing: a few mean an ACK
+   * overtook its data in the capture; more mean the bytes are not in the capture (a gap).
+   */
+  ackedMissingPackets = 0;
+  /** Capture time the acknowledged bytes were first missing (for outOfOrderTimeoutSec). */
+  ackedMissingSinceSec = 0;
+  ackedMissingSinceNsec = 0;
 
   // --- out-of-order queue: sorted by offset, non-overlapping; null until first needed ---
   queue: HeldSegment[] | null = null;

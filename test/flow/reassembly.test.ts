@@ -213,12 +213,26 @@ describe('connection tracking', () => {
     expect([...d.table.connections()][0]!.stats[0].overlapDifferentBytes).toBe(0);
   });
 
-  it('a hole becomes a gap once the peer ACKs past it; delivery continues', () => {
+  it('an ACK past a hole that overtook the missing segment: the segment is still delivered', () => {
+    const d = new Driver(1000, 2000);
+    d.handshake();
+    d.data(0, 0, 'AAAA');
+    d.data(0, 8, 'CCCC');
+    d.ackTo(1, 12);
+    d.raw(1, 2001, 'OK', { ack: 1013 }); // the peer's data acknowledging it too
+    expect(d.rec.gaps(1, 0)).toEqual([]);
+    d.data(0, 4, 'BBBB');
+    expect(d.rec.text(1, 0)).toBe('AAAABBBBCCCC');
+  });
+
+  it('a hole becomes a gap once the peer has ACKed past it in more than 8 packets; delivery continues', () => {
     const d = new Driver(1000, 2000);
     d.handshake();
     d.data(0, 0, 'AAAA');
     d.data(0, 8, 'CCCC'); // 4..8 lost
     expect(d.rec.text(1, 0)).toBe('AAAA');
+    for (let i = 0; i < 8; i++) d.ackTo(1, 12);
+    expect(d.rec.gaps(1, 0)).toEqual([]);
     d.ackTo(1, 12);
     expect(d.rec.gaps(1, 0)).toEqual([[4, 4]]);
     expect(d.rec.text(1, 0)).toBe('AAAA\0\0\0\0CCCC');
