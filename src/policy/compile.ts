@@ -20,7 +20,7 @@ import type {
 } from './model.js';
 import { normalize } from './normalize.js';
 import { CompiledRegex, RegexSetMatcher } from './regex.js';
-import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine } from './types.js';
+import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning } from './types.js';
 
 export const DEFAULT_ESMTP_MAP = '_default_esmtp_map';
 /** The port `match default-inspection-traffic` selects for ESMTP (ASA-ESMTP.md §4.1). */
@@ -65,14 +65,28 @@ export interface ResolvedPolicy {
   interfaces: Map<string, ResolvedPolicyMap>;
   /** Service-policy lines in effect, in order. */
   servicePolicies: Array<{ policyMap: string; scope: string }>;
-  layered: boolean;
+  /** How the source was laid over the factory default (native-notes "layering"); 'none' for the default itself. */
+  layering: 'none' | 'merge' | 'snapshot';
 }
 
 function refError(file: string, pos: Pos, message: string): PolicyError {
   return new PolicyError('E_POLICY_REFERENCE', message, { file, line: pos.line, column: pos.col });
 }
 
-/** The admin's definitions replace the default's objects of the same name (see native-notes). */
+/**
+ * True for the output of `show running-config` (it starts with `: Saved` and/or `ASA Version`):
+ * a snapshot that prints every object it shows in full, rather than commands typed on top of
+ * the factory default (native-notes "layering"). The text `policy check` prints (normalized())
+ * is such a snapshot too, and says so in its first line.
+ */
+export function isRunningConfig(text: string): boolean {
+  return /^(?:: Saved\b|ASA Version \S|! smtp-inspect effective policy\b)/m.test(text.slice(0, 8192));
+}
+
+/**
+ * Snapshot layering (a pasted `show running-config`): the text's objects replace the default's
+ * objects of the same name as a whole, and its service-policy lines replace the default's.
+ */
 export function layer(base: ParsedConfig, user: ParsedConfig): ParsedConfig {
   const merge = <V>(a: Map<string, V>, b: Map<string, V>): Map<string, V> => new Map([...a, ...b]);
   return {
@@ -89,6 +103,7 @@ export function layer(base: ParsedConfig, user: ParsedConfig): ParsedConfig {
     servicePolicies: user.touchedServicePolicies ? user.servicePolicies : base.servicePolicies,
     touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
     ignored: user.ignored,
+    warnings: user.warnings,
   };
 }
 
@@ -106,7 +121,7 @@ function compileMatchers(cfg: ParsedConfig, file: string) {
     if (ref.type === 'regex') return new RegexSetMatcher(`regex ${ref.name}`, [regexRef(ref.name, ref.pos)]);
     const members = classes.get(ref.name);
     if (!members) throw refError(file, ref.pos, `class-map type regex match-any "${ref.name}" is not defined`);
-    return new RegexSetMatcher(`class ${ref.name}`, members);
+    return new RegexSetMatcher(`regex class ${ref.name}`, members);
   };
 }
 
@@ -144,7 +159,7 @@ function buildEsmtpMap(def: EsmtpMapDef, matcher: ReturnType<typeof compileMatch
 }
 
 /** Resolves references and builds the policy. `file` names the text errors point into. */
-export function resolve(cfg: ParsedConfig, source: string, file: string, layered: boolean): ResolvedPolicy {
+export function resolve(cfg: ParsedConfig, source: string, file: string, layering: ResolvedPolicy['layering']): ResolvedPolicy {
   const matcher = compileMatchers(cfg, file);
   // regex classes referencing missing regexes are reported even when unused
   for (const def of cfg.regexClasses.values()) matcher({ type: 'class', name: def.name, pos: def.pos });
@@ -206,7 +221,7 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layered
     global,
     interfaces,
     servicePolicies: cfg.servicePolicies.map((s) => ({ policyMap: s.policyMap, scope: s.scope })),
-    layered,
+    layering,
   };
 }
 
@@ -357,6 +372,7 @@ export class PolicyImpl implements CompiledPolicy {
   readonly source: string;
   readonly esmtpMaps: ReadonlyMap<string, EsmtpMap>;
   readonly ignored: IgnoredLine[];
+  readonly warnings: PolicyWarning[];
   private readonly matcher: Matcher;
   private readonly precedence: 'per-flow' | 'per-feature';
   private normalizedText: string | null = null;
@@ -368,12 +384,13 @@ export class PolicyImpl implements CompiledPolicy {
     this.source = resolved.source;
     this.esmtpMaps = resolved.esmtpMaps;
     this.ignored = resolved.cfg.ignored.map((i) => ({ line: i.line, text: i.text, reason: i.reason }));
+    this.warnings = resolved.cfg.warnings.map((w) => ({ ...w }));
     this.matcher = new Matcher(resolved.cfg);
     this.precedence = options.interfacePrecedence ?? 'per-flow';
   }
 
   /**
-   * Decisions by (ingress interface, server port) when no class-map of any applicable policy
+   * Decisions by (ingress and egress interface, server port) when no class-map of any applicable policy
    * looks at addresses (no access-list match): then nothing else can change the decision, so
    * connections to the same port share one decision object (no parsing, no strings per
    * connection). Null when an access-list is involved (every connection is classified).
@@ -384,7 +401,7 @@ export class PolicyImpl implements CompiledPolicy {
     if (this.portCache === undefined) this.portCache = this.portOnly() ? new Map() : null;
     const cache = this.portCache;
     if (cache === null) return this.classifyNow(flow);
-    const ifKey = flow.ingressInterface ?? '\u0000none';
+    const ifKey = `${flow.ingressInterface ?? '\u0000none'}\u0000${flow.egressInterface ?? '\u0000none'}`;
     let byPort = cache.get(ifKey);
     if (byPort === undefined) {
       if (cache.size >= 64) return this.classifyNow(flow);
@@ -415,10 +432,22 @@ export class PolicyImpl implements CompiledPolicy {
 
   private classifyNow(flow: FlowTuple): ClassDecision {
     const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort };
+    // An interface policy applies inspection (and connection limits) bidirectionally: to
+    // connections entering and leaving through its interface; the global one at ingress, which
+    // for a connection is once. Cisco "Feature Directionality"; native-notes "interface-direction".
     const scopes: Array<{ scope: string; pm: ResolvedPolicyMap }> = [];
-    const iface = flow.ingressInterface !== undefined ? this.resolved.interfaces.get(flow.ingressInterface) : undefined;
-    if (iface && flow.ingressInterface !== undefined) scopes.push({ scope: flow.ingressInterface, pm: iface });
-    if (this.resolved.global) scopes.push({ scope: 'global', pm: this.resolved.global });
+    for (const name of [flow.ingressInterface, flow.egressInterface]) {
+      if (name === undefined || scopes.some((s) => s.scope === name)) continue;
+      const pm = this.resolved.interfaces.get(name);
+      if (pm) scopes.push({ scope: name, pm });
+    }
+    const misses: string[] = [];
+    const ifaceInspects = scopes.find((s) => s.pm.classes.some((c) => c.esmtp));
+    if (this.resolved.global) {
+      if (this.precedence === 'per-feature' && ifaceInspects)
+        misses.push(`interface policy ${ifaceInspects.pm.name} inspects esmtp, so the global policy does not apply on ${ifaceInspects.scope} (per-feature precedence)`);
+      else scopes.push({ scope: 'global', pm: this.resolved.global });
+    }
 
     // connection limits: the first matching class with `set connection`
     let limits: ConnectionLimits | null = null;
@@ -431,7 +460,6 @@ export class PolicyImpl implements CompiledPolicy {
       }
     }
 
-    const misses: string[] = [];
     for (const s of scopes) {
       for (const c of s.pm.classes) {
         if (!c.esmtp) continue; // a class without inspect esmtp does not consume the feature (§4.3)
@@ -447,10 +475,6 @@ export class PolicyImpl implements CompiledPolicy {
           };
         }
         misses.push(`class ${c.name} of ${s.pm.name}: ${r.why}`);
-      }
-      if (this.precedence === 'per-feature' && s.scope !== 'global' && s.pm.classes.some((c) => c.esmtp)) {
-        misses.push(`interface policy ${s.pm.name} inspects esmtp, so the global policy does not apply on ${s.scope} (per-feature precedence)`);
-        break;
       }
     }
     const first = scopes[0];

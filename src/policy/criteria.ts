@@ -12,7 +12,7 @@ export type CriterionValue =
   | { type: 'number'; min: number; max: number }
   /** One or more words from a vocabulary, canonicalised to upper or lower case. */
   | { type: 'list'; vocabulary: readonly string[]; canonical: 'upper' | 'lower' }
-  /** `regex NAME` or `class NAME` (a `class-map type regex match-any`). */
+  /** `regex NAME` or `regex class NAME` (a `class-map type regex match-any`). */
   | { type: 'matcher' };
 
 export interface CriterionSpec {
@@ -159,6 +159,6 @@ export function criterionSyntax(spec: CriterionSpec): string {
     case 'list':
       return `${head} WORD [WORD ...]`;
     case 'matcher':
-      return `${head} {regex NAME | class NAME}`;
+      return `${head} regex {NAME | class NAME}`;
   }
 }

@@ -41,12 +41,51 @@ export function tokenizeLine(raw: string, line: number): Token[] {
   return tokens;
 }
 
-/** Lines of a text, tokenised. Rejects NUL and other control bytes with their position. */
+/** The ASA pager prompt a `show running-config` carries when `pager lines N` was in effect. */
+export const PAGER_PROMPT = '<--- More --->';
+
+/**
+ * What a terminal shows for one captured line: the pager prompt removed, then CR (back to column
+ * 1) and BS (one column left) applied as overwrites, so `<--- More --->` erased by CR or BS plus
+ * spaces leaves the configuration line that was printed over it.
+ */
+export function renderTerminalLine(raw: string): { text: string; pager: boolean } {
+  const pager = raw.includes(PAGER_PROMPT);
+  const s = pager ? raw.split(PAGER_PROMPT).join('') : raw;
+  if (!s.includes('\r') && !s.includes('\b')) return { text: s, pager };
+  const buf: string[] = [];
+  let col = 0;
+  for (const ch of s) {
+    if (ch === '\r') col = 0;
+    else if (ch === '\b') col = Math.max(0, col - 1);
+    else buf[col++] = ch;
+  }
+  return { text: Array.from(buf, (c) => c ?? ' ').join(''), pager };
+}
+
+export interface LexResult {
+  lines: SourceLine[];
+  /** Lines that carried a pager prompt (removed), for the note `policy check` prints. */
+  pagerLines: number[];
+}
+
+/**
+ * Lines of a text, tokenised. Lines end at LF or CR LF (at CR alone only in a text without LF);
+ * a CR or BS inside a line is a terminal overwrite (see renderTerminalLine). Rejects NUL and other
+ * control bytes with their position.
+ */
 export function lexPolicy(text: string, file: string): SourceLine[] {
+  return lexPolicyText(text, file).lines;
+}
+
+export function lexPolicyText(text: string, file: string): LexResult {
   const out: SourceLine[] = [];
-  const raws = text.split(/\r\n|\n|\r/);
-  raws.forEach((raw, k) => {
+  const pagerLines: number[] = [];
+  const raws = text.includes('\n') ? text.split(/\r?\n/) : text.split('\r');
+  raws.forEach((captured, k) => {
     const line = k + 1;
+    const { text: raw, pager } = renderTerminalLine(captured);
+    if (pager) pagerLines.push(line);
     for (let c = 0; c < raw.length; c++) {
       const code = raw.charCodeAt(c);
       if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
@@ -59,7 +98,7 @@ export function lexPolicy(text: string, file: string): SourceLine[] {
     }
     out.push({ line, raw, tokens: tokenizeLine(raw, line) });
   });
-  return out;
+  return { lines: out, pagerLines };
 }
 
 /** The raw text from token `t` to the end of the line, trailing blanks trimmed. */

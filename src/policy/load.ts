@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { PolicyError, SmtpInspectError } from '../errors.js';
-import { PolicyImpl, layer, resolve, type PolicyOptions } from './compile.js';
+import { PolicyImpl, isRunningConfig, layer, resolve, type PolicyOptions } from './compile.js';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_TEXT } from './default-policy.js';
 import { parseConfig } from './parser.js';
 import type { CompiledPolicy } from './types.js';
@@ -14,24 +14,38 @@ export type { PolicyOptions } from './compile.js';
 /** The ASA factory default (the default map and global_policy), compiled from its policy text. */
 export function defaultPolicy(options: PolicyOptions = {}): CompiledPolicy {
   const cfg = parseConfig(DEFAULT_POLICY_TEXT, DEFAULT_POLICY_SOURCE);
-  return new PolicyImpl(resolve(cfg, DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_SOURCE, false), options);
+  return new PolicyImpl(resolve(cfg, DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_SOURCE, 'none'), options);
 }
 
 /**
- * Compiles a policy text layered over the factory default: `_default_esmtp_map`,
- * `class-map inspection_default`, `policy-map global_policy` and `service-policy global_policy
- * global` exist unless the text redefines them (or, for service policies, has any
- * `service-policy` / `no service-policy` line). Throws PolicyError (E_POLICY_SYNTAX,
- * E_POLICY_REFERENCE, E_POLICY_VALUE) with file, line and column.
+ * Compiles a policy text over the factory default (`_default_esmtp_map`, `class-map
+ * inspection_default`, `policy-map global_policy`, `service-policy global_policy global`).
+ * Layering (native-notes): a text is applied as configuration commands typed on the device —
+ * entering an existing object adds to it, `no` lines remove — unless it is a pasted `show
+ * running-config` (`: Saved` / `ASA Version` header), whose objects replace the default's as
+ * printed. Throws PolicyError (E_POLICY_SYNTAX, E_POLICY_REFERENCE, E_POLICY_VALUE) with file,
+ * line and column.
  */
 export function compilePolicyText(text: string, source: string, options: PolicyOptions = {}): CompiledPolicy {
   const base = parseConfig(DEFAULT_POLICY_TEXT, DEFAULT_POLICY_SOURCE);
-  const user = parseConfig(text.replace(/^\uFEFF/, ''), source);
-  return new PolicyImpl(resolve(layer(base, user), source, source, true), options);
+  const clean = text.replace(/^\uFEFF/, '');
+  const snapshot = isRunningConfig(clean);
+  const cfg = snapshot ? layer(base, parseConfig(clean, source)) : parseConfig(clean, source, base);
+  return new PolicyImpl(resolve(cfg, source, source, snapshot ? 'snapshot' : 'merge'), options);
 }
 
-/** Loads a policy file; null means the ASA default. */
-export async function loadPolicy(path: string | null, options: PolicyOptions = {}): Promise<CompiledPolicy> {
+export interface LoadOptions extends PolicyOptions {
+  /** Where the policy's warnings go, one line each; default: stderr. */
+  warn?: (line: string) => void;
+}
+
+/** The warning lines loadPolicy prints: `smtp-inspect: FILE:LINE: warning: ...`. */
+export function formatWarnings(policy: CompiledPolicy): string[] {
+  return policy.warnings.map((w) => `smtp-inspect: ${policy.source}:${w.line}: ${w.level}: ${w.message}`);
+}
+
+/** Loads a policy file; null means the ASA default. Prints the policy's warnings (see LoadOptions.warn). */
+export async function loadPolicy(path: string | null, options: LoadOptions = {}): Promise<CompiledPolicy> {
   if (path === null) return defaultPolicy(options);
   let text: string;
   try {
@@ -40,7 +54,10 @@ export async function loadPolicy(path: string | null, options: PolicyOptions = {
     const why = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
     throw new SmtpInspectError('E_USAGE', `cannot read policy file (${why})`, { file: path });
   }
-  return compilePolicyText(text, path, options);
+  const policy = compilePolicyText(text, path, options);
+  const warn = options.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  for (const line of formatWarnings(policy)) warn(line);
+  return policy;
 }
 
 export { PolicyError };

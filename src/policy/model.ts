@@ -155,6 +155,11 @@ export interface EsmtpMatchDraft {
   /** Whether any action line was given (a match without actions is reported). */
   hasAction: boolean;
   pos: Pos;
+  /**
+   * True while the actions are the factory default's: the admin's first action line under the
+   * re-entered match replaces them (so a pasted copy of the map with a changed action wins).
+   */
+  inherited?: boolean;
 }
 
 export interface EsmtpMapDef {
@@ -170,6 +175,15 @@ export interface ServicePolicyDef {
   /** 'global' or an interface name. */
   scope: string;
   pos: Pos;
+  /** From the factory default (its pos points into the default text). */
+  inherited?: boolean;
+}
+
+export interface ParseWarning {
+  line: number;
+  /** 'warning': something the admin most likely did not mean; 'note': a harmless clean-up. */
+  level: 'warning' | 'note';
+  message: string;
 }
 
 /** Everything one text defined. */
@@ -189,6 +203,8 @@ export interface ParsedConfig {
   /** True once any `service-policy` or `no service-policy` line was read. */
   touchedServicePolicies: boolean;
   ignored: Array<{ line: number; text: string; reason: string }>;
+  /** Found while reading this text (not errors: the policy still compiles). */
+  warnings: ParseWarning[];
 }
 
 export function emptyConfig(): ParsedConfig {
@@ -206,5 +222,6 @@ export function emptyConfig(): ParsedConfig {
     servicePolicies: [],
     touchedServicePolicies: false,
     ignored: [],
+    warnings: [],
   };
 }

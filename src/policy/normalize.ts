@@ -106,7 +106,8 @@ function classMatchLine(m: ClassMatch): string {
 export function normalize(r: ResolvedPolicy): string {
   const cfg = r.cfg;
   const out: string[] = [`! smtp-inspect effective policy (source: ${r.source})`];
-  if (r.layered) out.push('! layered over the ASA factory default; definitions in the source replace default ones of the same name');
+  if (r.layering === 'merge') out.push('! applied over the ASA factory default as configuration commands: existing objects extended, `no` lines removed');
+  if (r.layering === 'snapshot') out.push('! a show running-config over the ASA factory default: the objects it prints replace the default ones of the same name');
 
   // what the service policies use
   const usedPolicyMaps = [...new Set(r.servicePolicies.map((s) => s.policyMap))];
@@ -133,8 +134,9 @@ export function normalize(r: ResolvedPolicy): string {
     for (const m of map.matches) {
       const c = m.criterion;
       if (c.kind !== 'mime-filetype' && c.kind !== 'sender-address') continue;
-      const [type, name] = c.matcher.source.split(' ') as [string, string];
-      if (type === 'regex') usedRegexes.add(name);
+      const words = c.matcher.source.split(' ');
+      const name = words[words.length - 1] as string;
+      if (words[1] !== 'class') usedRegexes.add(name);
       else {
         usedRegexClasses.add(name);
         for (const x of cfg.regexClasses.get(name)?.regexes ?? []) usedRegexes.add(x.name);

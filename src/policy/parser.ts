@@ -10,11 +10,12 @@ import { maskToPrefix, parseIp, type IpAddr } from './address.js';
 import { CRITERIA, RATE_LIMIT_MAX, criterionSyntax, type ActionName, type CriterionSpec } from './criteria.js';
 import { Cursor } from './cursor.js';
 import { formatAce } from './format.js';
-import { lexPolicy, rest, type SourceLine, type Token } from './lexer.js';
+import { PAGER_PROMPT, lexPolicyText, rest, type SourceLine, type Token } from './lexer.js';
 import {
   emptyConfig,
   type AccessList,
   type Ace,
+  type ClassMatch,
   type AddrSpec,
   type ClassMapDef,
   type EsmtpMapDef,
@@ -77,6 +78,8 @@ interface Mode {
   kind: ModeKind;
   /** The object this mode edits. */
   target?: unknown;
+  /** An ignored block opened by a word that is no ASA command we know (a typo, a pager prompt, ...). */
+  unknownOpener?: { line: number; text: string; interrupted: string | null };
 }
 
 /** Sub-mode command words accepted by each mode (`no` forms listed as 'no WORD'). */
@@ -86,12 +89,12 @@ const MODE_WORDS: Record<Exclude<ModeKind, 'global' | 'ignored'>, readonly strin
   'og-network': ['network-object', 'group-object', 'description'],
   'og-service': ['port-object', 'service-object', 'group-object', 'description'],
   'og-protocol': ['protocol-object', 'group-object', 'description'],
-  'class-map': ['match', 'description'],
-  'class-map-regex': ['match', 'description'],
-  'pmap-esmtp': ['description', 'parameters', 'match', 'class'],
+  'class-map': ['match', 'description', 'no match', 'no description'],
+  'class-map-regex': ['match', 'description', 'no match', 'no description'],
+  'pmap-esmtp': ['description', 'parameters', 'match', 'class', 'no match', 'no description'],
   'pmap-esmtp-params': ['mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'no mask-banner', 'no mail-relay', 'no special-character', 'no allow-tls'],
-  'pmap-esmtp-match': ['drop-connection', 'reset', 'log', 'mask', 'rate-limit'],
-  pmap: ['class', 'description'],
+  'pmap-esmtp-match': ['drop-connection', 'reset', 'log', 'mask', 'rate-limit', 'no drop-connection', 'no reset', 'no log', 'no mask', 'no rate-limit'],
+  pmap: ['class', 'description', 'no class', 'no description'],
   'pmap-class': [
     'inspect',
     'no inspect',
@@ -123,11 +126,66 @@ function accepts(mode: Mode, word: string): boolean {
   return MODE_WORDS[mode.kind].includes(word);
 }
 
-/** Parses one policy text. Throws PolicyError on the first modelled line that is wrong. */
-export function parseConfig(text: string, file: string): ParsedConfig {
-  const cfg = emptyConfig();
-  const lines = lexPolicy(text, file);
+/**
+ * Command words that matter for ESMTP inspection: when one of them lands in a block opened by an
+ * unknown word, the admin is told (a policy line silently lost would silently change inspection).
+ */
+const POLICY_WORDS = new Set(['inspect', 'match', 'parameters', 'class', 'set', 'mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'drop-connection', 'reset']);
+
+const MODE_TITLES: Partial<Record<ModeKind, (t: unknown) => string>> = {
+  'class-map': (t) => `class-map ${(t as ClassMapDef).name}`,
+  'class-map-regex': (t) => `class-map type regex match-any ${(t as RegexClassDef).name}`,
+  'pmap-esmtp': (t) => `policy-map type inspect esmtp ${(t as EsmtpMapDef).name}`,
+  'pmap-esmtp-params': (t) => `the parameters of policy-map type inspect esmtp ${(t as EsmtpMapDef).name}`,
+  'pmap-esmtp-match': (t) => `"${(t as EsmtpMatchDraft).text}"`,
+  pmap: (t) => `policy-map ${(t as PolicyMapDef).name}`,
+  'pmap-class': (t) => `class ${(t as PolicyClassDef).className}`,
+};
+
+/** A copy of `base` that a further text edits as config mode would (see native-notes "layering"). */
+function inherit(base: ParsedConfig): ParsedConfig {
+  const cfg = structuredClone(base);
+  for (const m of cfg.esmtpMaps.values()) for (const x of m.matches) x.inherited = true;
+  for (const sp of cfg.servicePolicies) sp.inherited = true;
+  cfg.touchedServicePolicies = false;
+  cfg.ignored = [];
+  cfg.warnings = [];
+  return cfg;
+}
+
+/**
+ * Parses one policy text. Throws PolicyError on the first modelled line that is wrong. With
+ * `base`, the text is applied on top of it as configuration commands are on a device: entering
+ * an existing object's mode adds to it and `no` lines remove.
+ */
+export function parseConfig(text: string, file: string, base?: ParsedConfig): ParsedConfig {
+  const cfg = base ? inherit(base) : emptyConfig();
+  const { lines, pagerLines } = lexPolicyText(text, file);
+  if (pagerLines.length > 0) {
+    const shown = pagerLines.slice(0, 5).join(', ') + (pagerLines.length > 5 ? ', ...' : '');
+    cfg.warnings.push({
+      line: pagerLines[0] as number,
+      level: 'note',
+      message: `${pagerLines.length} pager prompt(s) "${PAGER_PROMPT}" removed (line ${shown}): the configuration was copied with "pager lines" in effect; "terminal pager 0" before "show running-config" avoids them`,
+    });
+  }
   let stack: Mode[] = [{ kind: 'global' }];
+  /** Policy lines lost to the ignored block opened by an unknown word, reported when it closes. */
+  let lost: { opener: NonNullable<Mode['unknownOpener']>; lines: Array<{ line: number; text: string }> } | null = null;
+  const reportLost = () => {
+    if (lost && lost.lines.length > 0) {
+      const o = lost.opener;
+      const first = lost.lines[0] as { line: number; text: string };
+      cfg.warnings.push({
+        line: o.line,
+        level: 'warning',
+        message:
+          `"${o.text}" is not an ASA command we know${o.interrupted ? `; it ended ${o.interrupted}` : ''}, and ${lost.lines.length} policy line(s) after it were ignored ` +
+          `as its sub-commands, from line ${first.line} "${first.text}": remove or fix line ${o.line} (see --verbose)`,
+      });
+    }
+    lost = null;
+  };
 
   for (const sl of lines) {
     const t0 = sl.tokens[0];
@@ -160,6 +218,7 @@ export function parseConfig(text: string, file: string): ParsedConfig {
       const mode = stack[depth] as Mode;
       if (mode.kind === 'ignored') {
         cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'inside an ignored block' });
+        if (lost && mode.unknownOpener && (POLICY_WORDS.has(first) || POLICY_WORDS.has(word.split(' ')[1] ?? ''))) lost.lines.push({ line: sl.line, text: sl.raw.trim() });
         continue;
       }
       const opened = subCommand(cfg, mode, sl, file);
@@ -177,10 +236,20 @@ export function parseConfig(text: string, file: string): ParsedConfig {
         column: t0.col,
       });
     }
+    reportLost();
+    const interrupted = [...stack].reverse().find((m) => MODE_TITLES[m.kind] !== undefined);
     stack = [stack[0] as Mode];
     const opened = globalCommand(cfg, sl, file);
-    if (opened) stack.push(opened);
+    if (opened) {
+      if (opened.kind === 'ignored' && !isGlobal) {
+        const title = interrupted ? (MODE_TITLES[interrupted.kind] as (t: unknown) => string)(interrupted.target) : null;
+        opened.unknownOpener = { line: sl.line, text: sl.raw.trim(), interrupted: title };
+        lost = { opener: opened.unknownOpener, lines: [] };
+      }
+      stack.push(opened);
+    }
   }
+  reportLost();
   return cfg;
 }
 
@@ -214,10 +283,16 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
       servicePolicy(cfg, c, false);
       return null;
     case 'no':
-      if (c.peek()?.lower === 'service-policy') {
-        c.next();
-        servicePolicy(cfg, c, true);
-        return null;
+      switch (c.peek()?.lower) {
+        case 'service-policy':
+          c.next();
+          servicePolicy(cfg, c, true);
+          return null;
+        case 'policy-map':
+        case 'class-map':
+        case 'regex':
+          removeObject(cfg, c);
+          return null;
       }
       return ignore(cfg, sl, 'global command not modelled');
     default:
@@ -417,7 +492,8 @@ function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
     acl = { name: nameT.text, aces: [] } as AccessList;
     cfg.accessLists.set(nameT.text, acl);
   }
-  acl.aces.push(ace);
+  // the same entry twice is one entry (the ASA keeps the first)
+  if (!acl.aces.some((a) => a.text === ace.text)) acl.aces.push(ace);
   return null;
 }
 
@@ -541,6 +617,73 @@ function policyMap(cfg: ParsedConfig, c: Cursor): Mode {
   return { kind: 'pmap', target: def };
 }
 
+/** Who uses a policy-map, class-map, regex or regex class (the ASA refuses to remove one in use). */
+function usersOf(cfg: ParsedConfig, kind: 'policy-map' | 'esmtp-map' | 'class-map' | 'regex-class' | 'regex', name: string): string | null {
+  switch (kind) {
+    case 'policy-map': {
+      const sp = cfg.servicePolicies.find((x) => x.policyMap === name);
+      return sp ? `service-policy ${name} ${sp.scope === 'global' ? 'global' : `interface ${sp.scope}`}` : null;
+    }
+    case 'esmtp-map':
+      for (const pm of cfg.policyMaps.values())
+        for (const k of pm.classes) if (k.inspects.some((i) => i.protocol === 'esmtp' && (i.map ?? '_default_esmtp_map') === name)) return `class ${k.className} of policy-map ${pm.name}`;
+      return null;
+    case 'class-map':
+      for (const pm of cfg.policyMaps.values()) if (pm.classes.some((k) => k.className === name)) return `policy-map ${pm.name}`;
+      return null;
+    case 'regex-class':
+    case 'regex':
+      for (const m of cfg.esmtpMaps.values())
+        for (const x of m.matches) if (x.ref && x.ref.name === name && (x.ref.type === 'class') === (kind === 'regex-class')) return `"${x.text}" in policy-map type inspect esmtp ${m.name}`;
+      if (kind === 'regex') for (const rc of cfg.regexClasses.values()) if (rc.regexes.some((r) => r.name === name)) return `class-map type regex match-any ${rc.name}`;
+      return null;
+  }
+}
+
+/** `no policy-map [type inspect esmtp] N`, `no class-map [type regex match-any] N`, `no regex N`. */
+function removeObject(cfg: ParsedConfig, c: Cursor): void {
+  const what = (c.next() as Token).lower;
+  let kind: Parameters<typeof usersOf>[1];
+  let table: Map<string, unknown>;
+  let label: string;
+  if (what === 'regex') {
+    kind = 'regex';
+    table = cfg.regexes;
+    label = 'regex';
+  } else if (c.peek()?.lower === 'type') {
+    c.next();
+    const type = c.word('a type');
+    if (what === 'policy-map' && type.lower === 'inspect' && c.peek()?.lower === 'esmtp') {
+      c.next();
+      kind = 'esmtp-map';
+      table = cfg.esmtpMaps;
+      label = 'policy-map type inspect esmtp';
+    } else if (what === 'class-map' && type.lower === 'regex') {
+      if (c.peek()?.lower === 'match-any') c.next();
+      kind = 'regex-class';
+      table = cfg.regexClasses;
+      label = 'class-map type regex match-any';
+    } else {
+      cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `no ${what} type ${type.lower} not modelled` });
+      return;
+    }
+  } else {
+    kind = what === 'policy-map' ? 'policy-map' : 'class-map';
+    table = what === 'policy-map' ? cfg.policyMaps : cfg.classMaps;
+    label = what;
+  }
+  const n = c.word(`a ${label} name`);
+  if (kind === 'regex') while (!c.atEnd()) c.next(); // `no regex NAME PATTERN` may repeat the pattern
+  c.end();
+  if (!table.has(n.text)) {
+    cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: ${label} ${n.text} does not exist` });
+    return;
+  }
+  const user = usersOf(cfg, kind, n.text);
+  if (user) throw c.error('E_POLICY_REFERENCE', `${label} ${n.text} is in use by ${user}; remove that first`, n);
+  table.delete(n.text);
+}
+
 function servicePolicy(cfg: ParsedConfig, c: Cursor, remove: boolean): void {
   const n = c.word('a policy-map name');
   const where = c.keyword('global', 'interface');
@@ -550,16 +693,22 @@ function servicePolicy(cfg: ParsedConfig, c: Cursor, remove: boolean): void {
   cfg.touchedServicePolicies = true;
   const same = (sp: { scope: string }) => sp.scope === scope;
   if (remove) {
+    const before = cfg.servicePolicies.length;
     cfg.servicePolicies = cfg.servicePolicies.filter((sp) => !(same(sp) && sp.policyMap === n.text));
+    if (cfg.servicePolicies.length === before)
+      cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: no such service-policy is applied` });
     return;
   }
   const existing = cfg.servicePolicies.find(same);
-  if (existing && existing.policyMap !== n.text)
+  if (existing && existing.policyMap !== n.text) {
+    const where = existing.inherited ? 'the factory default' : `line ${existing.pos.line}`;
+    const target = scope === 'global' ? 'global' : `interface ${scope}`;
     throw c.error(
       'E_POLICY_VALUE',
-      `${scope === 'global' ? 'a global' : `interface ${scope}`} service-policy is already set (policy-map ${existing.policyMap}, line ${existing.pos.line}); remove it first with "no service-policy"`,
+      `${scope === 'global' ? 'a global' : `interface ${scope}`} service-policy is already set (policy-map ${existing.policyMap}, ${where}); remove it first with "no service-policy ${existing.policyMap} ${target}"`,
       n,
     );
+  }
   if (!existing) cfg.servicePolicies.push({ policyMap: n.text, scope, pos: c.pos(n) });
 }
 
@@ -582,17 +731,17 @@ function subCommand(cfg: ParsedConfig, mode: Mode, sl: SourceLine, file: string)
     case 'class-map':
       return classMapLine(cfg, mode.target as ClassMapDef, c);
     case 'class-map-regex':
-      return regexClassLine(mode.target as RegexClassDef, c);
+      return regexClassLine(cfg, mode.target as RegexClassDef, c);
     case 'pmap-esmtp':
-      return esmtpMapLine(mode.target as EsmtpMapDef, c);
+      return esmtpMapLine(cfg, mode.target as EsmtpMapDef, c);
     case 'pmap-esmtp-params':
       esmtpParameterLine(mode.target as EsmtpMapDef, c);
       return null;
     case 'pmap-esmtp-match':
-      esmtpActionLine(mode.target as EsmtpMatchDraft, c);
+      esmtpActionLine(cfg, mode.target as EsmtpMatchDraft, c);
       return null;
     case 'pmap':
-      return pmapLine(mode.target as PolicyMapDef, c);
+      return pmapLine(cfg, mode.target as PolicyMapDef, c);
     case 'pmap-class':
       return pmapClassLine(cfg, mode.target as PolicyClassDef, c);
     default:
@@ -749,12 +898,32 @@ function ogProtocolLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | nu
   return null;
 }
 
+/** A class-map match without its source position, to compare two matches. */
+function matchKey(m: ClassMatch): string {
+  switch (m.kind) {
+    case 'access-list':
+      return `access-list ${m.name}`;
+    case 'unmodelled':
+      return `unmodelled ${m.text.replace(/^no\s+/i, '').toLowerCase()}`;
+    case 'port':
+      return `port ${m.proto} ${JSON.stringify({ ...m.spec, pos: undefined })}`;
+    default:
+      return m.kind;
+  }
+}
+
 function classMapLine(cfg: ParsedConfig, def: ClassMapDef, c: Cursor): Mode | null {
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
   const w = c.next() as Token;
   if (w.lower === 'description') {
-    def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
+    def.description = neg ? null : c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
     return null;
   }
+  const before = def.matches.slice();
   const what = c.peek();
   if (!what) c.fail('"access-list", "port", "default-inspection-traffic" or "any"');
   switch (what.lower) {
@@ -787,9 +956,21 @@ function classMapLine(cfg: ParsedConfig, def: ClassMapDef, c: Cursor): Mode | nu
       break;
     default:
       def.matches.push({ kind: 'unmodelled', text: c.sl.raw.trim(), line: c.sl.line });
-      cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `class-map match ${what.lower} not modelled: class ${def.name} never matches` });
-      return null;
+      if (!neg) cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `class-map match ${what.lower} not modelled: class ${def.name} never matches` });
   }
+  // the line just read is the last element; `no match X` removes X, and X twice is one X
+  const added = def.matches.pop() as ClassMatch;
+  const key = matchKey(added);
+  def.matches = before;
+  if (neg) {
+    const k = def.matches.findIndex((m) => matchKey(m) === key);
+    if (k < 0) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: class-map ${def.name} has no such match` });
+    else def.matches.splice(k, 1);
+    return null;
+  }
+  if (def.matches.some((m) => matchKey(m) === key)) return null;
+  def.matches.push(added);
+  if (added.kind === 'unmodelled') return null;
   // the ASA allows one match per class-map, except default-inspection-traffic narrowed by an access-list
   const kinds = def.matches.map((m) => m.kind).sort();
   const ok = def.matches.length === 1 || (def.matches.length === 2 && kinds[0] === 'access-list' && kinds[1] === 'default-inspection-traffic');
@@ -802,20 +983,52 @@ function classMapLine(cfg: ParsedConfig, def: ClassMapDef, c: Cursor): Mode | nu
   return null;
 }
 
-function regexClassLine(def: RegexClassDef, c: Cursor): Mode | null {
+function regexClassLine(cfg: ParsedConfig, def: RegexClassDef, c: Cursor): Mode | null {
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
   const w = c.next() as Token;
   if (w.lower === 'description') return null;
   c.keyword('regex');
   const n = c.word('a regex name');
   c.end();
-  def.regexes.push({ name: n.text, pos: c.pos(n) });
+  const k = def.regexes.findIndex((r) => r.name === n.text);
+  if (neg) {
+    if (k < 0) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: class-map type regex match-any ${def.name} has no such match` });
+    else def.regexes.splice(k, 1);
+  } else if (k < 0) def.regexes.push({ name: n.text, pos: c.pos(n) });
   return null;
 }
 
 // ---- policy-map type inspect esmtp ------------------------------------------------------
 
-function esmtpMapLine(def: EsmtpMapDef, c: Cursor): Mode | null {
-  const w = c.next() as Token;
+/** What makes two ESMTP match lines the same line (keywords are case-insensitive). */
+function esmtpMatchKey(m: EsmtpMatchDraft): string {
+  return JSON.stringify([m.not, m.kind, m.gt, m.words, m.ref ? [m.ref.type, m.ref.name] : null]);
+}
+
+function esmtpMapLine(cfg: ParsedConfig, def: EsmtpMapDef, c: Cursor): Mode | null {
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
+  const w = c.peek() as Token;
+  if (neg) {
+    if (w.lower === 'description') {
+      def.description = null;
+      return null;
+    }
+    // `no match CRITERION` removes that match line and its actions
+    const m = esmtpMatch(c, 1);
+    const k = def.matches.findIndex((x) => esmtpMatchKey(x) === esmtpMatchKey(m));
+    if (k < 0) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: policy-map type inspect esmtp ${def.name} has no such match` });
+    else def.matches.splice(k, 1);
+    return null;
+  }
+  c.next();
   switch (w.lower) {
     case 'description':
       def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
@@ -830,16 +1043,24 @@ function esmtpMapLine(def: EsmtpMapDef, c: Cursor): Mode | null {
         w,
       );
     default: {
-      const m = esmtpMatch(c);
+      c.i--;
+      const m = esmtpMatch(c, 0);
+      // entering an existing match line again edits it (the same line twice is one line)
+      const same = def.matches.find((x) => esmtpMatchKey(x) === esmtpMatchKey(m));
+      if (same) return { kind: 'pmap-esmtp-match', target: same };
       def.matches.push(m);
       return { kind: 'pmap-esmtp-match', target: m };
     }
   }
 }
 
-/** Ranks criterion specs by how many of their keywords the line has, for the error message. */
-function esmtpMatch(c: Cursor): EsmtpMatchDraft {
-  const startCol = (c.sl.tokens[0] as Token).col;
+/**
+ * Reads `match [not] CRITERION` from the cursor (at `match`); `skip` tokens before it (a `no`).
+ * Ranks criterion specs by how many of their keywords the line has, for the error message.
+ */
+function esmtpMatch(c: Cursor, skip: number): EsmtpMatchDraft {
+  const startCol = (c.sl.tokens[skip] as Token).col;
+  c.keyword('match');
   let not = false;
   if (c.peek()?.lower === 'not') {
     c.next();
@@ -903,26 +1124,50 @@ function esmtpMatch(c: Cursor): EsmtpMatchDraft {
       break;
     }
     case 'matcher': {
-      const type = c.keyword('regex', 'class') as 'regex' | 'class';
-      const n = c.word(type === 'regex' ? 'a regex name' : 'a regex class-map name');
+      // Cisco: `regex {regex_name | class class_name}`; a bare `class NAME` is accepted too
+      const first = c.keyword('regex', 'class');
+      let type: 'regex' | 'class' = first === 'class' ? 'class' : 'regex';
+      const next = c.peek();
+      if (first === 'regex' && next?.lower === 'class' && c.peek(1) !== undefined) {
+        c.next();
+        type = 'class';
+      }
+      const n = c.word(type === 'regex' ? 'a regex name' : 'a regex class-map name (class-map type regex match-any)');
       draft.ref = { type, name: n.text, pos: c.pos(n) };
       break;
     }
   }
   c.end();
-  const critTokens = c.sl.tokens.slice(critStart).map((t) => t.text);
+  let critTokens = c.sl.tokens.slice(critStart).map((t) => t.text);
+  // the Cisco form for a regex class, whichever way it was written: `... regex class NAME`
+  if (draft.ref?.type === 'class' && critTokens[critTokens.length - 3]?.toLowerCase() !== 'regex')
+    critTokens = [...critTokens.slice(0, -2), 'regex', ...critTokens.slice(-2)];
   draft.criterionText = critTokens.join(' ');
   draft.text = ['match', ...(not ? ['not'] : []), ...critTokens].join(' ');
   return draft;
 }
 
-function esmtpActionLine(m: EsmtpMatchDraft, c: Cursor): void {
+function esmtpActionLine(cfg: ParsedConfig, m: EsmtpMatchDraft, c: Cursor): void {
   const spec = CRITERIA.find((s) => s.kind === m.kind) as CriterionSpec;
   const allowed = spec.actions;
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
   const w = c.next() as Token;
   const name = w.lower as ActionName;
   if (!allowed.includes(name))
     throw c.error('E_POLICY_VALUE', `action "${w.lower}" is not available for "match ${criterionSyntax(spec)}"; expected one of ${allowed.join(', ')}`, w);
+  if (neg) {
+    removeAction(cfg, m, name, c);
+    return;
+  }
+  // the first action given to a factory-default match replaces the default's actions
+  if (m.inherited) {
+    m.actions = { primary: null, log: false, rateLimit: null };
+    m.inherited = false;
+  }
   m.hasAction = true;
   const setPrimary = (p: 'drop-connection' | 'reset' | 'mask') => {
     if (m.actions.primary !== null && m.actions.primary !== p)
@@ -952,6 +1197,33 @@ function esmtpActionLine(m: EsmtpMatchDraft, c: Cursor): void {
       return;
     }
   }
+}
+
+/** `no drop-connection [log]`, `no reset [log]`, `no mask [log]`, `no log`, `no rate-limit [N]`. */
+function removeAction(cfg: ParsedConfig, m: EsmtpMatchDraft, name: ActionName, c: Cursor): void {
+  const a = m.actions;
+  let removed = false;
+  if (name === 'log') {
+    c.end();
+    removed = a.log;
+    a.log = false;
+  } else if (name === 'rate-limit') {
+    if (!c.atEnd()) c.integer('the message rate', 1, RATE_LIMIT_MAX);
+    c.end();
+    removed = a.rateLimit !== null;
+    a.rateLimit = null;
+  } else {
+    const withLog = !c.atEnd() && c.keyword('log') === 'log';
+    c.end();
+    removed = a.primary === name;
+    if (removed) {
+      a.primary = null;
+      if (withLog) a.log = false;
+    }
+  }
+  m.inherited = false;
+  m.hasAction = a.primary !== null || a.log || a.rateLimit !== null;
+  if (!removed) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: "${m.text}" has no such action` });
 }
 
 function esmtpParameterLine(def: EsmtpMapDef, c: Cursor): void {
@@ -1013,14 +1285,25 @@ function esmtpParameterLine(def: EsmtpMapDef, c: Cursor): void {
 
 // ---- policy-map (Layer 3/4) ---------------------------------------------------------------
 
-function pmapLine(def: PolicyMapDef, c: Cursor): Mode | null {
+function pmapLine(cfg: ParsedConfig, def: PolicyMapDef, c: Cursor): Mode | null {
+  let neg = false;
+  if (c.peek()?.lower === 'no') {
+    c.next();
+    neg = true;
+  }
   const w = c.next() as Token;
   if (w.lower === 'description') {
-    def.description = c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
+    def.description = neg ? null : c.atEnd() ? '' : rest(c.sl, c.peek() as Token);
     return null;
   }
   const n = c.word('a class-map name');
   c.end();
+  if (neg) {
+    const k = def.classes.findIndex((x) => x.className === n.text);
+    if (k < 0) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: policy-map ${def.name} has no class ${n.text}` });
+    else def.classes.splice(k, 1);
+    return null;
+  }
   let cls = def.classes.find((k) => k.className === n.text);
   if (!cls) {
     cls = { className: n.text, inspects: [], limits: null, pos: c.pos(n) };
@@ -1054,8 +1337,9 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
       }
       c.end();
       cls.inspects = cls.inspects.filter((i) => i.protocol !== 'esmtp');
-    } else if (!c.atEnd()) {
-      map = (c.next() as Token).text; // other inspections: arguments not validated
+    } else {
+      if (!c.atEnd()) map = (c.next() as Token).text; // other inspections: arguments not validated
+      cls.inspects = cls.inspects.filter((i) => i.protocol !== protocol);
     }
     cls.inspects.push({ protocol, map, mapPos, line: c.sl.line });
     return null;

@@ -105,6 +105,12 @@ export interface FlowTuple {
   serverPort: number;
   /** Ingress interface name, when known ('outside' by default in files). */
   ingressInterface?: string;
+  /**
+   * Egress interface name (the server's side), when known. An interface service policy applies
+   * application inspection bidirectionally, so its classes are also tried for connections that
+   * leave through that interface (Cisco "Feature Directionality").
+   */
+  egressInterface?: string;
 }
 
 export interface IgnoredLine {
@@ -112,6 +118,12 @@ export interface IgnoredLine {
   text: string;
   /** Why it was ignored ('global command not modelled', 'access-list remark', ...). */
   reason?: string;
+}
+
+export interface PolicyWarning {
+  line: number;
+  level: 'warning' | 'note';
+  message: string;
 }
 
 export interface CompiledPolicy {
@@ -128,6 +140,11 @@ export interface CompiledPolicy {
   esmtpPorts(): number[] | null;
   /** Running-config lines we do not model (listed with --verbose). */
   ignored: IgnoredLine[];
+  /**
+   * Things the admin should see without --verbose (printed on stderr by loadPolicy): policy lines
+   * that landed in an ignored block, pager prompts removed, `no` lines that removed nothing.
+   */
+  warnings: PolicyWarning[];
   /** Normalised text of the effective policy (what `policy check` prints). */
   normalized(): string;
 }

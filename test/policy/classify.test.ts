@@ -99,9 +99,10 @@ policy-map global_policy
     );
     expect(p.classify(flow('203.0.113.9', '192.0.2.25')).esmtp?.name).toBe('_default_esmtp_map');
   });
-  it('the first class that matches and inspects esmtp wins over later ones', () => {
+  it('the first class that matches and inspects esmtp wins over later ones (a snapshot keeps the order written)', () => {
     const p = compilePolicyText(
-      `policy-map type inspect esmtp strict
+      `ASA Version 9.12(4)
+policy-map type inspect esmtp strict
  match cmd RCPT count gt 5
   drop-connection log
 class-map PORT25
@@ -115,6 +116,23 @@ policy-map global_policy
       'x.cfg',
     );
     expect(p.classify(flow('1.1.1.1', '2.2.2.2')).esmtp?.name).toBe('strict');
+  });
+  it('typed over the default, a new class goes after inspection_default, which still inspects first', () => {
+    const text = `policy-map type inspect esmtp strict
+ match cmd RCPT count gt 5
+  drop-connection log
+class-map PORT25
+ match port tcp eq smtp
+policy-map global_policy
+ class PORT25
+  inspect esmtp strict
+`;
+    const d = compilePolicyText(text, 'x.cfg').classify(flow('1.1.1.1', '2.2.2.2'));
+    expect(d).toMatchObject({ className: 'inspection_default' });
+    expect(d.esmtp?.name).toBe('_default_esmtp_map');
+    // with inspection_default's inspect removed, the new class decides
+    const fixed = compilePolicyText(`${text}policy-map global_policy\n class inspection_default\n  no inspect esmtp\n`, 'x.cfg');
+    expect(fixed.classify(flow('1.1.1.1', '2.2.2.2')).esmtp?.name).toBe('strict');
   });
 });
 
@@ -252,11 +270,17 @@ access-list A extended permit tcp object R range 1024 65535 any4 eq smtp
     expect(p.classify(flow('1.1.1.1', '2.2.2.2')).esmtp).toBeNull();
     expect(p.ignored.map((i) => i.line)).toEqual([2]);
   });
-  it('a policy-map in the text replaces the default one of the same name (layering = replace)', () => {
-    // as in show running-config: the whole policy-map is printed, so one without inspect esmtp has none
+  it('an excerpt adds to the default global_policy (layering = merge): its inspect esmtp stays', () => {
     const p = compilePolicyText('policy-map global_policy\n class inspection_default\n  inspect dns\n  inspect ftp\n', 'x');
-    expect(p.classify(flow('1.1.1.1', '2.2.2.2')).esmtp).toBeNull();
-    expect(p.esmtpPorts()).toEqual([]);
+    expect(p.classify(flow('1.1.1.1', '2.2.2.2')).esmtp?.name).toBe('_default_esmtp_map');
+    expect(p.esmtpPorts()).toEqual([25]);
+  });
+  it('a pasted show running-config replaces it (layering = snapshot): printed without inspect esmtp, it has none', () => {
+    for (const head of [': Saved\n:\nASA Version 9.8(4)20\n', 'ASA Version 9.12(4)\n!\n']) {
+      const p = compilePolicyText(`${head}policy-map global_policy\n class inspection_default\n  inspect dns\n  inspect ftp\n`, 'x');
+      expect(p.classify(flow('1.1.1.1', '2.2.2.2')).esmtp).toBeNull();
+      expect(p.esmtpPorts()).toEqual([]);
+    }
   });
   it('no service-policy at all: nothing is inspected', () => {
     const p = compilePolicyText('no service-policy global_policy global\n', 'x');

@@ -124,7 +124,7 @@ policy-map type inspect esmtp m
   log
  match sender-address regex R1
   log
- match not sender-address class RC
+ match not sender-address regex class RC
   reset log
  match sender-address length gt 320
   drop-connection log
@@ -152,10 +152,13 @@ policy-map type inspect esmtp m
       kind: 'mime-encoding',
       encodings: ['base64', 'quoted-printable', '7bit', '8bit', 'binary', 'others'],
     });
-    const cls = byText.get('match not sender-address class RC');
+    // Cisco's `regex class NAME`; the bare `class NAME` is read as the same thing and printed the Cisco way
+    const cls = byText.get('match not sender-address regex class RC');
     expect(cls?.criterion.kind).toBe('sender-address');
+    expect(cls?.criterionText).toBe('sender-address regex class RC');
+    expect(byText.get('match MIME filetype regex class RC')?.criterion.kind).toBe('mime-filetype');
     if (cls?.criterion.kind === 'sender-address') {
-      expect(cls.criterion.matcher.source).toBe('class RC');
+      expect(cls.criterion.matcher.source).toBe('regex class RC');
       expect(cls.criterion.matcher.test(Buffer.from('joe@example.com'))).toBe(true);
       expect(cls.criterion.matcher.test(Buffer.from('application/pdf'))).toBe(true);
       expect(cls.criterion.matcher.test(Buffer.from('joe@example.org'))).toBe(false);
@@ -207,6 +210,7 @@ describe('errors point at line:column and say what was expected', () => {
     ['policy-map type inspect esmtp m\n match mime encoding base65\n', '2:22', 'E_POLICY_VALUE', /expected one of 7bit 8bit base64/],
     ['policy-map type inspect esmtp m\n match sender-address regex NOPE\n', '2:29', 'E_POLICY_REFERENCE', /regex "NOPE" is not defined/],
     ['policy-map type inspect esmtp m\n match sender-address class NOPE\n', '2:29', 'E_POLICY_REFERENCE', /class-map type regex match-any "NOPE"/],
+    ['policy-map type inspect esmtp m\n match mime filetype regex class NOPE\n', '2:34', 'E_POLICY_REFERENCE', /class-map type regex match-any "NOPE" is not defined/],
     ['policy-map type inspect esmtp m\n match sender-address pattern X\n', '2:23', 'E_POLICY_SYNTAX', /expected one of "regex", "class"/],
     ['policy-map type inspect esmtp m\n parameters\n  mail-relay example.com\n', '3:25', 'E_POLICY_SYNTAX', /expected "action", got end of line/],
     ['policy-map type inspect esmtp m\n parameters\n  special-character action reset\n', '3:28', 'E_POLICY_SYNTAX', /expected one of "drop-connection", "log"/],
@@ -216,8 +220,10 @@ describe('errors point at line:column and say what was expected', () => {
     ['policy-map type inspect esmtp m\n class X\n', '2:2', 'E_POLICY_SYNTAX', /take match commands directly/],
     ['policy-map global_policy\n class NOPE\n  inspect esmtp\n', '2:8', 'E_POLICY_REFERENCE', /class-map "NOPE" is not defined/],
     ['policy-map global_policy\n class inspection_default\n  inspect esmtp nomap\n', '3:17', 'E_POLICY_REFERENCE', /policy-map type inspect esmtp "nomap" is not defined/],
-    ['service-policy nopm global\n', '1:16', 'E_POLICY_REFERENCE', /policy-map "nopm" is not defined/],
-    ['policy-map a\npolicy-map b\nservice-policy a global\nservice-policy b global\n', '4:16', 'E_POLICY_VALUE', /already set \(policy-map a, line 3\)/],
+    ['service-policy nopm interface outside\n', '1:16', 'E_POLICY_REFERENCE', /policy-map "nopm" is not defined/],
+    ['no service-policy global_policy global\npolicy-map a\npolicy-map b\nservice-policy a global\nservice-policy b global\n', '5:16', 'E_POLICY_VALUE', /already set \(policy-map a, line 4\)/],
+    // the factory default's global policy is in place until removed, as on the ASA
+    ['policy-map a\nservice-policy a global\n', '2:16', 'E_POLICY_VALUE', /already set \(policy-map global_policy, the factory default\); remove it first with "no service-policy global_policy global"/],
     ['class-map c\n match access-list NOACL\n', '2:20', 'E_POLICY_REFERENCE', /access-list "NOACL" is not defined/],
     ['class-map c\n match port tcp lt 25\n', '2:17', 'E_POLICY_SYNTAX', /expected "eq" or "range"/],
     ['class-map c\n match port tcp eq 25\n match any\n', '3:8', 'E_POLICY_SYNTAX', /already has a match command/],
