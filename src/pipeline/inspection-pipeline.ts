@@ -587,6 +587,7 @@ export class InspectionPipeline implements SessionEvents {
       serverIp: conn.serverIp,
       serverPort: conn.serverPort,
       ingressInterface: this.clientIf,
+      egressInterface: this.serverIf,
     });
     const map = decision.esmtp;
     if (map === null) {

@@ -29,6 +29,7 @@ export function createInspectorFactory(o: BindingOptions): InspectorFactory {
       serverIp: meta.serverIp,
       serverPort: meta.serverPort,
       ingressInterface: o.clientInterface,
+      egressInterface: o.serverInterface,
     });
     const map = decision.esmtp;
     if (map === null) return null;
