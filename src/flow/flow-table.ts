@@ -597,7 +597,11 @@ export class FlowTable<S = unknown> {
   private checkFinished(conn: Connection<S>, r: PacketFlowResult<S> | null): void {
     const a = conn.half[0];
     const b = conn.half[1];
-    if (a.finSeen && b.finSeen && a.nextOffset >= a.finOffset && b.nextOffset >= b.finOffset && !conn.closed) {
+    if (conn.closed || !a.finSeen || !b.finSeen) return;
+    // Both FINs delivered in order, or both acknowledged by their peers: the connection is over on
+    // both ends, so bytes still missing will not come (close makes them gaps). A single FIN's
+    // ACK is not enough: the data before it may still follow in the capture.
+    if ((a.nextOffset >= a.finOffset && b.nextOffset >= b.finOffset) || (a.ackedOffset > a.finOffset && b.ackedOffset > b.finOffset)) {
       this.close(conn, 'fin', r);
     }
   }
@@ -842,25 +846,23 @@ export class FlowTable<S = unknown> {
    *
    * Acknowledged-but-unseen bytes are usually just late: at a capture point an ACK can overtake
    * the data it acknowledges by a packet or a few (both directions are captured, one arrives
-   * later). So they become a gap only once they can no longer arrive: the peer acknowledged the
-   * FIN after them; the side never showed a packet at all (a one-sided capture: the bytes will
-   * never come, and what the peer sends next depends on them, so the gap goes before its data);
-   * the peer kept acknowledging past them for more than a few packets (the out-of-order window)
-   * or longer than outOfOrderTimeoutSec; or at close.
+   * later). So they become a gap only once they can no longer arrive: the side never showed a
+   * packet at all (a one-sided capture: the bytes will never come, and what the peer sends next
+   * depends on them, so the gap goes before its data); the peer kept acknowledging past them for
+   * more than a few packets (the out-of-order window) or longer than outOfOrderTimeoutSec; both
+   * FINs were acknowledged (checkFinished); or at close.
    */
   private onAck(conn: Connection<S>, d: Direction, ack: number, withData: boolean): void {
     const h = conn.half[d];
     if (!h.seqKnown) return;
     const rel = seqDiff(ack, h.nextSeq);
     if (rel > MAX_SEQ_DISTANCE || rel < -MAX_SEQ_DISTANCE) return;
-    let ackOff = h.nextOffset + rel;
-    if (h.finSeen && ackOff > h.finOffset) ackOff = h.finOffset; // the FIN's own sequence number
-    if (rel > 0 && ackOff > h.nextOffset) {
-      if (h.finSeen && ackOff >= h.finOffset) {
-        // The peer acknowledged the FIN: every byte before it has been received, seen or not.
-        this.giveUpHolesBefore(conn, d, h, h.finOffset);
-      } else if (withData && !h.sawPacket) {
-        this.giveUpHolesBefore(conn, d, h, ackOff);
+    // May include the FIN's own sequence number (ackedOffset > finOffset: the FIN was acknowledged).
+    const ackOff = h.nextOffset + rel;
+    const dataEnd = h.finSeen ? Math.min(ackOff, h.finOffset) : ackOff;
+    if (rel > 0 && dataEnd > h.nextOffset) {
+      if (withData && !h.sawPacket) {
+        this.giveUpHolesBefore(conn, d, h, dataEnd);
       } else {
         if (h.ackedOffset <= h.nextOffset) {
           h.ackedMissingPackets = 0;
@@ -872,7 +874,7 @@ export class FlowTable<S = unknown> {
         const o = this.options;
         const waited = this.nowSec - h.ackedMissingSinceSec + (this.nowNsec - h.ackedMissingSinceNsec) * 1e-9;
         if (h.ackedMissingPackets > Math.max(1, Math.min(o.maxOutOfOrderPacketsPerDirection, ACK_OVERTAKE_PACKETS)) || (o.outOfOrderTimeoutSec > 0 && waited > o.outOfOrderTimeoutSec)) {
-          this.giveUpHolesBefore(conn, d, h, h.ackedOffset);
+          this.giveUpHolesBefore(conn, d, h, h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset);
         }
       }
     }
