@@ -62,7 +62,7 @@ function reasonFor(c: Caveat): string {
     case 'pipelining-limit':
       return `after packet ${c.packet}, where inspection lost track of pending commands`;
     case 'server-anomaly':
-      return `after a server line without a reply code (packet ${c.packet})`;
+      return c.reason ?? `after an unusual server reply (packet ${c.packet})`;
     case 'capture-ended':
       return 'the capture ends with this connection open: it may have gone on normally after the capture stopped';
     case 'other-note':

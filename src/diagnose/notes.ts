@@ -9,7 +9,7 @@
  * | `x-divergence`                    | finding + caveat | the server answered 2xx/3xx to a command the ASA X's: through the ASA it answers 5xx, so the capture's dialogue after it is not what happens through the ASA |
  * | `gap`                             | caveat   | bytes missing from the capture were not inspected: a rule may hit there unseen, and judgement resumes after a resynchronisation |
  * | `pipelining-limit`                | caveat   | the engine forgot the oldest pending command: replies after it may be paired with the wrong command |
- * | `server-anomaly`                  | caveat   | a server line without a reply code was ignored; what the ASA does with it is not documented |
+ * | `server-anomaly`                  | caveat   | where a server reply ends was guessed (a line without a reply code ignored, an over-long line without LF cut at its segment's end, a multi-line reply without a final line split at a code change); what the ASA does there is not documented, so replies after it may pair with other commands through the ASA |
  * | `connection` "still open at the end of the capture" | caveat | the rest of the session is not in the capture: a later hit cannot be seen, a quiet end is not a death |
  * | `connection` built / teardown (302013/302014) | ignored | the ASA's connection log: every inspected session has them, `inspected` already says so, a teardown by inspection repeats the drop finding, a FIN/RST teardown is the endpoints' doing |
  * | `tcp-gap`                         | ignored  | one per hole (unbounded on a lossy capture); the engine's `gap` note reports the same holes per episode with how inspection resynchronised, and for sessions not inspected the transcript's gap count is used |
@@ -17,6 +17,7 @@
  * | any other note                    | caveat   | a note kind this table does not know yet is shown rather than lost; it does not lower confidence |
  */
 import type { VerdictRecord } from '../output/verdicts.js';
+import { readServerAnomaly } from '../inspect/esmtp/reply-boundary.js';
 
 export type NoteUse = 'finding' | 'caveat' | 'ignore';
 
@@ -78,6 +79,8 @@ export interface Caveat {
   uncertainFrom: number | null;
   /** 'emulation': a note of our replay; 'capture': seen in the capture's own transcript. */
   source: 'emulation' | 'capture';
+  /** For findings it makes uncertain: why, in a few words (when the kind alone does not say it). */
+  reason?: string;
 }
 
 /** How the missing bytes were lost, from the engine's gap note, as advice for the next capture. */
@@ -124,7 +127,7 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
     case 'pipelining-limit':
       return { packet: v.packet, kind: 'pipelining-limit', text: `${v.detail}: replies after packet ${v.packet} may be paired with the wrong command, so findings that depend on a reply are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
     case 'server-anomaly':
-      return { packet: v.packet, kind: 'server-anomaly', text: `${v.detail} (packet ${v.packet}); how the ASA treats such a line is not documented, so findings after it are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
+      return { packet: v.packet, kind: 'server-anomaly', source: 'emulation', ...serverAnomaly(v.detail, v.packet) };
     case 'connection':
       return {
         packet: v.packet,
@@ -135,5 +138,41 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
       };
     default:
       return { packet: v.packet, kind: 'other-note', text: `${v.rule}: ${v.detail}`, uncertainFrom: null, source: 'emulation' };
+  }
+}
+
+/**
+ * What a `server-anomaly` note says happened, for the admin (text) and for the findings it makes
+ * uncertain (reason); the engine writes three kinds (src/inspect/esmtp/reply-boundary.ts).
+ */
+function serverAnomaly(detail: string, packet: number): Pick<Caveat, 'text' | 'reason' | 'uncertainFrom'> {
+  const a = readServerAnomaly(detail);
+  switch (a?.kind) {
+    case 'no-reply-code':
+      return {
+        text: `the server sent a line without a reply code, which inspection ignored; how the ASA treats it ("unexpected transition by the SMTP server") is not documented, so findings from here on are uncertain`,
+        reason: `after a server line without a reply code (packet ${packet})`,
+        uncertainFrom: packet,
+      };
+    case 'long-line':
+      // the note sits at the line's first packet: what is found on the line itself (the banner mask
+      // of a long greeting) holds in either reading; what follows it does not
+      return {
+        text: `the server sent a line of ${a.length} bytes without LF (over the ${a.limit}-octet reply line limit of RFC 5321); inspection took it as ended with its segment, because the server's next segment starts with a reply code (long-reply-line=segment). Where the ASA ends such a line is not documented: if it reads on to the next LF, the next reply becomes part of this line and later replies pair with the wrong commands, so findings after it are uncertain (--engine-option long-reply-line=lf replays that reading)`,
+        reason: `after an over-long server line without LF (${a.length} bytes, from packet ${packet}) that inspection took as ended with its segment`,
+        uncertainFrom: packet + 1,
+      };
+    case 'code-change':
+      return {
+        text: `a ${a.nextCode} line came while the server's multi-line ${a.replyCode} reply still lacked its final line; inspection ended the ${a.replyCode} reply there and took the ${a.nextCode} line as the next reply (reply-code-change=split, RFC 5321 4.2.1: one code per reply). How the ASA reads such a reply is not documented: if it takes the line as part of the ${a.replyCode} reply, later replies pair with the wrong commands, so findings from here on are uncertain (--engine-option reply-code-change=continue replays that reading)`,
+        reason: `after a multi-line ${a.replyCode} reply without a final line, ended by a ${a.nextCode} line (packet ${packet})`,
+        uncertainFrom: packet,
+      };
+    default:
+      return {
+        text: `${detail}; how the ASA treats this server reply is not documented, so findings from here on are uncertain`,
+        reason: `after an unusual server reply (packet ${packet})`,
+        uncertainFrom: packet,
+      };
   }
 }

@@ -26,7 +26,7 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     }
   } else policyText = ''; // compilePolicyText layers any text over the factory default
   const ports = policy.esmtpPorts();
-  const transcripts = await transcribeCapture(input, ports === null ? null : [...new Set([...SMTP_PORTS, ...ports])]);
+  const transcripts = await transcribeCapture(input, ports === null ? null : [...new Set([...SMTP_PORTS, ...ports])], opts.engineOptions);
   const engine = {
     ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
     // per-packet bookkeeping (one 'drop' record per dropped packet, one 'tcp-gap' per hole...) is

@@ -7,12 +7,18 @@ import { decodePacket } from '../decode/decode.js';
 import { DecodedPacket } from '../decode/packet.js';
 import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
 import { TranscriptRecorder, type SessionTranscript } from './transcript.js';
+import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js';
 
 export const SMTP_PORTS = [25, 465, 587, 2525];
 
-export async function transcribeCapture(path: string, serverPorts: number[] | null = SMTP_PORTS): Promise<SessionTranscript[]> {
+/** `engineOptions`: the replay's, so server replies end where the engine ends them. */
+export async function transcribeCapture(
+  path: string,
+  serverPorts: number[] | null = SMTP_PORTS,
+  engineOptions: EngineOptions = defaultEngineOptions(),
+): Promise<SessionTranscript[]> {
   const src = await openCapture(path);
-  const rec = new TranscriptRecorder();
+  const rec = new TranscriptRecorder(engineOptions);
   const table = new FlowTable(rec, { serverPorts });
   const pkt = new DecodedPacket();
   const r = new PacketFlowResult();

@@ -6,8 +6,16 @@
  *
  * Not a hot path (diagnose runs once per capture), but still bounded: a line keeps at most
  * TEXT_KEEP bytes of text (its full length is counted), a session at most MAX_ENTRIES entries.
+ *
+ * Server lines and replies end where the engine ends them (the same reply-boundary options, one
+ * implementation in src/inspect/esmtp/reply-boundary.ts): at LF, at `NNN `, and also at the end of
+ * an over-long line's segment (`long-reply-line`) and at a reply-code change (`reply-code-change`),
+ * so a greeting that never got its CR LF does not swallow the next reply and pair every later reply
+ * with the command before its own.
  */
 import type { ConnectionMeta, Direction, CloseReason, StreamListener } from '../flow/types.js';
+import { defaultEngineOptions } from '../inspect/options.js';
+import { endsOverlongLine, replyCodeAt, startsNextReply, type ReplyBoundaryOptions } from '../inspect/esmtp/reply-boundary.js';
 
 export const TEXT_KEEP = 160;
 export const MAX_ENTRIES = 600;
@@ -86,6 +94,8 @@ class LineState {
   length = 0;
   startOffset = -1;
   startPacket = 0;
+  /** Packet of the line's last byte so far. */
+  lastPacket = 0;
   sawCR = false;
 }
 
@@ -97,9 +107,10 @@ class SessionState {
   bdatLast = false;
   lastCommandVerb = '';
   lastReplyCode = '';
-  /** The reply being assembled (multi-line). */
+  /** The reply being assembled (multi-line), and its first line's code (-1: none). */
   reply: TranscriptEntry | null = null;
   replyLines = 0;
+  replyCode = -1;
   message: TranscriptEntry | null = null;
   inHeaders = false;
   tlsEntry: TranscriptEntry[] = [];
@@ -133,6 +144,21 @@ class SessionState {
     if (this.t.entries.length < MAX_ENTRIES) this.t.entries.push(e);
     else this.t.elided++;
   }
+
+  /**
+   * A reply is recorded when it ends; one whose line ended only when the server's next segment came
+   * (an over-long line without LF) goes before the client entries that started after it did.
+   */
+  pushReply(e: TranscriptEntry): void {
+    const es = this.t.entries;
+    if (es.length >= MAX_ENTRIES) {
+      this.t.elided++;
+      return;
+    }
+    let k = es.length;
+    while (k > 0 && (es[k - 1] as TranscriptEntry).dir === 0 && (es[k - 1] as TranscriptEntry).packet > e.packet) k--;
+    es.splice(k, 0, e);
+  }
 }
 
 export function printable(bytes: Uint8Array, start = 0, end = bytes.length): string {
@@ -153,6 +179,9 @@ export class TranscriptRecorder implements StreamListener {
   private readonly live = new Map<number, SessionState>();
   readonly sessions: SessionTranscript[] = [];
 
+  /** `opt`: the engine options diagnose replays with (only the reply-boundary ones are read). */
+  constructor(private readonly opt: ReplyBoundaryOptions = defaultEngineOptions()) {}
+
   onOpen(conn: ConnectionMeta): void {
     const s = new SessionState(conn);
     this.live.set(conn.id, s);
@@ -168,6 +197,11 @@ export class TranscriptRecorder implements StreamListener {
     }
     s.t.lastPacket = Math.max(s.t.lastPacket, packetNumber);
     let i = 0;
+    const sl = s.lines[1];
+    if (dir === 1 && s.clientMode !== 'tls' && sl.startOffset >= 0 && endsOverlongLine(this.opt, offset - sl.startOffset, data, 0)) {
+      // the engine's long-reply-line rule: the over-long line ended with its segment
+      this.endLine(s, 1, sl, sl.lastPacket);
+    }
     while (i < data.length) {
       if (s.clientMode === 'tls') {
         this.tlsBytes(s, dir, data.length - i, offset + i, packetNumber);
@@ -240,13 +274,18 @@ export class TranscriptRecorder implements StreamListener {
       if (ls.kept < TEXT_KEEP) ls.buf[ls.kept++] = b;
       ls.length++;
     }
+    ls.lastPacket = packet;
     if (lf < 0) return data.length;
+    this.endLine(s, dir, ls, packet);
+    return lf + 1;
+  }
+
+  private endLine(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
     ls.sawCR = false;
     this.line(s, dir, ls, packet);
     ls.kept = 0;
     ls.length = 0;
     ls.startOffset = -1;
-    return lf + 1;
   }
 
   private line(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
@@ -285,9 +324,13 @@ export class TranscriptRecorder implements StreamListener {
   private replyLine(s: SessionState, ls: LineState, text: string, packet: number): void {
     const code = text.slice(0, 3);
     const more = text.charAt(3) === '-';
+    const num = replyCodeAt(ls.buf.subarray(0, ls.kept), 0);
+    // a 3-byte line ("334" CR LF) ends right after its code: the engine sees CR or LF there
+    if (s.reply && startsNextReply(this.opt, s.replyCode, num, ls.kept > 3 ? (ls.buf[3] ?? 0) : 0x0a)) this.flushReply(s);
     if (!s.reply) {
       s.reply = entry(1, 'reply', ls, packet, code, text);
       s.replyLines = 1;
+      s.replyCode = num;
     } else {
       s.replyLines++;
       if (s.replyLines <= MAX_REPLY_LINES) s.reply.text += '\n' + text;
@@ -303,7 +346,7 @@ export class TranscriptRecorder implements StreamListener {
     const r = s.reply;
     if (!r) return;
     s.reply = null;
-    s.push(r);
+    s.pushReply(r);
     s.lastReplyCode = r.verb;
     if (r.verb === '354' && s.lastCommandVerb === 'DATA') {
       s.clientMode = 'data';

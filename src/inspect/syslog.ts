@@ -32,9 +32,13 @@ export function syslog108003(src: Endpoint, dst: Endpoint, address: string, word
 export type ActionClass = 'ESMTP Classification' | 'ESMTP Parameter';
 export type Action108004 = 'Dropped' | 'Dropped connection for' | 'Reset connection for' | 'Masked header flags for';
 
-/** `matched Class N: criterion` (field form, ASA-ESMTP.md 7.1). */
-export function matchedClass(classId: number, criterionText: string): string {
-  return `matched Class ${classId}: ${criterionText}`;
+/**
+ * `matched Class N: criterion` (field form, ASA-ESMTP.md 7.1: the match line as configured without
+ * its `match ` keyword). A `match not` line keeps its `not` (I: no field sample has one, but `not` is
+ * part of the configured criterion, and without it the line would name the opposite condition).
+ */
+export function matchedClass(classId: number, criterionText: string, not = false): string {
+  return `matched Class ${classId}: ${not ? 'not ' : ''}${criterionText}`;
 }
 
 /** 108004: a configured (non-log-only) action was taken. */

@@ -344,7 +344,7 @@ describe('match cmd line length (CR LF excluded by default, B-8)', () => {
   it('match not cmd line length gt 10 fires for short lines, at the LF', () => {
     const r = run(policy(' match not cmd line length gt 10\n  log\n'), [GREETING, C('NOOP\r\nHELO 123456\r\n')]);
     expect(r.verdicts.map((v) => [v.offset, v.action])).toEqual([[5, 'log']]);
-    expect(r.verdicts[0]!.syslog[0]).toMatch(/^%ASA-6-108005: ESMTP Classification: Received ESMTP Request from .*; matched Class 1: cmd line length gt 10$/);
+    expect(r.verdicts[0]!.syslog[0]).toMatch(/^%ASA-6-108005: ESMTP Classification: Received ESMTP Request from .*; matched Class 1: not cmd line length gt 10$/);
   });
 });
 

@@ -25,6 +25,16 @@ import { classifyEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './e
 import { parseField, mediaType, encodingClass } from './mime.js';
 import { Meter, MeterSpec, gtOf } from './meter.js';
 import {
+  NO_REPLY_CODE_DETAIL,
+  codeChangeDetail,
+  endsOverlongLine,
+  isDigit,
+  longLineDetail,
+  replyCodeAt,
+  startsNextReply,
+  startsReplyLine,
+} from './reply-boundary.js';
+import {
   type Endpoint,
   type ReqResp,
   bytesText,
@@ -289,16 +299,6 @@ export function lfThen(data: Buffer, lo: number, ch: number, needle: Buffer): nu
   return data.indexOf(needle, d - 1);
 }
 
-/** `DDD` + SP, '-', CR or LF at data[i]: the start of a reply line. */
-function startsReplyLine(data: Buffer, i: number): boolean {
-  if (data.length - i < 4) return false;
-  const sep = data[i + 3];
-  return isDigit(data[i]!) && isDigit(data[i + 1]!) && isDigit(data[i + 2]!) && (sep === SP || sep === 0x2d || sep === CR || sep === LF);
-}
-
-function isDigit(b: number): boolean {
-  return b >= 0x30 && b <= 0x39;
-}
 
 function lower(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
@@ -354,6 +354,8 @@ class EsmtpSession implements InspectorSession {
   private verb: VerbId | -1 = -1;
   private tok: Buffer = NO_BYTES;
   private tokLen = 0;
+  /** The command line so far is one CR: an empty line if LF follows (passes), else the CR is content. */
+  private lineCR = false;
   private arg: Buffer = NO_BYTES;
   private argLen = 0;
   private authExpect = false;
@@ -712,7 +714,8 @@ class EsmtpSession implements InspectorSession {
     this.episodeCheck('the connection ended before the streams were resynchronised', true);
     if (this.state !== 'inspecting') return;
     // A command line still undecided at connection end is judged like a segment end.
-    if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING) {
+    // (A lone CR has nothing to X.)
+    if (this.mode === Mode.CMD && this.lineStarted && this.disp === Disp.PENDING && !this.lineCR) {
       this.decideVerb(this.lineStart + this.tokLen, true);
     }
     if (this.state === 'inspecting' && this.sHold > 0) this.flushHold();
@@ -775,7 +778,8 @@ class EsmtpSession implements InspectorSession {
       this.opt.judging === 'segment' &&
       this.mode === Mode.CMD &&
       this.lineStarted &&
-      this.disp === Disp.PENDING
+      this.disp === Disp.PENDING &&
+      !this.lineCR // a lone CR has nothing to X: the next segment says whether the line is empty
     ) {
       this.decideVerb(base + n, true);
     }
@@ -790,6 +794,7 @@ class EsmtpSession implements InspectorSession {
     this.addr = Addr.NONE;
     this.firstPipe = -1;
     this.specialFired = false;
+    this.lineCR = false;
     this.cmdLine.reset();
     if (this.authExpect) {
       this.authExpect = false;
@@ -802,8 +807,18 @@ class EsmtpSession implements InspectorSession {
   private cmdByte(b: number, o: number): void {
     if (!this.lineStarted) this.beginLine(o);
     const isCommand = this.disp !== Disp.AUTHDATA && this.disp !== Disp.SKIP;
+    if (this.lineCR && b !== LF && this.disp === Disp.PENDING) {
+      // the line's first CR is content, not the end of an empty line: judged (unknown) now
+      this.decideVerb(o, false);
+      this.lineCR = false;
+      if (this.state !== 'inspecting') return;
+    }
     if (b === LF) {
-      if (this.disp === Disp.PENDING) this.decideVerb(o, false);
+      if (this.disp === Disp.PENDING) {
+        // PENDING with no token at the LF: the line is LF or CR LF alone
+        if (this.tokLen === 0) this.passEmptyLine();
+        else this.decideVerb(o, false);
+      }
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
         if (!this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
@@ -812,7 +827,10 @@ class EsmtpSession implements InspectorSession {
       return;
     }
     if (b === CR) {
-      if (this.disp === Disp.PENDING) this.decideVerb(o, false);
+      if (this.disp === Disp.PENDING) {
+        if (this.tokLen === 0 && !this.lineCR) this.lineCR = true; // decided by the next byte
+        else this.decideVerb(o, false);
+      }
       if (this.state !== 'inspecting') return;
       if (isCommand && this.opt.lengthCountsCrlf) {
         if (!this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
@@ -863,8 +881,9 @@ class EsmtpSession implements InspectorSession {
     if (verb === -1) {
       // the token's text only when a verdict needs it (no string per passing command)
       const tokenText = bytesText(this.tok, 0, Math.min(this.tokLen, MAX_VERB_LEN), 16) + (this.tokLen > MAX_VERB_LEN ? '...' : '');
-      xReason =
-        atSegmentEnd && this.opt.judging === 'segment'
+      xReason = this.lineCR
+        ? 'line starts with a CR not followed by LF: not a supported command'
+        : atSegmentEnd && this.opt.judging === 'segment'
           ? `"${tokenText}": line fragment is not a complete known verb within its segment`
           : `"${tokenText}": not a supported command`;
     } else if (verb === Verb.STARTTLS && !this.map.parameters.allowTls) {
@@ -920,6 +939,18 @@ class EsmtpSession implements InspectorSession {
   }
 
   private xRule = 'unknown-command';
+
+  /**
+   * An empty command line (CR LF or LF alone) passes: no verb to judge, nothing to X (X substitution
+   * keeps CR and LF; ADDENDUM B-4: the Telnet user's bare CR LF reaches the server unmodified), so
+   * no verdict and no `match cmd verb`. It still awaits the server's reply (usually a 500).
+   */
+  private passEmptyLine(): void {
+    this.disp = Disp.PASS;
+    this.verb = -1;
+    this.addrLen = 0;
+    this.addrBufLen = 0;
+  }
 
   /** X the line from its start: the token bytes seen so far now, the rest as it arrives. */
   private xLine(reason: string): void {
@@ -1649,9 +1680,7 @@ class EsmtpSession implements InspectorSession {
         this.sSkip = false;
         this.sLineStarted = false;
       }
-    } else if (
-      this.sLineStarted && this.opt.longReplyLine === 'segment' && base + i - this.sLineStart >= this.opt.replyLineLimit && startsReplyLine(data, i)
-    ) {
+    } else if (this.sLineStarted && endsOverlongLine(this.opt, base + i - this.sLineStart, data, i)) {
       this.endLongLine(base + i);
     }
     for (; i < n && this.state === 'inspecting'; i++) this.serverByte(data[i]!, base + i);
@@ -1666,7 +1695,7 @@ class EsmtpSession implements InspectorSession {
     const len = o - this.sLineStart;
     if (this.kwPhase) this.decideKeyword(o);
     if (this.state !== 'inspecting') return;
-    this.note(1, this.sLineStart, 'server-anomaly', `server line of ${len} bytes without LF, over the ${this.opt.replyLineLimit}-octet reply line limit: taken as ended with its segment, as the next segment starts with a reply code (long-reply-line=segment)`);
+    this.note(1, this.sLineStart, 'server-anomaly', longLineDetail(len, this.opt.replyLineLimit));
     this.endServerLine(o);
   }
 
@@ -1740,22 +1769,18 @@ class EsmtpSession implements InspectorSession {
    * the inspection.
    */
   private lineCode(b: number): boolean {
-    const p = this.sPrefix;
-    const digits = isDigit(p[0]!) && isDigit(p[1]!) && isDigit(p[2]!);
-    const code = digits ? (p[0]! - 0x30) * 100 + (p[1]! - 0x30) * 10 + (p[2]! - 0x30) : -1;
+    const code = replyCodeAt(this.sPrefix, 0);
     if (this.replyLine === 0) {
       this.replyCode = code;
       return true;
     }
-    if (code < 0 || this.replyCode < 0 || code === this.replyCode || this.opt.replyCodeChange !== 'split') return true;
-    if (b !== SP && b !== 0x2d && b !== CR && b !== LF) return true;
-    return this.splitReply(code);
+    return startsNextReply(this.opt, this.replyCode, code, b) ? this.splitReply(code) : true;
   }
 
   /** The reply in progress ended without a final line; the current line (code `code`) starts the next. */
   private splitReply(code: number): boolean {
     const prev = this.replyCode;
-    this.note(1, this.sLineStart, 'server-anomaly', `multi-line ${prev} reply ended without a final line: the next line's code ${code} starts a new reply (RFC 5321 4.2.1: every line of a reply has the same code; reply-code-change=split)`);
+    this.note(1, this.sLineStart, 'server-anomaly', codeChangeDetail(prev, code));
     this.sHold = 0; // held greeting digits belong to the new reply: not masked
     this.inReply = false;
     this.replyComplete(prev, this.sLineStart);
@@ -1824,7 +1849,7 @@ class EsmtpSession implements InspectorSession {
       // Not a reply line ("unexpected transition by the SMTP server", B-5: no action).
       if (this.replyKind !== Pend.GREETING || !this.map.parameters.maskBanner) {
         if (this.replyLine === 0) this.inReply = false;
-        this.note(1, this.sLineStart, 'server-anomaly', 'server line without a reply code ignored');
+        this.note(1, this.sLineStart, 'server-anomaly', NO_REPLY_CODE_DETAIL);
         return;
       }
     }
@@ -1988,7 +2013,7 @@ class EsmtpSession implements InspectorSession {
     }
     const rr: ReqResp = dir === 0 ? 'Request' : 'Response';
     const [src, dst] = dir === 0 ? [this.client, this.server] : [this.server, this.client];
-    const info = matchedClass(m.classId, m.criterionText);
+    const info = matchedClass(m.classId, m.criterionText, m.not);
     const a = m.actions;
     switch (a.primary) {
       case 'drop-connection': {
