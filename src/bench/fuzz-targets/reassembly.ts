@@ -155,11 +155,15 @@ export function runReassemblyScript(input: Buffer): ReassemblyRunStats {
     for (const c of table.connections()) {
       for (const d of [0, 1] as const) {
         const h = c.half[d];
-        // Segments with bytes (a snaplen-cut tail is held as an extra byte-less marker entry:
-        // see test/hostile/reassembly.test.ts for that accounting difference).
-        let held = 0;
-        for (const q of h.queue ?? []) if (q.data !== null) held++;
-        if (held > o.maxOutOfOrderPacketsPerDirection) fail(`${held} segments held on ${c.id}/${d}, limit ${o.maxOutOfOrderPacketsPerDirection}: ${JSON.stringify(h.queue?.map((q) => [q.offset, q.end, q.data?.length ?? null]))} after segment ${segments}`);
+        // The limit counts packets, as the ASA's queue does: a packet held as several entries (its
+        // pieces around data held earlier, or its bytes plus a marker for a snaplen-cut tail) is
+        // one. Distinct packet numbers, cross-checked with the table's own count.
+        const heldPackets = new Set<number>();
+        for (const q of h.queue ?? []) heldPackets.add(q.packetNumber);
+        const held = heldPackets.size;
+        const detail = (): string => `${JSON.stringify(h.queue?.map((q) => [q.offset, q.end, q.data?.length ?? null, q.packetNumber]))} after segment ${segments}`;
+        if (held !== h.queuedPackets) fail(`${held} packets held on ${c.id}/${d} but the table counts ${h.queuedPackets}: ${detail()}`);
+        if (held > o.maxOutOfOrderPacketsPerDirection) fail(`${held} packets held on ${c.id}/${d}, limit ${o.maxOutOfOrderPacketsPerDirection}: ${detail()}`);
         if (h.queuedBytes > o.maxOutOfOrderBytesPerDirection + maxPayload) fail(`${h.queuedBytes} bytes held on ${c.id}/${d}, limit ${o.maxOutOfOrderBytesPerDirection}`);
       }
     }
