@@ -7,7 +7,7 @@
  * Memory: one byte per input packet plus the drop/synthesise sets.
  */
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { openCapture } from '../capture/open.js';
 import { tcpChecksumOk } from '../decode/checksum.js';
@@ -30,6 +30,16 @@ export interface InvariantReport {
   ok: boolean;
   checks: string[];
   problems: string[];
+}
+
+/** Only a regular file can be read a second time (stdin, pipes and /dev/null cannot). */
+function rereadable(path: string): boolean {
+  if (path === '-') return false;
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 const CK_UNKNOWN = 0;
@@ -92,32 +102,43 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
   else problems.push(`${p.checksumBroken} packet(s) lost a valid TCP checksum while rewriting`);
 
   let v: Awaited<ReturnType<typeof readVerdicts>> | null = null;
-  if (x.verdicts !== null) {
+  if (x.verdicts !== null && !rereadable(x.verdicts)) {
+    checks.push(`verdicts went to ${x.verdicts}, not a regular file: not read back`);
+  } else if (x.verdicts !== null) {
     v = await readVerdicts(x.verdicts);
     if (v.bad > 0) problems.push(`verdicts: ${v.bad} line(s) are not JSON`);
     if (v.dropRecords === p.dropped && v.dropped.size === v.dropRecords) checks.push(`verdicts: one drop record per dropped packet (${v.dropRecords})`);
     else problems.push(`verdicts: ${v.dropRecords} drop record(s) for ${v.dropped.size} distinct packet(s), summary says ${p.dropped} dropped`);
   }
 
-  if (x.out !== null) {
+  if (x.out !== null && !rereadable(x.out)) {
+    checks.push(`OUT went to ${x.out}, not a regular file: not read back`);
+  } else if (x.out !== null) {
+    // Pairing OUT with the input needs the input a second time.
+    if (v !== null && !rereadable(x.input)) {
+      checks.push('the input is not a regular file (stdin or a pipe): OUT not paired with it packet by packet');
+      v = null;
+    }
     // Pass 1: checksum state of every input packet.
     let status = new Uint8Array(1 << 16);
     const pkt = new DecodedPacket();
-    const inSrc = await openCapture(x.input);
     let inCount = 0;
-    try {
-      await inSrc.run((rec) => {
-        inCount = rec.packetNumber;
-        if (rec.packetNumber >= status.length) {
-          const bigger = new Uint8Array(status.length * 2);
-          bigger.set(status);
-          status = bigger;
-        }
-        const ok = tcpChecksumOk(decodePacket(rec.linkType, rec.data, pkt));
-        status[rec.packetNumber] = ok === null ? CK_UNKNOWN : ok ? CK_VALID : CK_INVALID;
-      });
-    } catch {
-      // A damaged input was reported by the replay itself; pair what was read.
+    if (v !== null) {
+      const inSrc = await openCapture(x.input);
+      try {
+        await inSrc.run((rec) => {
+          inCount = rec.packetNumber;
+          if (rec.packetNumber >= status.length) {
+            const bigger = new Uint8Array(status.length * 2);
+            bigger.set(status);
+            status = bigger;
+          }
+          const ok = tcpChecksumOk(decodePacket(rec.linkType, rec.data, pkt));
+          status[rec.packetNumber] = ok === null ? CK_UNKNOWN : ok ? CK_VALID : CK_INVALID;
+        });
+      } catch {
+        // A damaged input was reported by the replay itself; pair what was read.
+      }
     }
     // Pass 2: OUT, paired with the input using the drop/synthesise records.
     const outSrc = await openCapture(x.out);
