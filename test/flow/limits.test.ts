@@ -24,6 +24,22 @@ describe('out-of-order limits', () => {
     expect(d.table.stats.outOfOrderLimitHits).toBe(1);
   });
 
+  it("'drop' limit counts packets: one held in pieces around a packet held before it is one (fuzz finding fe7c26f16923b244)", () => {
+    const d = new Driver(1000, 2000, { ...ASA_OUT_OF_ORDER, maxOutOfOrderPacketsPerDirection: 2 });
+    d.handshake();
+    d.data(0, 0, 'A');
+    d.data(0, 6, 'x'); // held first
+    const wide = d.data(0, 3, 'DEFxGH'); // held as [3,6) and [7,9) around it: still one packet
+    expect(wide.status & FlowStatus.OUT_OF_ORDER_DROPPED).toBeFalsy();
+    const conn = [...d.table.connections()][0]!;
+    expect(conn.half[0].queueLength).toBe(3);
+    expect(conn.half[0].queuedPackets).toBe(2);
+    const third = d.data(0, 10, 'J'); // a third packet: over the limit of 2
+    expect(third.status & FlowStatus.OUT_OF_ORDER_DROPPED).toBeTruthy();
+    d.data(0, 1, 'BC');
+    expect(d.rec.text(1, 0)).toBe('ABCDEFxGH');
+  });
+
   it("ASA profile: held segments older than 4 s are discarded, the stream still waits for its hole", () => {
     const d = new Driver(1000, 2000, { ...ASA_OUT_OF_ORDER });
     d.handshake();
