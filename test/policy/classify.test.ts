@@ -167,6 +167,40 @@ service-policy global_policy global
     expect(d.scope).toBe('global');
     expect(d.esmtp?.name).toBe('_default_esmtp_map');
   });
+  it('an interface policy is bidirectional: it also decides for connections leaving through its interface', () => {
+    // Cisco "Feature Directionality": application inspection and connection limits on a single
+    // interface apply to traffic entering or exiting it; the global policy at ingress only
+    const p = compilePolicyText(text, 'x.cfg');
+    const d = p.classify({ ...flow('10.0.0.7', '203.0.113.9'), ingressInterface: 'outside', egressInterface: 'inside' });
+    expect(d).toMatchObject({ scope: 'inside', policyMap: 'inside-policy', className: 'INSIDE-MAIL' });
+    expect(d.esmtp?.name).toBe('inside_map');
+    expect(d.limits?.perClientMax).toBe(20);
+    // neither interface has a policy: global
+    const g = p.classify({ ...flow('10.0.0.7', '203.0.113.9'), ingressInterface: 'outside', egressInterface: 'dmz' });
+    expect(g.scope).toBe('global');
+  });
+  it('the ingress interface policy is tried before the egress one', () => {
+    const both = `${text}policy-map outside-policy
+ class inspection_default
+  inspect esmtp
+service-policy outside-policy interface outside
+`;
+    const p = compilePolicyText(both, 'x.cfg');
+    const inbound = p.classify({ ...flow('10.0.0.7', '203.0.113.9'), ingressInterface: 'outside', egressInterface: 'inside' });
+    expect(inbound).toMatchObject({ scope: 'outside', policyMap: 'outside-policy' });
+    const outbound = p.classify({ ...flow('10.0.0.7', '203.0.113.9'), ingressInterface: 'inside', egressInterface: 'outside' });
+    expect(outbound).toMatchObject({ scope: 'inside', policyMap: 'inside-policy' });
+  });
+  it('an interface policy alone (global removed) inspects a server on that interface (the reviewer case)', () => {
+    const p = compilePolicyText(
+      'class-map C\n match port tcp eq smtp\npolicy-map P\n class C\n  inspect esmtp\nservice-policy P interface inside\nno service-policy global_policy global\n',
+      'c10.txt',
+    );
+    const toInside = p.classify({ ...flow('198.51.100.7', '10.0.0.25'), ingressInterface: 'outside', egressInterface: 'inside' });
+    expect(toInside).toMatchObject({ scope: 'inside', policyMap: 'P', className: 'C' });
+    const elsewhere = p.classify({ ...flow('198.51.100.7', '10.0.0.25'), ingressInterface: 'outside', egressInterface: 'dmz' });
+    expect(elsewhere.esmtp).toBeNull();
+  });
   it('per-feature: an interface policy that inspects esmtp hides the global one on that interface', () => {
     const p = compilePolicyText(text, 'x.cfg', { interfacePrecedence: 'per-feature' });
     const d = p.classify(flow('172.16.0.9', '203.0.113.9', 25, 'inside'));
