@@ -16,7 +16,7 @@ export interface MatchActions {
 
 /** A compiled, linear-time matcher for ASA `regex` / `class-map type regex` references. */
 export interface ByteMatcher {
-  /** `regex NAME` or `class NAME`, as written after the criterion keyword. */
+  /** `regex NAME` or `regex class NAME` (Cisco's form, whichever way it was written), as printed after the criterion keyword. */
   readonly source: string;
   /** True if the pattern matches anywhere in bytes [start, end) (ASA regexes are unanchored unless `^`). */
   test(bytes: Uint8Array, start?: number, end?: number): boolean;
