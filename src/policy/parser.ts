@@ -1336,6 +1336,13 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
         mapPos = c.pos(m);
       }
       c.end();
+      const prev = cls.inspects.find((i) => i.protocol === 'esmtp');
+      if (prev && (prev.map ?? '_default_esmtp_map') !== (map ?? '_default_esmtp_map'))
+        cfg.warnings.push({
+          line: c.sl.line,
+          level: 'warning',
+          message: `class ${cls.className} already inspects esmtp ${prev.map ?? '_default_esmtp_map'}: the ASA rejects this line ("Inspect configuration of this type exists") unless "no inspect esmtp" comes first; applied here as a replacement`,
+        });
       cls.inspects = cls.inspects.filter((i) => i.protocol !== 'esmtp');
     } else {
       if (!c.atEnd()) map = (c.next() as Token).text; // other inspections: arguments not validated

@@ -128,6 +128,19 @@ policy-map type inspect esmtp _default_esmtp_map
     expect(p.classify(flow).esmtp?.name).toBe('_default_esmtp_map');
   });
 
+  it('switching inspection_default to another map without "no inspect esmtp" first is warned about (the ASA rejects it)', () => {
+    const map = 'policy-map type inspect esmtp M\n match cmd verb VRFY\n  mask\n';
+    const bad = compilePolicyText(`${map}policy-map global_policy\n class inspection_default\n  inspect esmtp M\n`, 'a');
+    expect(bad.warnings).toHaveLength(1);
+    expect(bad.warnings[0]).toMatchObject({ line: 6, level: 'warning' });
+    expect(bad.warnings[0]?.message).toMatch(/already inspects esmtp _default_esmtp_map: the ASA rejects this line/);
+    const good = compilePolicyText(`${map}policy-map global_policy\n class inspection_default\n  no inspect esmtp\n  inspect esmtp M\n`, 'a');
+    expect(good.warnings).toEqual([]);
+    expect(good.classify(flow).esmtp?.name).toBe('M');
+    // the same map again is no change and no warning
+    expect(compilePolicyText('policy-map global_policy\n class inspection_default\n  inspect esmtp\n', 'a').warnings).toEqual([]);
+  });
+
   it('objects in use cannot be removed, as on the ASA', () => {
     for (const [text, re] of [
       ['no policy-map type inspect esmtp _default_esmtp_map\n', /in use by class inspection_default of policy-map global_policy/],
