@@ -11,11 +11,14 @@ import { ProxyLog, type LineOutput } from '../../src/proxy/log.js';
 import { ProxyServer } from '../../src/proxy/server.js';
 import type { FileWireTap } from '../../src/proxy/wire-tap.js';
 
-/** A policy selecting exactly `port` for the ASA default ESMTP map (the test's server port). */
+/**
+ * A policy selecting exactly `port` for the ASA default ESMTP map (the test's server port): an
+ * excerpt merges into the factory default, so the default class (TCP/25) is taken out explicitly.
+ */
 export function policyForPort(port: number, mapName = '_default_esmtp_map', extra = ''): string {
   return (
     `${extra}class-map smtp_test\n match port tcp eq ${port}\n` +
-    `policy-map global_policy\n class smtp_test\n  inspect esmtp ${mapName}\n` +
+    `policy-map global_policy\n no class inspection_default\n class smtp_test\n  inspect esmtp ${mapName}\n` +
     `service-policy global_policy global\n`
   );
 }
