@@ -6,7 +6,10 @@
  * (regression of 43c9ee7: the ACK-carrying data packet gave the reply up as a gap, and STARTTLS
  * passed unmasked).
  *
- * Two things stay in place: the handshake (which packet opens the connection decides the client),
+ * Within one direction, data packets keep their order here: a side's packets are not reordered
+ * at a capture point as a rule, which is what lets a later packet of a side prove that acknowledged
+ * bytes before it are missing (property.test.ts covers reordering within a direction without
+ * ACKs). Two things stay in place: the handshake (which packet opens the connection decides the client),
  * and RSTs (a RST closes the connection where it is in the capture, as it tears it down on the
  * ASA at that point, so bytes recorded after it are not delivered).
  */
@@ -174,7 +177,7 @@ describe.skipIf(files.length === 0)('cross-direction reordering of real captures
     );
   });
 
-  it.skipIf(files.length === 0)('property: random local reorders of any packets (no more than 3 places) deliver the same bytes', () => {
+  it.skipIf(files.length === 0)('property: random local reorders where only each side\'s data packets keep their order (bare ACKs move freely) deliver the same bytes', () => {
     const loaded = files.map((f) => {
       const recs = load(f);
       return { recs, base: run(recs, identity(recs.length), {}) };
@@ -183,6 +186,14 @@ describe.skipIf(files.length === 0)('cross-direction reordering of real captures
       fc.property(fc.nat(loaded.length - 1), fc.array(fc.double({ min: 0, max: 3, noNaN: true }), { minLength: 400, maxLength: 400 }), (which, jitter) => {
         const { recs, base } = loaded[which]!;
         const key = localKeys(recs, jitter);
+        for (const dirFlag of [true, false]) {
+          let last = -1;
+          recs.forEach((p, i) => {
+            if (p.toServer !== dirFlag || p.len === 0) return;
+            if (key[i]! < last) key[i] = last;
+            last = key[i]!;
+          });
+        }
         const order = identity(recs.length).sort((a, b) => key[a]! - key[b]! || a - b);
         expect(run(recs, order, {})).toEqual(base);
       }),
