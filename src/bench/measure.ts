@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Measurement, PeerCommand, WorkResult } from './registry.js';
 
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker.js');
+// Started like the CLI: a CommonJS entry sizes the thread pool, then loads worker.js.
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-entry.cjs');
 
 interface WorkerOutput extends WorkResult {
   seconds: number;

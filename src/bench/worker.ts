@@ -1,5 +1,6 @@
 /**
- * Child process of the bench: `node dist/bench/worker.js SECTION FILE [ARGS...]` runs one section's
+ * Child process of the bench: `node dist/bench/worker-entry.cjs SECTION FILE [ARGS...]` (which sizes
+ * the thread pool as the CLI's entry does, then loads this module) runs one section's
  * `work` over FILE and prints one JSON line: the work result, the time spent in it and VmHWM.
  */
 import { loadBenchSectionFile, loadBenchSections } from './load-sections.js';

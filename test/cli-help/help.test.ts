@@ -5,7 +5,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { READ_THREAD_POOL_SIZE, sizeThreadPoolForReads } from '../../src/capture/thread-pool.cjs';
 
 function run(args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [CLI_MAIN, ...args], { encoding: 'utf8' });
@@ -47,6 +51,34 @@ describe('--help', () => {
       expect(r.err).toMatch(/^error: /);
       expect(r.err).toContain('--help');
       expect(r.err.split('\n').length, r.err).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('the installed program (package.json bin) is the CommonJS entry and runs the same commands', () => {
+    const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
+    const bin = path.join(REPO_ROOT, pkg.bin['smtp-inspect'] ?? '');
+    expect(bin.endsWith('.cjs')).toBe(true);
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+    const bad = spawnSync(bin, ['replay'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+  });
+});
+
+describe('thread pool for the read-ahead', () => {
+  it('is set to two threads when the environment says nothing, and a user value is kept', () => {
+    const saved = process.env['UV_THREADPOOL_SIZE'];
+    try {
+      delete process.env['UV_THREADPOOL_SIZE'];
+      sizeThreadPoolForReads();
+      expect(process.env['UV_THREADPOOL_SIZE']).toBe(String(READ_THREAD_POOL_SIZE));
+      process.env['UV_THREADPOOL_SIZE'] = '7';
+      sizeThreadPoolForReads();
+      expect(process.env['UV_THREADPOOL_SIZE']).toBe('7');
+    } finally {
+      if (saved === undefined) delete process.env['UV_THREADPOOL_SIZE'];
+      else process.env['UV_THREADPOOL_SIZE'] = saved;
     }
   });
 });
