@@ -10,8 +10,9 @@ import { peakRssBytes } from './memory.js';
 async function main(): Promise<void> {
   const [name, file, ...args] = process.argv.slice(2);
   if (!name || !file) throw new Error('usage: worker.js SECTION FILE [ARGS...]');
-  // Only the section's own file when it is named after the section: start-up counts in the timing.
-  if (!(await loadBenchSectionFile(name)) || !benchSection(name)) await loadBenchSections();
+  // Already registered when this runs from the section's bundle; else only the section's own file
+  // when it is named after the section: start-up counts in the timing.
+  if (!benchSection(name) && (!(await loadBenchSectionFile(name)) || !benchSection(name))) await loadBenchSections();
   const section = benchSection(name);
   if (!section?.work) throw new Error(`no bench worker for section "${name}"`);
   const start = process.hrtime.bigint();

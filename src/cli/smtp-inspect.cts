@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /**
  * The installed `smtp-inspect` program: a CommonJS entry so that the thread pool is sized before
- * the ES module loader starts it (thread-pool.cts), then the command line proper (main.ts).
+ * the ES module loader starts it (thread-pool.cts), then the command line proper — bundled into one
+ * file by `npm run build` (src/build/bundle.ts) for a faster start, or main.js itself.
  */
+import path from 'node:path';
 import { sizeThreadPoolForReads } from '../capture/thread-pool.cjs';
+import { freshBundleOr } from '../build/fresh-bundle.cjs';
 
 sizeThreadPoolForReads();
-void import('./main.js');
+void import(freshBundleOr(path.join(__dirname, '..', 'smtp-inspect.mjs'), path.join(__dirname, 'main.js')));
