@@ -233,10 +233,10 @@ class Source implements CaptureSource {
     if (this.sink) this.sink.stopped = true;
   }
 
-  async run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void): Promise<ReadStats> {
+  async run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void, onRelease?: () => void): Promise<ReadStats> {
     if (this.started) throw new Error('CaptureSource.run() may be called only once');
     this.started = true;
-    const sink: RecordSink = { onRecord, onInterface, stopped: this.stopRequested };
+    const sink: RecordSink = { onRecord, onInterface, onRelease, stopped: this.stopRequested };
     this.sink = sink;
     const parser: RecordParser =
       this.format === 'pcap' ? new PcapRecordParser(this.pcapHeader!, this.path) : new PcapngBlockParser(this.path, this.interfaces);
@@ -315,6 +315,8 @@ class Source implements CaptureSource {
       for (;;) {
         const lastChunk = n < chunk;
         const pos = start < end ? parser.parse(buf, start, end, base, sink) : start;
+        // Before this buffer's tail is moved and the buffer takes the next read.
+        sink.onRelease?.();
         if (sink.stopped) return base + pos;
         if (lastChunk) {
           this.finishAt(parser, end - pos, base + pos);
@@ -356,6 +358,7 @@ class Source implements CaptureSource {
   private async runFileWindow(fd: number, parser: RecordParser, w: Window, sink: RecordSink): Promise<void> {
     for (;;) {
       w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
+      sink.onRelease?.();
       if (sink.stopped) return;
       w.makeRoom(parser.needed);
       if (w.end === w.buf.length) throw new Error('capture read window full without a parsable unit');
@@ -380,6 +383,7 @@ class Source implements CaptureSource {
         off += take;
         w.end += take;
         w.start = parser.parse(w.buf, w.start, w.end, w.base, sink);
+        sink.onRelease?.();
         if (sink.stopped) return;
       }
     }

@@ -56,10 +56,26 @@ export class OutputSink {
 
   flush(): void {
     if (this.failure) throw this.failure;
-    let off = 0;
-    while (off < this.len) {
+    this.writeAll(this.buf, 0, this.len);
+    this.len = 0;
+  }
+
+  /**
+   * Writes whole records straight from `src[start, end)` (after the buffered ones, so the order
+   * is kept): large runs of unmodified input records go out without being copied here first.
+   */
+  writeDirect(src: Buffer, start: number, end: number): void {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new OutputError('E_OUTPUT', 'write after close', { file: this.dest });
+    this.flush();
+    this.writeAll(src, start, end);
+  }
+
+  private writeAll(src: Buffer, start: number, end: number): void {
+    let off = start;
+    while (off < end) {
       try {
-        off += fs.writeSync(this.fd, this.buf, off, this.len - off);
+        off += fs.writeSync(this.fd, src, off, end - off);
       } catch (err) {
         const code = errnoOf(err);
         if (code === 'EAGAIN') {
@@ -75,7 +91,6 @@ export class OutputSink {
         throw this.failure;
       }
     }
-    this.len = 0;
   }
 
   /** Flushes and closes (stdout stays open). After a write failure it only releases the file. */

@@ -31,19 +31,41 @@ export function encodePcapHeader(h: PcapFileHeader, out: Buffer, off: number): v
   w32(h.linkTypeWord, 20);
 }
 
+/** A run this long or longer is written straight from the reader's buffer; shorter ones are copied. */
+const DIRECT_RUN_BYTES = 64 * 1024;
+
+export interface PcapWriterOptions {
+  /**
+   * Hold consecutive unmodified input records (WritablePacket.fromInput, record header identical
+   * to the one this writer would write) as one run over the reader's buffer and write the run in
+   * one go at releaseInput() or at the first record that does not continue it — no per-record copy.
+   * Only for callers that call releaseInput() from CaptureSource.run's onRelease (file replay).
+   */
+  holdInputRuns?: boolean;
+}
+
 class PcapWriter implements PacketWriter {
   count = 0;
   private readonly sink: OutputSink;
   private readonly le: boolean;
   private readonly nanosecond: boolean;
+  private readonly holdRuns: boolean;
   /** DataView over the sink's buffer (remade if the sink replaces it): header fields without Buffer's checks. */
   private view: DataView | null = null;
   private viewOf: Buffer | null = null;
+  /** The run of input records held: runBuf[runStart, runEnd), whole records with their headers. */
+  private runBuf: Buffer | null = null;
+  private runStart = 0;
+  private runEnd = 0;
+  /** DataView over the last source buffer a run was checked in. */
+  private srcView: DataView | null = null;
+  private srcViewOf: Buffer | null = null;
 
-  constructor(dest: string, header: PcapFileHeader) {
+  constructor(dest: string, header: PcapFileHeader, options: PcapWriterOptions = {}) {
     this.sink = new OutputSink(dest);
     this.le = header.littleEndian;
     this.nanosecond = header.nanosecond;
+    this.holdRuns = options.holdInputRuns === true;
     const off = this.sink.reserve(PCAP_HEADER_BYTES);
     encodePcapHeader(header, this.sink.buf, off);
     this.sink.commit(PCAP_HEADER_BYTES);
@@ -61,12 +83,17 @@ class PcapWriter implements PacketWriter {
       src = pkt.data;
       caplen = src.length;
     }
-    const n = PCAP_RECORD_HEADER_BYTES + caplen;
-    const off = this.sink.reserve(n);
-    const buf = this.sink.buf;
     // From wall time: for pcap input (tsSec, tsNsec) is (ts_sec, ts_frac scaled), kept unnormalised
     // by the reader, so this reproduces the stored fields exactly; any other source converts right.
     const frac = this.nanosecond ? pkt.tsNsec : Math.floor(pkt.tsNsec / 1000);
+    if (this.holdRuns && pkt.fromInput === true && from >= PCAP_RECORD_HEADER_BYTES && this.continuesRun(src, from, caplen, pkt.tsSec, frac, pkt.originalLength)) {
+      this.count++;
+      return;
+    }
+    this.flushRun();
+    const n = PCAP_RECORD_HEADER_BYTES + caplen;
+    const off = this.sink.reserve(n);
+    const buf = this.sink.buf;
     let dv = this.view;
     if (dv === null || this.viewOf !== buf) {
       dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -83,12 +110,62 @@ class PcapWriter implements PacketWriter {
     this.count++;
   }
 
+  releaseInput(): void {
+    this.flushRun();
+  }
+
   async close(): Promise<void> {
-    this.sink.close();
+    try {
+      this.flushRun();
+    } finally {
+      this.sink.close();
+    }
+  }
+
+  /**
+   * When the 16 bytes in front of the packet in the reader's buffer are exactly the record header
+   * this writer would write, the input record is the output record: it joins (or starts) the run.
+   */
+  private continuesRun(src: Buffer, from: number, caplen: number, tsSec: number, frac: number, origlen: number): boolean {
+    let dv = this.srcView;
+    if (dv === null || this.srcViewOf !== src) {
+      dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+      this.srcView = dv;
+      this.srcViewOf = src;
+    }
+    const h = from - PCAP_RECORD_HEADER_BYTES;
+    const le = this.le;
+    if (dv.getUint32(h, le) !== tsSec >>> 0 || dv.getUint32(h + 4, le) !== frac >>> 0 || dv.getUint32(h + 8, le) !== caplen || dv.getUint32(h + 12, le) !== origlen >>> 0) {
+      return false;
+    }
+    if (this.runBuf === src && this.runEnd === h) {
+      this.runEnd = from + caplen;
+      return true;
+    }
+    this.flushRun();
+    this.runBuf = src;
+    this.runStart = h;
+    this.runEnd = from + caplen;
+    return true;
+  }
+
+  /** Writes the held run: straight from the reader's buffer when long, else through the sink's buffer. */
+  private flushRun(): void {
+    const src = this.runBuf;
+    if (src === null) return;
+    this.runBuf = null;
+    const len = this.runEnd - this.runStart;
+    if (len >= DIRECT_RUN_BYTES) {
+      this.sink.writeDirect(src, this.runStart, this.runEnd);
+    } else {
+      const off = this.sink.reserve(len);
+      src.copy(this.sink.buf, off, this.runStart, this.runEnd);
+      this.sink.commit(len);
+    }
   }
 }
 
 /** Opens `dest` ('-' = stdout) and writes the pcap file header; records follow with write(). */
-export function createPcapWriter(dest: string, header: PcapFileHeader): PacketWriter {
-  return new PcapWriter(dest, header);
+export function createPcapWriter(dest: string, header: PcapFileHeader, options: PcapWriterOptions = {}): PacketWriter {
+  return new PcapWriter(dest, header, options);
 }

@@ -8,6 +8,8 @@ import type { CaptureFormat, CaptureInterface, CaptureRecord } from './types.js'
 export interface RecordSink {
   onRecord: (rec: CaptureRecord) => void;
   onInterface: ((iface: CaptureInterface) => void) | undefined;
+  /** After each parse() call, before the buffer it parsed can be refilled (CaptureSource.run). */
+  onRelease?: (() => void) | undefined;
   /** Set by stop(): the parser returns after the current record. */
   stopped: boolean;
 }

@@ -136,9 +136,11 @@ export interface CaptureSource {
    * Delivers every record in order. Resolves at a clean end of input. On a truncated or corrupt
    * input it rejects with a CaptureError (code, file, byte offset) AFTER every record before the
    * fault has been delivered. `onInterface` is called when a new interface appears (before its
-   * first packet).
+   * first packet). `onRelease` is called after each batch of records, before the buffer they
+   * pointed into can be refilled: a consumer that kept references to record bytes past onRecord
+   * (a writer holding runs of records, PacketWriter.releaseInput) writes or copies them there.
    */
-  run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void): Promise<ReadStats>;
+  run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void, onRelease?: () => void): Promise<ReadStats>;
   /** Stop after the current record (SIGINT). run() then resolves normally. */
   stop(): void;
 }
@@ -162,6 +164,12 @@ export interface WritablePacket {
   buffer?: Buffer;
   offset?: number;
   captureLength?: number;
+  /**
+   * True when `buffer` is the capture reader's own buffer (a record straight from the reader, not
+   * a copy): a writer that holds such bytes past write() must let go of them at the reader's
+   * release (CaptureSource.run's onRelease, PacketWriter.releaseInput).
+   */
+  fromInput?: boolean;
 }
 
 export interface PacketWriter {
@@ -170,6 +178,11 @@ export interface PacketWriter {
    * `comments` only matter for pcapng. Throws OutputError on I/O failure (EPIPE, ENOSPC).
    */
   write(pkt: WritablePacket, comments?: readonly string[] | null): void;
+  /**
+   * Writes out anything still referring to the reader's buffers (writers made with
+   * `holdInputRuns`): call it from CaptureSource.run's onRelease. A no-op for other writers.
+   */
+  releaseInput?(): void;
   /** Flushes buffered records and closes the destination (not stdout's fd). */
   close(): Promise<void>;
   /** Records written so far. */

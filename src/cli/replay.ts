@@ -154,7 +154,8 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
 
   const outs: Outputs = { packets: null, annotate: null, verdicts: null, syslog: null };
   try {
-    if (opts.output !== undefined) outs.packets = createWriterLike(source, opts.output);
+    // Runs of unmodified records go out straight from the reader's buffers (released below).
+    if (opts.output !== undefined) outs.packets = createWriterLike(source, opts.output, { holdInputRuns: true });
     if (opts.annotate !== undefined) outs.annotate = createPcapngWriter(opts.annotate, { interfaces: source.interfaces, userAppl: 'smtp-inspect replay' });
     if (opts.verdicts !== undefined) outs.verdicts = new VerdictFileWriter(opts.verdicts);
     if (opts.syslog !== undefined) outs.syslog = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
@@ -208,6 +209,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
         if (feed.process(rec)) progress.update(rec.fileOffset, rec.packetNumber);
       },
       (iface) => pipeline.addInterface(iface),
+      () => outs.packets?.releaseInput?.(),
     );
   } catch (err) {
     if (err instanceof OutputError) feed.outputError ??= err;

@@ -29,6 +29,8 @@ export class QueueEntry implements WritablePacket {
   captureLength = 0;
   /** The bytes are this entry's own copy (may be modified and kept). */
   owned = false;
+  /** The bytes are the reader's buffer, untouched (WritablePacket.fromInput). */
+  fromInput = false;
   /**
    * This entry's byte store, reused from packet to packet (the pipeline's current entry and the
    * hold-back queue's pooled entries), so owning a copy rarely allocates more than a view.
@@ -68,6 +70,7 @@ export class QueueEntry implements WritablePacket {
     this.buffer = bytes;
     this.offset = 0;
     this.captureLength = bytes.length;
+    this.fromInput = false;
   }
 
   load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'>): void {
@@ -83,6 +86,7 @@ export class QueueEntry implements WritablePacket {
     this.offset = rec.offset;
     this.captureLength = rec.captureLength;
     this.owned = false;
+    this.fromInput = true;
     this.inputComments = rec.comments;
     this.comments = null;
     this.conn = null;
@@ -114,6 +118,7 @@ export class QueueEntry implements WritablePacket {
     this.offset = 0;
     this.captureLength = src.captureLength;
     this.owned = true;
+    this.fromInput = false;
     this.inputComments = src.inputComments;
     this.comments = src.comments === null ? null : src.comments.slice();
     this.conn = src.conn;
@@ -137,6 +142,7 @@ export class QueueEntry implements WritablePacket {
     this.buffer = this.copyIntoStore(this.buffer, this.offset, this.captureLength);
     this.offset = 0;
     this.owned = true;
+    this.fromInput = false;
     return true;
   }
 
@@ -146,6 +152,7 @@ export class QueueEntry implements WritablePacket {
     this.offset = 0;
     this.captureLength = 0;
     this.owned = false;
+    this.fromInput = false;
     this.inputComments = null;
     this.comments = null;
     this.conn = null;

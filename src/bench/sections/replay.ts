@@ -21,7 +21,7 @@ registerBenchSection({
     tuneHeapForReplay();
     const policy = await loadPolicy(null);
     const source = await openCapture(file);
-    const out = createWriterLike(source, '/dev/null');
+    const out = createWriterLike(source, '/dev/null', { holdInputRuns: true });
     let verdicts = 0;
     const pipeline = new InspectionPipeline({
       policy,
@@ -32,6 +32,7 @@ registerBenchSection({
     const stats = await source.run(
       (rec) => pipeline.process(rec),
       (iface) => pipeline.addInterface(iface),
+      () => out.releaseInput?.(),
     );
     const s = pipeline.finish();
     await out.close();
