@@ -53,6 +53,19 @@ function fstatRegular(fd: number): string | null {
   }
 }
 
+/**
+ * What stdout leads to, whatever its kind: a pipe, a socket or a terminal is one stream too, and
+ * /dev/stdout or /proc/self/fd/1 given as another output reach it (their stat follows to it).
+ */
+function fstatStdout(): string | null {
+  try {
+    const st = fs.fstatSync(1);
+    return isDevNull(st) ? null : inodeKey(st);
+  } catch {
+    return null;
+  }
+}
+
 /** The path a write would reach: symlinks followed even when their target does not exist yet. */
 function canonicalPath(p: string, depth = 0): string {
   const abs = path.resolve(p);
@@ -83,7 +96,7 @@ function isDevNull(st: fs.Stats | null): boolean {
 function identify(p: string, role: 'input' | 'output'): Identity | null {
   if (p === STDIO) {
     // stdin and stdout are different streams; they clash only through a regular file behind them.
-    return role === 'input' ? { names: [], inode: fstatRegular(0) } : { names: [STDOUT_NAME], inode: fstatRegular(1) };
+    return role === 'input' ? { names: [], inode: fstatRegular(0) } : { names: [STDOUT_NAME], inode: fstatStdout() };
   }
   const st = statOrNull(p);
   if (isDevNull(st)) return null;

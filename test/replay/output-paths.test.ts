@@ -107,6 +107,15 @@ describe('replay: an output that is the input or another output is refused, the 
     expectRefused(cli(['replay', input, '--annotate', '-', '--syslog', '-']), '--annotate -', '--syslog -');
   });
 
+  it('-o - with /dev/stdout as another output, stdout a pipe (the README\'s `-o - | tshark -r -`): refused', () => {
+    // cli() gives the child a pipe for stdout: /dev/stdout leads to that same pipe.
+    const input = copyInput();
+    expectRefused(cli(['replay', input, '-o', '-', '--verdicts', '/dev/stdout']), '-o -', '--verdicts /dev/stdout');
+    expectRefused(cli(['replay', input, '-o', '-', '--syslog', '/proc/self/fd/1']), '-o -', '--syslog /proc/self/fd/1');
+    // /dev/null beside stdout stays allowed.
+    expect(cli(['replay', input, '-o', '-', '--verdicts', '/dev/null']).code).toBe(0);
+  });
+
   it('a symlink to the input, and a symlink chain, are the input', () => {
     const input = copyInput(haveShared ? PLAIN : null);
     const before = sha(input);
