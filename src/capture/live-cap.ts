@@ -3,6 +3,7 @@
  * devices, opening a handle with a BPF filter and turning libpcap's failures into clear errors.
  * Nothing else in the project touches `cap` directly.
  */
+import fs from 'node:fs';
 import { SmtpInspectError } from '../errors.js';
 
 /** The shape of the `cap` module we rely on (it ships no type declarations). */
@@ -121,6 +122,20 @@ export interface OpenedHandle {
 
 /** libpcap's snaplen in cap is fixed at 65535; the buffer must hold a whole record. */
 export const CAP_SNAPLEN = 65535;
+
+/**
+ * The device's MTU from sysfs (Linux), or null when unknown. Loopback's is 65536: its frames can
+ * exceed CAP_SNAPLEN, so the live command warns that such segments will be cut.
+ */
+export function deviceMtu(device: string): number | null {
+  if (!/^[\w.:@-]+$/.test(device)) return null;
+  try {
+    const mtu = Number(fs.readFileSync(`/sys/class/net/${device}/mtu`, 'utf8').trim());
+    return Number.isSafeInteger(mtu) && mtu > 0 ? mtu : null;
+  } catch {
+    return null;
+  }
+}
 
 export interface OpenOptions {
   device: string;

@@ -8,6 +8,10 @@ import { Command, Option } from 'commander';
 import { createPcapngWriter } from '../capture/pcapng-writer.js';
 import { createWriterLike } from '../capture/writer-like.js';
 import { defaultFilter, formatDevices, listDevices, LiveSource } from '../capture/live-source.js';
+import { CAP_SNAPLEN, deviceMtu } from '../capture/live-cap.js';
+
+/** Room for the link-layer header on top of the MTU (Ethernet with a VLAN tag, or SLL2). */
+const LINK_HEADER_ALLOWANCE = 20;
 import type { PacketWriter } from '../capture/types.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
 import { loadPolicy } from '../policy/load.js';
@@ -205,6 +209,13 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   });
 
   process.stderr.write(`smtp-inspect: capturing on ${opts.interface} (${source.linkName}), filter "${filter}"; Ctrl-C to stop\n`);
+  const mtu = deviceMtu(opts.interface);
+  if (mtu !== null && mtu + LINK_HEADER_ALLOWANCE > CAP_SNAPLEN) {
+    process.stderr.write(
+      `smtp-inspect: note: ${opts.interface}'s MTU is ${mtu}: frames longer than ${CAP_SNAPLEN} bytes are cut by the capture binding's fixed snaplen, ` +
+        'and the bytes lost become gaps (counted in the summary); for bulk transfers capture with `tcpdump -s 0 -w` and replay the file\n',
+    );
+  }
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;

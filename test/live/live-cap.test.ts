@@ -1,6 +1,7 @@
 /** The cap wrapper's pure parts: link-type mapping, the default BPF filter, original length behind the snaplen. */
 import { describe, expect, it } from 'vitest';
-import { defaultFilter, linkTypeFromCap } from '../../src/capture/live-cap.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { CAP_SNAPLEN, defaultFilter, deviceMtu, linkTypeFromCap } from '../../src/capture/live-cap.js';
 import { originalLength } from '../../src/capture/live-source.js';
 import { parseHostPort } from '../../src/cli/proxy.js';
 
@@ -35,5 +36,13 @@ describe('live capture helpers', () => {
     expect(parseHostPort('[::1]:25', '--listen', '0.0.0.0')).toEqual({ host: '::1', port: 25 });
     expect(parseHostPort(':25', '--listen', '0.0.0.0')).toEqual({ host: '0.0.0.0', port: 25 });
     expect(() => parseHostPort('mail.example.net', '--upstream', '')).toThrow(/HOST:PORT/);
+  });
+
+  it.skipIf(!existsSync('/sys/class/net/lo/mtu'))('reads a device MTU from sysfs (loopback exceeds the binding snaplen, so live warns)', () => {
+    const lo = deviceMtu('lo');
+    expect(lo).toBe(Number(readFileSync('/sys/class/net/lo/mtu', 'utf8').trim()));
+    expect(lo! + 14).toBeGreaterThan(CAP_SNAPLEN);
+    expect(deviceMtu('no-such-device0')).toBeNull();
+    expect(deviceMtu('../../etc/passwd')).toBeNull();
   });
 });
