@@ -994,7 +994,8 @@ class EsmtpSession implements InspectorSession {
         default: break;
       }
     }
-    this.push(pend);
+    // A line in progress when the server's 354 came is message text to the server: no reply for it.
+    if (!this.enterDataAfterLine) this.push(pend);
     this.lineStarted = false;
     if (disp === Disp.X && this.verb === Verb.BDAT && this.opt.bdatChunk === 'opaque') {
       const size = this.parseLeadingNumber();
@@ -1900,6 +1901,7 @@ class EsmtpSession implements InspectorSession {
     switch (kind) {
       case Pend.DATA:
         if (code === 354) {
+          this.dropAfterData(o);
           if (this.mode === Mode.CMD && !this.lineStarted) this.enterData();
           else if (this.mode === Mode.CMD && this.disp === Disp.SKIP) {
             // the message starts somewhere after the interrupted line: look only for its end
@@ -1972,6 +1974,21 @@ class EsmtpSession implements InspectorSession {
   }
 
   // ===================================================================== queue
+
+  /**
+   * The server's 354 to DATA: lines the client sent after DATA and before this reply (a client
+   * breaking RFC 2920 3.1, which makes DATA the last command of a pipelined group) were judged as
+   * commands (ADDENDUM B-pipelining), but the server reads them as message text, so it answers
+   * none of them: they leave the queue, and the server's next reply answers the end of data.
+   * (Had DATA been refused, they stay: the server answers each as a command.)
+   */
+  private dropAfterData(o: number): void {
+    const lines = this.qLen + (this.mode === Mode.CMD && this.lineStarted ? 1 : 0);
+    if (lines === 0) return;
+    this.qHead = 0;
+    this.qLen = 0;
+    this.note(1, o, 'pipelining-after-data', `${lines} client line(s) sent after DATA before the server's 354 (RFC 2920 3.1: DATA ends a pipelined group) were judged as commands, but the server takes them as message text and answers none of them`);
+  }
 
   private push(k: PendT): void {
     const cap = this.q.length;
