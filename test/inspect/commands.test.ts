@@ -243,7 +243,7 @@ describe('MAIL FROM / RCPT TO addresses', () => {
     expect(r.session.dropOffset).toBe(9);
     expect(r.verdicts[0]!.rule).toBe('pipe-signature');
     expect(r.verdicts[0]!.syslog).toEqual([
-      '%ASA-2-108003: Terminating ESMTP connection; malicious pattern detected in the mail address from outside:198.51.100.7/40003 to inside:192.0.2.25/25. Mail Address:|',
+      '%ASA-2-108003: Terminating ESMTP connection; malicious pattern detected in the mail address from outside:198.51.100.7/40003 to inside:192.0.2.25/25. Mail Address:|/usr/bin/evil',
       '%ASA-4-507003: tcp flow from outside:198.51.100.7/40003 to inside:192.0.2.25/25 terminated by inspection engine, reason - inspector disconnected, dropped packet.',
     ]);
   });
@@ -251,6 +251,39 @@ describe('MAIL FROM / RCPT TO addresses', () => {
     const r = run(plain(), [GREETING, C('MAIL FROM:<pipe|sender@example.test>\r\n')], opts({ pipeSignature: 'any' }));
     expect(r.session.state).toBe('dropped');
     expect(r.session.dropOffset).toBe(15);
+  });
+  describe('108003 logs the whole address (ASA-ESMTP.md 7.1 "Mail Address:string")', () => {
+    const addressOf = (r: ReturnType<typeof run>): string => {
+      const line = r.verdicts.find((v) => v.rule === 'pipe-signature')!.syslog[0]!;
+      return line.slice(line.indexOf('Mail Address:') + 'Mail Address:'.length);
+    };
+    it.each([
+      ['MAIL FROM:<|/bin/sh@example.com> SIZE=10\r\n', 'leading', '|/bin/sh@example.com'],
+      ['MAIL FROM:<pipe|sender@example.test>\r\n', 'any', 'pipe|sender@example.test'],
+      ['MAIL FROM:pipe|sender@example.test SIZE=10\r\n', 'any', 'pipe|sender@example.test'], // bare: ends at the blank
+      ['RCPT TO:<a|b|c@example.test>\r\n', 'any', 'a|b|c@example.test'], // the first | drops; later ones are logged as sent
+      ['MAIL FROM:<a|b\r\n', 'any', 'a|b'], // no '>': the line's end
+    ] as const)('%j (pipe-signature=%s)', (line, sig, address) => {
+      const r = run(plain(), [GREETING, C(line)], opts({ pipeSignature: sig }));
+      expect(r.session.state).toBe('dropped');
+      expect(addressOf(r)).toBe(address);
+    });
+    it('an address cut by the segment end is logged as far as the dropping segment carries it', () => {
+      const r = run(plain(), [GREETING, C('MAIL FROM:<|/bin/'), C('sh@example.com>\r\n')]);
+      expect(r.session.dropOffset).toBe(11);
+      expect(addressOf(r)).toBe('|/bin/');
+      // the part before the | in an earlier segment is kept
+      const r2 = run(plain(), [GREETING, C('MAIL FROM:<pi'), C('pe|sen'), C('der@x>\r\n')], opts({ pipeSignature: 'any' }));
+      expect(addressOf(r2)).toBe('pipe|sen');
+    });
+    it('bounded by max-field-buffer', () => {
+      const r = run(plain(), [GREETING, C(`MAIL FROM:<|${'a'.repeat(5000)}@x>\r\n`)], opts({ maxFieldBuffer: 64 }));
+      expect(addressOf(r)).toBe(`|${'a'.repeat(63)}`);
+    });
+    it('pipe-scope=argument: a | outside the address logs the argument', () => {
+      const r = run(plain(), [GREETING, C('MAIL FROM:<a@b> ENVID=x|y RET=HDRS\r\n')], opts({ pipeSignature: 'any', pipeScope: 'argument' }));
+      expect(addressOf(r)).toBe('FROM:<a@b> ENVID=x|y RET=HDRS');
+    });
   });
   it('pipe-signature=none: even a leading | is only replaced', () => {
     const r = run(plain(), [GREETING, C('MAIL FROM:<|x@y>\r\n')], opts({ pipeSignature: 'none' }));

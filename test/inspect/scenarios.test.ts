@@ -213,7 +213,7 @@ describe.skipIf(!ok)('generated captures vs MANIFEST.tsv (default map)', () => {
     expect(clientText(r)).toContain('pipe|sender@example.test');
     const any = scenario('15a-pipe-in-mail-from.pcap', { pipeSignature: 'any' });
     expect(any.session.state).toBe('dropped');
-    expect(any.verdicts.at(-1)!.syslog[0]).toMatch(/^%ASA-2-108003: Terminating ESMTP connection; malicious pattern detected in the mail address from outside:198\.51\.100\.7\/40003 to inside:192\.0\.2\.25\/25\. Mail Address:pipe\|$/);
+    expect(any.verdicts.at(-1)!.syslog[0]).toMatch(/^%ASA-2-108003: Terminating ESMTP connection; malicious pattern detected in the mail address from outside:198\.51\.100\.7\/40003 to inside:192\.0\.2\.25\/25\. Mail Address:pipe\|sender@example\.test$/);
   });
 
   it('15c: | only in ESMTP parameters -> untouched by default (AMBIGUOUS); replaced with pipe-scope=argument; dropped with both + any', () => {

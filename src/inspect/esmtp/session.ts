@@ -370,6 +370,9 @@ class EsmtpSession implements InspectorSession {
   private addrBufLen = 0;
   private firstPipe = -1;
   private specialFired = false;
+  /** The client segment being read and its stream offset (only during data(): the 108003 address's rest). */
+  private cSeg: Buffer = NO_BYTES;
+  private cSegBase = 0;
   private senderLen: Meter = NO_METER;
   private readonly specialSet: Uint8Array;
   // transaction
@@ -541,8 +544,12 @@ class EsmtpSession implements InspectorSession {
     if (offset < this.ends[dir]) start = Math.min(data.length, this.ends[dir] - offset); // never inspect a byte twice
     if (start >= data.length) return;
     this.segSerial++;
-    if (dir === 0) this.clientBytes(data, start, offset);
-    else this.serverBytes(data, start, offset);
+    if (dir === 0) {
+      this.cSeg = data;
+      this.cSegBase = offset;
+      this.clientBytes(data, start, offset);
+      this.cSeg = NO_BYTES; // not kept past the call: the capture's buffers are reused
+    } else this.serverBytes(data, start, offset);
     this.flushRun();
     if (this.state === 'inspecting') this.ends[dir] = offset + data.length;
     else this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
@@ -1126,7 +1133,7 @@ class EsmtpSession implements InspectorSession {
     const sig = this.opt.pipeSignature;
     const signature = sig === 'any' || (sig === 'leading' && inAddress && this.addrLen === 1);
     if (signature) {
-      const address = bytesText(this.addrBuf, 0, this.addrBufLen) + '|';
+      const address = this.pipeAddressText(o, inAddress);
       const line = syslog108003(this.client, this.server, address, this.opt.syslog108003Wording);
       this.terminate(0, o, 'dropped', 'pipe-signature', [line, this.line507003(0, 'dropped')],
         `'|' ${inAddress && this.addrLen === 1 ? 'starting' : 'in'} the ${verbName(this.verb as VerbId)} ${inAddress ? 'address' : 'argument'} (pipe-signature=${sig})`);
@@ -1135,6 +1142,36 @@ class EsmtpSession implements InspectorSession {
     this.addRun(0, o, SP, 'pipe-in-address', 'replace');
     if (this.firstPipe < 0) this.firstPipe = o;
     return SP;
+  }
+
+  /**
+   * 108003's "Mail Address:" (ASA-ESMTP.md 7.1): the whole address (the argument, for a pipe
+   * outside it with pipe-scope=argument) -- what came before the '|', the '|', and the rest up to
+   * the address's end ('>' or, bare, a blank) or the line's end. The connection is dropped at the
+   * packet carrying the '|', so the ASA never sees bytes of a later segment: an address that goes on
+   * in the next segment is logged as far as this segment carries it. Bounded by max-field-buffer
+   * (and the syslog's 256 printable characters).
+   */
+  private pipeAddressText(o: number, inAddress: boolean): string {
+    const seg = this.cSeg;
+    const at = o - this.cSegBase;
+    let before: string;
+    if (inAddress) before = bytesText(this.addrBuf, 0, this.addrBufLen, this.addrBuf.length);
+    else {
+      let from = 0;
+      while (from < this.argLen && (this.arg[from] === SP || this.arg[from] === TAB)) from++;
+      before = bytesText(this.arg, from, this.argLen, this.arg.length);
+    }
+    let end = at + 1;
+    const limit = Math.min(seg.length, end + Math.max(0, this.addrBuf.length - this.addrBufLen - 1));
+    const bare = this.addr === Addr.BARE;
+    while (end < limit) {
+      const b = seg[end]!;
+      if (b === CR || b === LF || (inAddress && (b === 0x3e || (bare && (b === SP || b === TAB))))) break;
+      end++;
+    }
+    const rest = at >= 0 && at < seg.length ? bytesText(seg, at + 1, end, end - at) : '';
+    return `${before}|${rest}`;
   }
 
   private reportPipe(): void {
