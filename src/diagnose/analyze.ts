@@ -140,6 +140,37 @@ export function findingsFromEvidence(t: SessionTranscript, evidence: readonly Ev
   });
 }
 
+/** What an emulated finding is about, in the terms of Evidence.subject (null: nothing evidence reports). */
+export function findingSubject(f: Finding): string | null {
+  if (f.rule === 'mask-banner') return 'banner';
+  if (f.action === 'x-substitute') return 'x-verb';
+  const kw = /^EHLO keyword (\S+) \(/.exec(f.detail);
+  return kw && f.action === 'mask' ? `kw:${kw[1] ?? ''}` : null;
+}
+
+function evidenceDirection(e: Evidence): string {
+  return e.subject === 'x-verb' || e.kind.startsWith('died') ? 'client-to-server' : 'server-to-client';
+}
+
+/**
+ * Emulated findings minus those that repeat what the firewall in the path already did: same
+ * direction, same subject (the banner, an X'd command, an EHLO keyword) and a packet among those
+ * that carried the observed line. Each observation absorbs at most one finding, so two X'd commands
+ * pipelined in one packet with one of them already X'd in the capture still leave one finding.
+ */
+export function withoutRepeats(emulated: readonly Finding[], evidence: readonly Evidence[]): Finding[] {
+  const used = new Set<Evidence>();
+  return emulated.filter((f) => {
+    const subject = findingSubject(f);
+    if (subject === null) return true;
+    const same = evidence.find((e) => !used.has(e) && e.subject === subject && evidenceDirection(e) === f.direction
+      && f.packet >= e.span[0] && f.packet <= e.span[1]);
+    if (!same) return true;
+    used.add(same);
+    return false;
+  });
+}
+
 /** What the capture needs for a limit: the value it actually reaches in the session. */
 export function observedValue(t: SessionTranscript, category: Category): number {
   let v = 0;
@@ -267,9 +298,9 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   const sessions: SessionReport[] = transcripts.map((t) => {
     const fromCapture = findingsFromEvidence(t, detection.evidence, detection.firewallDetected);
     // Behind a firewall our emulation re-masks what is already masked: those are not news.
-    const seen = new Set(fromCapture.map((f) => f.packet));
-    const emulated = findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []).filter(
-      (f) => !(seen.has(f.packet) && (f.action === 'mask' || f.action === 'x-substitute')),
+    const emulated = withoutRepeats(
+      findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []),
+      detection.evidence.filter((e) => e.session === t.id && (e.strong || detection.firewallDetected)),
     );
     const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
     const caveats = sessionCaveats(t, byKey.get(sessionKey(t.client, t.server)) ?? [], findings);

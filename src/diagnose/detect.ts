@@ -37,6 +37,13 @@ export interface Evidence {
   /** What the packet shows, for the admin. */
   shows: string;
   strong: boolean;
+  /**
+   * What the observation is about, to recognise the same thing reported by our emulation:
+   * 'banner', 'kw:<KEYWORD>' (an EHLO reply keyword), 'x-verb', or the kind itself.
+   */
+  subject: string;
+  /** Packets that carried the observed line (first and last byte). */
+  span: [number, number];
 }
 
 const MAX_EVIDENCE_PER_KIND = 20;
@@ -55,7 +62,7 @@ export function isMaskedBannerLine(line: string): boolean {
 /** An EHLO keyword replaced by X's (STARTTLS -> XXXXXXXA, others all X). */
 export function maskedKeyword(line: string): 'starttls' | 'other' | null {
   if (!/^250[ -]/.test(line)) return null;
-  const kw = line.slice(4).split(' ')[0] ?? '';
+  const kw = keywordOf(line);
   if (kw === 'XXXXXXXA') return 'starttls';
   if (/^X{4,}$/.test(kw)) return 'other';
   return null;
@@ -73,11 +80,14 @@ export function diedAbruptly(t: SessionTranscript): boolean {
 export function detectSession(t: SessionTranscript): Evidence[] {
   const out: Evidence[] = [];
   const counts = new Map<EvidenceKind, number>();
-  const add = (kind: EvidenceKind, packet: number, rule: string, shows: string, strong: boolean, related: number[] = []) => {
+  const add: Add = (kind, packet, rule, shows, strong, related = [], about = {}) => {
     const n = counts.get(kind) ?? 0;
     counts.set(kind, n + 1);
     if (n >= MAX_EVIDENCE_PER_KIND) return;
-    out.push({ packet, related, session: t.id, client: t.client, server: t.server, kind, rule, shows, strong });
+    out.push({
+      packet, related, session: t.id, client: t.client, server: t.server, kind, rule, shows, strong,
+      subject: about.subject ?? kind, span: about.span ?? [packet, packet],
+    });
   };
 
   const es = t.entries;
@@ -85,24 +95,32 @@ export function detectSession(t: SessionTranscript): Evidence[] {
   if (firstReply && firstReply.verb === '220') {
     const lines = firstReply.text.split('\n');
     if (lines.some(isMaskedBannerLine)) {
-      add('masked-banner', firstReply.packet, 'mask-banner', `greeting masked with '*': "${cut(lines[0] ?? '')}"`, true);
+      add('masked-banner', firstReply.packet, 'mask-banner', `greeting masked with '*': "${cut(lines[0] ?? '')}"`, true, [],
+        { subject: 'banner', span: [firstReply.packet, firstReply.endPacket] });
     }
   }
   for (let i = 0; i < es.length; i++) {
     const e = es[i] as TranscriptEntry;
     if (e.kind === 'reply' && e.verb === '250' && e.lineCount > 1) {
-      for (const line of e.text.split('\n')) {
+      const lines = e.text.split('\n');
+      for (let k = 0; k < lines.length; k++) {
+        const line = lines[k] ?? '';
         const m = maskedKeyword(line);
-        if (m === 'starttls') add('starttls-masked', e.packet, 'no allow-tls', `EHLO reply offers "${cut(line)}" where STARTTLS was`, true);
-        else if (m === 'other') add('ehlo-keyword-masked', e.packet, 'match ehlo-reply-parameter others', `EHLO reply keyword masked: "${cut(line)}"`, true);
+        if (!m) continue;
+        // the packet that carried this line, not the reply's first packet
+        const span = e.linePackets?.[k] ?? [e.packet, e.endPacket];
+        const about = { subject: `kw:${keywordOf(line)}`, span };
+        if (m === 'starttls') add('starttls-masked', span[0], 'no allow-tls', `EHLO reply offers "${cut(line)}" where STARTTLS was`, true, [], about);
+        else add('ehlo-keyword-masked', span[0], 'match ehlo-reply-parameter others', `EHLO reply keyword masked: "${cut(line)}"`, true, [], about);
       }
     }
     if (isXedCommand(e)) {
       const reply = nextReply(es, i);
       if (reply && (reply.verb === '500' || reply.verb === '502')) {
-        add('x-verb-rejected', e.packet, 'unknown-command', `command replaced by X's ("${cut(e.text)}"), server answered "${cut(firstLine(reply.text))}" (packet ${reply.packet})`, true, [reply.packet]);
+        add('x-verb-rejected', e.packet, 'unknown-command', `command replaced by X's ("${cut(e.text)}"), server answered "${cut(firstLine(reply.text))}" (packet ${reply.packet})`, true, [reply.packet],
+          { subject: 'x-verb', span: [e.packet, e.endPacket] });
       } else {
-        add('x-verb', e.packet, 'unknown-command', `command replaced by X's ("${cut(e.text)}")`, false);
+        add('x-verb', e.packet, 'unknown-command', `command replaced by X's ("${cut(e.text)}")`, false, [], { subject: 'x-verb', span: [e.packet, e.endPacket] });
       }
     }
   }
@@ -110,7 +128,15 @@ export function detectSession(t: SessionTranscript): Evidence[] {
   return out;
 }
 
-type Add = (kind: EvidenceKind, packet: number, rule: string, shows: string, strong: boolean, related?: number[]) => void;
+type Add = (
+  kind: EvidenceKind, packet: number, rule: string, shows: string, strong: boolean, related?: number[],
+  about?: { subject?: string; span?: [number, number] },
+) => void;
+
+/** The keyword of an EHLO reply line ("250-XXXXXXXA" -> "XXXXXXXA"). */
+export function keywordOf(line: string): string {
+  return line.slice(4).split(' ')[0] ?? '';
+}
 
 function deathEvidence(t: SessionTranscript, add: Add): void {
   const es = t.entries;

@@ -33,6 +33,7 @@ export function noteUse(v: NoteLike): NoteUse {
       return 'finding';
     case 'gap':
     case 'pipelining-limit':
+    case 'pipelining-after-data':
     case 'server-anomaly':
       return 'caveat';
     case 'connection':
@@ -126,6 +127,8 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
       };
     case 'pipelining-limit':
       return { packet: v.packet, kind: 'pipelining-limit', text: `${v.detail}: replies after packet ${v.packet} may be paired with the wrong command, so findings that depend on a reply are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
+    case 'pipelining-after-data':
+      return { packet: v.packet, kind: 'other-note', text: `${v.detail}: findings on those lines describe commands the server never ran`, uncertainFrom: null, source: 'emulation' };
     case 'server-anomaly':
       return { packet: v.packet, kind: 'server-anomaly', source: 'emulation', ...serverAnomaly(v.detail, v.packet) };
     case 'connection':

@@ -56,6 +56,11 @@ export interface TranscriptEntry {
   length: number;
   /** Lines of a multi-line reply. */
   lineCount: number;
+  /**
+   * Replies: per kept line (as in `text`), the packets that carried its first and its last byte, so
+   * evidence can point at the packet of the line itself when a reply spans several packets.
+   */
+  linePackets?: Array<[number, number]>;
   message?: MessageSummary;
 }
 
@@ -327,13 +332,18 @@ export class TranscriptRecorder implements StreamListener {
     const num = replyCodeAt(ls.buf.subarray(0, ls.kept), 0);
     // a 3-byte line ("334" CR LF) ends right after its code: the engine sees CR or LF there
     if (s.reply && startsNextReply(this.opt, s.replyCode, num, ls.kept > 3 ? (ls.buf[3] ?? 0) : 0x0a)) this.flushReply(s);
+    const span: [number, number] = [ls.startPacket || packet, packet];
     if (!s.reply) {
       s.reply = entry(1, 'reply', ls, packet, code, text);
+      s.reply.linePackets = [span];
       s.replyLines = 1;
       s.replyCode = num;
     } else {
       s.replyLines++;
-      if (s.replyLines <= MAX_REPLY_LINES) s.reply.text += '\n' + text;
+      if (s.replyLines <= MAX_REPLY_LINES) {
+        s.reply.text += '\n' + text;
+        s.reply.linePackets?.push(span);
+      }
       s.reply.endPacket = packet;
       s.reply.length = Math.max(s.reply.length, ls.length);
       s.reply.lineCount = s.replyLines;

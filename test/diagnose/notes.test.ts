@@ -43,7 +43,8 @@ describe('every note kind the engine and pipeline write has a decided use', () =
     for (const m of session.matchAll(/rule: '([a-z0-9-]+)', action: 'note'/g)) rules.add(m[1]!);
     for (const m of session.matchAll(/this\.note\(\d, [^,]+, '([a-z0-9-]+)'/g)) rules.add(m[1]!);
     for (const m of pipeline.matchAll(/'([a-z0-9-]+)', 'note'/g)) rules.add(m[1]!);
-    expect([...rules].sort()).toEqual(['connection', 'gap', 'pipelining-limit', 'server-anomaly', 'starttls-divergence', 'tcp-gap', 'x-divergence']);
+    // the scan itself still finds the known ones (a rewrite of the sources must not blind it)
+    expect([...rules]).toEqual(expect.arrayContaining(['connection', 'gap', 'pipelining-limit', 'server-anomaly', 'starttls-divergence', 'tcp-gap', 'x-divergence']));
     const src = fs.readFileSync(path.join(REPO_ROOT, 'src/diagnose/notes.ts'), 'utf8');
     for (const r of rules) expect(src, r).toContain(`case '${r}':`);
   });
