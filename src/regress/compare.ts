@@ -5,7 +5,23 @@
 import type { VerdictRecord } from '../output/verdicts.js';
 import { formatVerdict } from '../output/verdicts.js';
 import { diffVerdicts, formatDifferences, parseVerdicts } from './diff.js';
-import { digestOf, type Expectations } from './case.js';
+import { digestOf, FILES, type Expectations } from './case.js';
+
+/** How to create missing expectations ("them"/"it"), for the case folder `dir`. */
+function updateHint(dir: string, what: 'them' | 'it'): string {
+  return `\`smtp-inspect regress ${dir} --update\` creates ${what} from this run (review before committing)`;
+}
+
+/** Expectation files a case lacks, by file name, in FILES order. */
+export function missingExpectations(exp: Expectations): string[] {
+  return (Object.keys(FILES) as Array<keyof typeof FILES>)
+    .filter((k): k is keyof Expectations => k in exp && exp[k as keyof Expectations] === null)
+    .map((k) => FILES[k]);
+}
+
+function malformed(file: string, why: string): string {
+  return `  expected file ${file} is malformed: ${why} (fix it, or delete it and recreate it with --update, then review the diff)`;
+}
 
 export interface CaseRun {
   verdicts: VerdictRecord[];
@@ -57,41 +73,57 @@ function flatten(o: unknown, prefix = ''): Map<string, string> {
   return m;
 }
 
-export function compareCase(exp: Expectations, run: CaseRun, file = 'expected.verdicts.jsonl'): CaseResult {
+export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: string = FILES.verdicts): CaseResult {
   const problems: string[] = [];
-  if (exp.verdicts === null) {
-    problems.push('  no expectations yet: run `smtp-inspect regress DIR --update` and review them');
+  const missing = missingExpectations(exp);
+  if (missing.length === Object.keys(exp).length) {
+    problems.push(`  no expectations yet: ${updateHint(dir, 'them')}`);
     return { ok: false, problems };
   }
-  const expected = parseVerdicts(exp.verdicts, file);
-  const diffs = diffVerdicts(expected, run.verdicts);
-  if (diffs.length > 0) {
-    problems.push(`  verdicts: ${diffs.length} difference${diffs.length > 1 ? 's' : ''} (expected ${expected.length} records, got ${run.verdicts.length})`);
-    problems.push(...formatDifferences(diffs));
+  // a deleted expectation must not pass silently: every one of them is part of the case
+  for (const f of missing) problems.push(`  missing expected file ${f}: ${updateHint(dir, 'it')}`);
+  if (exp.verdicts !== null) {
+    let expected: VerdictRecord[] | null = null;
+    try {
+      expected = parseVerdicts(exp.verdicts, file);
+    } catch (err) {
+      problems.push(malformed(file, (err instanceof Error ? err.message : String(err)).replace(`${file}:`, 'line ')));
+    }
+    if (expected) {
+      const diffs = diffVerdicts(expected, run.verdicts);
+      if (diffs.length > 0) {
+        problems.push(`  verdicts: ${diffs.length} difference${diffs.length > 1 ? 's' : ''} (expected ${expected.length} records, got ${run.verdicts.length})`);
+        problems.push(...formatDifferences(diffs));
+      }
+    }
   }
   if (exp.annotations !== null) {
     problems.push(...lineDiff(exp.annotations.split('\n').filter(Boolean), run.annotations, 'annotation comments'));
   }
   if (exp.summary !== null) {
-    let want: unknown;
+    let want: unknown = undefined;
     try {
       want = JSON.parse(exp.summary);
-    } catch {
-      want = null;
+    } catch (err) {
+      problems.push(malformed(FILES.summary, `not JSON: ${err instanceof Error ? err.message : String(err)}`));
     }
-    const a = flatten(want);
-    const b = flatten(run.summary);
-    const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
-    if (keys.length > 0) {
-      problems.push('  summary counts differ:');
-      for (const k of keys.slice(0, 20)) problems.push(`    ${k}: expected ${a.get(k) ?? '(absent)'}, got ${b.get(k) ?? '(absent)'}`);
+    if (want !== undefined) {
+      const a = flatten(want);
+      const b = flatten(run.summary);
+      const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+      if (keys.length > 0) {
+        problems.push('  summary counts differ:');
+        for (const k of keys.slice(0, 20)) problems.push(`    ${k}: expected ${a.get(k) ?? '(absent)'}, got ${b.get(k) ?? '(absent)'}`);
+      }
     }
   }
   const wantOut = digestOf(exp.out);
+  if (exp.out !== null && wantOut === null) problems.push(malformed(FILES.out, 'it does not start with a 64-digit hex sha256'));
   if (wantOut !== null && wantOut !== run.outDigest) {
     problems.push(`  output capture: records differ (expected sha256 ${wantOut.slice(0, 16)}…, got ${run.outDigest.slice(0, 16)}…, ${run.outRecords} records)`);
   }
   const wantAnn = digestOf(exp.annotated);
+  if (exp.annotated !== null && wantAnn === null) problems.push(malformed(FILES.annotated, 'it does not start with a 64-digit hex sha256'));
   if (wantAnn !== null && wantAnn !== run.annotatedDigest) {
     problems.push(`  annotated pcapng: records differ (expected sha256 ${wantAnn.slice(0, 16)}…, got ${run.annotatedDigest.slice(0, 16)}…)`);
   }

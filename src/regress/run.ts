@@ -45,7 +45,7 @@ export async function runSuite(dir: string, opts: { update: boolean; log?: (line
         writeExpectations(c, expectationsOf(run));
         res = { name: c.name, ok: true, updated: true, problems: [] };
       } else {
-        const cmp = compareCase(readExpectations(c), run);
+        const cmp = compareCase(readExpectations(c), run, c.dir);
         res = { name: c.name, ok: cmp.ok, updated: false, problems: cmp.problems };
       }
     } catch (err) {

@@ -54,6 +54,37 @@ describe('smtp-inspect regress / diagnose commands', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
+  it('regress on a case whose expected files were deleted: exit 1, each missing file named, --update named', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regress-missing-'));
+    const c = path.join(dir, 'c1');
+    fs.cpSync(path.join(PROJECT_CAPTURES, '08a-header-line-1500'), c, { recursive: true });
+    const gone = ['expected.out.sha256', 'expected.annotated.sha256', 'expected.annotations.tsv', 'expected.summary.json'];
+    for (const f of gone) fs.rmSync(path.join(c, f));
+    const { code, out } = await cli(['regress', dir]);
+    expect(code).toBe(1);
+    expect(out).toMatch(/^FAIL +c1$/m);
+    for (const f of gone) expect(out).toMatch(new RegExp(`missing expected file ${f.replace(/\./g, '\\.')}: .*--update. creates it`));
+    expect(out).toContain('1 of 1 case failed: c1');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('regress on a malformed expected file: says which file is malformed, not that the replay failed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regress-bad-'));
+    const c = path.join(dir, 'c1');
+    fs.cpSync(path.join(PROJECT_CAPTURES, '08a-header-line-1500'), c, { recursive: true });
+    const v = path.join(c, 'expected.verdicts.jsonl');
+    const lines = fs.readFileSync(v, 'utf8').split('\n');
+    lines[2] = '{oops';
+    fs.writeFileSync(v, lines.join('\n'));
+    fs.writeFileSync(path.join(c, 'expected.summary.json'), '{"packets": ');
+    const { code, out } = await cli(['regress', dir]);
+    expect(code).toBe(1);
+    expect(out).toMatch(/expected file expected\.verdicts\.jsonl is malformed: line 3: not JSON/);
+    expect(out).toMatch(/expected file expected\.summary\.json is malformed: not JSON/);
+    expect(out).not.toContain('replay failed');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
   it.skipIf(!haveShared)('diagnose --json --html on the demo capture: exit 1 (a broken session), one JSON object, an HTML file', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diag-cli-'));
     const html = path.join(dir, 'r.html');

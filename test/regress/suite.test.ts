@@ -58,13 +58,17 @@ describe('regress', () => {
   }, 30_000);
 
   it('a tampered output digest and missing expectations are reported', async () => {
-    const dir = tempCopy('01-plain-helo', '02-ehlo-basic');
+    const dir = tempCopy('01-plain-helo', '02-ehlo-basic', '03-ehlo-pipelining');
     fs.writeFileSync(path.join(dir, '01-plain-helo', 'expected.out.sha256'), `${'0'.repeat(64)}  tampered\n`);
     fs.rmSync(path.join(dir, '02-ehlo-basic', 'expected.verdicts.jsonl'));
+    for (const f of fs.readdirSync(path.join(dir, '03-ehlo-pipelining'))) {
+      if (f.startsWith('expected.')) fs.rmSync(path.join(dir, '03-ehlo-pipelining', f));
+    }
     const { results, text } = await run(dir);
-    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
     expect(text).toMatch(/01-plain-helo\n\s+output capture: records differ \(expected sha256 0000000000000000…/);
-    expect(text).toMatch(/02-ehlo-basic\n\s+no expectations yet/);
+    expect(text).toMatch(/02-ehlo-basic\n\s+missing expected file expected\.verdicts\.jsonl: `smtp-inspect regress \S+ --update` creates it/);
+    expect(text).toMatch(/03-ehlo-pipelining\n\s+no expectations yet: `smtp-inspect regress \S+ --update` creates them/);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 });
