@@ -24,6 +24,7 @@ import { seqAdd } from '../flow/seq.js';
 import { C2S, FlowStatus, S2C, type CloseReason, type ConnectionMeta, type Direction } from '../flow/types.js';
 import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
 import { createEsmtpSession } from '../inspect/esmtp/session.js';
+import { registerPolicyClasses } from '../inspect/policy-classes.js';
 import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js';
 import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
 import type { Edit, SessionContext, Verdict } from '../inspect/types.js';
@@ -120,6 +121,8 @@ export class InspectionPipeline implements SessionEvents {
 
   constructor(opts: PipelineOptions) {
     this.policy = opts.policy;
+    // every configured ESMTP class prints in show service-policy, with zero counts until traffic
+    registerPolicyClasses(this.counters, this.policy);
     this.engineOptions = opts.engineOptions ?? defaultEngineOptions();
     this.profile = opts.profile ?? 'asa';
     this.checksumMode = opts.checksumMode ?? 'incremental';

@@ -6,6 +6,7 @@
  */
 import type { EsmtpCounters } from '../inspect/counters.js';
 import { createEsmtpSession } from '../inspect/esmtp/session.js';
+import { registerPolicyClasses } from '../inspect/policy-classes.js';
 import type { EngineOptions } from '../inspect/options.js';
 import type { InspectorSession, SessionContext } from '../inspect/types.js';
 import type { Direction } from '../flow/types.js';
@@ -21,6 +22,8 @@ export interface BindingOptions {
 }
 
 export function createInspectorFactory(o: BindingOptions): InspectorFactory {
+  // every configured ESMTP class prints in show service-policy, with zero counts until traffic
+  registerPolicyClasses(o.counters, o.policy);
   return (meta, sink) => {
     const decision = o.policy.classify({
       ipVersion: meta.ipVersion,
