@@ -4,11 +4,12 @@
  * verified fix as ASA configuration lines.
  */
 import fs from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EXIT, OutputError } from '../errors.js';
 import { action } from './errors.js';
 import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
 import { runDiagnose } from '../diagnose/run.js';
+import { POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
 import { reportJson } from '../diagnose/model.js';
@@ -18,6 +19,7 @@ import { checkOutputPaths } from './output-paths.js';
 
 interface DiagnoseCliOptions {
   policy?: string;
+  policyMode?: PolicyMode;
   html?: string;
   json?: boolean;
   engineOption?: string[];
@@ -35,6 +37,7 @@ export function registerDiagnose(program: Command): void {
     )
     .argument('<in>', 'capture file (pcap/pcapng, optionally gzipped)')
     .option('--policy <file>', 'ASA configuration (default: the ASA default policy)')
+    .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
     .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
     .option('--json', 'print one JSON object instead of text')
     .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line', collect)
@@ -57,6 +60,7 @@ export function registerDiagnose(program: Command): void {
         exitQuietlyOnClosedStdout();
         const report = await runDiagnose(input, {
           policyPath: opts.policy ?? null,
+          ...(opts.policyMode ? { policyMode: opts.policyMode } : {}),
           ...(engineOptions ? { engineOptions } : {}),
         });
         if (opts.html) {

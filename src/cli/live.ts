@@ -14,7 +14,7 @@ import { CAP_SNAPLEN, deviceMtu } from '../capture/live-cap.js';
 const LINK_HEADER_ALLOWANCE = 20;
 import type { PacketWriter } from '../capture/types.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { startLiveTicker } from '../pipeline/live-tick.js';
 import { GuardedFeed } from '../pipeline/guarded-feed.js';
@@ -33,6 +33,7 @@ export interface LiveCliOptions {
   interface?: string;
   filter?: string;
   policy?: string;
+  policyMode?: PolicyMode;
   write?: string;
   annotate?: string;
   verdicts?: string;
@@ -61,6 +62,7 @@ export function registerLive(program: Command): void {
     .option('-i, --interface <IFACE>', 'capture device (see --list-interfaces)')
     .option('--filter <BPF>', 'libpcap filter replacing the default (built from the ports the policy inspects, e.g. "tcp port 25")')
     .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
     .option('-w, --write <OUT.pcap>', 'write the traffic as the inspector would have passed it (edited, drops left out, RSTs added)')
     .option('--annotate <OUT.pcapng>', 'write every captured packet with a comment for each thing done or seen')
     .option('--verdicts <FILE>', 'also write the verdict records (JSON lines) to FILE')
@@ -134,7 +136,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     ],
   );
   const engineOptions = engineOptionsFromCli(opts.set ?? []);
-  const policy = await loadPolicy(opts.policy ?? null);
+  const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
   const filter = opts.filter ?? defaultFilter(policy.esmtpPorts());
 
   // Open the device first: permission, device and filter errors come before any file is created.

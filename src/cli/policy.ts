@@ -4,13 +4,14 @@
  * `smtp-inspect policy default`: print the ASA factory-default policy text to start from.
  * `smtp-inspect policy criteria`: the match criteria table (syntax, values, actions).
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { EXIT } from '../errors.js';
 import { ACTIONS, CRITERIA, PARAMETERS, criterionSyntax } from '../policy/criteria.js';
-import { defaultPolicyText, loadPolicy } from '../policy/load.js';
+import { POLICY_MODES, defaultPolicyText, loadPolicy, type PolicyMode } from '../policy/load.js';
 import { action } from './errors.js';
 
 interface CheckOptions {
+  policyMode?: PolicyMode;
   verbose?: boolean;
   json?: boolean;
 }
@@ -36,17 +37,22 @@ export function registerPolicy(program: Command): void {
     .description('compile a policy file (pasted show running-config or an excerpt) and print the effective policy, normalised; errors exit 2')
     .argument('<file>', 'policy file')
     .option('--verbose', 'also list the running-config lines that are not modelled (ignored)')
+    .addOption(
+      new Option('--policy-mode <MODE>', 'how FILE is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot')
+        .choices([...POLICY_MODES])
+        .default('auto'),
+    )
     .option('--json', 'machine-readable output: {source, normalized, esmtpMaps, esmtpPorts, ignored}')
     .action(
       action(async (file: string, opts: CheckOptions) => {
-        const p = await loadPolicy(file);
+        const p = await loadPolicy(file, opts.policyMode ? { mode: opts.policyMode } : {});
         if (opts.json) {
           const maps = [...p.esmtpMaps.values()].map((m) => ({
             name: m.name,
             parameters: m.parameters,
             matches: m.matches.map((x) => ({ classId: x.classId, text: x.text, not: x.not, kind: x.criterion.kind, actions: x.actions, line: x.line })),
           }));
-          const out = { source: p.source, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), ignored: p.ignored };
+          const out = { source: p.source, layering: p.layering ?? null, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), ignored: p.ignored };
           process.stdout.write(JSON.stringify(out, null, 2) + '\n');
           return EXIT.OK;
         }

@@ -4,10 +4,10 @@
  * X-substitutes, drops and resets as the ASA would; verdicts and syslog lines are logged as they
  * happen; SIGINT/SIGTERM stop accepting, give sessions a grace period, then print the counters.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { EXIT, SmtpInspectError } from '../errors.js';
 import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { createInspectorFactory } from '../proxy/engine-binding.js';
 import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
@@ -22,6 +22,7 @@ export interface ProxyCliOptions {
   listen: string;
   upstream: string;
   policy?: string;
+  policyMode?: PolicyMode;
   verdicts?: string;
   syslog?: string;
   print: string;
@@ -64,6 +65,7 @@ export function registerProxy(program: Command): void {
     .requiredOption('--listen <ADDR:PORT>', 'address to accept clients on, e.g. 0.0.0.0:25 or 127.0.0.1:2525')
     .requiredOption('--upstream <HOST:PORT>', 'the real SMTP server')
     .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
     .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout, with --print none)')
     .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout, with --print none)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
@@ -109,7 +111,7 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
     ],
   );
   const engineOptions = engineOptionsFromCli(opts.set ?? []);
-  const policy = await loadPolicy(opts.policy ?? null);
+  const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
 
   const files: TextFileOutput[] = [];
   const open = (path: string): TextFileOutput => {

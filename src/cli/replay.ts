@@ -12,7 +12,7 @@ import type { CaptureSource, PacketWriter } from '../capture/types.js';
 import { createWriterLike } from '../capture/writer-like.js';
 import type { ChecksumMode } from '../decode/checksum.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { checkReplayInvariant } from '../pipeline/invariant.js';
 import { GuardedFeed } from '../pipeline/guarded-feed.js';
@@ -29,6 +29,7 @@ import { checkOutputPaths } from './output-paths.js';
 export interface ReplayCliOptions {
   output?: string;
   policy?: string;
+  policyMode?: PolicyMode;
   verdicts?: string;
   syslog?: string;
   syslogTimestamps?: boolean;
@@ -55,6 +56,7 @@ export function registerReplay(program: Command): void {
     .argument('<IN>', 'capture to replay (pcap, pcapng, optionally gzip-compressed; - for stdin)')
     .option('-o, --output <OUT>', 'write the modified capture here (same format as IN; - for stdout)')
     .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
+    .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
     .option('--verdicts <FILE>', 'write one JSON record per event (every dropped packet included)')
     .option('--syslog <FILE>', 'write the ASA syslog lines alone')
     .option('--syslog-timestamps', 'prefix syslog lines with the capture time in ASA "logging timestamp" form')
@@ -149,7 +151,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
     maxHeld = Number(opts.maxHeld);
     if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new SmtpInspectError('E_USAGE', `--max-held must be a positive integer, got ${opts.maxHeld}`);
   }
-  const policy = await loadPolicy(opts.policy ?? null);
+  const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
   const source: CaptureSource = await openCapture(input);
 
   const outs: Outputs = { packets: null, annotate: null, verdicts: null, syslog: null };

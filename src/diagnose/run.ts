@@ -1,7 +1,7 @@
 /** Wires diagnose to the real layers: policy loading/compiling, transcripts, in-memory replays. */
 import fs from 'node:fs';
 import { PolicyError } from '../errors.js';
-import { compilePolicyText, loadPolicy } from '../policy/load.js';
+import { compilePolicyText, loadPolicy, type PolicyMode } from '../policy/load.js';
 import { replayInMemory } from '../regress/replay-run.js';
 import type { EngineOptions } from '../inspect/options.js';
 import { diagnose } from './analyze.js';
@@ -12,11 +12,13 @@ import { SMTP_PORTS, transcribeCapture } from './transcribe.js';
 
 export interface DiagnoseOptions {
   policyPath: string | null;
+  /** `--policy-mode` (native-notes "layering"); the proposed fixes are compiled in the mode the policy got. */
+  policyMode?: PolicyMode;
   engineOptions?: EngineOptions;
 }
 
 export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise<DiagnoseReport> {
-  const policy = await loadPolicy(opts.policyPath);
+  const policy = await loadPolicy(opts.policyPath, opts.policyMode ? { mode: opts.policyMode } : {});
   let policyText: string;
   if (opts.policyPath) {
     try {
@@ -37,7 +39,9 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     input,
     policy,
     policyText,
-    compile: compilePolicyText,
+    lengthCountsCrlf: opts.engineOptions?.lengthCountsCrlf ?? false,
+    // a fix appended to the text must not flip its layering (e.g. a `no` line in a printout)
+    compile: (text, source) => compilePolicyText(text, source, policy.layering ? { mode: policy.layering.mode } : {}),
     replay: async (p) => ({ verdicts: (await replayInMemory(input, p, engine)).verdicts, transcripts }),
   });
 }

@@ -67,6 +67,8 @@ export interface ResolvedPolicy {
   servicePolicies: Array<{ policyMap: string; scope: string }>;
   /** How the source was laid over the factory default (native-notes "layering"); 'none' for the default itself. */
   layering: 'none' | 'merge' | 'snapshot';
+  /** Which mode was asked for and why this one applies (`policy check` prints it). */
+  layeringChoice?: { requested: 'auto' | 'merge' | 'snapshot'; mode: 'merge' | 'snapshot'; reason: string };
 }
 
 function refError(file: string, pos: Pos, message: string): PolicyError {
@@ -74,20 +76,24 @@ function refError(file: string, pos: Pos, message: string): PolicyError {
 }
 
 /**
- * True for the output of `show running-config` (it starts with `: Saved` and/or `ASA Version`):
- * a snapshot that prints every object it shows in full, rather than commands typed on top of
- * the factory default (native-notes "layering"). The text `policy check` prints (normalized())
- * is such a snapshot too, and says so in its first line.
- */
-export function isRunningConfig(text: string): boolean {
-  return /^(?:: Saved\b|ASA Version \S|! smtp-inspect effective policy\b)/m.test(text.slice(0, 8192));
-}
-
-/**
  * Snapshot layering (a pasted `show running-config`): the text's objects replace the default's
- * objects of the same name as a whole, and its service-policy lines replace the default's.
+ * objects of the same name as a whole, and its service-policy lines replace the default's. A whole
+ * running-config (`full`) is complete: without a service-policy line nothing is applied. A section
+ * printout (`show run policy-map`) does not show service-policies: the default's stays.
  */
-export function layer(base: ParsedConfig, user: ParsedConfig): ParsedConfig {
+export function layer(base: ParsedConfig, user: ParsedConfig, full = true): ParsedConfig {
+  const warnings = [...user.warnings];
+  let servicePolicies = base.servicePolicies;
+  if (user.touchedServicePolicies) servicePolicies = user.servicePolicies;
+  else if (full) {
+    servicePolicies = [];
+    warnings.push({ line: 1, level: 'warning', message: 'no service-policy in this running config: nothing is inspected (a show running-config prints every service-policy; none means no policy is applied)' });
+  } else
+    warnings.push({
+      line: 1,
+      level: 'note',
+      message: 'no service-policy line in this printout: the factory default "service-policy global_policy global" is kept (as for a "show running-config policy-map" section)',
+    });
   const merge = <V>(a: Map<string, V>, b: Map<string, V>): Map<string, V> => new Map([...a, ...b]);
   return {
     names: merge(base.names, user.names),
@@ -100,10 +106,10 @@ export function layer(base: ParsedConfig, user: ParsedConfig): ParsedConfig {
     classMaps: merge(base.classMaps, user.classMaps),
     esmtpMaps: merge(base.esmtpMaps, user.esmtpMaps),
     policyMaps: merge(base.policyMaps, user.policyMaps),
-    servicePolicies: user.touchedServicePolicies ? user.servicePolicies : base.servicePolicies,
+    servicePolicies,
     touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
     ignored: user.ignored,
-    warnings: user.warnings,
+    warnings,
   };
 }
 
@@ -373,6 +379,7 @@ export class PolicyImpl implements CompiledPolicy {
   readonly esmtpMaps: ReadonlyMap<string, EsmtpMap>;
   readonly ignored: IgnoredLine[];
   readonly warnings: PolicyWarning[];
+  readonly layering?: { requested: 'auto' | 'merge' | 'snapshot'; mode: 'merge' | 'snapshot'; reason: string };
   private readonly matcher: Matcher;
   private readonly precedence: 'per-flow' | 'per-feature';
   private normalizedText: string | null = null;
@@ -385,6 +392,7 @@ export class PolicyImpl implements CompiledPolicy {
     this.esmtpMaps = resolved.esmtpMaps;
     this.ignored = resolved.cfg.ignored.map((i) => ({ line: i.line, text: i.text, reason: i.reason }));
     this.warnings = resolved.cfg.warnings.map((w) => ({ ...w }));
+    if (resolved.layeringChoice) this.layering = { ...resolved.layeringChoice };
     this.matcher = new Matcher(resolved.cfg);
     this.precedence = options.interfacePrecedence ?? 'per-flow';
   }

@@ -43,6 +43,8 @@ export function tokenizeLine(raw: string, line: number): Token[] {
 
 /** The ASA pager prompt a `show running-config` carries when `pager lines N` was in effect. */
 export const PAGER_PROMPT = '<--- More --->';
+/** Up to one blank per prompt column right after the prompt: what the ASA prints to erase it. */
+const PAGER_ERASE = new RegExp(`^ {1,${PAGER_PROMPT.length}}`);
 
 /**
  * What a terminal shows for one captured line: the pager prompt removed, then CR (back to column
@@ -51,7 +53,9 @@ export const PAGER_PROMPT = '<--- More --->';
  */
 export function renderTerminalLine(raw: string): { text: string; pager: boolean } {
   const pager = raw.includes(PAGER_PROMPT);
-  const s = pager ? raw.split(PAGER_PROMPT).join('') : raw;
+  // the blanks that erased the prompt (one per prompt column) go with it when the terminal's CR/BS
+  // was lost in the copy, so the next line keeps only its own indentation
+  const s = pager ? raw.split(PAGER_PROMPT).map((part, k) => (k === 0 ? part : part.replace(PAGER_ERASE, ''))).join('') : raw;
   if (!s.includes('\r') && !s.includes('\b')) return { text: s, pager };
   const buf: string[] = [];
   let col = 0;

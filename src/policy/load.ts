@@ -4,12 +4,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { PolicyError, SmtpInspectError } from '../errors.js';
-import { PolicyImpl, isRunningConfig, layer, resolve, type PolicyOptions } from './compile.js';
+import { PolicyImpl, layer, resolve, type PolicyOptions } from './compile.js';
+import { chooseLayering, type PolicyMode } from './detect.js';
+import { printedOverDefault } from './printed.js';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_TEXT } from './default-policy.js';
 import { parseConfig } from './parser.js';
 import type { CompiledPolicy } from './types.js';
 
 export type { PolicyOptions } from './compile.js';
+export { POLICY_MODES, type PolicyMode } from './detect.js';
 
 /** The ASA factory default (the default map and global_policy), compiled from its policy text. */
 export function defaultPolicy(options: PolicyOptions = {}): CompiledPolicy {
@@ -17,24 +20,40 @@ export function defaultPolicy(options: PolicyOptions = {}): CompiledPolicy {
   return new PolicyImpl(resolve(cfg, DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_SOURCE, 'none'), options);
 }
 
-/**
- * Compiles a policy text over the factory default (`_default_esmtp_map`, `class-map
- * inspection_default`, `policy-map global_policy`, `service-policy global_policy global`).
- * Layering (native-notes): a text is applied as configuration commands typed on the device —
- * entering an existing object adds to it, `no` lines remove — unless it is a pasted `show
- * running-config` (`: Saved` / `ASA Version` header), whose objects replace the default's as
- * printed. Throws PolicyError (E_POLICY_SYNTAX, E_POLICY_REFERENCE, E_POLICY_VALUE) with file,
- * line and column.
- */
-export function compilePolicyText(text: string, source: string, options: PolicyOptions = {}): CompiledPolicy {
-  const base = parseConfig(DEFAULT_POLICY_TEXT, DEFAULT_POLICY_SOURCE);
-  const clean = text.replace(/^\uFEFF/, '');
-  const snapshot = isRunningConfig(clean);
-  const cfg = snapshot ? layer(base, parseConfig(clean, source)) : parseConfig(clean, source, base);
-  return new PolicyImpl(resolve(cfg, source, source, snapshot ? 'snapshot' : 'merge'), options);
+/** Options of compilePolicyText / loadPolicy: the layering mode besides the PolicyOptions. */
+export interface CompileOptions extends PolicyOptions {
+  /**
+   * How the text is laid over the factory default (native-notes "layering", `--policy-mode`):
+   * 'auto' (default) reads the signs of a `show running-config` printout; 'merge' applies it as
+   * configuration commands; 'snapshot' makes its objects replace the default ones.
+   */
+  mode?: PolicyMode;
 }
 
-export interface LoadOptions extends PolicyOptions {
+/**
+ * Compiles a policy text over the factory default (`_default_esmtp_map`, `class-map
+ * inspection_default`, `policy-map global_policy`, `service-policy global_policy global`), as
+ * configuration commands typed on the device (merge: entering an existing object adds to it, `no`
+ * and `clear configure` lines remove) or as a printout whose objects replace the default's
+ * (snapshot); `options.mode` chooses, 'auto' by the signs of a printout (src/policy/detect.ts).
+ * Throws PolicyError (E_POLICY_SYNTAX, E_POLICY_REFERENCE, E_POLICY_VALUE) with file, line and column.
+ */
+export function compilePolicyText(text: string, source: string, options: CompileOptions = {}): CompiledPolicy {
+  const base = parseConfig(DEFAULT_POLICY_TEXT, DEFAULT_POLICY_SOURCE);
+  const clean = text.replace(/^\uFEFF/, '');
+  const choice = chooseLayering(clean, options.mode ?? 'auto');
+  let cfg;
+  if (choice.mode === 'snapshot') cfg = layer(base, parseConfig(clean, source), choice.full);
+  else {
+    cfg = parseConfig(clean, source, base);
+    cfg.warnings.push(...printedOverDefault(base, cfg));
+  }
+  const resolved = resolve(cfg, source, source, choice.mode);
+  resolved.layeringChoice = { requested: choice.requested, mode: choice.mode, reason: choice.reason };
+  return new PolicyImpl(resolved, options);
+}
+
+export interface LoadOptions extends CompileOptions {
   /** Where the policy's warnings go, one line each; default: stderr. */
   warn?: (line: string) => void;
 }

@@ -124,6 +124,8 @@ export interface InspectLine {
   map: string | null;
   mapPos: Pos | null;
   line: number;
+  /** From the factory default (merge layering), not from the text. */
+  inherited?: boolean;
 }
 
 export interface PolicyClassDef {

@@ -106,8 +106,9 @@ function classMatchLine(m: ClassMatch): string {
 export function normalize(r: ResolvedPolicy): string {
   const cfg = r.cfg;
   const out: string[] = [`! smtp-inspect effective policy (source: ${r.source})`];
-  if (r.layering === 'merge') out.push('! applied over the ASA factory default as configuration commands: existing objects extended, `no` lines removed');
-  if (r.layering === 'snapshot') out.push('! a show running-config over the ASA factory default: the objects it prints replace the default ones of the same name');
+  if (r.layeringChoice) out.push(`! layering: ${r.layeringChoice.reason}`);
+  else if (r.layering === 'merge') out.push('! applied over the ASA factory default as configuration commands: existing objects extended, `no` lines removed');
+  else if (r.layering === 'snapshot') out.push('! a show running-config over the ASA factory default: the objects it prints replace the default ones of the same name');
 
   // what the service policies use
   const usedPolicyMaps = [...new Set(r.servicePolicies.map((s) => s.policyMap))];

@@ -8,6 +8,7 @@
 import { PolicyError } from '../errors.js';
 import { maskToPrefix, parseIp, type IpAddr } from './address.js';
 import { CRITERIA, RATE_LIMIT_MAX, criterionSyntax, type ActionName, type CriterionSpec } from './criteria.js';
+import { clearCommand } from './clear.js';
 import { Cursor } from './cursor.js';
 import { formatAce } from './format.js';
 import { PAGER_PROMPT, lexPolicyText, rest, type SourceLine, type Token } from './lexer.js';
@@ -35,7 +36,7 @@ import { portValue, type PortProto } from './ports.js';
 import { CompiledRegex, REGEX_LIMITS, RegexSyntaxError } from './regex.js';
 
 /** Global commands we model. */
-const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name']);
+const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name', 'clear']);
 
 /**
  * Global commands we know but do not model: they close any open sub-mode (an unknown word at
@@ -147,6 +148,7 @@ function inherit(base: ParsedConfig): ParsedConfig {
   const cfg = structuredClone(base);
   for (const m of cfg.esmtpMaps.values()) for (const x of m.matches) x.inherited = true;
   for (const sp of cfg.servicePolicies) sp.inherited = true;
+  for (const pm of cfg.policyMaps.values()) for (const k of pm.classes) for (const i of k.inspects) i.inherited = true;
   cfg.touchedServicePolicies = false;
   cfg.ignored = [];
   cfg.warnings = [];
@@ -281,6 +283,9 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
       return policyMap(cfg, c);
     case 'service-policy':
       servicePolicy(cfg, c, false);
+      return null;
+    case 'clear':
+      clearCommand(cfg, c, (text, f) => parseConfig(text, f));
       return null;
     case 'no':
       switch (c.peek()?.lower) {

@@ -147,4 +147,9 @@ export interface CompiledPolicy {
   warnings: PolicyWarning[];
   /** Normalised text of the effective policy (what `policy check` prints). */
   normalized(): string;
+  /**
+   * How the text was laid over the factory default (native-notes "layering"): the mode asked for
+   * (`--policy-mode`), the one applied and why. Absent for the factory default itself.
+   */
+  readonly layering?: { requested: 'auto' | 'merge' | 'snapshot'; mode: 'merge' | 'snapshot'; reason: string };
 }

@@ -112,6 +112,7 @@ policy-map global_policy
   inspect esmtp strict
  class inspection_default
   inspect esmtp
+service-policy global_policy global
 `,
       'x.cfg',
     );

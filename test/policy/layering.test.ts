@@ -175,9 +175,15 @@ describe('a pasted show running-config is a snapshot', () => {
     expect(m.matches.map((x) => x.criterionText)).toContain('cmd RCPT count gt 500');
     expect(m.matches.map((x) => x.criterionText)).not.toContain('cmd RCPT count gt 100');
     expect(m.matches).toHaveLength(7);
-    // typed as an excerpt instead, the same text adds (and `no match` is how to remove on the ASA)
-    const typed = defaultMap(compilePolicyText(changed, 'typed.txt'));
-    expect(typed.matches).toHaveLength(8);
+    // without the header, the printed description still makes it a (section) printout
+    const section = compilePolicyText(changed, 'section.txt');
+    expect(section.layering).toMatchObject({ requested: 'auto', mode: 'snapshot' });
+    expect(defaultMap(section).matches).toHaveLength(7);
+    // merged as commands on purpose, the same text adds (`no match` is how to remove on the ASA), with a warning
+    const typed = compilePolicyText(changed, 'typed.txt', { mode: 'merge' });
+    expect(defaultMap(typed).matches).toHaveLength(8);
+    const line = changed.split('\n').indexOf(' match cmd RCPT count gt 500') + 1;
+    expect(typed.warnings).toContainEqual(expect.objectContaining({ line, level: 'warning', message: expect.stringContaining('--policy-mode snapshot') }));
   });
   it('the test fixture (a real-format running config) keeps its own global_policy', () => {
     const text = readFileSync(path.join(REPO_ROOT, 'test/policy/fixtures/asa-running-config.txt'), 'utf8');
