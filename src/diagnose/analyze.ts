@@ -42,6 +42,8 @@ export interface DiagnoseInput {
   policyText: string;
   replay: Replayer;
   compile: (text: string, source: string) => CompiledPolicy;
+  /** The engine option `length-counts-crlf` the replays use (default no: line lengths without CR LF). */
+  lengthCountsCrlf?: boolean;
 }
 
 export function sessionKey(client: string, server: string): string {
@@ -171,8 +173,12 @@ export function withoutRepeats(emulated: readonly Finding[], evidence: readonly 
   });
 }
 
-/** What the capture needs for a limit: the value it actually reaches in the session. */
-export function observedValue(t: SessionTranscript, category: Category): number {
+/**
+ * What the capture needs for a limit: the value it actually reaches in the session, measured as the
+ * engine measures it (line lengths without CR LF unless `length-counts-crlf=yes`).
+ */
+export function observedValue(t: SessionTranscript, category: Category, lengthCountsCrlf = false): number {
+  const eol = lengthCountsCrlf ? 2 : 0;
   let v = 0;
   for (const e of t.entries) {
     switch (category) {
@@ -180,16 +186,16 @@ export function observedValue(t: SessionTranscript, category: Category): number 
         v = t.rcptCount;
         break;
       case 'cmd-line-length':
-        if (e.kind === 'command') v = Math.max(v, e.length + 2);
+        if (e.kind === 'command') v = Math.max(v, e.length + eol);
         break;
       case 'sender-address-length':
         if (e.kind === 'command' && e.verb === 'MAIL') v = Math.max(v, senderLength(e.text, e.length));
         break;
       case 'header-line-length':
-        if (e.message) v = Math.max(v, e.message.maxHeaderLine + 2);
+        if (e.message) v = Math.max(v, e.message.maxHeaderLine + eol);
         break;
       case 'body-line-length':
-        if (e.message) v = Math.max(v, e.message.maxBodyLine + 2);
+        if (e.message) v = Math.max(v, e.message.maxBodyLine + eol);
         break;
       case 'mime-filename-length':
         if (e.message) v = Math.max(v, e.message.maxFilename);
@@ -235,7 +241,7 @@ function matchFor(d: ClassDecision, rule: string): EsmtpMatch | undefined {
   return d.esmtp?.matches.find((m) => norm(m.text) === norm(rule));
 }
 
-function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string): Candidate | null {
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false): Candidate | null {
   const d = decisionFor(policy, t);
   const cls = inspectingClass(d);
   if (kind === 'exempt-gateway') {
@@ -257,7 +263,7 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
     const m = matchFor(d, f.rule);
     const cur = m ? /\bgt\s+(\d+)\s*$/i.exec(m.text) : null;
     if (!m || !cur) return null;
-    const observed = observedValue(t, f.category);
+    const observed = observedValue(t, f.category, lengthCountsCrlf);
     const gt = raisedLimit(Number(cur[1]), observed);
     change = { raise: { classId: m.classId, gt } };
     summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}` : ''})`;
@@ -359,7 +365,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       }
       let chosen: FixProposal | null = null;
       for (const kind of kinds) {
-        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText);
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf);
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;

@@ -13,6 +13,7 @@ import { replayInMemory } from '../../src/regress/replay-run.js';
 import { compilePolicyText } from '../../src/policy/load.js';
 import type { DiagnoseReport, Finding } from '../../src/diagnose/model.js';
 import { makeBehind } from './behind.js';
+import { parseEngineOptions } from '../../src/inspect/options.js';
 
 const g = (f: string) => path.join(GENERATED_DIR, f);
 
@@ -21,13 +22,14 @@ function breaking(r: DiagnoseReport): Finding[] {
 }
 
 // Packets from tshark: e.g. `tshark -r 07c-rcpt-101.pcap -Y 'smtp.req.command == "RCPT"'` -> 101st is frame 211.
-const DROPS: Array<{ file: string; rule: string; packet: number; client: RegExp; server: RegExp; raisedTo: RegExp }> = [
-  { file: '07a-rcpt-120.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/ },
-  { file: '07c-rcpt-101.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/ },
-  { file: '08a-header-line-1500.pcap', rule: 'match header line length gt 998', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match header line length gt 5000/ },
-  { file: '10a-sender-340.pcap', rule: 'match sender-address length gt 320', packet: 9, client: /timed out while sending MAIL FROM/, server: /timeout after MAIL/, raisedTo: /match sender-address length gt 1000/ },
-  { file: '11a-mime-filename-300.pcap', rule: 'match MIME filename length gt 255', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match MIME filename length gt 1000/ },
-  { file: '13a-cmdline-ehlo-600.pcap', rule: 'match cmd line length gt 512', packet: 6, client: /timed out while performing the EHLO handshake/, server: /timeout after EHLO/, raisedTo: /match cmd line length gt 2000/ },
+// reaches: the value the capture needs, measured as the engine measures it (lines without CR LF; MANIFEST.tsv).
+const DROPS: Array<{ file: string; rule: string; packet: number; client: RegExp; server: RegExp; raisedTo: RegExp; reaches: number }> = [
+  { file: '07a-rcpt-120.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/, reaches: 120 },
+  { file: '07c-rcpt-101.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/, reaches: 101 },
+  { file: '08a-header-line-1500.pcap', rule: 'match header line length gt 998', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match header line length gt 5000/, reaches: 1500 },
+  { file: '10a-sender-340.pcap', rule: 'match sender-address length gt 320', packet: 9, client: /timed out while sending MAIL FROM/, server: /timeout after MAIL/, raisedTo: /match sender-address length gt 1000/, reaches: 340 },
+  { file: '11a-mime-filename-300.pcap', rule: 'match MIME filename length gt 255', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match MIME filename length gt 1000/, reaches: 300 },
+  { file: '13a-cmdline-ehlo-600.pcap', rule: 'match cmd line length gt 512', packet: 6, client: /timed out while performing the EHLO handshake/, server: /timeout after EHLO/, raisedTo: /match cmd line length gt 2000/, reaches: 600 },
 ];
 
 describe.skipIf(!haveShared)('diagnose on the generated scenarios', () => {
@@ -44,6 +46,7 @@ describe.skipIf(!haveShared)('diagnose on the generated scenarios', () => {
       expect(f!.syslog.join('\n')).toMatch(/%ASA-4-108004: ESMTP Classification: Dropped connection/);
       expect(f!.fix).toMatchObject({ kind: 'raise-limit', verified: true });
       expect(f!.fix!.config.join('\n')).toMatch(d.raisedTo);
+      expect(f!.fix!.summary).toContain(`this capture reaches ${d.reaches})`);
       expect(f!.fix!.config).toContain('  inspect esmtp ESMTP-DIAG-MAP');
       // the recommended fix is the seed article's exemption, verified as well
       expect(r.recommended).toMatchObject({ kind: 'exempt-gateway', verified: true });
@@ -129,6 +132,14 @@ describe.skipIf(!haveShared)('diagnose on the generated scenarios', () => {
     expect(r.sessions[0]!.inspected).toBe(false);
     expect(r.sessions[0]!.findings).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(!haveShared)('the value a capture reaches follows length-counts-crlf', () => {
+  it('13a (EHLO line of 600 bytes without CR LF): 602 when the engine counts CR LF', async () => {
+    const r = await runDiagnose(g('13a-cmdline-ehlo-600.pcap'), { policyPath: null, engineOptions: parseEngineOptions(['length-counts-crlf=yes']) });
+    const [f] = breaking(r);
+    expect(f!.fix!.summary).toContain('this capture reaches 602)');
   });
 });
 
