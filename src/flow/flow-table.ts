@@ -14,7 +14,7 @@
 import { PacketKind, TcpFlag, type DecodedPacket } from '../decode/packet.js';
 import { formatIp } from '../decode/address.js';
 import { Connection, ConnList, type EndpointWords } from './connection.js';
-import { HalfStream, HeldSegment } from './half-stream.js';
+import { DeferredEvent, HalfStream, HeldSegment } from './half-stream.js';
 import { resolveFlowOptions, type FlowOptions } from './options.js';
 import { BufferPool } from './buffer-pool.js';
 import { seqAdd, seqDiff } from './seq.js';
@@ -30,6 +30,11 @@ const MAX_SEQ_DISTANCE = 0x40000000;
  * data by a few packets, never by many.
  */
 const ACK_OVERTAKE_PACKETS = 8;
+/**
+ * Events one side may have waiting for the peer's hole before the hole is given up anyway (a
+ * backstop: the ACK window, the later packet of the peer and the timeout settle it well before).
+ */
+const MAX_DEFERRED_EVENTS = 64;
 /** Smallest retransmission-check history buffer. */
 const HISTORY_MIN_CAPACITY = 2048;
 /** History buffers kept for reuse (not counted in memoryInUse: a fixed amount). */
@@ -311,6 +316,7 @@ export class FlowTable<S = unknown> {
         if (c.closed) continue;
         this.checkHeldTimeout(c, 0);
         this.checkHeldTimeout(c, 1);
+        this.checkDeferred(c);
       }
     }
   }
@@ -416,6 +422,7 @@ export class FlowTable<S = unknown> {
     if (conn.closed) return;
     this.flushAll(conn, 0, true);
     this.flushAll(conn, 1, true);
+    this.releaseDeferred(conn, true);
     this.dropHistory(conn.half[0]);
     this.dropHistory(conn.half[1]);
     this.updateBuffered(conn);
@@ -509,6 +516,7 @@ export class FlowTable<S = unknown> {
     const h = conn.half[dir];
     const peer = conn.half[dir === 0 ? 1 : 0];
     const isSyn = (flags & SYN) !== 0;
+    h.needPeer = 0;
     if (isSyn) {
       r.status |= FlowStatus.SYN;
       if (!h.isnKnown && !h.seqKnown) {
@@ -570,7 +578,20 @@ export class FlowTable<S = unknown> {
     }
     // The peer's ACK first: bytes it acknowledges that we never saw are a gap now, which keeps
     // the order causal (the client's data before the server's reply that acknowledges it).
-    if ((flags & ACK) !== 0 && (flags & RST) === 0) this.onAck(conn, dir === 0 ? 1 : 0, pkt.ack, pkt.payloadLength > 0);
+    if ((flags & ACK) !== 0 && (flags & RST) === 0) {
+      this.onAck(conn, dir === 0 ? 1 : 0, pkt.ack, pkt.payloadLength > 0);
+      // This packet's bytes answer the peer's bytes it acknowledges: if some of those were not
+      // seen (yet), its bytes wait for them — they may just follow in the capture (an ACK overtook
+      // its data), or become a gap first (lost) — so the peer's stream always reaches the listener
+      // before what was sent in reply to it (a body never judged as commands for a lost 354).
+      if (pkt.payloadLength > 0 && peer.sawPacket && peer.seqKnown) {
+        const rel = seqDiff(pkt.ack, peer.nextSeq);
+        if (rel > 0 && rel <= MAX_SEQ_DISTANCE) {
+          const need = Math.min(peer.nextOffset + rel, this.ackedDataEnd(peer));
+          if (need > peer.emittedOffset) h.needPeer = need;
+        }
+      }
+    }
 
     const len = pkt.payloadLength;
     const missing = pkt.payloadMissing;
@@ -588,11 +609,13 @@ export class FlowTable<S = unknown> {
       h.finSeen = true;
       h.finOffset = off + len + missing;
     }
+    h.needPeer = 0;
     if ((flags & RST) !== 0) {
       this.close(conn, 'rst', r);
       return;
     }
     this.checkFinished(conn, r);
+    if (!conn.closed && (h.deferred !== null || peer.deferred !== null)) this.checkDeferred(conn);
   }
 
   private checkFinished(conn: Connection<S>, r: PacketFlowResult<S> | null): void {
@@ -871,18 +894,18 @@ export class FlowTable<S = unknown> {
           h.ackedMissingSinceSec = this.nowSec;
           h.ackedMissingSinceNsec = this.nowNsec;
         }
-        if (ackOff > h.ackedOffset) h.ackedOffset = ackOff;
+        this.raiseAcked(h, ackOff);
         h.ackedMissingPackets++;
         const o = this.options;
         const waited = this.nowSec - h.ackedMissingSinceSec + (this.nowNsec - h.ackedMissingSinceNsec) * 1e-9;
         if (h.ackedMissingPackets > Math.max(1, Math.min(o.maxOutOfOrderPacketsPerDirection, ACK_OVERTAKE_PACKETS)) || (o.outOfOrderTimeoutSec > 0 && waited > o.outOfOrderTimeoutSec)) {
-          this.giveUpHolesBefore(conn, d, h, h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset);
+          this.giveUpHolesBefore(conn, d, h, this.ackedDataEnd(h));
         } else {
           this.settleAckedHoles(conn, d, h);
         }
       }
     }
-    if (ackOff > h.ackedOffset) h.ackedOffset = ackOff;
+    this.raiseAcked(h, ackOff);
     if (h.hist !== null && ackOff > h.histStart) {
       const drop = Math.min(ackOff - h.histStart, h.histLen);
       h.histStart += drop;
@@ -906,6 +929,29 @@ export class FlowTable<S = unknown> {
     if (q === null || q.length === 0) return;
     const acked = h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset;
     if (acked > h.nextOffset) this.giveUpHolesBefore(conn, d, h, Math.min(acked, q[q.length - 1]!.end));
+  }
+
+  private raiseAcked(h: HalfStream, ackOff: number): void {
+    if (ackOff > h.ackedOffset) {
+      h.ackedPrev = h.ackedOffset;
+      h.ackedOffset = ackOff;
+    }
+  }
+
+  /**
+   * Where the data the peer acknowledged in direction d ends. A FIN occupies a sequence number but
+   * is not a byte: with the FIN seen, the data ends at it; without, the last acknowledged sequence
+   * number is taken for an unseen FIN only when it is exactly one beyond data known to end there
+   * (delivered or held bytes, or an earlier ACK): a lost FIN alone is no gap, and a run of lost
+   * bytes is counted in full. If that side then sends more, the number was a byte after all (the
+   * later packet settles it as a gap); if the connection ends, it was the FIN.
+   */
+  private ackedDataEnd(h: HalfStream): number {
+    if (h.finSeen) return Math.min(h.ackedOffset, h.finOffset);
+    const q = h.queue;
+    const heldEnd = q !== null && q.length > 0 ? q[q.length - 1]!.end : 0;
+    const known = Math.max(h.nextOffset, h.ackedPrev, heldEnd);
+    return h.ackedOffset === known + 1 ? known : h.ackedOffset;
   }
 
   private checkHeldTimeout(conn: Connection<S>, d: Direction): void {
@@ -943,7 +989,8 @@ export class FlowTable<S = unknown> {
     h.nextOffset += n;
     h.nextSeq = seqAdd(h.nextSeq, n);
     if (this.options.retransmissionCheckBytes > 0 && !this.noHistory) this.remember(conn, h, view);
-    this.listener.onData(conn, dir, view, offset, packetNumber);
+    if (h.deferred === null && (h.needPeer === 0 || this.peerReached(conn, dir, h.needPeer))) this.tell(conn, dir, h, view, offset, n, packetNumber);
+    else this.defer(conn, h, Buffer.from(view), offset, n, packetNumber);
   }
 
   private emitGap(conn: Connection<S>, dir: Direction, h: HalfStream, n: number): void {
@@ -960,7 +1007,129 @@ export class FlowTable<S = unknown> {
     } else {
       h.histStart = h.nextOffset;
     }
-    this.listener.onGap(conn, dir, offset, n);
+    if (h.deferred === null && (h.needPeer === 0 || this.peerReached(conn, dir, h.needPeer))) this.tell(conn, dir, h, null, offset, n, 0);
+    else this.defer(conn, h, null, offset, n, 0);
+  }
+
+  // ---------------------------------------------------------------- delivery held for the peer
+
+  /** Has the listener been told the peer's stream up to `need` (or up to its FIN, before it)? */
+  private peerReached(conn: Connection<S>, dir: Direction, need: number): boolean {
+    const p = conn.half[dir === 0 ? 1 : 0];
+    return p.emittedOffset >= need || (p.finSeen && p.emittedOffset >= p.finOffset);
+  }
+
+  /**
+   * Hands one event to the listener. Peer events that were waiting for this side to reach
+   * `offset` go first: they were sent after this side's bytes before `offset` and before the
+   * bytes from `offset` on (the peer acknowledged exactly up to there).
+   */
+  private tell(conn: Connection<S>, dir: Direction, h: HalfStream, data: Buffer | null, offset: number, length: number, packetNumber: number): void {
+    const pd: Direction = dir === 0 ? 1 : 0;
+    if (conn.half[pd].deferred !== null) this.releaseSide(conn, pd, false);
+    h.emittedOffset = offset + length;
+    if (data === null) this.listener.onGap(conn, dir, offset, length);
+    else this.listener.onData(conn, dir, data, offset, packetNumber);
+  }
+
+  private defer(conn: Connection<S>, h: HalfStream, data: Buffer | null, offset: number, length: number, packetNumber: number): void {
+    if (h.deferred === null) {
+      h.deferred = [];
+      h.deferredSinceSec = this.nowSec;
+      h.deferredSinceNsec = this.nowNsec;
+    }
+    // A gap or held bytes delivered on the peer's behalf wait behind the events before them (need 0).
+    h.deferred.push(new DeferredEvent(offset, length, data, packetNumber, h.needPeer));
+    if (data !== null) {
+      h.deferredBytes += length;
+      this.charge(length);
+    }
+    this.updateBuffered(conn);
+  }
+
+  /** Tells the listener direction d's waiting events whose peer bytes are in (all of them: `force`). */
+  private releaseSide(conn: Connection<S>, d: Direction, force: boolean): void {
+    const h = conn.half[d];
+    if (h.releasing) return;
+    h.releasing = true;
+    while (h.deferred !== null) {
+      const ev = h.deferred[0]!;
+      if (!force && ev.needPeer > 0 && !this.peerReached(conn, d, ev.needPeer)) break;
+      this.popDeferred(conn, h);
+      this.tell(conn, d, h, ev.data, ev.offset, ev.length, ev.packetNumber);
+    }
+    h.releasing = false;
+  }
+
+  private popDeferred(conn: Connection<S>, h: HalfStream): void {
+    const q = h.deferred!;
+    const ev = q.shift()!;
+    if (ev.data !== null) {
+      h.deferredBytes -= ev.length;
+      this.uncharge(ev.length);
+    }
+    if (q.length === 0) {
+      h.deferred = null;
+      this.updateBuffered(conn);
+    } else {
+      h.deferredSinceSec = this.nowSec;
+      h.deferredSinceNsec = this.nowNsec;
+    }
+  }
+
+  /**
+   * Releases what can go. `force` (close, memory cap, a bound hit): everything goes; where both
+   * sides wait on each other, the event captured first goes first. Without force the same
+   * tie-break applies only when each side's stream already reached what the other waits for in
+   * reassembly and only the other's waiting events hold it (crossing losses): nothing else would
+   * free them.
+   */
+  private releaseDeferred(conn: Connection<S>, force: boolean): void {
+    const a = conn.half[0];
+    const b = conn.half[1];
+    for (;;) {
+      this.releaseSide(conn, 0, false);
+      this.releaseSide(conn, 1, false);
+      if (a.deferred === null && b.deferred === null) return;
+      if (a.deferred === null || b.deferred === null) {
+        // One side waits for a peer with nothing waiting: its hole is still open in reassembly.
+        if (force) this.releaseSide(conn, a.deferred === null ? 1 : 0, true);
+        if (!force) return;
+        continue;
+      }
+      const ea = a.deferred[0]!;
+      const eb = b.deferred[0]!;
+      const stuck = (ea.needPeer === 0 || b.nextOffset >= ea.needPeer) && (eb.needPeer === 0 || a.nextOffset >= eb.needPeer);
+      if (!force && !stuck) return;
+      // A gap (no packet) first; else the event captured first.
+      const d: Direction = ea.packetNumber === 0 ? 0 : eb.packetNumber === 0 ? 1 : eb.packetNumber < ea.packetNumber ? 1 : 0;
+      const h = conn.half[d];
+      const ev = h.deferred![0]!;
+      this.popDeferred(conn, h);
+      h.releasing = true;
+      this.tell(conn, d, h, ev.data, ev.offset, ev.length, ev.packetNumber);
+      h.releasing = false;
+    }
+  }
+
+  /**
+   * After each packet: releases what can go; and bounds the wait — a side that waited longer than
+   * outOfOrderTimeoutSec or has too much waiting makes the peer's acknowledged holes gaps.
+   */
+  private checkDeferred(conn: Connection<S>): void {
+    this.releaseDeferred(conn, false);
+    for (const d of [0, 1] as const) {
+      const h = conn.half[d];
+      if (h.deferred === null) continue;
+      const o = this.options;
+      const waited = this.nowSec - h.deferredSinceSec + (this.nowNsec - h.deferredSinceNsec) * 1e-9;
+      if (h.deferred.length > MAX_DEFERRED_EVENTS || h.deferredBytes > o.maxOutOfOrderBytesPerDirection || (o.outOfOrderTimeoutSec > 0 && waited > o.outOfOrderTimeoutSec)) {
+        const pd: Direction = d === 0 ? 1 : 0;
+        const p = conn.half[pd];
+        this.giveUpHolesBefore(conn, pd, p, this.ackedDataEnd(p));
+        this.releaseDeferred(conn, true);
+      }
+    }
   }
 
   /** Delivers the head of the queue (which starts at or before nextOffset) and pops it. */
@@ -1010,9 +1179,8 @@ export class FlowTable<S = unknown> {
   private flushAll(conn: Connection<S>, d: Direction, closing: boolean): void {
     const h = conn.half[d];
     while (h.queue !== null && h.queue.length > 0) this.giveUpHolesBefore(conn, d, h, h.queue[0]!.offset + 1);
-    // Bytes the peer acknowledged that never came. Without a FIN seen, the last acknowledged
-    // sequence number may be the FIN's own, so it is not counted as a byte.
-    const acked = h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset - 1;
+    // Bytes the peer acknowledged that never came (not an unseen FIN's sequence number).
+    const acked = this.ackedDataEnd(h);
     if (closing && h.nextOffset < acked) this.emitGap(conn, d, h, acked - h.nextOffset);
     if (closing && h.finSeen && h.nextOffset < h.finOffset) this.emitGap(conn, d, h, h.finOffset - h.nextOffset);
   }
@@ -1127,7 +1295,7 @@ export class FlowTable<S = unknown> {
   private updateBuffered(conn: Connection<S>): void {
     const a = conn.half[0];
     const b = conn.half[1];
-    const has = a.hist !== null || b.hist !== null || a.queueLength > 0 || b.queueLength > 0;
+    const has = a.hist !== null || b.hist !== null || a.queueLength > 0 || b.queueLength > 0 || a.deferred !== null || b.deferred !== null;
     if (has && !conn.buffered) {
       conn.buffered = true;
       conn.bufPrev = this.bufTail;
@@ -1166,6 +1334,7 @@ export class FlowTable<S = unknown> {
       this.stats.memoryCapFlushes++;
       this.flushAll(conn, 0, false);
       this.flushAll(conn, 1, false);
+      this.releaseDeferred(conn, true);
       this.dropHistory(conn.half[0]);
       this.dropHistory(conn.half[1]);
       this.updateBuffered(conn);

@@ -23,6 +23,22 @@ export class HeldSegment {
   }
 }
 
+/**
+ * In-order bytes (a copy) or a gap whose delivery to the listener waits: the packet that carried
+ * them acknowledged bytes of the peer that were not seen yet, so they go out only once the peer's
+ * stream reached `needPeer` (its bytes arrived, or became a gap) — what this side sent depends on
+ * what it had received.
+ */
+export class DeferredEvent {
+  constructor(
+    public offset: number,
+    public length: number,
+    public data: Buffer | null,
+    public packetNumber: number,
+    public needPeer: number,
+  ) {}
+}
+
 export class HalfStream implements HalfStreamStats {
   // --- statistics (HalfStreamStats) ---
   bytes = 0;
@@ -50,8 +66,10 @@ export class HalfStream implements HalfStreamStats {
   sawPacket = false;
 
   // --- bytes the peer acknowledged but we have not seen (yet) ---
-  /** Highest stream offset the peer has acknowledged (clamped to the FIN). */
+  /** Highest stream offset the peer has acknowledged (may include the FIN's own sequence number). */
   ackedOffset = 0;
+  /** The acknowledged offset before the last advance: a known end of data, to tell a lost FIN from a lost byte. */
+  ackedPrev = 0;
   /**
    * Peer packets that acknowledged past nextOffset since the bytes went missing: a few mean an ACK
    * overtook its data in the capture; more mean the bytes are not in the capture (a gap).
@@ -60,6 +78,21 @@ export class HalfStream implements HalfStreamStats {
   /** Capture time the acknowledged bytes were first missing (for outOfOrderTimeoutSec). */
   ackedMissingSinceSec = 0;
   ackedMissingSinceNsec = 0;
+
+  // --- delivery to the listener held for the peer (see DeferredEvent) ---
+  /** Stream offset up to which the listener has been told (data or gap); below nextOffset while events wait. */
+  emittedOffset = 0;
+  /** Peer offset the packet being processed needs delivered before its bytes (0: none). */
+  needPeer = 0;
+  /** Events waiting, in stream order; null when none. */
+  deferred: DeferredEvent[] | null = null;
+  /** Bytes copied into `deferred`. */
+  deferredBytes = 0;
+  /** Capture time the oldest waiting event was deferred (for outOfOrderTimeoutSec). */
+  deferredSinceSec = 0;
+  deferredSinceNsec = 0;
+  /** The deferred queue is being released (guards re-entry from the peer's release). */
+  releasing = false;
 
   // --- out-of-order queue: sorted by offset, non-overlapping; null until first needed ---
   queue: HeldSegment[] | null = null;
