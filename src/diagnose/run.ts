@@ -40,7 +40,6 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     policy,
     policyText,
     lengthCountsCrlf: opts.engineOptions?.lengthCountsCrlf ?? false,
-    lengthCountsCrlf: opts.engineOptions?.lengthCountsCrlf ?? false,
     // a fix appended to the text must not flip its layering (e.g. a `no` line in a printout)
     compile: (text, source) => compilePolicyText(text, source, policy.layering ? { mode: policy.layering.mode } : {}),
     replay: async (p) => ({ verdicts: (await replayInMemory(input, p, engine)).verdicts, transcripts }),
