@@ -57,6 +57,20 @@ describe('smtp-inspect policy', () => {
     expect(j.ignored).toHaveLength(93);
   });
 
+  it('check says which layering mode was used and why; --policy-mode overrides auto', async () => {
+    const f = path.join(REPO_ROOT, 'test/policy/fixtures/running-config-no-header.txt');
+    const auto = await run('policy', 'check', f);
+    expect(auto.out).toMatch(/^! layering: snapshot \(auto\): a show running-config printout, line 2: "hostname" line$/m);
+    expect(auto.out).not.toMatch(/^ {2}inspect esmtp/m);
+    const merged = await run('policy', 'check', f, '--policy-mode', 'merge');
+    expect(merged.out).toMatch(/^! layering: merge \(--policy-mode merge\)/m);
+    expect(merged.out).toMatch(/^ {2}inspect esmtp _default_esmtp_map$/m);
+    expect(merged.err).toMatch(/running-config-no-header\.txt:22: warning: class inspection_default .* --policy-mode snapshot/);
+    const j = JSON.parse((await run('policy', 'check', f, '--json')).out) as { layering: { requested: string; mode: string } };
+    expect(j.layering).toMatchObject({ requested: 'auto', mode: 'snapshot' });
+    await expect(run('policy', 'check', f, '--policy-mode', 'replace')).rejects.toThrow(/Allowed choices are auto, merge, snapshot/);
+  });
+
   it('errors: one line file:line:col, exit 2', async () => {
     const f = path.join(dir, 'bad.cfg');
     writeFileSync(f, 'policy-map type inspect esmtp m\n match cmd line length lt 5\n');
