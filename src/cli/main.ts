@@ -10,9 +10,13 @@ import { registerProxy } from './proxy.js';
 import { registerDiagnose } from './diagnose.js';
 import { registerRegress } from './regress.js';
 import { tuneHeapForReplay } from '../pipeline/heap-tuning.js';
+import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
 
 // Long replays: collect the old generation at 1.5x the live heap, not ~4x (peak RSS; see the module).
 tuneHeapForReplay();
+
+// `smtp-inspect … | head`: a reader that goes away ends any command with exit 3, not a stack trace.
+exitQuietlyOnClosedStdout();
 
 const program = new Command();
 program

@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
@@ -63,6 +64,20 @@ describe('--help', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
     const bad = spawnSync(bin, ['replay'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`policy check BIG | head -1` ends with exit 3 (output closed) and no stack trace', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'epipe-'));
+    const big = path.join(dir, 'big.txt');
+    // ~200 KB of normalised output: more than a pipe holds, so the writes after head exits fail.
+    let text = '';
+    for (let i = 0; i < 3000; i++) text += `policy-map type inspect esmtp m${i}\n parameters\n  mask-banner\n match cmd RCPT count gt ${100 + i}\n  drop-connection log\n`;
+    writeFileSync(big, text);
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI_MAIN}" policy check "${big}" | head -1 >/dev/null; echo "rc=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('rc=3');
+    expect(r.stderr).not.toMatch(/EPIPE|at .*node:/);
   });
 });
 
