@@ -10,6 +10,7 @@ import { EsmtpCounters, formatServicePolicy } from '../inspect/counters.js';
 import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { createInspectorFactory } from '../proxy/engine-binding.js';
+import { uninspectedPortWarning } from '../proxy/startup.js';
 import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
 import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
@@ -152,6 +153,8 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   }
   const shownListen = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
   process.stderr.write(`smtp-inspect: proxy listening on ${shownListen}, upstream ${upstream.host}:${upstream.port}, policy ${policy.source}; Ctrl-C to stop\n`);
+  const portWarning = uninspectedPortWarning(policy, upstream.port);
+  if (portWarning) process.stderr.write(portWarning + '\n');
 
   // Every inspected map prints in the counters, with zeros until traffic arrives.
   const signal = await new Promise<string>((resolve) => {

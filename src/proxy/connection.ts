@@ -29,6 +29,12 @@ export interface ConnectionOptions {
   blackholeMs: number;
   /** After a drop's FIN, how long to wait for the peers' FINs before destroying the sockets. */
   lingerMs: number;
+  /**
+   * A peer that sent its FIN and then got bytes from us may answer them with a RST (it had closed,
+   * not half-closed). Our FIN to it waits this long after the last such write, then a zero-byte write
+   * probes for that RST, so the teardown says "TCP Reset" as a capture of the client leg would.
+   */
+  rstWatchMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
 }
@@ -72,6 +78,8 @@ export class ProxyConnection {
   private cause: CloseCause | null = null;
   private finished = false;
   private heldLimitNoted: [boolean, boolean] = [false, false];
+  /** Bytes of `dir` were written to its receiver after that receiver had sent its own FIN. */
+  private readonly wroteAfterPeerFin: [boolean, boolean] = [false, false];
   private timers: NodeJS.Timeout[] = [];
   private readonly closedSockets = new Set<net.Socket>();
   readonly stats: ConnectionStats;
@@ -159,7 +167,7 @@ export class ProxyConnection {
       { ip: plainIp(u.localAddress), port: u.localPort ?? 0 },
       { ip: serverIp, port: u.remotePort ?? this.opts.upstreamPort },
     );
-    this.opts.events.open(meta, this.inspecting, binding ? `${binding.policyMap}/${binding.className}` : null);
+    this.opts.events.open(meta, this.inspecting, binding ? { policyMap: binding.policyMap, className: binding.className, mapName: binding.mapName } : null);
     this.client.resume();
   }
 
@@ -170,6 +178,8 @@ export class ProxyConnection {
 
   private onData(dir: Direction, chunk: Buffer): void {
     if (this.enforced || this.finished) {
+      // read and discarded: counted on both sides so read = forwarded + discarded
+      this.stats.bytesIn[dir] += chunk.length;
       this.stats.bytesDropped[dir] += chunk.length;
       return;
     }
@@ -236,15 +246,45 @@ export class ProxyConnection {
     for (const buf of hold.release(upTo)) this.write(dir, buf);
     if (this.ended[dir] && hold.heldBytes === 0 && !this.shut[dir] && !this.enforced) {
       this.shut[dir] = true;
-      this.receiver(dir).end();
-      this.opts.tap?.fin(this.id, legOfReceiver(dir), dir);
+      if (this.wroteAfterPeerFin[dir]) this.finAfterRstWatch(dir);
+      else this.sendFin(dir);
     }
+  }
+
+  private sendFin(dir: Direction): void {
+    const dest = this.receiver(dir);
+    if (dest.destroyed) return;
+    dest.end();
+    this.opts.tap?.fin(this.id, legOfReceiver(dir), dir);
+  }
+
+  /**
+   * The receiver had closed its side before we wrote to it: if it closed for good, its kernel
+   * answers our bytes with a RST. Wait for it (rstWatchMs after the writes left), probe with a
+   * zero-byte write (EPIPE/ECONNRESET once the RST is in: the socket's error handler records the
+   * reset), and send our FIN only when none came.
+   */
+  private finAfterRstWatch(dir: Direction): void {
+    const dest = this.receiver(dir);
+    this.whenFlushed(dir, () =>
+      this.timer(this.opts.rstWatchMs, () => {
+        if (dest.destroyed || this.enforced) return;
+        dest.write(Buffer.alloc(0), (err) => {
+          if (!err) this.sendFin(dir);
+        });
+      }),
+    );
   }
 
   private write(dir: Direction, buf: Buffer): void {
     const dest = this.receiver(dir);
-    if (dest.destroyed || this.shut[dir]) return;
+    if (dest.destroyed || this.shut[dir]) {
+      // read but never forwarded: still accounted for
+      this.stats.bytesDropped[dir] += buf.length;
+      return;
+    }
     this.stats.bytesOut[dir] += buf.length;
+    if (this.ended[dir === C2S ? S2C : C2S]) this.wroteAfterPeerFin[dir] = true;
     this.opts.tap?.data(this.id, legOfReceiver(dir), dir, buf);
     this.pendingWrites[dir]++;
     const ok = dest.write(buf, () => this.onWritten(dir));

@@ -49,6 +49,7 @@ export function createInspectorFactory(o: BindingOptions): InspectorFactory {
       session: new CountingSession(inner, o.counters, decision.policyMap, decision.className, map),
       policyMap: decision.policyMap,
       className: decision.className,
+      mapName: map.name,
     };
   };
 }

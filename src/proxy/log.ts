@@ -11,6 +11,7 @@ import { isoTime } from '../output/time.js';
 import { formatVerdict, type VerdictRecord, type VerdictRecordAction } from '../output/verdicts.js';
 import { ArrivalClock } from '../capture/live-clock.js';
 import type { CloseCause, ConnectionStats, ProxyEvents } from './types.js';
+import { builtDetail, teardownDetail, type InspectingClassName } from './wording.js';
 
 /** Where lines go: a file, stdout, a test's array. `flush` is called after each event. */
 export interface LineOutput {
@@ -101,7 +102,7 @@ export class ProxyLog implements ProxyEvents {
     }
   }
 
-  open(meta: ConnectionMeta, inspected: boolean, className: string | null): void {
+  open(meta: ConnectionMeta, inspected: boolean, by: InspectingClassName | null): void {
     this.totals.connections++;
     if (!inspected) {
       this.totals.exempted++;
@@ -112,7 +113,7 @@ export class ProxyLog implements ProxyEvents {
     this.inspectedIds.add(meta.id);
     const [a, b] = this.ends(meta);
     const built = syslog302013(meta.id, this.o.clientInterface === 'inside' ? 'outbound' : 'inbound', a, b);
-    this.record(meta, 0, null, 'connection', 'note', [built], `built: inspected by ${className ?? '?'}`);
+    this.record(meta, 0, null, 'connection', 'note', [built], by ? builtDetail(by) : 'built: inspected');
   }
 
   verdict(meta: ConnectionMeta, v: Verdict, read: number): void {
@@ -141,7 +142,7 @@ export class ProxyLog implements ProxyEvents {
     const [a, b] = this.ends(meta);
     const reason = teardownReason(cause, this.o.clientInterface);
     const line = syslog302014(meta.id, a, b, stats.durationMs / 1000, stats.bytesIn[0] + stats.bytesIn[1], reason, this.o.resetReasonSpacing ?? 'compact');
-    this.record(meta, 0, null, 'connection', 'note', [line], `teardown: ${cause}`);
+    this.record(meta, 0, null, 'connection', 'note', [line], teardownDetail(reason));
   }
 }
 

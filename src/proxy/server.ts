@@ -19,6 +19,7 @@ export interface ProxyServerOptions {
   dropMode?: DropMode;
   blackholeMs?: number;
   lingerMs?: number;
+  rstWatchMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
   /** net.Server backlog. */
@@ -30,6 +31,8 @@ export const PROXY_DEFAULTS = {
   dropMode: 'close' as DropMode,
   blackholeMs: 30_000,
   lingerMs: 2_000,
+  // a RST in answer to bytes sent after the peer's FIN comes one round trip later
+  rstWatchMs: 200,
   connectTimeoutMs: 10_000,
   // The ASA's `timeout conn 1:00:00`.
   idleTimeoutMs: 3_600_000,
@@ -80,6 +83,7 @@ export class ProxyServer {
       dropMode: o.dropMode ?? PROXY_DEFAULTS.dropMode,
       blackholeMs: o.blackholeMs ?? PROXY_DEFAULTS.blackholeMs,
       lingerMs: o.lingerMs ?? PROXY_DEFAULTS.lingerMs,
+      rstWatchMs: o.rstWatchMs ?? PROXY_DEFAULTS.rstWatchMs,
       connectTimeoutMs: o.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
       idleTimeoutMs: o.idleTimeoutMs ?? PROXY_DEFAULTS.idleTimeoutMs,
     });

@@ -5,12 +5,14 @@
  */
 import type { ConnectionMeta, Direction } from '../flow/types.js';
 import type { InspectionSink, InspectorSession, Verdict } from '../inspect/types.js';
+import type { InspectingClassName } from './wording.js';
 
 export interface InspectorBinding {
   session: InspectorSession;
-  /** Policy map and class, for messages. */
+  /** Policy map, class and inspect esmtp map, for messages. */
   policyMap: string;
   className: string;
+  mapName: string;
 }
 
 /** Decides per connection: an engine session (inspected) or null (exempt: plain relay). */
@@ -33,7 +35,7 @@ export type CloseCause =
 
 export interface ProxyEvents {
   /** A client was accepted and its upstream connection established (or it failed). */
-  open(meta: ConnectionMeta, inspected: boolean, className: string | null): void;
+  open(meta: ConnectionMeta, inspected: boolean, by: InspectingClassName | null): void;
   /** An engine verdict, with the arrival number of the read that triggered it. */
   verdict(meta: ConnectionMeta, verdict: Verdict, read: number): void;
   /** A proxy-level event for the verdict log (forward beyond the hold limit, late edits, ...). */

@@ -107,7 +107,7 @@ function recorder(): Recorded {
   return r;
 }
 
-const scripted: InspectorFactory = (_meta, sink) => ({ session: new ScriptedSession(sink), policyMap: 'p', className: 'c' });
+const scripted: InspectorFactory = (_meta, sink) => ({ session: new ScriptedSession(sink), policyMap: 'p', className: 'c', mapName: 'm' });
 
 function connect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {

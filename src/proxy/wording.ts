@@ -1,0 +1,23 @@
+/**
+ * The verdict-log wording of connection events, the same as replay's for the same events
+ * (src/pipeline/inspection-pipeline.ts builds these texts inline in private methods, so they cannot
+ * be imported from there; test/proxy/wording.test.ts holds the proxy to a real replay's records).
+ */
+import type { TeardownReason } from '../inspect/syslog.js';
+
+export interface InspectingClassName {
+  policyMap: string;
+  className: string;
+  /** The inspect esmtp map's name (`_default_esmtp_map` for a bare `inspect esmtp`). */
+  mapName: string;
+}
+
+/** Detail of the 302013 record of an inspected connection. */
+export function builtDetail(c: InspectingClassName): string {
+  return `built: inspected by class ${c.className} (policy-map ${c.policyMap}, inspect esmtp ${c.mapName})`;
+}
+
+/** Detail of the 302014 record: the teardown reason as the syslog line prints it. */
+export function teardownDetail(reason: TeardownReason): string {
+  return `teardown: ${reason}`;
+}
