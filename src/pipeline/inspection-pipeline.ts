@@ -13,6 +13,7 @@
  * - Only what must be kept is copied: a packet that can go straight out is written from the
  *   reader's buffer (copied only when edited).
  */
+import { builtDetail, teardownDetail } from '../output/connection-wording.js';
 import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
 import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
 import { decodePacketAt } from '../decode/decode.js';
@@ -628,7 +629,7 @@ export class InspectionPipeline implements SessionEvents {
     const line = syslog302013(conn.id, this.clientIf === 'inside' ? 'outbound' : 'inbound', a, b);
     this.syslog(line, conn.firstTimeSec, conn.firstTimeNsec);
     const e = this.current;
-    if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, `built: inspected by class ${decision.className} (policy-map ${decision.policyMap}, inspect esmtp ${map.name})`);
+    if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, builtDetail({ className: decision.className, policyMap: decision.policyMap, mapName: map.name }));
   }
 
   /** The two ends in the order 302013/302014 print them: the outside (foreign) side first. */
@@ -741,7 +742,7 @@ export class InspectionPipeline implements SessionEvents {
     const [a, b] = this.builtEnds(conn);
     const line = syslog302014(conn.id, a, b, duration, bytes, reason, this.engineOptions.resetReasonSpacing);
     this.syslog(line, tsSec, tsNsec);
-    this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, `teardown: ${reason}`);
+    this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, teardownDetail(reason));
   }
 
   private checkDrop(st: ConnState): void {

@@ -11,7 +11,7 @@ import { isoTime } from '../output/time.js';
 import { formatVerdict, type VerdictRecord, type VerdictRecordAction } from '../output/verdicts.js';
 import { ArrivalClock } from '../capture/live-clock.js';
 import type { CloseCause, ConnectionStats, ProxyEvents } from './types.js';
-import { builtDetail, teardownDetail, type InspectingClassName } from './wording.js';
+import { builtDetail, teardownDetail, type InspectingClassName } from '../output/connection-wording.js';
 
 /** Where lines go: a file, stdout, a test's array. `flush` is called after each event. */
 export interface LineOutput {

@@ -5,7 +5,7 @@
  */
 import type { ConnectionMeta, Direction } from '../flow/types.js';
 import type { InspectionSink, InspectorSession, Verdict } from '../inspect/types.js';
-import type { InspectingClassName } from './wording.js';
+import type { InspectingClassName } from '../output/connection-wording.js';
 
 export interface InspectorBinding {
   session: InspectorSession;

@@ -1,7 +1,7 @@
 /**
- * The verdict-log wording of connection events, the same as replay's for the same events
- * (src/pipeline/inspection-pipeline.ts builds these texts inline in private methods, so they cannot
- * be imported from there; test/proxy/wording.test.ts holds the proxy to a real replay's records).
+ * The verdict-log wording of connection events (302013 built, 302014 teardown), shared by the
+ * replay/live pipeline and the proxy so that the same event reads the same in both
+ * (test/proxy/wording.test.ts holds the proxy to a real replay's records).
  */
 import type { TeardownReason } from '../inspect/syslog.js';
 
