@@ -16,6 +16,7 @@ import { reportJson } from '../diagnose/model.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
+import { spoolStdinIfPiped } from './spool-stdin.js';
 
 interface DiagnoseCliOptions {
   policy?: string;
@@ -58,11 +59,20 @@ export function registerDiagnose(program: Command): void {
         const engineTexts = [...(opts.set ?? []), ...(opts.engineOption ?? [])];
         const engineOptions = engineTexts.length > 0 ? engineOptionsFromCli(engineTexts, opts.engineOption ? '--set/--engine-option' : '--set') : null;
         exitQuietlyOnClosedStdout();
-        const report = await runDiagnose(input, {
-          policyPath: opts.policy ?? null,
-          ...(opts.policyMode ? { policyMode: opts.policyMode } : {}),
-          ...(engineOptions ? { engineOptions } : {}),
-        });
+        // The capture is replayed once per proposed fix: a piped stdin is spooled to a file first.
+        const spooled = await spoolStdinIfPiped(input);
+        let report: Awaited<ReturnType<typeof runDiagnose>>;
+        try {
+          report = await runDiagnose(spooled.path, {
+            policyPath: opts.policy ?? null,
+            ...(opts.policyMode ? { policyMode: opts.policyMode } : {}),
+            ...(engineOptions ? { engineOptions } : {}),
+          });
+        } finally {
+          spooled.dispose();
+        }
+        // Name the input as the user gave it, not the temporary copy.
+        report = { ...report, input };
         if (opts.html) {
           try {
             fs.writeFileSync(opts.html, renderHtml(report));
