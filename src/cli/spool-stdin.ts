@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { SmtpInspectError } from '../errors.js';
+import { EXIT, SmtpInspectError } from '../errors.js';
 
 export interface Spooled {
   /** The path to read ('-' itself when stdin is a regular file). */
@@ -26,9 +26,31 @@ export async function spoolStdinIfPiped(input: string): Promise<Spooled> {
     return { path: input, dispose: () => undefined };
   }
   if (process.stdin.isTTY) throw new SmtpInspectError('E_CAPTURE_OPEN', 'standard input is a terminal: pipe a capture into it', { file: '-' });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-inspect-stdin-'));
+  let dir: string;
+  try {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-inspect-stdin-'));
+  } catch (err) {
+    throw new SmtpInspectError('E_CAPTURE_OPEN', `cannot make a temporary copy of standard input in ${os.tmpdir()}: ${err instanceof Error ? err.message : String(err)}`, {
+      file: '-',
+    });
+  }
   const file = path.join(dir, 'capture');
-  const dispose = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  // The copy goes whatever way the command ends: normally (dispose), an exit() elsewhere (closed
+  // stdout: 'exit'), or Ctrl-C / SIGTERM, which would otherwise kill it before any finally runs.
+  const remove = (): void => fs.rmSync(dir, { recursive: true, force: true });
+  const onSignal = (): void => {
+    remove();
+    process.exit(EXIT.INTERRUPTED);
+  };
+  process.once('exit', remove);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const dispose = (): void => {
+    process.removeListener('exit', remove);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    remove();
+  };
   try {
     await pipeline(process.stdin, fs.createWriteStream(file, { mode: 0o600 }));
   } catch (err) {

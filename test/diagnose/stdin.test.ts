@@ -3,7 +3,7 @@
  * spooled to a private temporary file, so `cat in.pcap | smtp-inspect diagnose -` reports what
  * `smtp-inspect diagnose in.pcap` reports, and the temporary copy is gone afterwards.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,5 +33,20 @@ describe('diagnose from a pipe', () => {
     expect(b.sessions).toEqual(a.sessions);
     expect(a.sessions.length).toBeGreaterThan(0);
     expect(spooledDirs()).toEqual(before);
+  });
+
+  it('Ctrl-C while stdin is still open: exit 130 and the temporary copy removed', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'spool-sigint-'));
+    const child = spawn(process.execPath, [CLI_MAIN, 'diagnose', '-'], { env: { ...process.env, TMPDIR: tmp }, stdio: ['pipe', 'ignore', 'pipe'] });
+    child.stdin.write(fs.readFileSync(DEMO)); // the capture, but stdin stays open: still spooling
+    for (let i = 0; i < 100 && fs.readdirSync(tmp).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readdirSync(tmp).length).toBe(1);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGINT');
+    });
+    expect(code).toBe(130);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 });
