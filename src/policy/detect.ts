@@ -62,17 +62,19 @@ export function readSigns(text: string): { full: Sign | null; section: Sign | nu
     const w0 = t[0];
     if (w0 === undefined) return;
     const indented = /^[ \t]/.test(raw);
-    // whole running-config: header, trailer, and global lines an excerpt never carries
+    // whole running-config: a header or trailer, never typed
     if (!full) {
-      if (/^: Saved\b/.test(raw)) full = ({ line, what: '": Saved" header' });
-      else if (/^ASA Version \S/.test(raw)) full = ({ line, what: '"ASA Version" line' });
-      else if (/^! smtp-inspect effective policy\b/.test(raw)) full = ({ line, what: 'the header "policy check" prints' });
-      else if (/^Cryptochecksum:/i.test(raw)) full = ({ line, what: '"Cryptochecksum:" line' });
-      else if (/^: end\s*$/.test(raw)) full = ({ line, what: '": end" trailer' });
-      else if (/^: (Serial Number|Hardware):/.test(raw)) full = ({ line, what: `": ${raw.slice(2).split(':')[0] ?? ''}:" header line` });
-      else if (!indented && w0 === 'hostname' && t.length === 2) full = ({ line, what: '"hostname" line' });
-      else if (!indented && w0 === 'interface' && t.length === 2) full = ({ line, what: '"interface" block' });
+      if (/^: Saved\b/.test(raw)) full = { line, what: '": Saved" header' };
+      else if (/^ASA Version \S/.test(raw)) full = { line, what: '"ASA Version" line' };
+      else if (/^! smtp-inspect effective policy\b/.test(raw)) full = { line, what: 'the header "policy check" prints' };
+      else if (/^Cryptochecksum:/i.test(raw)) full = { line, what: '"Cryptochecksum:" line' };
+      else if (/^: end\s*$/.test(raw)) full = { line, what: '": end" trailer' };
+      else if (/^: (Serial Number|Hardware):/.test(raw)) full = { line, what: `": ${raw.slice(2).split(':')[0] ?? ''}:" header line` };
     }
+    // Global lines a printout has but an admin may also type (weak: they yield to a typed command
+    // and never mean a whole running-config, which would apply no service-policy it does not print).
+    if (!section && !indented && w0 === 'hostname' && t.length === 2) section = { line, what: '"hostname" line' };
+    else if (!section && !indented && w0 === 'interface' && t.length === 2) section = { line, what: '"interface" block' };
     if (!command) {
       const trimmed = raw.trim();
       const hit = COMMAND_ONLY.find((c) => c.re.test(trimmed));

@@ -37,7 +37,7 @@ describe('auto-detection of show running-config printouts', () => {
     const text = fixture('running-config-no-header.txt');
     const p = compilePolicyText(text, 'nover.txt');
     expect(p.layering).toMatchObject({ requested: 'auto', mode: 'snapshot' });
-    expect(p.layering?.reason).toMatch(/line 2: "hostname" line/);
+    expect(p.layering?.reason).toMatch(/line 43: "Cryptochecksum:" line/);
     expect(p.classify(flow).esmtp).toBeNull();
     expect(p.normalized()).toMatch(/^! layering: snapshot \(auto\)/m);
     // merged on purpose, the default inspect esmtp comes back, and the admin is told which line looks printed
@@ -187,5 +187,13 @@ describe('pager prompts', () => {
     expect(compilePolicyText(text.replace('>              hpm', '>\r              \rhpm'), 'pagerA.txt').classify(flow).esmtp).toBeNull();
     // a line's own indentation after the erase blanks stays (here: an indented typo is still an error)
     expect(() => compilePolicyText('policy-map global_policy\n class inspection_default\n<--- More --->                bogus\n', 'p.txt')).toThrow(/got "bogus"/);
+  });
+
+  it('typed lines admins also type (interface, hostname) yield to a typed command: merge, inspection kept', () => {
+    const text = 'interface GigabitEthernet0/1\n nameif dmz\npolicy-map type inspect esmtp mymap\n parameters\n  allow-tls\npolicy-map global_policy\n class inspection_default\n  no inspect esmtp\n  inspect esmtp mymap\n';
+    const p = compilePolicyText(text, 'weak.txt');
+    expect(p.layering).toMatchObject({ requested: 'auto', mode: 'merge' });
+    expect(p.layering?.reason).toMatch(/"interface" block, but line 8/);
+    expect(p.normalized()).toMatch(/^ {2}inspect esmtp mymap$/m);
   });
 });
