@@ -67,8 +67,8 @@ export function registerProxy(program: Command): void {
     .requiredOption('--upstream <HOST:PORT>', 'the real SMTP server')
     .option('--policy <FILE>', 'ASA running-config with the inspection policy (default: the ASA default policy)')
     .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
-    .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout, with --print none)')
-    .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout, with --print none)')
+    .option('--verdicts <FILE>', 'write the verdict records (JSON lines) to FILE (- for stdout: the same as --print verdicts)')
+    .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout: the same as --print syslog)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
     .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
@@ -102,11 +102,17 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   const maxHeldBytes = Math.max(1, Math.floor(positiveNumber(opts.maxHeld, '--max-held')));
   // Before anything is opened: no output may be the policy, share a file with another, or share
   // stdout with the printed lines.
+  // `--syslog -` with the default `--print syslog` (or `--verdicts -` with `--print verdicts`) asks
+  // for what is printed anyway: one stream on stdout, printed once, not a clash.
+  const printsSyslog = opts.print === 'syslog' || opts.print === 'both';
+  const printsVerdicts = opts.print === 'verdicts' || opts.print === 'both';
+  const syslogPath = opts.syslog === '-' && printsSyslog ? undefined : opts.syslog;
+  const verdictsPath = opts.verdicts === '-' && printsVerdicts ? undefined : opts.verdicts;
   checkOutputPaths(
     [{ option: '--policy', path: opts.policy }],
     [
-      { option: '--verdicts', path: opts.verdicts },
-      { option: '--syslog', path: opts.syslog },
+      { option: '--verdicts', path: verdictsPath },
+      { option: '--syslog', path: syslogPath },
       { option: '--write', path: opts.write },
       { option: `--print ${opts.print}`, path: opts.print === 'none' ? undefined : '-', stdoutHint: 'or use --print none' },
     ],
@@ -123,8 +129,8 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   const stdout = new TextFileOutput('-');
   const verdictOutputs: LineOutput[] = [];
   const syslogOutputs: LineOutput[] = [];
-  if (opts.verdicts !== undefined) verdictOutputs.push(opts.verdicts === '-' ? stdout : open(opts.verdicts));
-  if (opts.syslog !== undefined) syslogOutputs.push(opts.syslog === '-' ? stdout : open(opts.syslog));
+  if (verdictsPath !== undefined) verdictOutputs.push(verdictsPath === '-' ? stdout : open(verdictsPath));
+  if (syslogPath !== undefined) syslogOutputs.push(syslogPath === '-' ? stdout : open(syslogPath));
   if (opts.print === 'verdicts' || opts.print === 'both') verdictOutputs.push(stdout);
   if (opts.print === 'syslog' || opts.print === 'both') syslogOutputs.push(stdout);
 

@@ -7,7 +7,7 @@
  * Also the contradictory options that are now usage errors. The refusals come before the capture
  * is read, so most cases need no corpus; the ones that replay for real skip without it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -229,6 +229,33 @@ describe('the other commands refuse the same clashes', () => {
     expectRefused(cli([...base, '--verdicts', 'x.log', '--syslog', 'x.log'], { cwd: dir }), '--verdicts x.log', '--syslog x.log');
     expectRefused(cli([...base, '--verdicts', '-', '--syslog', '-', '--print', 'none']), '--verdicts -', '--syslog -');
     expect(fs.existsSync(path.join(dir, 'x.log'))).toBe(false);
+  });
+});
+
+describe('proxy: an explicit - for the stream --print already prints', () => {
+  beforeAll(() => {
+    expect(ensureBuiltCli()).toBe(true);
+  });
+
+  it('--syslog - with the default --print syslog starts (printed once); --syslog - with --print verdicts is refused', async () => {
+    const base = ['proxy', '--listen', '127.0.0.1:0', '--upstream', '127.0.0.1:25'];
+    expectRefused(cli([...base, '--syslog', '-', '--print', 'verdicts']), '--syslog -', '--print verdicts');
+    for (const extra of [['--syslog', '-'], ['--verdicts', '-', '--print', 'verdicts']]) {
+      const child = spawn(process.execPath, [CLI_MAIN, ...base, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        child.on('exit', (c) => resolve(c));
+        const wait = setInterval(() => {
+          if (err.includes('proxy listening on')) {
+            clearInterval(wait);
+            child.kill('SIGTERM');
+          }
+        }, 20);
+      });
+      expect(err, extra.join(' ')).toContain('proxy listening on');
+      expect(code, err).not.toBe(2);
+    }
   });
 });
 
