@@ -403,18 +403,26 @@ export class PolicyImpl implements CompiledPolicy {
    * connections to the same port share one decision object (no parsing, no strings per
    * connection). Null when an access-list is involved (every connection is classified).
    */
-  private portCache: Map<string, Map<number, ClassDecision>> | null | undefined = undefined;
+  private portCache: Map<string | undefined, Map<string | undefined, Map<number, ClassDecision>>> | null | undefined = undefined;
+  /** (ingress, egress) pairs in portCache: beyond 64 (a live capture with many names?) no caching. */
+  private portCachePairs = 0;
 
   classify(flow: FlowTuple): ClassDecision {
     if (this.portCache === undefined) this.portCache = this.portOnly() ? new Map() : null;
     const cache = this.portCache;
     if (cache === null) return this.classifyNow(flow);
-    const ifKey = `${flow.ingressInterface ?? '\u0000none'}\u0000${flow.egressInterface ?? '\u0000none'}`;
-    let byPort = cache.get(ifKey);
+    // Keyed by the interface names themselves (two map levels): nothing is built per connection.
+    let byEgress = cache.get(flow.ingressInterface);
+    if (byEgress === undefined) {
+      byEgress = new Map();
+      cache.set(flow.ingressInterface, byEgress);
+    }
+    let byPort = byEgress.get(flow.egressInterface);
     if (byPort === undefined) {
-      if (cache.size >= 64) return this.classifyNow(flow);
+      if (this.portCachePairs >= 64) return this.classifyNow(flow);
+      this.portCachePairs++;
       byPort = new Map();
-      cache.set(ifKey, byPort);
+      byEgress.set(flow.egressInterface, byPort);
     }
     let d = byPort.get(flow.serverPort);
     if (d === undefined) {

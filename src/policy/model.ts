@@ -227,3 +227,11 @@ export function emptyConfig(): ParsedConfig {
     warnings: [],
   };
 }
+
+/**
+ * What makes two ESMTP match lines the same line (keywords are case-insensitive): the parser's
+ * idempotence and `no match`, and the printout warnings (printed.ts), compare by it.
+ */
+export function esmtpMatchKey(m: EsmtpMatchDraft): string {
+  return JSON.stringify([m.not, m.kind, m.gt, m.words, m.ref ? [m.ref.type, m.ref.name] : null]);
+}

@@ -31,6 +31,7 @@ import {
   type RegexClassDef,
   type ServiceEntry,
   type ServiceObject,
+  esmtpMatchKey,
 } from './model.js';
 import { portValue, type PortProto } from './ports.js';
 import { CompiledRegex, REGEX_LIMITS, RegexSyntaxError } from './regex.js';
@@ -497,10 +498,21 @@ function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
     acl = { name: nameT.text, aces: [] } as AccessList;
     cfg.accessLists.set(nameT.text, acl);
   }
-  // the same entry twice is one entry (the ASA keeps the first)
-  if (!acl.aces.some((a) => a.text === ace.text)) acl.aces.push(ace);
+  // the same entry twice is one entry (the ASA keeps the first); a set per list keeps a long ACL linear
+  let texts = aceTexts.get(acl);
+  if (texts === undefined) {
+    texts = new Set(acl.aces.map((a) => a.text));
+    aceTexts.set(acl, texts);
+  }
+  if (!texts.has(ace.text)) {
+    texts.add(ace.text);
+    acl.aces.push(ace);
+  }
   return null;
 }
+
+/** The entry texts of each access-list being parsed (made from its entries on first use). */
+const aceTexts = new WeakMap<AccessList, Set<string>>();
 
 function objectCommand(cfg: ParsedConfig, c: Cursor): Mode {
   const type = c.keyword('network', 'service');
@@ -1009,10 +1021,6 @@ function regexClassLine(cfg: ParsedConfig, def: RegexClassDef, c: Cursor): Mode 
 
 // ---- policy-map type inspect esmtp ------------------------------------------------------
 
-/** What makes two ESMTP match lines the same line (keywords are case-insensitive). */
-function esmtpMatchKey(m: EsmtpMatchDraft): string {
-  return JSON.stringify([m.not, m.kind, m.gt, m.words, m.ref ? [m.ref.type, m.ref.name] : null]);
-}
 
 function esmtpMapLine(cfg: ParsedConfig, def: EsmtpMapDef, c: Cursor): Mode | null {
   let neg = false;

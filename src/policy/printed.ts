@@ -4,12 +4,7 @@
  * line, which the admin almost never meant. Each warning names the line and suggests
  * `--policy-mode snapshot`.
  */
-import type { EsmtpMatchDraft, ParsedConfig, ParseWarning } from './model.js';
-
-/** Two match lines with these criteria and different values are one limit printed twice. */
-function matchKey(m: EsmtpMatchDraft): string {
-  return JSON.stringify([m.not, m.kind, m.gt, m.words, m.ref ? [m.ref.type, m.ref.name] : null]);
-}
+import { esmtpMatchKey as matchKey, type ParsedConfig, type ParseWarning } from './model.js';
 
 /** Inspect lines of one class (without esmtp) from which a list counts as printed, not typed. */
 const PRINTED_LIST = 2;
