@@ -270,7 +270,7 @@ export function formatInfo(i: CaptureInfo): string {
   s += row('TCP connections', i.tcpConnections);
   s += row('SMTP connections', `${i.smtpConnections} by server port: ${SMTP_PORTS.map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}${p === IMPLICIT_TLS_PORT ? ' (SMTPS, implicit TLS)' : ''}`).join(', ')}`);
   s += formatDefaultInspection(i).map((line, k) => (k === 0 ? row('Default inspection', line) : `${' '.repeat(20)}${line}\n`)).join('');
-    return s;
+  return s;
 }
 
 /** Which SMTP connections the ASA default policy inspects, and why the others are not. */

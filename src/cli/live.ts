@@ -10,8 +10,6 @@ import { createWriterLike } from '../capture/writer-like.js';
 import { defaultFilter, formatDevices, listDevices, LiveSource } from '../capture/live-source.js';
 import { CAP_SNAPLEN, deviceMtu } from '../capture/live-cap.js';
 
-/** Room for the link-layer header on top of the MTU (Ethernet with a VLAN tag, or SLL2). */
-const LINK_HEADER_ALLOWANCE = 20;
 import type { PacketWriter } from '../capture/types.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
 import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
@@ -28,6 +26,9 @@ import { dropPrivileges } from '../capture/live-privileges.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
+
+/** Room for the link-layer header on top of the MTU (Ethernet with a VLAN tag, or SLL2). */
+const LINK_HEADER_ALLOWANCE = 20;
 
 export interface LiveCliOptions {
   interface?: string;
