@@ -80,17 +80,18 @@ function refError(file: string, pos: Pos, message: string): PolicyError {
  * objects of the same name as a whole, and its service-policy lines replace the default's. A whole
  * running-config (`full`) is complete: without a service-policy line nothing is applied. A section
  * printout (`show run policy-map`) does not show service-policies: the default's stays.
+ * `signLine`: the line of the sign that made the text a snapshot (where its warnings point).
  */
-export function layer(base: ParsedConfig, user: ParsedConfig, full = true): ParsedConfig {
+export function layer(base: ParsedConfig, user: ParsedConfig, full = true, signLine = 1): ParsedConfig {
   const warnings = [...user.warnings];
   let servicePolicies = base.servicePolicies;
   if (user.touchedServicePolicies) servicePolicies = user.servicePolicies;
   else if (full) {
     servicePolicies = [];
-    warnings.push({ line: 1, level: 'warning', message: 'no service-policy in this running config: nothing is inspected (a show running-config prints every service-policy; none means no policy is applied)' });
+    warnings.push({ line: signLine, level: 'warning', message: 'no service-policy in this running config: nothing is inspected (a show running-config prints every service-policy; none means no policy is applied)' });
   } else
     warnings.push({
-      line: 1,
+      line: signLine,
       level: 'note',
       message: 'no service-policy line in this printout: the factory default "service-policy global_policy global" is kept (as for a "show running-config policy-map" section)',
     });

@@ -22,6 +22,8 @@ export interface LayeringChoice {
   full: boolean;
   /** One line for `policy check`: which mode and why (the line and sign that decided). */
   reason: string;
+  /** The line of the sign that decided a snapshot (warnings about the layering point at it). */
+  line?: number;
 }
 
 /** Lines a printout never has: commands an admin types (the ASA prints state, never these). */
@@ -133,12 +135,13 @@ export function chooseLayering(text: string, requested: PolicyMode = 'auto'): La
       mode: 'snapshot',
       full,
       reason: `snapshot (--policy-mode snapshot): the objects printed replace the default ones${full ? `; a whole running-config (${at(signs.full as Sign)})` : ''}`,
+      ...(signs.full ? { line: signs.full.line } : {}),
     };
   }
   // a header or trailer is never typed: it decides even with command lines after it
-  if (signs.full) return { requested, mode: 'snapshot', full: true, reason: `snapshot (auto): a show running-config printout, ${at(signs.full)}` };
+  if (signs.full) return { requested, mode: 'snapshot', full: true, reason: `snapshot (auto): a show running-config printout, ${at(signs.full)}`, line: signs.full.line };
   if (signs.section && !signs.command)
-    return { requested, mode: 'snapshot', full: false, reason: `snapshot (auto): a show running-config section printout, ${at(signs.section)}` };
+    return { requested, mode: 'snapshot', full: false, reason: `snapshot (auto): a show running-config section printout, ${at(signs.section)}`, line: signs.section.line };
   if (signs.section && signs.command)
     return {
       requested,

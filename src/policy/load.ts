@@ -43,7 +43,7 @@ export function compilePolicyText(text: string, source: string, options: Compile
   const clean = text.replace(/^\uFEFF/, '');
   const choice = chooseLayering(clean, options.mode ?? 'auto');
   let cfg;
-  if (choice.mode === 'snapshot') cfg = layer(base, parseConfig(clean, source), choice.full);
+  if (choice.mode === 'snapshot') cfg = layer(base, parseConfig(clean, source), choice.full, choice.line ?? 1);
   else {
     cfg = parseConfig(clean, source, base);
     cfg.warnings.push(...printedOverDefault(base, cfg));
