@@ -601,7 +601,6 @@ export class FlowTable<S = unknown> {
         this.stats.ignoredPackets++;
       } else if ((flags & RST) === 0) {
         this.onPayload(conn, dir, h, peer, pkt, off, len, missing, packetNumber, r);
-        if (h.ackedOffset > h.nextOffset) this.settleAckedHoles(conn, dir, h);
       }
     }
 
@@ -870,12 +869,14 @@ export class FlowTable<S = unknown> {
    *
    * Acknowledged-but-unseen bytes are usually just late: at a capture point an ACK can overtake
    * the data it acknowledges by a packet or a few (both directions are captured, one arrives
-   * later). So they become a gap only once they can no longer arrive: a later packet of their own
-   * direction was seen (settleAckedHoles); the side never showed a packet at all (a one-sided
-   * capture: the bytes will never come, and what the peer sends next depends on them, so the gap
-   * goes before its data); the peer kept acknowledging past them for more than a few packets (the
-   * out-of-order window) or longer than outOfOrderTimeoutSec; both FINs were acknowledged
-   * (checkFinished); or at close.
+   * later), and a side's own packets can be recorded out of order too (multi-queue NICs, merged
+   * captures) — a later packet of their side is ordinary out-of-order data, held under the
+   * out-of-order limits, and settles nothing by itself. So they become a gap only once they can
+   * no longer arrive: the side never showed a packet at all (a one-sided capture: the bytes will
+   * never come, and what the peer sends next depends on them, so the gap goes before its data);
+   * the peer kept acknowledging past them for more than a few packets (the out-of-order window)
+   * or longer than outOfOrderTimeoutSec; the out-of-order queue gave the hole up; both FINs were
+   * acknowledged (checkFinished); or at close.
    */
   private onAck(conn: Connection<S>, d: Direction, ack: number, withData: boolean): void {
     const h = conn.half[d];
@@ -900,8 +901,6 @@ export class FlowTable<S = unknown> {
         const waited = this.nowSec - h.ackedMissingSinceSec + (this.nowNsec - h.ackedMissingSinceNsec) * 1e-9;
         if (h.ackedMissingPackets > Math.max(1, Math.min(o.maxOutOfOrderPacketsPerDirection, ACK_OVERTAKE_PACKETS)) || (o.outOfOrderTimeoutSec > 0 && waited > o.outOfOrderTimeoutSec)) {
           this.giveUpHolesBefore(conn, d, h, this.ackedDataEnd(h));
-        } else {
-          this.settleAckedHoles(conn, d, h);
         }
       }
     }
@@ -916,19 +915,6 @@ export class FlowTable<S = unknown> {
         this.updateBuffered(conn);
       }
     }
-  }
-
-  /**
-   * Holes the peer acknowledged that have bytes of their own direction after them are missing: a
-   * side's packets keep their order at the capture point (only an ACK overtakes data, across the
-   * two directions), so once a later packet of that side was seen, the acknowledged bytes before
-   * it will not come.
-   */
-  private settleAckedHoles(conn: Connection<S>, d: Direction, h: HalfStream): void {
-    const q = h.queue;
-    if (q === null || q.length === 0) return;
-    const acked = h.finSeen ? Math.min(h.ackedOffset, h.finOffset) : h.ackedOffset;
-    if (acked > h.nextOffset) this.giveUpHolesBefore(conn, d, h, Math.min(acked, q[q.length - 1]!.end));
   }
 
   private raiseAcked(h: HalfStream, ackOff: number): void {
