@@ -32,7 +32,7 @@ const MAX_SEQ_DISTANCE = 0x40000000;
 const ACK_OVERTAKE_PACKETS = 8;
 /**
  * Events one side may have waiting for the peer's hole before the hole is given up anyway (a
- * backstop: the ACK window, the later packet of the peer and the timeout settle it well before).
+ * backstop: the ACK window and the timeout settle it well before).
  */
 const MAX_DEFERRED_EVENTS = 64;
 /** Smallest retransmission-check history buffer. */
@@ -929,8 +929,9 @@ export class FlowTable<S = unknown> {
    * is not a byte: with the FIN seen, the data ends at it; without, the last acknowledged sequence
    * number is taken for an unseen FIN only when it is exactly one beyond data known to end there
    * (delivered or held bytes, or an earlier ACK): a lost FIN alone is no gap, and a run of lost
-   * bytes is counted in full. If that side then sends more, the number was a byte after all (the
-   * later packet settles it as a gap); if the connection ends, it was the FIN.
+   * bytes is counted in full. If that side then sends more, the number was a byte after all (held
+   * data now ends past it: the ACK window or close settles it as a gap); if the connection ends,
+   * it was the FIN.
    */
   private ackedDataEnd(h: HalfStream): number {
     if (h.finSeen) return Math.min(h.ackedOffset, h.finOffset);

@@ -6,10 +6,9 @@
  * (regression of 43c9ee7: the ACK-carrying data packet gave the reply up as a gap, and STARTTLS
  * passed unmasked).
  *
- * Within one direction, data packets keep their order here: a side's packets are not reordered
- * at a capture point as a rule, which is what lets a later packet of a side prove that acknowledged
- * bytes before it are missing (property.test.ts covers reordering within a direction without
- * ACKs). Two things stay in place: the handshake (which packet opens the connection decides the client),
+ * Within one direction, data packets keep their order here (same-direction-reorder.test.ts
+ * reorders a side's own packets, acknowledged ones included; property.test.ts without ACKs).
+ * Two things stay in place: the handshake (which packet opens the connection decides the client),
  * and RSTs (a RST closes the connection where it is in the capture, as it tears it down on the
  * ASA at that point, so bytes recorded after it are not delivered).
  */
