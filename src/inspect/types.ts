@@ -106,4 +106,10 @@ export interface SessionContext {
   /** The service-policy class and policy-map that selected this connection (for counters). */
   policyMap: string;
   className: string;
+  /**
+   * Optional: the connection was picked up mid-session (its first packet was no SYN), so the
+   * greeting and the dialogue before the capture started are unknown; the engine starts
+   * desynchronised (native-notes/engine-options.md "Gaps"). Absent: false.
+   */
+  midstream?: boolean;
 }

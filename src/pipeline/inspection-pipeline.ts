@@ -618,6 +618,7 @@ export class InspectionPipeline implements SessionEvents {
       serverInterface: this.serverIf,
       policyMap: decision.policyMap,
       className: decision.className,
+      midstream: conn.clientBy !== 'syn' && conn.clientBy !== 'syn-ack',
     };
     st.ctx = ctx;
     const counters = this.counters.entry(decision.policyMap, decision.className, map);

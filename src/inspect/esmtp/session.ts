@@ -64,8 +64,27 @@ const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
 type ModeT = (typeof Mode)[keyof typeof Mode];
 
 /** Commands awaiting a server reply (pipelining queue entries). */
-const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13 } as const;
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13, QUIT: 14, VRFY: 15 } as const;
 type PendT = (typeof Pend)[keyof typeof Pend];
+
+const bit = (k: PendT): number => 1 << k;
+
+/**
+ * After a gap, the pending commands a reply may answer, by its code (a bit per Pend kind; 0: any,
+ * the code is ambiguous). Each of these codes answers one kind of command only (RFC 5321 4.2-4.3,
+ * RFC 4954, RFC 3207); a multi-line 250 carrying keywords answers EHLO.
+ */
+function pairTargets(code: number, multiLine: boolean): number {
+  switch (code) {
+    case 354: return bit(Pend.DATA);
+    case 221: return bit(Pend.QUIT);
+    case 334: case 235: case 535: return bit(Pend.AUTH) | bit(Pend.AUTHDATA);
+    case 220: return bit(Pend.STARTTLS) | bit(Pend.XSTARTTLS);
+    case 251: case 252: return bit(Pend.RCPT) | bit(Pend.VRFY);
+    case 250: return multiLine ? bit(Pend.EHLO) : 0;
+    default: return 0;
+  }
+}
 
 /** MAIL/RCPT argument scanner states. */
 const Addr = { NONE: 0, PRE: 1, POSTCOLON: 2, BRACKET: 3, BARE: 4, PARAMS: 5 } as const;
@@ -455,8 +474,16 @@ class EsmtpSession implements InspectorSession {
   private sFresh = false;
   /** The reply in progress began while the server was desynchronised. */
   private replyInDesync = false;
-  /** Replies with no pending command are read by their code (354, 334, 220) until alignment is back. */
+  /**
+   * The queue's alignment with the server's replies is uncertain (after a gap, or a connection
+   * picked up mid-session): replies are paired with the queue by their code (pairByCode) until
+   * one pairs by a code that answers one kind of command only, or the queue runs empty.
+   */
   private byCode = false;
+  /** The greeting (or part of it) was lost: a 220 answering no queued STARTTLS is the greeting's. */
+  private greetingLost = false;
+  /** The last reply was paired with the queue's head by guess (its code is ambiguous). */
+  private pairGuessed = false;
   // one note per desynchronisation episode
   private epActive = false;
   private epGaps = 0;
@@ -504,7 +531,29 @@ class EsmtpSession implements InspectorSession {
     this.res = null;
     this.specialSet = specialSetOf(opt.specialCharacters);
     counters.entry(ctx.policyMap, ctx.className, map);
+    if (ctx.midstream === true) this.startMidstream();
   }
+
+  /**
+   * A connection picked up mid-session (no handshake in the capture): no greeting is expected,
+   * and neither stream's position in the dialogue is known. Both start desynchronised, as after a
+   * gap in each (native-notes/engine-options.md "Gaps"): client bytes are judged from the server's
+   * first complete reply, which (like every reply until alignment is back) is paired by its code.
+   */
+  private startMidstream(): void {
+    this.greetingDone = true;
+    this.greetingLost = true; // a capture started just after the SYN still shows the greeting
+    this.byCode = true;
+    this.sDesync = true;
+    this.sSkip = true;
+    this.sFresh = true;
+    this.cDesync = true;
+    this.cAtLineStart = true;
+    this.midstreamNote = true;
+  }
+
+  /** The mid-session pickup note is still to be said (at the first bytes). */
+  private midstreamNote = false;
 
   // ===================================================================== contract
 
@@ -535,6 +584,7 @@ class EsmtpSession implements InspectorSession {
 
   data(dir: Direction, data: Buffer, offset: number, timeSec?: number, timeNsec?: number): void {
     if (this.res === null) this.acquire();
+    if (this.midstreamNote) this.sayMidstream(dir, offset);
     if (timeSec !== undefined) this.now = timeSec + (timeNsec ?? 0) / 1e9;
     if (this.state !== 'inspecting') {
       this.ends[dir] = Math.max(this.ends[dir], offset + data.length);
@@ -557,6 +607,7 @@ class EsmtpSession implements InspectorSession {
 
   gap(dir: Direction, offset: number, length: number, reason: GapReason = 'missing'): void {
     if (this.res === null) this.acquire();
+    if (this.midstreamNote) this.sayMidstream(dir, offset);
     if (this.state !== 'inspecting') return;
     this.flushRun();
     this.ends[dir] = Math.max(this.ends[dir], offset + length);
@@ -567,6 +618,14 @@ class EsmtpSession implements InspectorSession {
     this.flushRun(); // held greeting digits masked by serverGap: out before committed() moves on
     this.inGap = false;
     this.episodeCheck('nothing else had to be resynchronised');
+  }
+
+  private sayMidstream(dir: Direction, offset: number): void {
+    this.midstreamNote = false;
+    this.sink.verdict({
+      dir, offset, rule: 'midstream', action: 'note', syslog: [],
+      detail: 'connection picked up mid-session (no handshake in the capture; the ASA itself builds no connection without one): no greeting expected; client bytes are judged from the server\'s first complete reply, and replies are paired with commands by their code until they are in step',
+    });
   }
 
   /** A client gap: what is knowable stays (DATA stays DATA, a BDAT chunk is counted down). */
@@ -616,7 +675,11 @@ class EsmtpSession implements InspectorSession {
     if (!this.epKept) this.epKept = 'DATA state kept: the rest of the message is not measured (a line whose middle is missing has an unknown length, so no "gt N" fires on it), only its end (CRLF.CRLF or the server\'s reply) is looked for';
   }
 
-  /** A server gap: the replies it swallowed are unknown, so the pending queue is cleared (Zeek). */
+  /**
+   * A server gap: the bytes it swallowed held the replies to some prefix of the pending queue
+   * (possibly none, possibly all). The queue stays; the replies that follow are paired with it by
+   * their code (pairByCode), which says how long that prefix was.
+   */
   private serverGap(offset: number): void {
     if (this.sHold > 0) this.flushHold();
     this.kwPhase = false;
@@ -639,10 +702,14 @@ class EsmtpSession implements InspectorSession {
       }
     }
     const interrupted = this.inReply ? this.replyKind : Pend.OTHER;
-    if (this.inReply && this.replyKind === Pend.GREETING) this.greetingDone = true;
+    if (!this.greetingDone) {
+      // the greeting is the server's first reply: a gap before its end swallowed (part of) it
+      this.greetingDone = true;
+      this.greetingLost = true;
+    }
     let changesClient = modeChanging(interrupted);
     for (let k = 0; k < this.qLen; k++) if (modeChanging(this.q[(this.qHead + k) % this.q.length]! as PendT)) changesClient = true;
-    this.clearQueue();
+    this.byCode = true;
     this.sSkip = true;
     this.sFresh = true;
     this.sDesync = true;
@@ -657,7 +724,7 @@ class EsmtpSession implements InspectorSession {
       this.tokLen = 0;
       this.epKept = 'a reply that changes the client\'s state (to DATA, AUTH or STARTTLS) may be lost: client bytes are not judged until the server\'s next reply';
     }
-    if (!this.epKept) this.epKept = 'server replies are matched again from the next reply seen whole; nothing is masked until then';
+    if (!this.epKept) this.epKept = 'the gap held replies to some of the pending commands: later replies are paired with them by their code; nothing is masked until a reply is seen whole';
   }
 
   private clearQueue(): void {
@@ -998,12 +1065,24 @@ class EsmtpSession implements InspectorSession {
         case Verb.AUTH: pend = Pend.AUTH; break;
         case Verb.STARTTLS: pend = Pend.STARTTLS; break;
         case Verb.RSET: pend = Pend.RSET; break;
+        case Verb.QUIT: pend = Pend.QUIT; break;
+        case Verb.VRFY: pend = Pend.VRFY; break;
         default: break;
       }
     }
     // A line in progress when the server's 354 came is message text to the server: no reply for it.
     if (!this.enterDataAfterLine) this.push(pend);
     this.lineStarted = false;
+    if (this.byCode && this.sFresh && modeChanging(pend) && this.mode === Mode.CMD && !this.cDesync && !this.enterDataAfterLine) {
+      // No server byte since a server gap: the gap's bytes may hold this command's reply too (the
+      // flow layer delivers a hole when it is known, before client bytes that came after its
+      // start), and a lost 354/334/220 changes what the client's next bytes are.
+      this.cDesync = true;
+      this.cSinceGap = 0;
+      if (this.epActive && this.epFrom[0] < 0) this.epFrom[0] = o + 1;
+      if (this.epActive) this.epKept = 'a reply that changes the client\'s state (to DATA, AUTH or STARTTLS) may be lost: client bytes are not judged until the server\'s next reply';
+      return;
+    }
     if (disp === Disp.X && this.verb === Verb.BDAT && this.opt.bdatChunk === 'opaque') {
       const size = this.parseLeadingNumber();
       if (size > 0) {
@@ -1810,6 +1889,12 @@ class EsmtpSession implements InspectorSession {
     const code = replyCodeAt(this.sPrefix, 0);
     if (this.replyLine === 0) {
       this.replyCode = code;
+      if (this.byCode && !this.replyInDesync && this.replyKind !== Pend.GREETING) {
+        // the queue's head is a guess: EHLO keywords are looked for only in a multi-line 250 that
+        // an EHLO awaits (pairByCode pairs it with that EHLO when it completes)
+        const ehlo = code === 250 && b === 0x2d && this.queued(Pend.EHLO);
+        this.replyKind = ehlo ? Pend.EHLO : this.replyKind === Pend.EHLO ? Pend.OTHER : this.replyKind;
+      }
       return true;
     }
     return startsNextReply(this.opt, this.replyCode, code, b) ? this.splitReply(code) : true;
@@ -1902,15 +1987,11 @@ class EsmtpSession implements InspectorSession {
     let kind = this.replyKind;
     const resync = this.replyInDesync;
     this.replyInDesync = false;
-    if (resync) {
-      // the first reply seen whole after a server gap: which command it answers is unknown
-      this.sDesync = false;
-      kind = Pend.OTHER;
-    } else if (kind === Pend.GREETING) this.greetingDone = true;
-    else if (this.qLen > 0) {
-      this.pop();
-      this.byCode = false;
-    }
+    this.pairGuessed = false;
+    if (resync) this.sDesync = false; // the first reply seen whole after a server gap
+    if (kind === Pend.GREETING && !resync) this.greetingDone = true;
+    else if (this.byCode) kind = this.pairByCode(code, this.replyLine > 0);
+    else if (this.qLen > 0) this.pop();
     if (this.mode === Mode.DATA && this.dDesync && kind !== Pend.GREETING) {
       // After a gap inside DATA, a server reply means the message ended (Zeek's resync rule);
       // the client waited for it, so its next byte starts a command line.
@@ -1934,7 +2015,6 @@ class EsmtpSession implements InspectorSession {
         this.verb = -1;
       }
     }
-    if ((kind === Pend.OTHER || kind === Pend.XED) && this.byCode && this.greetingDone) kind = this.kindByCode(code);
     switch (kind) {
       case Pend.DATA:
         if (code === 354) {
@@ -1976,7 +2056,7 @@ class EsmtpSession implements InspectorSession {
         // The server received X's through the ASA and would reject them; a success reply here
         // (a Telnet-typed EHLO answered 250 with its keywords, say) is a path the ASA does not
         // allow. Said once per connection; inspection goes on.
-        if (code >= 200 && code <= 399 && !this.xedAcceptedNoted) {
+        if (code >= 200 && code <= 399 && !this.xedAcceptedNoted && !this.pairGuessed) {
           this.xedAcceptedNoted = true;
           this.sink.verdict({
             dir: 1, offset: o, rule: 'x-divergence', action: 'note', syslog: [],
@@ -2000,7 +2080,43 @@ class EsmtpSession implements InspectorSession {
   }
 
   /**
-   * After a gap, a reply with no known command is read by its code: only these codes change the
+   * Which pending command a reply answers while the queue's alignment is uncertain (byCode): the
+   * replies lost in a server gap answered a prefix of the queue, so a reply whose code answers one
+   * kind of command only (pairTargets) answers the first such command queued, and every command
+   * before it was answered in the gap; they all leave the queue and alignment is back. A reply
+   * with an ambiguous code (2xx/4xx/5xx) is paired with the queue's head, by guess.
+   * A distinctive code with no such command queued answers one the capture lost (a client gap):
+   * it is read by its code alone (kindByCode), or is the rest of a lost greeting (220).
+   */
+  private pairByCode(code: number, multiLine: boolean): PendT {
+    const targets = pairTargets(code, multiLine);
+    if (targets !== 0) {
+      for (let k = 0; k < this.qLen; k++) {
+        const e = this.q[(this.qHead + k) % this.q.length]! as PendT;
+        if ((targets & bit(e)) === 0) continue;
+        this.qHead = (this.qHead + k + 1) % this.q.length;
+        this.qLen -= k + 1;
+        this.byCode = false;
+        this.greetingLost = false;
+        return e;
+      }
+      if (code === 220 && this.greetingLost) {
+        this.greetingLost = false;
+        return Pend.OTHER;
+      }
+      if (code === 354 || code === 334 || code === 220) return this.kindByCode(code);
+    }
+    this.greetingLost = false;
+    if (this.qLen === 0) return Pend.OTHER;
+    const head = this.peek();
+    this.pop();
+    if (this.qLen === 0) this.byCode = false; // nothing left that the gap may have answered
+    this.pairGuessed = true;
+    return head;
+  }
+
+  /**
+   * A reply answering a command the capture lost is read by its code: only these codes change the
    * client's state, and each answers one command only (RFC 5321 / 4954 / 3207).
    */
   private kindByCode(code: number): PendT {
@@ -2036,6 +2152,11 @@ class EsmtpSession implements InspectorSession {
     }
     this.q[(this.qHead + this.qLen) % cap] = k;
     this.qLen++;
+  }
+
+  private queued(k: PendT): boolean {
+    for (let i = 0; i < this.qLen; i++) if (this.q[(this.qHead + i) % this.q.length] === k) return true;
+    return false;
   }
 
   private peek(): PendT {
