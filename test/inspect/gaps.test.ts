@@ -112,3 +112,84 @@ describe('gap in the server stream', () => {
     expect(gapNotes(r)[0]!.detail).toMatch(/a reply that changes the client's state .* may be lost/);
   });
 });
+
+describe('replies after a server gap are paired with the pending commands by their code', () => {
+  const pre = [S('220 x\r\n'), C('EHLO c\r\n'), S('250-x\r\n250 PIPELINING\r\n')];
+  const xed = (r: ReturnType<typeof run>) => r.verdicts.filter((v) => v.action === 'x-substitute');
+
+  it('a 354 answers the first queued DATA: the replies before it were in the gap; the body passes', () => {
+    const r = run(defaultMap(), [...pre, C('MAIL FROM:<a@b>\r\n'), G(1, 14), C('RCPT TO:<c@d>\r\n'), S('250 ok\r\n'), C('DATA\r\n'), S('354 go\r\n'), C('Subject: s\r\n\r\nhello world\r\n.\r\n'), S('250 queued\r\n'), C('VERB\r\n')]);
+    expect(xed(r).map((v) => v.detail)).toEqual(['"VERB": not a supported command']);
+    expect(latin1(r.out[0])).toContain('hello world');
+    expect(gapNotes(r)[0]!.detail).toMatch(/paired with them by their code.*resynchronised at the server's 250 reply$/);
+  });
+
+  it('a DATA sent before any server byte after the gap: its 354 may be in the gap, so the body is not judged', () => {
+    const r = run(defaultMap(), [...pre, C('MAIL FROM:<a@b>\r\n'), G(1, 40), C('RCPT TO:<c@d>\r\nDATA\r\nSubject: s\r\n\r\nhello\r\n.\r\n'), S('250 queued\r\n'), C('QUIT\r\n'), S('221 bye\r\n'), C('VERB\r\n')]);
+    expect(xed(r).map((v) => v.detail)).toEqual(['"VERB": not a supported command']);
+  });
+
+  it('221 answers QUIT, whatever came before it', () => {
+    const r = run(defaultMap(), [...pre, C('MAIL FROM:<a@b>\r\n'), G(1, 14), C('RSET\r\n'), C('QUIT\r\n'), S('221 bye\r\n'), C('VERB\r\n')]);
+    // alignment is back after the 221: the next line is judged (and X'd), no x-divergence guess
+    expect(xed(r)).toHaveLength(1);
+    expect(r.verdicts.filter((v) => v.rule === 'x-divergence')).toEqual([]);
+  });
+
+  it('334 answers the AUTH: the next client line is AUTH data, not a command', () => {
+    const r = run(defaultMap(), [...pre, C('NOOP\r\n'), G(1, 8), C('AUTH LOGIN\r\n'), S('334 VXNlcm5hbWU6\r\n'), C('dXNlcg==\r\n'), S('334 UGFzc3dvcmQ6\r\n'), C('cGFzcw==\r\n'), S('235 ok\r\n')]);
+    expect(xed(r)).toEqual([]);
+  });
+
+  it('a multi-line 250 answers the EHLO further down the queue: its keywords are masked as after any EHLO', () => {
+    const r = run(defaultMap(), [S('220 x\r\n'), C('RSET\r\nNOOP\r\nEHLO c\r\n'), G(1, 11), S('250 ok\r\n'), S('250-x\r\n250-CHUNKING\r\n250 STARTTLS\r\n'), C('VERB\r\n')]);
+    // RSET's reply was in the gap; "250 ok" (NOOP's) is paired with RSET by guess, so NOOP is the
+    // queue's head when the multi-line 250 starts: it answers the EHLO (and NOOP's went unseen)
+    const out = latin1(r.out[1]);
+    expect(out).toContain('250 XXXXXXXA\r\n');
+    expect(out).toContain('250-XXXXXXXX\r\n');
+    // in step again: the next line is judged
+    expect(xed(r)).toHaveLength(1);
+  });
+
+  it('a greeting lost in the gap: a later 220 with no STARTTLS queued is the greeting\'s, not a STARTTLS answer', () => {
+    const r = run(mapFrom('policy-map type inspect esmtp M\n parameters\n  allow-tls\n'), [G(1, 10), S('220 x ESMTP\r\n'), C('EHLO c\r\n'), S('250 x\r\n'), C('VERB\r\n')]);
+    expect(r.session.state).toBe('inspecting');
+    expect(xed(r)).toHaveLength(1);
+    // the greeting was seen only after the gap: nothing masked by guess, no second banner
+    expect(r.verdicts.filter((v) => v.rule === 'mask-banner')).toEqual([]);
+  });
+
+  it('251/252 answer a RCPT/VRFY, not the MAIL whose reply was lost', () => {
+    const r = run(defaultMap(), [...pre, C('MAIL FROM:<a@b>\r\n'), G(1, 14), C('RCPT TO:<c@d>\r\n'), S('251 forwarded\r\n'), C('DATA\r\n'), S('354 go\r\n'), C('body\r\n.\r\n'), S('250 ok\r\n')]);
+    expect(xed(r)).toEqual([]);
+  });
+});
+
+describe('a connection picked up mid-session (SessionContext.midstream)', () => {
+  it('no greeting expected; client bytes judged from the first complete server reply; the 354 starts DATA', async () => {
+    const { CTX } = await import('./helpers.js');
+    const { createEsmtpSession } = await import('../../src/inspect/esmtp/session.js');
+    const { defaultEngineOptions } = await import('../../src/inspect/options.js');
+    const { EsmtpCounters } = await import('../../src/inspect/counters.js');
+    const verdicts: { rule: string; action: string }[] = [];
+    const edits: { dir: number; offset: number }[] = [];
+    const s = createEsmtpSession(defaultMap(), { ...CTX, midstream: true }, defaultEngineOptions(), { edit: (e) => edits.push(e), verdict: (v) => verdicts.push(v) }, new EsmtpCounters());
+    const c = [0];
+    const sv = [0];
+    const cl = (t: string) => { s.data(0, Buffer.from(t, 'latin1'), c[0]!); c[0]! += t.length; };
+    const se = (t: string) => { s.data(1, Buffer.from(t, 'latin1'), sv[0]!); sv[0]! += t.length; };
+    cl('XMAIL FROM:<a@b>\r\n'); // before the first reply: not judged
+    se('250 2.1.0 Ok\r\n'); // not a banner
+    cl('RCPT TO:<c@d>\r\n');
+    se('250 2.1.5 Ok\r\n');
+    cl('DATA\r\n');
+    se('354 go\r\n');
+    cl('Subject: x\r\n\r\nbody\r\n.\r\n');
+    se('250 queued\r\n');
+    cl('VERB\r\n');
+    s.end();
+    expect(verdicts.map((v) => `${v.rule} ${v.action}`)).toEqual(['midstream note', 'unknown-command x-substitute']);
+    expect(edits.every((e) => e.dir === 0 && e.offset >= c[0]! - 6)).toBe(true);
+  });
+});
