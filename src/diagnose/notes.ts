@@ -10,6 +10,8 @@
  * | `gap`                             | caveat   | bytes missing from the capture were not inspected: a rule may hit there unseen, and judgement resumes after a resynchronisation |
  * | `pipelining-limit`                | caveat   | the engine forgot the oldest pending command: replies after it may be paired with the wrong command |
  * | `server-anomaly`                  | caveat   | where a server reply ends was guessed (a line without a reply code ignored, an over-long line without LF cut at its segment's end, a multi-line reply without a final line split at a code change); what the ASA does there is not documented, so replies after it may pair with other commands through the ASA |
+ * | `pipelining-after-data`          | caveat   | lines the client sent after DATA before the 354: X'd as commands (as the ASA does), but the server read them as message text |
+ * | `midstream`                       | caveat   | the capture starts mid-session (no handshake): the greeting and the commands before the first complete reply were not seen or judged |
  * | `connection` "still open at the end of the capture" | caveat | the rest of the session is not in the capture: a later hit cannot be seen, a quiet end is not a death |
  * | `connection` built / teardown (302013/302014) | ignored | the ASA's connection log: every inspected session has them, `inspected` already says so, a teardown by inspection repeats the drop finding, a FIN/RST teardown is the endpoints' doing |
  * | `tcp-gap`                         | ignored  | one per hole (unbounded on a lossy capture); the engine's `gap` note reports the same holes per episode with how inspection resynchronised, and for sessions not inspected the transcript's gap count is used |
@@ -35,6 +37,7 @@ export function noteUse(v: NoteLike): NoteUse {
     case 'pipelining-limit':
     case 'pipelining-after-data':
     case 'server-anomaly':
+    case 'midstream':
       return 'caveat';
     case 'connection':
       return v.detail.startsWith(END_OF_CAPTURE_DETAIL) ? 'caveat' : 'ignore';
@@ -131,6 +134,14 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
       return { packet: v.packet, kind: 'other-note', text: `${v.detail}: findings on those lines describe commands the server never ran`, uncertainFrom: null, source: 'emulation' };
     case 'server-anomaly':
       return { packet: v.packet, kind: 'server-anomaly', source: 'emulation', ...serverAnomaly(v.detail, v.packet) };
+    case 'midstream':
+      return {
+        packet: v.packet,
+        kind: 'other-note',
+        text: 'the capture starts in the middle of this session (no TCP handshake): the greeting and whatever the client sent before the first complete server reply were not seen, so a rule that hit there (the banner, an unknown command) cannot be shown; the ASA itself only inspects connections it saw open',
+        uncertainFrom: null,
+        source: 'emulation',
+      };
     case 'connection':
       return {
         packet: v.packet,

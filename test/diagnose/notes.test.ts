@@ -169,13 +169,16 @@ describe.skipIf(!haveShared || !haveTool('editcap'))('diagnose on generated capt
   const hole = path.join(dir, '07c-without-rcpt51.pcap');
   const ended = path.join(dir, '02-first-9.pcap');
   const hole2525 = path.join(dir, '19-without-9.pcap');
+  const midstream = path.join(dir, '02-from-mail.pcap');
   beforeAll(() => {
     // frame 111 is RCPT TO:<rcpt051@example.test> (tshark); 02's frame 9 is the client's MAIL FROM after EHLO
     execFileSync('editcap', [path.join(GENERATED_DIR, '07c-rcpt-101.pcap'), hole, '111']);
     execFileSync('editcap', ['-r', path.join(GENERATED_DIR, '02-ehlo-basic.pcap'), ended, '1-9']);
     execFileSync('editcap', [path.join(GENERATED_DIR, '19-port2525-control.pcap'), hole2525, '9']);
+    // 02 from the client's MAIL FROM on: no handshake, no greeting, no EHLO
+    execFileSync('editcap', [path.join(GENERATED_DIR, '02-ehlo-basic.pcap'), midstream, '1-8']);
     // editcap has been seen writing an empty file under load: say so rather than fail obscurely
-    for (const f of [hole, ended, hole2525]) expect(fs.statSync(f).size, `editcap output ${f}`).toBeGreaterThan(200);
+    for (const f of [hole, ended, hole2525, midstream]) expect(fs.statSync(f).size, `editcap output ${f}`).toBeGreaterThan(200);
   });
 
   it('a missing RCPT segment: the 101st-recipient drop is no longer seen, and diagnose says the session is uncertain because of the gap', async () => {
@@ -194,6 +197,14 @@ describe.skipIf(!haveShared || !haveTool('editcap'))('diagnose on generated capt
     expect(gap.packet).toBeGreaterThan(100);
     expect(gap.packet).toBeLessThan(112);
     expect(renderText(r)).toContain('Findings uncertain in 1 session(s) (1)');
+  });
+
+  it('a capture that starts mid-session: a caveat says the start was not seen, and no reply is taken for the banner', async () => {
+    const r = await runDiagnose(midstream, { policyPath: null });
+    const s = session1(r);
+    expect(s.caveats.some((c) => /starts in the middle of this session/.test(c.text))).toBe(true);
+    expect(s.findings.some((f) => /mask-banner/.test(f.rule))).toBe(false);
+    expect(s.findings.some((f) => f.action === 'x-substitute')).toBe(false);
   });
 
   it('a capture that stops mid-session: the connection still open at the end is a caveat at its last packet', async () => {
