@@ -46,6 +46,8 @@ export class Connection<S = unknown> implements ConnectionMeta {
   /** The same two objects seen as statistics. */
   readonly stats: [HalfStreamStats, HalfStreamStats];
   packets = 0;
+  /** Input packet number of this connection's latest packet (verdicts about its end point there). */
+  lastPacketNumber = 0;
   lastTimeSec: number;
   lastTimeNsec: number;
   /** The three-way handshake completed, or the connection was picked up midstream. */

@@ -295,6 +295,7 @@ export class FlowTable<S = unknown> {
     r.dir = dir;
     r.payloadLength = pkt.payloadLength;
     conn.packets++;
+    conn.lastPacketNumber = packetNumber;
     conn.lastTimeSec = tsSec;
     conn.lastTimeNsec = tsNsec;
     this.touch(conn);

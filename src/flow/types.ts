@@ -48,6 +48,8 @@ export interface ConnectionMeta {
   firstPacket: number;
   firstTimeSec: number;
   firstTimeNsec: number;
+  /** Input packet number of the connection's latest packet (the flow table keeps it; others may not). */
+  lastPacketNumber?: number;
 }
 
 export interface StreamListener<C extends ConnectionMeta = ConnectionMeta> {

@@ -666,7 +666,7 @@ export class InspectionPipeline implements SessionEvents {
       this.checkDrop(st);
     }
     const at = e ?? null;
-    this.verdictAt(at?.tsSec ?? this.lastTsSec, at?.tsNsec ?? this.lastTsNsec, at?.packetNumber ?? 0, conn.client, conn.server, dir, 'tcp-gap', 'note', null, text);
+    this.verdictAt(at?.tsSec ?? this.lastTsSec, at?.tsNsec ?? this.lastTsNsec, at?.packetNumber ?? conn.lastPacketNumber, conn.client, conn.server, dir, 'tcp-gap', 'note', null, text);
   }
 
   /** Is this gap the part of the current packet's payload that the capture's snaplen cut off? */
@@ -692,10 +692,10 @@ export class InspectionPipeline implements SessionEvents {
       st.releaseSession();
       if (!st.tornDown) {
         const tr = this.teardownReason(st, reason);
-        if (tr !== null) this.teardown(st, tr, conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? 0);
+        if (tr !== null) this.teardown(st, tr, conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? conn.lastPacketNumber);
         else {
           st.tornDown = true;
-          this.verdictAt(conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? 0, conn.client, conn.server, null, 'connection', 'note', null, `still open at the end of the capture (no teardown logged)`);
+          this.verdictAt(conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? conn.lastPacketNumber, conn.client, conn.server, null, 'connection', 'note', null, `still open at the end of the capture (no teardown logged)`);
         }
       }
     }
@@ -782,7 +782,7 @@ export class InspectionPipeline implements SessionEvents {
       st.dropDetail = v.detail;
     }
     const conn = st.conn;
-    const pn = st.packetAt(v.dir, v.offset) ?? this.current?.packetNumber ?? 0;
+    const pn = st.packetAt(v.dir, v.offset) ?? this.current?.packetNumber ?? (conn.lastPacketNumber ?? 0);
     const at = this.entryFor(st, pn);
     const tsSec = at?.tsSec ?? this.lastTsSec;
     const tsNsec = at?.tsNsec ?? this.lastTsNsec;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
-import { PROJECT_CAPTURES } from '../helpers/shared.js';
+import { GENERATED_DIR, PROJECT_CAPTURES, haveShared, haveTool } from '../helpers/shared.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'check-targets-'));
 // The bundled demo: masking, an X'd verb and a dropped session, so every check has work to do.
@@ -53,5 +53,19 @@ describe('replay --check with outputs or input that cannot be read back', () => 
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain('check ok: paired with the input: no valid TCP checksum is invalid in OUT');
     expect(r.err).not.toContain('not read back');
+  });
+
+  it.skipIf(!haveShared || !haveTool('editcap'))('verdicts about the end of a connection (a gap settled at the end, still open) name its last packet, not packet 0', () => {
+    // 02 without the server's "250 queued" and the teardown: the capture ends with the gap unsettled
+    const cut = path.join(tmp, '02-cut.pcap');
+    const v = path.join(tmp, '02-cut.jsonl');
+    const r0 = spawnSync('editcap', [path.join(GENERATED_DIR, '02-ehlo-basic.pcap'), cut, '16', '18-21']);
+    expect(r0.status).toBe(0);
+    const r = replay([cut, '-o', '/dev/null', '--verdicts', v]);
+    expect(r.code, r.err).toBe(0);
+    const recs = fs.readFileSync(v, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { packet: number; rule: string; detail: string });
+    const ends = recs.filter((x) => x.rule === 'tcp-gap' || x.rule === 'gap' || x.detail.startsWith('still open'));
+    expect(ends.length).toBeGreaterThanOrEqual(3);
+    for (const x of ends) expect(x.packet, JSON.stringify(x)).toBeGreaterThan(0);
   });
 });
