@@ -314,6 +314,7 @@ export class InspectionPipeline implements SessionEvents {
   private prepareEdit(e: QueueEntry, pkt: DecodedPacket): void {
     if (e.owned) return;
     e.inputChecksumOk = tcpChecksumOk(pkt);
+    if (this.annotating) e.keepArrived();
     e.own();
     // The copy starts at offset 0 of the entry's store: decode again there (same fields, new offsets).
     decodePacketAt(e.linkType, e.buffer, e.offset, e.offset + e.captureLength, pkt);
@@ -449,6 +450,8 @@ export class InspectionPipeline implements SessionEvents {
     if (ann) {
       const c = e.comments;
       const all = e.inputComments ? (c ? [...e.inputComments, ...c] : e.inputComments) : c;
+      // A dropped packet never reaches OUT: the annotated capture shows it as it arrived.
+      if (e.dropped) e.showArrived();
       ann.write(e, all);
     }
   }
@@ -766,6 +769,7 @@ export class InspectionPipeline implements SessionEvents {
       const p = decodePacketAt(h.linkType, h.buffer, h.offset, h.offset + h.captureLength, this.scratch);
       if (p.kind !== PacketKind.TCP) continue;
       const before = h.modified ? h.inputChecksumOk : tcpChecksumOk(p);
+      if (this.annotating) h.keepArrived();
       const n = applyStreamEdit(p, h.streamOffset, ed.offset, ed.bytes, this.checksumMode);
       if (n > 0) {
         if (!h.modified) h.inputChecksumOk = before;

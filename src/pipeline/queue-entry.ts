@@ -31,6 +31,13 @@ export class QueueEntry implements WritablePacket {
   owned = false;
   /** The bytes are the reader's buffer, untouched (WritablePacket.fromInput). */
   fromInput = false;
+  /** pcapng epb_flags of the input packet (direction, reception type), carried to the outputs. */
+  epbFlags = 0;
+  /**
+   * The bytes as they arrived, kept (only for the annotated capture) once they are changed: a
+   * dropped packet is shown there as it arrived, not with the edits made before the drop.
+   */
+  arrived: Buffer | null = null;
   /**
    * This entry's byte store, reused from packet to packet (the pipeline's current entry and the
    * hold-back queue's pooled entries), so owning a copy rarely allocates more than a view.
@@ -71,9 +78,11 @@ export class QueueEntry implements WritablePacket {
     this.offset = 0;
     this.captureLength = bytes.length;
     this.fromInput = false;
+    this.epbFlags = 0;
+    this.arrived = null;
   }
 
-  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'>): void {
+  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'> & { epbFlags?: number }): void {
     this.packetNumber = rec.packetNumber;
     this.interfaceIndex = rec.interfaceIndex;
     this.linkType = rec.linkType;
@@ -87,6 +96,8 @@ export class QueueEntry implements WritablePacket {
     this.captureLength = rec.captureLength;
     this.owned = false;
     this.fromInput = true;
+    this.epbFlags = rec.epbFlags ?? 0;
+    this.arrived = null;
     this.inputComments = rec.comments;
     this.comments = null;
     this.conn = null;
@@ -119,6 +130,8 @@ export class QueueEntry implements WritablePacket {
     this.captureLength = src.captureLength;
     this.owned = true;
     this.fromInput = false;
+    this.epbFlags = src.epbFlags;
+    this.arrived = src.arrived;
     this.inputComments = src.inputComments;
     this.comments = src.comments === null ? null : src.comments.slice();
     this.conn = src.conn;
@@ -153,9 +166,26 @@ export class QueueEntry implements WritablePacket {
     this.captureLength = 0;
     this.owned = false;
     this.fromInput = false;
+    this.arrived = null;
     this.inputComments = null;
     this.comments = null;
     this.conn = null;
+  }
+
+  /** Before the first change to the bytes: keeps a copy of them as they arrived (see `arrived`). */
+  keepArrived(): void {
+    if (this.arrived !== null) return;
+    this.arrived = Buffer.from(this.buffer.subarray(this.offset, this.offset + this.captureLength));
+  }
+
+  /** Points the entry at the bytes as they arrived, when it kept them (a dropped packet's annotation). */
+  showArrived(): void {
+    const a = this.arrived;
+    if (a === null) return;
+    this.buffer = a;
+    this.offset = 0;
+    this.captureLength = a.length;
+    this.fromInput = false;
   }
 
   /** Copies src[from, from + len) to the start of this entry's store and returns the store. */
