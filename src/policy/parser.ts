@@ -843,8 +843,40 @@ function groupRef(cfg: ParsedConfig, c: Cursor, type: ObjectGroup['type'], self:
   if (!g) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" is not defined (define it before use)`, n);
   if (g.type !== type) throw c.error('E_POLICY_REFERENCE', `expected a ${type} object-group, "${n.text}" is a ${g.type} group`, n);
   if (g === self) throw c.error('E_POLICY_REFERENCE', `object-group "${n.text}" cannot contain itself`, n);
+  const path = pathTo(cfg, g, self);
+  if (path)
+    throw c.error(
+      'E_POLICY_REFERENCE',
+      `object-group "${n.text}" already contains "${self.name}" (${[...path, self.name].join(' -> ')}): a group object which causes the group hierarchy to become circular is not allowed`,
+      n,
+    );
   c.end();
   return { name: n.text, pos: c.pos(n) };
+}
+
+/** Names of the groups from `from` down to (not including) `to` through group-object lines, or null when `to` is not inside `from`. */
+function pathTo(cfg: ParsedConfig, from: ObjectGroup, to: ObjectGroup): string[] | null {
+  const seen = new Set<ObjectGroup>();
+  const walk = (g: ObjectGroup): string[] | null => {
+    if (g === to) return [];
+    if (seen.has(g)) return null;
+    seen.add(g);
+    for (const name of childGroups(g)) {
+      const child = cfg.groups.get(name);
+      const rest = child ? walk(child) : null;
+      if (rest) return [g.name, ...rest];
+    }
+    return null;
+  };
+  return walk(from);
+}
+
+function childGroups(g: ObjectGroup): string[] {
+  const out: string[] = [];
+  for (const e of g.network) if (e.kind === 'group') out.push(e.name);
+  for (const e of g.service) if (e.kind === 'group') out.push(e.name);
+  for (const e of g.protocols) if (e.kind === 'group') out.push(e.name);
+  return out;
 }
 
 function ogNetworkLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
