@@ -71,7 +71,7 @@ export function registerProxy(program: Command): void {
     .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout: the same as --print syslog)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
     .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable); the proxy judges whole lines (judging=line) unless --set judging=segment, which judges each read() as a segment', collect, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the server in syslog lines', 'inside')
     .option('--grace <SECONDS>', 'on SIGINT/SIGTERM, how long open sessions may finish before they are cut', '10')
@@ -117,7 +117,10 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
       { option: `--print ${opts.print}`, path: opts.print === 'none' ? undefined : '-', stdoutHint: 'or use --print none' },
     ],
   );
-  const engineOptions = engineOptionsFromCli(opts.set ?? []);
+  // The proxy reads a byte stream, not TCP segments: judging per read() would X valid commands that
+  // a 64 KiB read happens to cut (a fast pipelining client). Lines unless the user asks otherwise.
+  const sets = opts.set ?? [];
+  const engineOptions = engineOptionsFromCli(sets.some((t) => /^\s*judging\s*=/.test(t)) ? sets : ['judging=line', ...sets]);
   const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
 
   const files: TextFileOutput[] = [];
