@@ -338,6 +338,7 @@ export class ProxyConnection {
    */
   private enforce(kind: 'drop-connection' | 'reset', dropDir: Direction, dropOffset: number): void {
     this.enforced = kind;
+    this.stats.closedByInspection = { bytes: this.stats.bytesIn[0] + this.stats.bytesIn[1], durationMs: Date.now() - this.stats.startedMs };
     this.cause = kind;
     this.inspecting = false;
     const trigger = this.held[dropDir].chunkAt(dropOffset);

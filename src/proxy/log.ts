@@ -141,7 +141,11 @@ export class ProxyLog implements ProxyEvents {
     if (!this.inspectedIds.delete(meta.id)) return;
     const [a, b] = this.ends(meta);
     const reason = teardownReason(cause, this.o.clientInterface);
-    const line = syslog302014(meta.id, a, b, stats.durationMs / 1000, stats.bytesIn[0] + stats.bytesIn[1], reason, this.o.resetReasonSpacing ?? 'compact');
+    // Dropped or reset by inspection: the bytes and duration at the drop, as replay logs them.
+    const at = stats.closedByInspection;
+    const bytes = at?.bytes ?? stats.bytesIn[0] + stats.bytesIn[1];
+    const durationMs = at?.durationMs ?? stats.durationMs;
+    const line = syslog302014(meta.id, a, b, durationMs / 1000, bytes, reason, this.o.resetReasonSpacing ?? 'compact');
     this.record(meta, 0, null, 'connection', 'note', [line], teardownDetail(reason));
   }
 }

@@ -53,6 +53,11 @@ export interface ConnectionStats {
   reads: number;
   startedMs: number;
   durationMs: number;
+  /**
+   * Bytes and duration when inspection dropped or reset the connection: the ASA's 302014 "Flow
+   * closed by inspection" is logged there, before the bytes the proxy goes on reading and discarding.
+   */
+  closedByInspection?: { bytes: number; durationMs: number };
 }
 
 /** The two legs of a proxied connection as seen on the wire, for the synthetic capture. */

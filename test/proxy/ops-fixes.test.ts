@@ -72,6 +72,10 @@ describe('proxy operational details', () => {
     const t = proxy.log.totals;
     expect(t.bytesDropped[0]).toBeGreaterThanOrEqual('RCPT TO:<user101@example.net>\r\n'.length);
     for (const d of [0, 1] as const) expect(t.bytesIn[d], `direction ${d}`).toBe(t.bytesOut[d] + t.bytesDropped[d]);
+    // 302014 counts the bytes up to the drop (as replay logs it), not what was discarded after it.
+    const logged = Number(/ bytes (\d+) Flow closed by inspection$/.exec(td.syslog ?? '')?.[1]);
+    const after = 'RCPT TO:<after-the-drop@example.net>\r\nDATA\r\n'.length;
+    expect(logged).toBe(t.bytesIn[0] + t.bytesIn[1] - after);
   });
 
   it('a client that sends FIN and then answers the 221 with a RST: teardown TCP Reset-O, as replay of that leg logs', async (ctx) => {
