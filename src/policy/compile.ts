@@ -4,20 +4,17 @@
  * the ESMTP match lines (Class N) and implements the per-connection decision of ASA-ESMTP.md §4.2.
  */
 import { PolicyError } from '../errors.js';
-import { inPrefix, inRange, parseIp, type IpAddr } from './address.js';
+import { parseIp, type IpAddr } from './address.js';
 import type {
   AccessList,
   Ace,
-  AddrSpec,
   ClassMapDef,
   ClassMatch,
   EsmtpMapDef,
   ParsedConfig,
-  PortSpec,
-  ProtoSpec,
   Pos,
-  ServiceEntry,
 } from './model.js';
+import { GroupFlattener, GroupMemo, netHas, portHas, type NetNode, type NetSet, type PortLeaf } from './flatten.js';
 import { normalize } from './normalize.js';
 import { CompiledRegex, RegexSetMatcher } from './regex.js';
 import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning } from './types.js';
@@ -239,98 +236,39 @@ interface FlowAddrs {
   server: IpAddr | null;
   clientPort: number;
   serverPort: number;
+  /** Which network groups hold each address, answered once per connection. */
+  clientMemo: GroupMemo;
+  serverMemo: GroupMemo;
 }
 
 class Matcher {
-  constructor(private readonly cfg: ParsedConfig) {}
-
-  addr(spec: AddrSpec, ip: IpAddr | null, depth = 0): boolean {
-    if (!ip || depth > 64) return false;
-    switch (spec.kind) {
-      case 'any':
-        return spec.v === null || spec.v === ip.v;
-      case 'prefix':
-        return inPrefix(ip, spec.addr, spec.prefix);
-      case 'range':
-        return inRange(ip, spec.lo, spec.hi);
-      case 'never':
-        return false;
-      case 'object': {
-        const o = this.cfg.objects.get(spec.name);
-        return !!o?.addr && this.addr(o.addr, ip, depth + 1);
-      }
-      case 'group': {
-        const g = this.cfg.groups.get(spec.name);
-        return !!g && g.network.some((e) => this.addr(e, ip, depth + 1));
-      }
-    }
+  /** Groups flattened once (memoised): matching an ACE never walks a group hierarchy. */
+  readonly flat: GroupFlattener;
+  constructor(private readonly cfg: ParsedConfig) {
+    this.flat = new GroupFlattener(cfg);
   }
 
-  port(spec: PortSpec, p: number, depth = 0): boolean {
-    if (depth > 64) return false;
-    switch (spec.op) {
-      case 'any':
-        return true;
-      case 'eq':
-        return p === spec.port;
-      case 'neq':
-        return p !== spec.port;
-      case 'lt':
-        return p < spec.port;
-      case 'gt':
-        return p > spec.port;
-      case 'range':
-        return p >= spec.lo && p <= spec.hi;
-      case 'group': {
-        const g = this.cfg.groups.get(spec.name);
-        return !!g && g.service.some((e) => (e.kind === 'port' ? this.port(e.spec, p, depth + 1) : e.kind === 'group' ? this.port({ op: 'group', name: e.name, pos: e.pos }, p, depth + 1) : false));
-      }
-    }
+  private readonly clientMemo = new GroupMemo();
+  private readonly serverMemo = new GroupMemo();
+
+  /** The per-connection group memos, reset for a new connection. */
+  memos(): { clientMemo: GroupMemo; serverMemo: GroupMemo } {
+    this.clientMemo.reset(this.flat.netNodeCount);
+    this.serverMemo.reset(this.flat.netNodeCount);
+    return { clientMemo: this.clientMemo, serverMemo: this.serverMemo };
   }
 
-  /**
-   * What a protocol position allows for a TCP connection: 'ace' = TCP (or ip) with the ACE's own
-   * port specs, or service entries carrying their own ports; empty = cannot match TCP.
-   */
-  tcpServices(proto: ProtoSpec, depth = 0): Array<'ace' | ServiceEntry> {
-    if (depth > 64) return [];
-    const isTcp = (p: string) => p === 'tcp' || p === 'ip' || p === 'tcp-udp';
-    switch (proto.kind) {
-      case 'name':
-        return isTcp(proto.proto) ? ['ace'] : [];
-      case 'object': {
-        const o = this.cfg.serviceObjects.get(proto.name);
-        return o?.service && isTcp(o.service.proto) ? [o.service] : [];
-      }
-      case 'group': {
-        const g = this.cfg.groups.get(proto.name);
-        if (!g) return [];
-        if (g.type === 'protocol') {
-          const out: Array<'ace' | ServiceEntry> = [];
-          for (const e of g.protocols) {
-            if (e.kind === 'name') {
-              if (isTcp(e.proto)) out.push('ace');
-            } else out.push(...this.tcpServices({ kind: 'group', name: e.name, pos: e.pos }, depth + 1));
-          }
-          return out;
-        }
-        const out: Array<'ace' | ServiceEntry> = [];
-        for (const e of g.service) {
-          if (e.kind === 'service' && isTcp(e.entry.proto)) out.push(e.entry);
-          else if (e.kind === 'service-object') out.push(...this.tcpServices({ kind: 'object', name: e.name, pos: e.pos }, depth + 1));
-          else if (e.kind === 'group') out.push(...this.tcpServices({ kind: 'group', name: e.name, pos: e.pos }, depth + 1));
-        }
-        return out;
-      }
-    }
+  private addrHas(x: NetSet | NetNode, ip: IpAddr | null, memo: GroupMemo): boolean {
+    if (!ip) return false;
+    return 'children' in x ? memo.has(x, ip) : netHas(x, ip);
   }
 
   ace(ace: Ace, f: FlowAddrs): boolean {
     if (ace.inactive) return false;
-    if (!this.addr(ace.src, f.client) || !this.addr(ace.dst, f.server)) return false;
-    return this.tcpServices(ace.proto).some((s) =>
-      s === 'ace' ? this.port(ace.srcPort, f.clientPort) && this.port(ace.dstPort, f.serverPort) : this.port(s.src, f.clientPort) && this.port(s.dst, f.serverPort),
-    );
+    const a = this.flat.ace(ace);
+    if (!this.addrHas(a.src, f.client, f.clientMemo) || !this.addrHas(a.dst, f.server, f.serverMemo)) return false;
+    for (const s of a.services) if (portHas(s.src, f.clientPort) && portHas(s.dst, f.serverPort)) return true;
+    return false;
   }
 
   /** First ACE that matches decides: permit = match, deny = no match; none = implicit deny. */
@@ -350,7 +288,7 @@ class Matcher {
           ? { match: true, why: 'default-inspection-traffic selects tcp/25 for esmtp' }
           : { match: false, why: `default-inspection-traffic selects tcp/25 for esmtp, the server port is ${f.serverPort}` };
       case 'port': {
-        const ok = m.proto === 'tcp' && this.port(m.spec, f.serverPort);
+        const ok = m.proto === 'tcp' && portHas(this.flat.ports(m.spec), f.serverPort);
         return { match: ok, why: ok ? `match port tcp selects server port ${f.serverPort}` : `match port does not select tcp/${f.serverPort}` };
       }
       case 'access-list': {
@@ -448,7 +386,7 @@ export class PolicyImpl implements CompiledPolicy {
   }
 
   private classifyNow(flow: FlowTuple): ClassDecision {
-    const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort };
+    const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort, ...this.matcher.memos() };
     // An interface policy applies inspection (and connection limits) bidirectionally: to
     // connections entering and leaving through its interface; the global one at ingress, which
     // for a connection is once. Cisco "Feature Directionality"; native-notes "interface-direction".
@@ -513,28 +451,14 @@ export class PolicyImpl implements CompiledPolicy {
   esmtpPorts(): number[] | null {
     const ports = new Set<number>();
     const pms = [...(this.resolved.global ? [this.resolved.global] : []), ...this.resolved.interfaces.values()];
-    const addSpec = (spec: PortSpec, depth = 0): boolean => {
-      if (depth > 64) return true;
-      switch (spec.op) {
-        case 'eq':
-          ports.add(spec.port);
-          return true;
-        case 'range':
-          if (spec.hi - spec.lo + 1 > PORT_LIST_MAX) return false;
-          for (let p = spec.lo; p <= spec.hi; p++) ports.add(p);
-          return true;
-        case 'group': {
-          const g = this.resolved.cfg.groups.get(spec.name);
-          if (!g) return true;
-          for (const e of g.service) {
-            if (e.kind === 'port' && !addSpec(e.spec, depth + 1)) return false;
-            if (e.kind === 'group' && !addSpec({ op: 'group', name: e.name, pos: e.pos }, depth + 1)) return false;
-          }
-          return true;
-        }
-        default:
-          return false; // any, lt, gt, neq: port-agnostic
+    /** Adds the ports a set selects; false when it is port-agnostic or too wide to list. */
+    const addSet = (set: readonly PortLeaf[]): boolean => {
+      for (const spec of set) {
+        if (spec.op === 'eq') ports.add(spec.port);
+        else if (spec.op === 'range' && spec.hi - spec.lo + 1 <= PORT_LIST_MAX) for (let p = spec.lo; p <= spec.hi; p++) ports.add(p);
+        else return false; // any, lt, gt, neq, a huge range: port-agnostic
       }
+      return true;
     };
     for (const pm of pms) {
       for (const c of pm.classes) {
@@ -548,14 +472,12 @@ export class PolicyImpl implements CompiledPolicy {
         for (const m of c.classMap.matches) {
           if (m.kind === 'any') return null;
           if (m.kind === 'port') {
-            if (m.proto === 'tcp' && !addSpec(m.spec)) return null;
+            if (m.proto === 'tcp' && !addSet(this.matcher.flat.ports(m.spec))) return null;
           } else if (m.kind === 'access-list') {
             const acl = this.resolved.cfg.accessLists.get(m.name);
             for (const ace of acl?.aces ?? []) {
               if (ace.action !== 'permit' || ace.inactive) continue;
-              for (const s of this.matcher.tcpServices(ace.proto)) {
-                if (!addSpec(s === 'ace' ? ace.dstPort : s.dst)) return null;
-              }
+              for (const s of this.matcher.flat.ace(ace).services) if (!addSet(s.dst)) return null;
             }
           }
         }

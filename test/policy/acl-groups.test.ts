@@ -99,3 +99,67 @@ access-list T extended permit tcp object-group TOP any eq smtp
     expect(inspected(p, '10.0.0.2', '192.0.2.1')).toBe(false);
   });
 });
+
+describe('flattened groups', () => {
+  /** 26 levels of A_k and B_k, each including A_{k-1} and B_{k-1}: 2^26 paths to the leaves. */
+  const diamond = (levels: number): string => {
+    const out = ['object-group network A0', ' network-object host 10.99.99.99', 'object-group network B0', ' network-object host 10.99.99.98'];
+    for (let k = 1; k <= levels; k++) for (const n of ['A', 'B']) out.push(`object-group network ${n}${k}`, ` group-object A${k - 1}`, ` group-object B${k - 1}`);
+    return out.join('\n') + '\n';
+  };
+
+  it('a 26-level shared-subgroup hierarchy is matched without walking every path (the leaf and a miss)', () => {
+    const p = policy(`${diamond(26)}access-list T extended deny tcp object-group A26 any eq smtp
+access-list T extended permit tcp any object-group B26 eq smtp
+access-list T extended permit tcp host 10.1.1.1 any eq smtp
+`);
+    // a miss must visit the whole hierarchy: 2^26 paths would not finish; the DAG is 54 nodes
+    expect(inspected(p, '10.1.1.1', '192.0.2.1')).toBe(true);
+    expect(inspected(p, '10.99.99.99', '192.0.2.1')).toBe(false); // deny by A26
+    expect(inspected(p, '10.2.2.2', '10.99.99.98')).toBe(true); // permit by B26
+    expect(inspected(p, '10.2.2.2', '192.0.2.1')).toBe(false);
+  });
+
+  it('nesting deeper than 64 levels matches (it silently never did)', () => {
+    const out = ['object-group network L0', ' network-object 172.16.0.0 255.255.0.0'];
+    for (let k = 1; k <= 200; k++) out.push(`object-group network L${k}`, ` network-object host 203.0.113.${k % 250}`, ` group-object L${k - 1}`);
+    const p = policy(`${out.join('\n')}\naccess-list T extended permit tcp object-group L200 any eq smtp\n`);
+    expect(inspected(p, '172.16.5.5', '192.0.2.1')).toBe(true);
+    expect(inspected(p, '203.0.113.7', '192.0.2.1')).toBe(true);
+    expect(inspected(p, '172.17.5.5', '192.0.2.1')).toBe(false);
+    expect(inspected(p, '172.16.5.5', '192.0.2.1', 587)).toBe(false);
+  });
+
+  it('nested service and protocol groups keep their ports, and ACE order decides', () => {
+    const p = policy(`object-group service MAIL tcp
+ port-object eq smtp
+object-group service SUB tcp
+ port-object eq 2525
+object-group service TOP tcp
+ group-object MAIL
+ group-object SUB
+object-group service SVC
+ service-object tcp destination eq 587
+object-group service SVC2
+ group-object SVC
+object-group protocol P
+ protocol-object udp
+object-group protocol PT
+ group-object P
+ protocol-object tcp
+access-list T extended deny tcp host 10.0.0.9 any object-group TOP
+access-list T extended permit tcp any any object-group TOP
+access-list T extended permit object-group SVC2 any host 192.0.2.5
+access-list T extended permit object-group PT any host 192.0.2.6
+`);
+    expect(p.esmtpPorts()).toBeNull(); // the protocol group permits every TCP port
+    expect(inspected(p, '10.0.0.1', '192.0.2.1', 25)).toBe(true);
+    expect(inspected(p, '10.0.0.1', '192.0.2.1', 2525)).toBe(true);
+    expect(inspected(p, '10.0.0.9', '192.0.2.1', 2525)).toBe(false);
+    expect(inspected(p, '10.0.0.1', '192.0.2.1', 587)).toBe(false);
+    expect(inspected(p, '10.0.0.1', '192.0.2.5', 587)).toBe(true);
+    expect(inspected(p, '10.0.0.1', '192.0.2.5', 25)).toBe(true); // line 2
+    expect(inspected(p, '10.0.0.1', '192.0.2.5', 26)).toBe(false);
+    expect(inspected(p, '10.0.0.1', '192.0.2.6', 26)).toBe(true);
+  });
+});
