@@ -104,6 +104,7 @@ export function layer(base: ParsedConfig, user: ParsedConfig, full = true, signL
     classMaps: merge(base.classMaps, user.classMaps),
     esmtpMaps: merge(base.esmtpMaps, user.esmtpMaps),
     policyMaps: merge(base.policyMaps, user.policyMaps),
+    timeRanges: merge(base.timeRanges, user.timeRanges),
     servicePolicies,
     touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
     ignored: user.ignored,
@@ -170,6 +171,10 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
 
   const esmtpMaps = new Map<string, EsmtpMap>();
   for (const [name, def] of cfg.esmtpMaps) esmtpMaps.set(name, buildEsmtpMap(def, matcher));
+
+  // a time-range may be defined after the entry that names it (running configs print it late)
+  for (const acl of cfg.accessLists.values())
+    for (const ace of acl.aces) if (ace.timeRange && !cfg.timeRanges.has(ace.timeRange.name)) throw refError(file, ace.timeRange.pos, `time-range "${ace.timeRange.name}" is not defined`);
 
   for (const cm of cfg.classMaps.values()) {
     for (const m of cm.matches) {

@@ -48,6 +48,8 @@ export interface Ace {
   dst: AddrSpec;
   dstPort: PortSpec;
   inactive: boolean;
+  /** `time-range NAME` (not evaluated: a capture's flows carry no time; the entry counts as always active). */
+  timeRange?: { name: string; pos: Pos };
   line: number;
   /** Canonical text of the ACE after `access-list NAME extended `. */
   text: string;
@@ -200,6 +202,8 @@ export interface ParsedConfig {
   classMaps: Map<string, ClassMapDef>;
   esmtpMaps: Map<string, EsmtpMapDef>;
   policyMaps: Map<string, PolicyMapDef>;
+  /** `time-range NAME` definitions (their absolute/periodic lines are not evaluated). */
+  timeRanges: Map<string, Pos>;
   /** In order of appearance; `no service-policy` removes. */
   servicePolicies: ServicePolicyDef[];
   /** True once any `service-policy` or `no service-policy` line was read. */
@@ -221,6 +225,7 @@ export function emptyConfig(): ParsedConfig {
     classMaps: new Map(),
     esmtpMaps: new Map(),
     policyMaps: new Map(),
+    timeRanges: new Map(),
     servicePolicies: [],
     touchedServicePolicies: false,
     ignored: [],

@@ -181,6 +181,10 @@ export function normalize(r: ResolvedPolicy): string {
     }
     for (const e of g.protocols) out.push(e.kind === 'name' ? ` protocol-object ${e.proto}` : ` group-object ${e.name}`);
   }
+  // time-ranges the entries name (their absolute/periodic lines are not evaluated, so not kept)
+  const timeRanges = new Set<string>();
+  for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) if (ace.timeRange) timeRanges.add(ace.timeRange.name);
+  for (const name of timeRanges) out.push(`time-range ${name}`);
   for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) out.push(`access-list ${a} extended ${ace.text}`);
   for (const name of usedClassMaps) {
     out.push(`class-map ${name}`);

@@ -37,7 +37,7 @@ import { portValue, type PortProto } from './ports.js';
 import { CompiledRegex, REGEX_LIMITS, RegexSyntaxError } from './regex.js';
 
 /** Global commands we model. */
-const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name', 'clear']);
+const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name', 'clear', 'time-range']);
 
 /**
  * Global commands we know but do not model: they close any open sub-mode (an unknown word at
@@ -88,9 +88,9 @@ interface Mode {
 const MODE_WORDS: Record<Exclude<ModeKind, 'global' | 'ignored'>, readonly string[]> = {
   'object-network': ['host', 'subnet', 'range', 'fqdn', 'description', 'nat'],
   'object-service': ['service', 'description'],
-  'og-network': ['network-object', 'group-object', 'description'],
-  'og-service': ['port-object', 'service-object', 'group-object', 'description'],
-  'og-protocol': ['protocol-object', 'group-object', 'description'],
+  'og-network': ['network-object', 'group-object', 'description', 'no network-object', 'no group-object', 'no description'],
+  'og-service': ['port-object', 'service-object', 'group-object', 'description', 'no port-object', 'no service-object', 'no group-object', 'no description'],
+  'og-protocol': ['protocol-object', 'group-object', 'description', 'no protocol-object', 'no group-object', 'no description'],
   'class-map': ['match', 'description', 'no match', 'no description'],
   'class-map-regex': ['match', 'description', 'no match', 'no description'],
   'pmap-esmtp': ['description', 'parameters', 'match', 'class', 'no match', 'no description'],
@@ -270,7 +270,12 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
     case 'name':
       return nameCommand(cfg, c);
     case 'access-list':
-      return accessList(cfg, c);
+      return accessList(cfg, c, false);
+    case 'time-range': {
+      const n = c.word('a time-range name');
+      cfg.timeRanges.set(n.text, c.pos(n));
+      return ignore(cfg, sl, 'time-range: absolute/periodic are not evaluated (entries naming it count as always active)');
+    }
     case 'object':
       return objectCommand(cfg, c);
     case 'object-group':
@@ -299,6 +304,13 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
         case 'regex':
           removeObject(cfg, c);
           return null;
+        case 'access-list': {
+          c.next();
+          const kind = c.peek(1);
+          // `no access-list NAME [line N] extended ...` removes that entry; other forms are not modelled
+          if (kind && (['extended', 'advanced', 'line'].includes(kind.lower))) return accessList(cfg, c, true);
+          break;
+        }
       }
       return ignore(cfg, sl, 'global command not modelled');
     default:
@@ -441,12 +453,14 @@ function optPort(cfg: ParsedConfig, c: Cursor, proto: PortProto): PortSpec {
 
 const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 
-function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
+/** `access-list NAME [line N] extended ...` (inserted at N, 1-based, as on the ASA), or with `no` removed. */
+function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null {
   const nameT = c.word('an access-list name');
   let kind = c.peek();
+  let position: number | null = null;
   if (kind?.lower === 'line') {
     c.next();
-    c.integer('a line number', 1, 2147483647);
+    position = c.integer('a line number', 1, 2147483647);
     kind = c.peek();
   }
   if (!kind) c.fail('"extended" or "remark"');
@@ -481,18 +495,28 @@ function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
   let dstPort: PortSpec = { op: 'any' };
   if (hasPorts) dstPort = optPort(cfg, c, pp);
   let inactive = false;
+  let timeRange: Ace['timeRange'];
   // trailing options: log [...], time-range NAME, inactive. ICMP types etc. follow non-port protocols.
   const modelsRest = proto.kind !== 'name' || hasPorts || proto.proto === 'ip';
   while (!c.atEnd()) {
     const t = c.next() as Token;
     if (t.lower === 'inactive') inactive = true;
-    else if (t.lower === 'time-range') c.word('a time-range name');
-    else if (t.lower === 'log') {
+    else if (t.lower === 'time-range') {
+      const n = c.word('a time-range name');
+      timeRange = { name: n.text, pos: c.pos(n) };
+    } else if (t.lower === 'log') {
       while (!c.atEnd() && !['inactive', 'time-range'].includes((c.peek() as Token).lower)) c.next();
     } else if (modelsRest) c.fail('"log", "time-range", "inactive" or end of line', t);
   }
   const aceBase: Omit<Ace, 'text'> = { action, proto, src, srcPort, dst, dstPort, inactive, line: c.sl.line };
+  if (timeRange) aceBase.timeRange = timeRange;
   const ace: Ace = { ...aceBase, text: formatAce(aceBase) };
+  if (remove) {
+    removeAce(cfg, c, nameT.text, ace.text);
+    return null;
+  }
+  if (timeRange && !inactive)
+    cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `time-range ${timeRange.name} is not evaluated: the entry is treated as always active` });
   let acl = cfg.accessLists.get(nameT.text);
   if (!acl) {
     acl = { name: nameT.text, aces: [] } as AccessList;
@@ -506,9 +530,27 @@ function accessList(cfg: ParsedConfig, c: Cursor): Mode | null {
   }
   if (!texts.has(ace.text)) {
     texts.add(ace.text);
-    acl.aces.push(ace);
+    // `line N` inserts before the entry now at N; beyond the end appends
+    if (position !== null && position <= acl.aces.length) acl.aces.splice(position - 1, 0, ace);
+    else acl.aces.push(ace);
   }
   return null;
+}
+
+/** `no access-list NAME extended ...`: removes the entry with that text (a warning when there is none). */
+function removeAce(cfg: ParsedConfig, c: Cursor, name: string, text: string): void {
+  const acl = cfg.accessLists.get(name);
+  const k = acl ? acl.aces.findIndex((a) => a.text === text) : -1;
+  if (!acl || k < 0) {
+    cfg.warnings.push({
+      line: c.sl.line,
+      level: 'warning',
+      message: `"${c.sl.raw.trim()}" removed nothing: ${acl ? `access-list ${name} has no entry "${text}"` : `access-list ${name} does not exist`}`,
+    });
+    return;
+  }
+  acl.aces.splice(k, 1);
+  aceTexts.get(acl)?.delete(text);
 }
 
 /** The entry texts of each access-list being parsed (made from its entries on first use). */
@@ -740,11 +782,9 @@ function subCommand(cfg: ParsedConfig, mode: Mode, sl: SourceLine, file: string)
       (mode.target as ServiceObject).service = objectServiceLine(cfg, c);
       return null;
     case 'og-network':
-      return ogNetworkLine(cfg, mode.target as ObjectGroup, c);
     case 'og-service':
-      return ogServiceLine(cfg, mode.target as ObjectGroup, c);
     case 'og-protocol':
-      return ogProtocolLine(cfg, mode.target as ObjectGroup, c);
+      return groupLine(cfg, mode.target as ObjectGroup, c);
     case 'class-map':
       return classMapLine(cfg, mode.target as ClassMapDef, c);
     case 'class-map-regex':
@@ -852,6 +892,45 @@ function groupRef(cfg: ParsedConfig, c: Cursor, type: ObjectGroup['type'], self:
     );
   c.end();
   return { name: n.text, pos: c.pos(n) };
+}
+
+/** The entry list of a group's type. */
+function entriesOf(g: ObjectGroup): unknown[] {
+  return g.type === 'network' ? g.network : g.type === 'service' ? g.service : g.protocols;
+}
+
+/** An entry without source positions, to compare two entries. */
+const entryKey = (e: unknown): string => JSON.stringify(e, (k, v: unknown) => (k === 'pos' ? undefined : v));
+
+/**
+ * A line in an object-group mode. `no network-object|port-object|service-object|protocol-object|group-object ...`
+ * removes that entry (a warning when the group has none); the entry is parsed as the positive form.
+ */
+function groupLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
+  if (c.peek()?.lower !== 'no') return g.type === 'network' ? ogNetworkLine(cfg, g, c) : g.type === 'service' ? ogServiceLine(cfg, g, c) : ogProtocolLine(cfg, g, c);
+  c.next();
+  const w = c.peek() as Token;
+  if (w.lower === 'description') return null;
+  const list = entriesOf(g);
+  let key: string;
+  if (w.lower === 'group-object') {
+    // the named group may be gone already: compare by name, no reference check
+    c.next();
+    const n = c.word('an object-group name');
+    c.end();
+    key = entryKey({ kind: 'group', name: n.text });
+  } else {
+    const before = list.length;
+    if (g.type === 'network') ogNetworkLine(cfg, g, c);
+    else if (g.type === 'service') ogServiceLine(cfg, g, c);
+    else ogProtocolLine(cfg, g, c);
+    if (list.length === before) return null;
+    key = entryKey(list.pop());
+  }
+  const k = list.findIndex((e) => entryKey(e) === key);
+  if (k < 0) cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"${c.sl.raw.trim()}" removed nothing: object-group ${g.name} has no such entry` });
+  else list.splice(k, 1);
+  return null;
 }
 
 /** Names of the groups from `from` down to (not including) `to` through group-object lines, or null when `to` is not inside `from`. */

@@ -4,10 +4,15 @@
  * compile time (shared subgroups cost nothing per connection, any depth matches); `line N`
  * inserts; `no access-list ...` and `no network-object ...` remove; time-ranges are checked.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from '../../src/errors.js';
 import { compilePolicyText } from '../../src/policy/load.js';
 import type { CompiledPolicy, FlowTuple } from '../../src/policy/types.js';
+import { EXTERNAL_PCAPS, haveShared } from '../helpers/shared.js';
+import { replayToTemp } from '../replay/helpers.js';
 
 const WRAP = `class-map T
  match access-list T
@@ -161,5 +166,126 @@ access-list T extended permit object-group PT any host 192.0.2.6
     expect(inspected(p, '10.0.0.1', '192.0.2.5', 25)).toBe(true); // line 2
     expect(inspected(p, '10.0.0.1', '192.0.2.5', 26)).toBe(false);
     expect(inspected(p, '10.0.0.1', '192.0.2.6', 26)).toBe(true);
+  });
+});
+
+describe('access-list NAME line N', () => {
+  const base = `access-list T extended permit tcp any any eq smtp
+access-list T extended permit tcp any any eq 587
+`;
+  it('inserts at N (shifting later entries), so an inserted deny wins over the permit it precedes', () => {
+    const p = policy(`${base}access-list T line 1 extended deny tcp host 10.10.1.4 any eq smtp
+access-list T line 3 extended deny tcp host 10.10.1.5 any eq 587
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(false);
+    expect(inspected(p, '10.10.1.6', '74.53.140.153')).toBe(true);
+    // line 3 is now before "permit ... eq 587" (which moved to line 4 after the first insert)
+    expect(inspected(p, '10.10.1.5', '74.53.140.153', 587)).toBe(false);
+    expect(p.normalized()).toMatch(/deny tcp host 10\.10\.1\.4 any eq smtp\n.*permit tcp any any eq smtp\n.*deny tcp host 10\.10\.1\.5 any eq 587\n.*permit tcp any any eq 587/);
+  });
+
+  it('N beyond the end appends', () => {
+    const p = policy(`${base}access-list T line 99 extended deny tcp host 10.10.1.4 any eq smtp
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(true);
+  });
+});
+
+describe('no forms for access-list entries and object-group entries', () => {
+  it('no access-list NAME extended ... removes that exact entry; a missing one is a warning', () => {
+    const p = policy(`access-list T extended deny tcp host 10.10.1.4 any eq smtp
+access-list T extended permit tcp any any eq smtp
+no access-list T extended deny tcp host 10.10.1.4 any eq smtp
+no access-list T extended deny tcp host 10.10.1.9 any eq smtp
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(true);
+    expect(p.warnings.map((w) => [w.line, w.message])).toEqual([
+      [4, '"no access-list T extended deny tcp host 10.10.1.9 any eq smtp" removed nothing: access-list T has no entry "deny tcp host 10.10.1.9 any eq smtp"'],
+    ]);
+  });
+
+  it('no network-object / no group-object / no port-object / no service-object / no protocol-object remove, and the lines after them are read', () => {
+    const p = policy(`object-group network SUB
+ network-object host 10.10.1.7
+object-group network G
+ network-object host 10.10.1.4
+ network-object 10.20.0.0 255.255.0.0
+ group-object SUB
+object-group service PORTS tcp
+ port-object eq smtp
+ port-object eq 2525
+object-group service SVC
+ service-object tcp destination eq 587
+ service-object tcp destination eq 465
+object-group protocol PR
+ protocol-object tcp
+ protocol-object udp
+object-group network G
+ no network-object host 10.10.1.4
+ no group-object SUB
+ no network-object host 10.10.1.99
+ network-object host 10.10.1.8
+object-group service PORTS tcp
+ no port-object eq 2525
+object-group service SVC
+ no service-object tcp destination eq 587
+object-group protocol PR
+ no protocol-object tcp
+access-list T extended permit tcp object-group G any object-group PORTS
+access-list T extended permit object-group SVC host 10.10.1.8 any
+access-list T extended permit object-group PR host 10.10.1.9 any
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(false);
+    expect(inspected(p, '10.10.1.7', '74.53.140.153')).toBe(false);
+    expect(inspected(p, '10.10.1.8', '74.53.140.153')).toBe(true); // added after the no lines
+    expect(inspected(p, '10.20.3.3', '74.53.140.153')).toBe(true);
+    expect(inspected(p, '10.20.3.3', '74.53.140.153', 2525)).toBe(false);
+    expect(inspected(p, '10.10.1.8', '74.53.140.153', 587)).toBe(false);
+    expect(inspected(p, '10.10.1.8', '74.53.140.153', 465)).toBe(true);
+    expect(inspected(p, '10.10.1.9', '74.53.140.153', 8080)).toBe(false); // only udp left in PR
+    expect(p.warnings.map((w) => [w.line, w.message])).toEqual([[19, '"no network-object host 10.10.1.99" removed nothing: object-group G has no such entry']]);
+    expect(p.ignored).toEqual([]);
+  });
+});
+
+describe('time-range on an access-list entry', () => {
+  it('an undefined time-range is an E_POLICY_REFERENCE error at its name', () => {
+    expect(errorOf('access-list T extended permit tcp any any eq smtp time-range WORKHOURS\n')).toMatchObject({ code: 'E_POLICY_REFERENCE', where: '1:62' });
+  });
+
+  it('a defined one (before or after the entry) is accepted with a warning that it is not evaluated', () => {
+    const p = policy(`access-list T extended permit tcp any any eq smtp time-range WORKHOURS
+time-range WORKHOURS
+ periodic weekdays 8:00 to 18:00
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(true);
+    expect(p.warnings).toEqual([{ line: 1, level: 'warning', message: 'time-range WORKHOURS is not evaluated: the entry is treated as always active' }]);
+    expect(p.normalized()).toContain('eq smtp time-range WORKHOURS');
+    // the printout reads back
+    expect(compilePolicyText(p.normalized(), 'n.cfg').warnings.map((w) => w.message)).toContain('time-range WORKHOURS is not evaluated: the entry is treated as always active');
+  });
+});
+
+describe.skipIf(!haveShared)('replay of zeek-smtp.pcap (10.10.1.4 -> 74.53.140.153:25, 192.168.133.100 -> 192.168.133.102:25)', () => {
+  const pcap = path.join(EXTERNAL_PCAPS, 'zeek-smtp.pcap');
+  const run = async (acl: string) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'acl-groups-'));
+    const file = path.join(dir, 'policy.txt');
+    writeFileSync(file, acl + WRAP);
+    return (await replayToTemp(pcap, { policy: file })).summary.connections;
+  };
+
+  it('an inserted line 1 deny, a removed entry and a removed network-object change the verdicts', async () => {
+    const permitAll = 'access-list T extended permit tcp any any eq smtp\n';
+    expect(await run(permitAll)).toMatchObject({ inspected: 2 });
+    expect(await run(`${permitAll}access-list T line 1 extended deny tcp host 10.10.1.4 any eq smtp\n`)).toMatchObject({ inspected: 1 });
+    expect(await run(`access-list T extended deny tcp host 10.10.1.4 any eq smtp\n${permitAll}no access-list T extended deny tcp host 10.10.1.4 any eq smtp\n`)).toMatchObject({ inspected: 2 });
+    const grp = `object-group network G
+ network-object host 10.10.1.4
+ network-object host 192.168.133.100
+ no network-object host 10.10.1.4
+access-list T extended permit tcp object-group G any eq smtp
+`;
+    expect(await run(grp)).toMatchObject({ inspected: 1 });
   });
 });
