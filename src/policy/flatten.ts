@@ -54,14 +54,69 @@ export class GroupMemo {
     }
   }
 
-  has(node: NetNode, ip: IpAddr): boolean {
-    if (node.id >= this.state.length) throw new RangeError(`group node ${node.id} outside the memo (${this.state.length})`);
+  private readonly path: NetNode[] = [];
+  private readonly next: number[] = [];
+
+  private known(n: NetNode): number {
+    return this.stamp[n.id] === this.gen ? (this.state[n.id] as number) : 0;
+  }
+
+  private mark(n: NetNode, v: 1 | 2): void {
+    this.stamp[n.id] = this.gen;
+    this.state[n.id] = v;
+  }
+
+  /**
+   * Whether the group holds the address: each node is looked at once per address. Recursive (the
+   * fastest form) down to 256 levels, then with an explicit stack (a hierarchy may be thousands of
+   * levels deep).
+   */
+  has(node: NetNode, ip: IpAddr, depth = 0): boolean {
     if (this.stamp[node.id] === this.gen) return this.state[node.id] === 1;
+    if (node.id >= this.state.length) throw new RangeError(`group node ${node.id} outside the memo (${this.state.length})`);
+    if (depth > 256) return this.hasDeep(node, ip);
     let yes = netHas(node.own, ip);
-    for (let k = 0; !yes && k < node.children.length; k++) yes = this.has(node.children[k] as NetNode, ip);
-    this.stamp[node.id] = this.gen;
-    this.state[node.id] = yes ? 1 : 2;
+    for (let k = 0; !yes && k < node.children.length; k++) yes = this.has(node.children[k] as NetNode, ip, depth + 1);
+    this.mark(node, yes ? 1 : 2);
     return yes;
+  }
+
+  private hasDeep(root: NetNode, ip: IpAddr): boolean {
+    const k = this.known(root);
+    if (k !== 0) return k === 1;
+    const path = this.path;
+    const next = this.next;
+    path.length = 0;
+    next.length = 0;
+    let hit = netHas(root.own, ip);
+    if (!hit) {
+      path.push(root);
+      next.push(0);
+    }
+    while (!hit && path.length > 0) {
+      const top = path.length - 1;
+      const n = path[top] as NetNode;
+      const i = next[top] as number;
+      if (i >= n.children.length) {
+        this.mark(n, 2); // its whole sub-hierarchy holds no match
+        path.pop();
+        next.pop();
+        continue;
+      }
+      next[top] = i + 1;
+      const child = n.children[i] as NetNode;
+      const ck = this.known(child);
+      if (ck === 1 || (ck === 0 && netHas(child.own, ip))) {
+        this.mark(child, 1);
+        hit = true;
+      } else if (ck === 0) {
+        path.push(child);
+        next.push(0);
+      }
+    }
+    if (hit) for (const n of path) this.mark(n, 1); // every node on the path contains the hit
+    this.mark(root, hit ? 1 : 2);
+    return hit;
   }
 }
 
@@ -120,8 +175,15 @@ export class GroupFlattener {
   private readonly aces = new WeakMap<Ace, FlatAce>();
 
   constructor(private readonly cfg: ParsedConfig) {
-    // every network group's node now, so the per-connection memo is sized for all of them
-    for (const g of cfg.groups.values()) if (g.type === 'network') this.netNode(g.name);
+    // every group flattened now, children first (an explicit stack: a hierarchy may be thousands of
+    // levels deep, so no flattening call recurses more than one level); the network nodes size the
+    // per-connection memo
+    for (const name of childrenFirst(cfg)) {
+      const g = cfg.groups.get(name);
+      if (g?.type === 'network') this.netNode(name);
+      else if (g?.type === 'service' && g.portProto !== null) this.ports({ op: 'group', name, pos: g.pos });
+      else if (g) this.groupServices(name);
+    }
   }
 
   /** An address spec: a flat set, or a network group (matched through its DAG node). */
@@ -239,6 +301,38 @@ export class GroupFlattener {
     this.serviceGroups.set(name, out);
     return out;
   }
+}
+
+/** Every group's name, each after the groups it contains (iterative post-order over the DAG). */
+function childrenFirst(cfg: ParsedConfig): string[] {
+  const out: string[] = [];
+  const done = new Set<string>();
+  const children = (name: string): string[] => {
+    const g = cfg.groups.get(name);
+    if (!g) return [];
+    const out: string[] = [];
+    for (const e of g.network) if (e.kind === 'group') out.push(e.name);
+    for (const e of g.service) if (e.kind === 'group') out.push(e.name);
+    for (const e of g.protocols) if (e.kind === 'group') out.push(e.name);
+    return out;
+  };
+  for (const root of cfg.groups.keys()) {
+    if (done.has(root)) continue;
+    const stack: Array<{ name: string; kids: string[]; next: number }> = [{ name: root, kids: children(root), next: 0 }];
+    done.add(root);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1] as { name: string; kids: string[]; next: number };
+      const kid = top.kids[top.next++];
+      if (kid === undefined) {
+        out.push(top.name);
+        stack.pop();
+      } else if (!done.has(kid)) {
+        done.add(kid);
+        stack.push({ name: kid, kids: children(kid), next: 0 });
+      }
+    }
+  }
+  return out;
 }
 
 /** Marks "the ACE's own port specs" inside a protocol group's service list. */

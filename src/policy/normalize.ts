@@ -61,25 +61,31 @@ class Uses {
 
   addr(a: AddrSpec): void {
     if (a.kind === 'object') this.objects.add(a.name);
-    if (a.kind === 'group' && !this.groups.has(a.name)) {
-      this.groups.add(a.name);
-      for (const e of this.cfg.groups.get(a.name)?.network ?? []) this.addr(e);
-    }
+    if (a.kind === 'group') this.group(a.name);
   }
 
   port(p: PortSpec): void {
     if (p.op === 'group') this.group(p.name);
   }
 
-  group(name: string): void {
-    if (this.groups.has(name)) return;
-    this.groups.add(name);
-    const g = this.cfg.groups.get(name);
-    for (const e of g?.service ?? []) {
-      if (e.kind === 'group') this.group(e.name);
-      if (e.kind === 'service-object') this.serviceObjects.add(e.name);
+  /** A group and everything under it (an explicit stack: hierarchies may be thousands of levels deep). */
+  group(root: string): void {
+    const stack = [root];
+    while (stack.length > 0) {
+      const name = stack.pop() as string;
+      if (this.groups.has(name)) continue;
+      this.groups.add(name);
+      const g = this.cfg.groups.get(name);
+      for (const e of g?.network ?? []) {
+        if (e.kind === 'object') this.objects.add(e.name);
+        else if (e.kind === 'group') stack.push(e.name);
+      }
+      for (const e of g?.service ?? []) {
+        if (e.kind === 'group') stack.push(e.name);
+        if (e.kind === 'service-object') this.serviceObjects.add(e.name);
+      }
+      for (const e of g?.protocols ?? []) if (e.kind === 'group') stack.push(e.name);
     }
-    for (const e of g?.protocols ?? []) if (e.kind === 'group') this.group(e.name);
   }
 
   proto(p: ProtoSpec): void {

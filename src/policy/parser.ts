@@ -887,11 +887,18 @@ function groupRef(cfg: ParsedConfig, c: Cursor, type: ObjectGroup['type'], self:
   if (path)
     throw c.error(
       'E_POLICY_REFERENCE',
-      `object-group "${n.text}" already contains "${self.name}" (${[...path, self.name].join(' -> ')}): a group object which causes the group hierarchy to become circular is not allowed`,
+      `object-group "${n.text}" already contains "${self.name}" (${shortPath([...path, self.name])}): a group object which causes the group hierarchy to become circular is not allowed`,
       n,
     );
   c.end();
+  containedGroups(cfg).add(n.text);
   return { name: n.text, pos: c.pos(n) };
+}
+
+/** A -> B -> C, with the middle of a long path elided. */
+function shortPath(names: string[]): string {
+  const shown = names.length > 8 ? [...names.slice(0, 4), `... ${names.length - 6} more ...`, ...names.slice(-2)] : names;
+  return shown.join(' -> ');
 }
 
 /** The entry list of a group's type. */
@@ -933,21 +940,43 @@ function groupLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
   return null;
 }
 
-/** Names of the groups from `from` down to (not including) `to` through group-object lines, or null when `to` is not inside `from`. */
+/**
+ * Names of the groups from `from` down to (not including) `to` through group-object lines, or null
+ * when `to` is not inside `from`. Iterative: a hierarchy may be thousands of levels deep.
+ */
 function pathTo(cfg: ParsedConfig, from: ObjectGroup, to: ObjectGroup): string[] | null {
-  const seen = new Set<ObjectGroup>();
-  const walk = (g: ObjectGroup): string[] | null => {
-    if (g === to) return [];
-    if (seen.has(g)) return null;
-    seen.add(g);
+  // only a group that some group contains can close a cycle: most new groups skip the walk
+  if (!containedGroups(cfg).has(to.name)) return null;
+  const parent = new Map<ObjectGroup, ObjectGroup | null>([[from, null]]);
+  const stack: ObjectGroup[] = [from];
+  while (stack.length > 0) {
+    const g = stack.pop() as ObjectGroup;
+    if (g === to) {
+      const path: string[] = [];
+      for (let p = parent.get(g) ?? null; p !== null; p = parent.get(p) ?? null) path.unshift(p.name);
+      return path;
+    }
     for (const name of childGroups(g)) {
       const child = cfg.groups.get(name);
-      const rest = child ? walk(child) : null;
-      if (rest) return [g.name, ...rest];
+      if (child && !parent.has(child)) {
+        parent.set(child, g);
+        stack.push(child);
+      }
     }
-    return null;
-  };
-  return walk(from);
+  }
+  return null;
+}
+
+/** Names some group-object line names (kept while parsing; a removal leaves the name: only a walk more). */
+const contained = new WeakMap<ParsedConfig, Set<string>>();
+function containedGroups(cfg: ParsedConfig): Set<string> {
+  let set = contained.get(cfg);
+  if (set === undefined) {
+    set = new Set();
+    for (const g of cfg.groups.values()) for (const n of childGroups(g)) set.add(n);
+    contained.set(cfg, set);
+  }
+  return set;
 }
 
 function childGroups(g: ObjectGroup): string[] {

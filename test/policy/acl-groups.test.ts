@@ -135,6 +135,19 @@ access-list T extended permit tcp host 10.1.1.1 any eq smtp
     expect(inspected(p, '172.16.5.5', '192.0.2.1', 587)).toBe(false);
   });
 
+  it('a chain of 15000 nested network groups compiles, matches and prints (no recursion per level)', () => {
+    const out = ['object-group network L0', ' network-object host 10.0.0.1'];
+    for (let k = 1; k <= 15000; k++) out.push(`object-group network L${k}`, ` network-object host 10.1.${(k >> 8) % 250}.${k % 250}`, ` group-object L${k - 1}`);
+    const p = policy(`${out.join('\n')}\naccess-list T extended permit tcp object-group L15000 any eq smtp\n`);
+    expect(inspected(p, '10.0.0.1', '192.0.2.1')).toBe(true);
+    expect(inspected(p, '10.0.0.2', '192.0.2.1')).toBe(false);
+    expect(p.normalized()).toContain('object-group network L0\n network-object host 10.0.0.1');
+    // closing a cycle at the bottom of the chain is found through all of it
+    const e = errorOf(`${out.join('\n')}\nobject-group network L0\n group-object L15000\n`);
+    expect(e).toMatchObject({ code: 'E_POLICY_REFERENCE', where: `${out.length + 2}:15` });
+    expect(e.message).toContain('(L15000 -> L14999 -> L14998 -> L14997 -> ... 14995 more ... -> L1 -> L0)');
+  });
+
   it('nested service and protocol groups keep their ports, and ACE order decides', () => {
     const p = policy(`object-group service MAIL tcp
  port-object eq smtp
