@@ -914,7 +914,17 @@ const entryKey = (e: unknown): string => JSON.stringify(e, (k, v: unknown) => (k
  * removes that entry (a warning when the group has none); the entry is parsed as the positive form.
  */
 function groupLine(cfg: ParsedConfig, g: ObjectGroup, c: Cursor): Mode | null {
-  if (c.peek()?.lower !== 'no') return g.type === 'network' ? ogNetworkLine(cfg, g, c) : g.type === 'service' ? ogServiceLine(cfg, g, c) : ogProtocolLine(cfg, g, c);
+  if (c.peek()?.lower !== 'no') {
+    const list = entriesOf(g);
+    const before = list.length;
+    const mode = g.type === 'network' ? ogNetworkLine(cfg, g, c) : g.type === 'service' ? ogServiceLine(cfg, g, c) : ogProtocolLine(cfg, g, c);
+    // an entry the group already has is not added twice (the ASA: "object already exists"), so one `no` removes it
+    if (list.length > before) {
+      const key = entryKey(list[list.length - 1]);
+      if (list.slice(0, -1).some((e) => entryKey(e) === key)) list.pop();
+    }
+    return mode;
+  }
   c.next();
   const w = c.peek() as Token;
   if (w.lower === 'description') return null;

@@ -217,6 +217,18 @@ no access-list T extended deny tcp host 10.10.1.9 any eq smtp
     ]);
   });
 
+  it('an entry added twice is one entry: one no network-object removes it', () => {
+    const p = policy(`object-group network G
+ network-object host 10.10.1.4
+ network-object host 10.10.1.4
+ network-object host 10.10.1.5
+ no network-object host 10.10.1.4
+access-list T extended permit tcp object-group G any eq smtp
+`);
+    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(false);
+    expect(inspected(p, '10.10.1.5', '74.53.140.153')).toBe(true);
+  });
+
   it('no network-object / no group-object / no port-object / no service-object / no protocol-object remove, and the lines after them are read', () => {
     const p = policy(`object-group network SUB
  network-object host 10.10.1.7
