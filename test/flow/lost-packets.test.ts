@@ -11,55 +11,17 @@
  * (cross-direction-reorder.test.ts) must still lose nothing: the held bytes wait for the late
  * reply, which arrives.
  */
-import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CaptureRecord, type WritablePacket } from '../../src/capture/types.js';
-import { decodePacket } from '../../src/decode/decode.js';
-import { DecodedPacket, PacketKind } from '../../src/decode/packet.js';
-import { forEachPcapRecord } from '../../src/bench/fuzz-targets/seed-streams.js';
 import { parseEngineOptions } from '../../src/inspect/options.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { InspectionPipeline } from '../../src/pipeline/inspection-pipeline.js';
-import type { InterfaceAwareWriter, PipelineProfile } from '../../src/pipeline/types.js';
+import type { PipelineProfile } from '../../src/pipeline/types.js';
 import type { VerdictRecord } from '../../src/output/verdicts.js';
-import { GENERATED_DIR, haveShared } from '../helpers/shared.js';
+import { MemoryWriter, captureRecordOf, loadPackets as load, sessionCaptureFiles as files, type CapturedPacket } from '../helpers/capture-packets.js';
+import { GENERATED_DIR } from '../helpers/shared.js';
 
-const CAPTURES = ['02-ehlo-basic', '03-ehlo-pipelining', '04-starttls', '07c-rcpt-101', '12-unknown-commands', '15a-pipe-in-mail-from'];
-const files = haveShared ? CAPTURES.map((c) => path.join(GENERATED_DIR, `${c}.pcap`)).filter((f) => existsSync(f)) : [];
-
-interface Rec {
-  linkType: number;
-  data: Buffer;
-  tsSec: number;
-  tsNsec: number;
-  /** Bytes up to the end of the TCP header (the payload is cut there for the reference run). */
-  headerEnd: number;
-  payload: number;
-}
-
-function load(file: string): Rec[] {
-  const out: Rec[] = [];
-  const pkt = new DecodedPacket();
-  forEachPcapRecord(readFileSync(file), file, (r) => {
-    decodePacket(r.linkType, r.data, pkt);
-    const payload = pkt.kind === PacketKind.TCP ? pkt.payloadLength : 0;
-    out.push({ linkType: r.linkType, data: Buffer.from(r.data), tsSec: r.tsSec, tsNsec: r.tsNsec, headerEnd: pkt.kind === PacketKind.TCP ? pkt.payloadOffset : r.data.length, payload });
-  });
-  return out;
-}
-
-/** Keeps each written packet's bytes (a copy), in output order. */
-class MemoryWriter implements InterfaceAwareWriter {
-  readonly frames: Buffer[] = [];
-  get count(): number {
-    return this.frames.length;
-  }
-  write(p: WritablePacket): void {
-    this.frames.push(Buffer.from(p.data));
-  }
-  async close(): Promise<void> {}
-}
+type Rec = CapturedPacket;
 
 interface Run {
   /**
@@ -85,17 +47,8 @@ function replay(recs: Rec[], profile: PipelineProfile, skip: number, cut: number
   (order ?? recs.map((_, k) => k)).forEach((k, i) => {
     const x = recs[k]!;
     if (k === skip) return;
-    const r = new CaptureRecord();
-    r.packetNumber = ++n;
-    r.linkType = x.linkType;
     // Timestamps stay in capture order when packets are reordered.
-    r.tsSec = recs[i]!.tsSec;
-    r.tsNsec = recs[i]!.tsNsec;
-    r.tsRawHigh = r.tsSec;
-    r.data = k === cut ? x.data.subarray(0, x.headerEnd) : x.data;
-    r.captureLength = r.data.length;
-    r.originalLength = x.data.length;
-    p.process(r);
+    p.process(captureRecordOf(x, ++n, recs[i]!.tsSec, recs[i]!.tsNsec, k === cut ? x.data.subarray(0, x.payloadAt) : x.data));
   });
   const s = p.finish();
   const decisions = verdicts
@@ -114,7 +67,7 @@ describe.skipIf(files.length === 0)('a data packet lost before the capture point
         const recs = load(file);
         let tried = 0;
         recs.forEach((x, k) => {
-          if (x.payload === 0) return;
+          if (x.len === 0) return;
           tried++;
           const lost = replay(recs, profile, k, -1);
           const known = replay(recs, profile, -1, k);
@@ -129,7 +82,7 @@ describe.skipIf(files.length === 0)('a data packet lost before the capture point
 
   it.skipIf(!files.some((f) => f.includes('02-ehlo-basic')))("02-ehlo-basic without its 354: the body is not X'd", () => {
     const recs = load(path.join(GENERATED_DIR, '02-ehlo-basic.pcap'));
-    const k354 = recs.findIndex((x) => x.payload > 0 && x.data.subarray(x.headerEnd, x.headerEnd + 4).toString('latin1') === '354 ');
+    const k354 = recs.findIndex((x) => x.len > 0 && x.data.subarray(x.payloadAt, x.payloadAt + 4).toString('latin1') === '354 ');
     expect(k354).toBeGreaterThan(0);
     for (const profile of ['asa', 'analysis'] as const) {
       const lost = replay(recs, profile, k354, -1);
@@ -139,7 +92,7 @@ describe.skipIf(files.length === 0)('a data packet lost before the capture point
 
   it.skipIf(!files.some((f) => f.includes('04-starttls')))('04-starttls, STARTTLS recorded before the EHLO reply it acknowledges: the held packet goes out after the reply, in input order, with its edit', () => {
     const recs = load(path.join(GENERATED_DIR, '04-starttls.pcap'));
-    const text = (x: Rec) => x.data.subarray(x.headerEnd).toString('latin1');
+    const text = (x: Rec) => x.data.subarray(x.payloadAt).toString('latin1');
     const kReply = recs.findIndex((x) => text(x).startsWith('250-'));
     const kStarttls = recs.findIndex((x) => text(x).startsWith('STARTTLS'));
     expect(kStarttls).toBe(kReply + 1);

@@ -19,75 +19,35 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FlowTable, PacketFlowResult, ASA_OUT_OF_ORDER, type FlowOptions } from '../../src/flow/flow-table.js';
+import { ASA_OUT_OF_ORDER, type FlowOptions } from '../../src/flow/flow-table.js';
 import { seqDiff } from '../../src/flow/seq.js';
-import { decodePacket } from '../../src/decode/decode.js';
-import { DecodedPacket, PacketKind, TcpFlag } from '../../src/decode/packet.js';
-import { forEachPcapRecord } from '../../src/bench/fuzz-targets/seed-streams.js';
-import { CaptureRecord, type WritablePacket } from '../../src/capture/types.js';
+import { TcpFlag } from '../../src/decode/packet.js';
 import { parseEngineOptions } from '../../src/inspect/options.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { InspectionPipeline } from '../../src/pipeline/inspection-pipeline.js';
-import type { InterfaceAwareWriter, PipelineProfile } from '../../src/pipeline/types.js';
+import type { PipelineProfile } from '../../src/pipeline/types.js';
 import type { VerdictRecord } from '../../src/output/verdicts.js';
+import {
+  MemoryWriter,
+  captureRecordOf,
+  identityOrder as identity,
+  loadTcpPackets as load,
+  runFlowOrder,
+  sessionCaptureFiles as files,
+  type CapturedPacket,
+  type FlowRun,
+} from '../helpers/capture-packets.js';
 import { EXTERNAL_PCAPS, GENERATED_DIR, haveShared, haveTool } from '../helpers/shared.js';
-import { Recorder } from './recorder.js';
 import { tsharkFollow } from './tshark-follow.js';
 
-interface Rec {
-  linkType: number;
-  data: Buffer;
-  tsSec: number;
-  tsNsec: number;
-  len: number;
-  toServer: boolean;
-  seq: number;
-  ack: number;
-  flags: number;
-}
+type Rec = CapturedPacket;
+type Outcome = Omit<FlowRun, 'close'>;
 
-const CAPTURES = ['02-ehlo-basic', '03-ehlo-pipelining', '04-starttls', '07c-rcpt-101', '12-unknown-commands', '15a-pipe-in-mail-from'];
-const files = haveShared ? CAPTURES.map((c) => path.join(GENERATED_DIR, `${c}.pcap`)).filter((f) => existsSync(f)) : [];
-
-function load(file: string): Rec[] {
-  const out: Rec[] = [];
-  const pkt = new DecodedPacket();
-  forEachPcapRecord(readFileSync(file), file, (r) => {
-    decodePacket(r.linkType, r.data, pkt);
-    if (pkt.kind !== PacketKind.TCP) return;
-    out.push({ linkType: r.linkType, data: Buffer.from(r.data), tsSec: r.tsSec, tsNsec: r.tsNsec, len: pkt.payloadLength, toServer: pkt.dstPort === 25, seq: pkt.seq, ack: pkt.ack, flags: pkt.flags });
-  });
-  return out;
-}
-
-interface Outcome {
-  c2s: string;
-  s2c: string;
-  /** [dir, offset, length] */
-  gaps: [number, number, number][];
-}
-
-/** Runs packets in the given order; timestamps keep their slots (the i-th packet gets the i-th time). */
+/** The flow table's streams and gaps for packets in the given order (the close reason is not compared here). */
 function run(recs: Rec[], order: number[], options: Partial<FlowOptions>): Outcome {
-  const rec = new Recorder();
-  const table = new FlowTable(rec, options);
-  const pkt = new DecodedPacket();
-  const r = new PacketFlowResult();
-  order.forEach((k, i) => {
-    const p = recs[k]!;
-    decodePacket(p.linkType, p.data, pkt);
-    table.process(pkt, k + 1, recs[i]!.tsSec, recs[i]!.tsNsec, r);
-  });
-  const last = recs[recs.length - 1]!;
-  table.finish(last.tsSec + 1, 0);
-  return {
-    c2s: rec.text(1, 0),
-    s2c: rec.text(1, 1),
-    gaps: [...rec.gaps(1, 0).map(([o, l]): [number, number, number] => [0, o, l]), ...rec.gaps(1, 1).map(([o, l]): [number, number, number] => [1, o, l])],
-  };
+  const { close: _close, ...streams } = runFlowOrder(recs, order, options);
+  return streams;
 }
-
-const identity = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 function moved(n: number, from: number, places: number): number[] {
   const o = identity(n);
@@ -231,33 +191,12 @@ describe.skipIf(files.length === 0)('same-direction reordering of real captures'
 
 // ---------------------------------------------------------------- the reviewer's case, end to end
 
-class MemoryWriter implements InterfaceAwareWriter {
-  readonly frames: Buffer[] = [];
-  get count(): number {
-    return this.frames.length;
-  }
-  write(p: WritablePacket): void {
-    this.frames.push(Buffer.from(p.data));
-  }
-  async close(): Promise<void> {}
-}
-
 function replay(recs: Rec[], order: number[], profile: PipelineProfile): { verdicts: VerdictRecord[]; frames: Buffer[] } {
   const out = new MemoryWriter();
   const verdicts: VerdictRecord[] = [];
   const p = new InspectionPipeline({ policy: defaultPolicy(), profile, engineOptions: parseEngineOptions([]), outputs: { packets: out, annotate: null, verdicts: (v) => verdicts.push(v), syslog: () => {} } });
   order.forEach((k, i) => {
-    const x = recs[k]!;
-    const r = new CaptureRecord();
-    r.packetNumber = i + 1;
-    r.linkType = x.linkType;
-    r.tsSec = recs[i]!.tsSec;
-    r.tsNsec = recs[i]!.tsNsec;
-    r.tsRawHigh = r.tsSec;
-    r.data = x.data;
-    r.captureLength = x.data.length;
-    r.originalLength = x.data.length;
-    p.process(r);
+    p.process(captureRecordOf(recs[k]!, i + 1, recs[i]!.tsSec, recs[i]!.tsNsec));
   });
   p.finish();
   return { verdicts, frames: out.frames };

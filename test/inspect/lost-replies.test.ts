@@ -8,56 +8,21 @@
  * For every variant: no line is X'd that the intact capture does not X (no body line), and every
  * command the intact capture X's is still X'd. Also: a capture that starts mid-session.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CaptureRecord } from '../../src/capture/types.js';
-import { decodePacket } from '../../src/decode/decode.js';
-import { DecodedPacket, PacketKind } from '../../src/decode/packet.js';
-import { forEachPcapRecord } from '../../src/bench/fuzz-targets/seed-streams.js';
 import { parseEngineOptions } from '../../src/inspect/options.js';
 import { defaultPolicy } from '../../src/policy/load.js';
 import { InspectionPipeline } from '../../src/pipeline/inspection-pipeline.js';
-import type { InterfaceAwareWriter } from '../../src/pipeline/types.js';
 import type { VerdictRecord } from '../../src/output/verdicts.js';
+import { MemoryWriter, captureRecordOf, loadPackets as load, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared } from '../helpers/shared.js';
 
 const CAPTURES = ['02-ehlo-basic', '03-ehlo-pipelining', '04-starttls', '07c-rcpt-101'];
 const fileOf = (name: string): string => path.join(GENERATED_DIR, `${name}.pcap`);
 const present = haveShared ? CAPTURES.filter((c) => existsSync(fileOf(c))) : [];
 
-interface Rec {
-  linkType: number;
-  data: Buffer;
-  tsSec: number;
-  tsNsec: number;
-  /** Offset of the TCP payload in `data`. */
-  payloadAt: number;
-  payload: number;
-  fromServer: boolean;
-}
-
-function load(file: string): Rec[] {
-  const out: Rec[] = [];
-  const pkt = new DecodedPacket();
-  forEachPcapRecord(readFileSync(file), file, (r) => {
-    decodePacket(r.linkType, r.data, pkt);
-    const tcp = pkt.kind === PacketKind.TCP;
-    out.push({
-      linkType: r.linkType, data: Buffer.from(r.data), tsSec: r.tsSec, tsNsec: r.tsNsec,
-      payloadAt: tcp ? pkt.payloadOffset : r.data.length, payload: tcp ? pkt.payloadLength : 0, fromServer: tcp && pkt.srcPort === 25,
-    });
-  });
-  return out;
-}
-
-class NullWriter implements InterfaceAwareWriter {
-  count = 0;
-  write(): void {
-    this.count++;
-  }
-  async close(): Promise<void> {}
-}
+type Rec = CapturedPacket;
 
 /**
  * Replays the records through the pipeline (default policy, asa profile), without the packets in
@@ -65,20 +30,11 @@ class NullWriter implements InterfaceAwareWriter {
  */
 function replay(recs: Rec[], skip: ReadonlySet<number>, cut = -1, keep = 0): VerdictRecord[] {
   const verdicts: VerdictRecord[] = [];
-  const p = new InspectionPipeline({ policy: defaultPolicy(), profile: 'asa', engineOptions: parseEngineOptions([]), outputs: { packets: new NullWriter(), annotate: null, verdicts: (v) => verdicts.push(v), syslog: () => {} } });
+  const p = new InspectionPipeline({ policy: defaultPolicy(), profile: 'asa', engineOptions: parseEngineOptions([]), outputs: { packets: new MemoryWriter(), annotate: null, verdicts: (v) => verdicts.push(v), syslog: () => {} } });
   let n = 0;
   recs.forEach((x, k) => {
     if (skip.has(k)) return;
-    const r = new CaptureRecord();
-    r.packetNumber = ++n;
-    r.linkType = x.linkType;
-    r.tsSec = x.tsSec;
-    r.tsNsec = x.tsNsec;
-    r.tsRawHigh = r.tsSec;
-    r.data = k === cut ? x.data.subarray(0, x.payloadAt + keep) : x.data;
-    r.captureLength = r.data.length;
-    r.originalLength = x.data.length;
-    p.process(r);
+    p.process(captureRecordOf(x, ++n, x.tsSec, x.tsNsec, k === cut ? x.data.subarray(0, x.payloadAt + keep) : x.data));
   });
   p.finish();
   return verdicts;
@@ -88,8 +44,8 @@ function replay(recs: Rec[], skip: ReadonlySet<number>, cut = -1, keep = 0): Ver
 const xed = (v: VerdictRecord[]): string[] => v.filter((r) => r.action === 'x-substitute').map((r) => r.detail).sort();
 /** X's plus connection drops (07c: the 101st RCPT still drops the connection). */
 const judged = (v: VerdictRecord[]): string[] => [...xed(v), ...v.filter((r) => r.action === 'drop-connection' || r.action === 'reset').map((r) => `${r.rule} ${r.action}`)];
-const textOf = (x: Rec): string => x.data.subarray(x.payloadAt, x.payloadAt + x.payload).toString('latin1');
-const serverReplies = (recs: Rec[]): number[] => recs.flatMap((x, k) => (x.fromServer && x.payload > 0 ? [k] : []));
+const textOf = (x: Rec): string => x.data.subarray(x.payloadAt, x.payloadAt + x.len).toString('latin1');
+const serverReplies = (recs: Rec[]): number[] => recs.flatMap((x, k) => (x.fromServer && x.len > 0 ? [k] : []));
 
 describe.skipIf(present.length === 0)('server replies lost before the capture point', () => {
   if (present.length === 0) console.log('skipped: generated captures not available');
@@ -110,7 +66,7 @@ describe.skipIf(present.length === 0)('server replies lost before the capture po
       const intact = judged(replay(recs, new Set()));
       for (const k of serverReplies(recs)) {
         for (const keep of [0, 2, 5, 20]) {
-          if (keep >= recs[k]!.payload) continue;
+          if (keep >= recs[k]!.len) continue;
           expect(judged(replay(recs, new Set(), k, keep)), `reply of packet ${k + 1} cut after ${keep} bytes`).toEqual(intact);
         }
       }
