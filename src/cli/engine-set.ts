@@ -15,7 +15,8 @@ function optionValue(text: string): string {
   return eq < 0 ? '' : text.slice(eq + 1).trim();
 }
 
-export function engineOptionsFromCli(texts: readonly string[], flag = '--set'): EngineOptions {
+/** `defaults`: option texts of the command's own defaults, each used unless the user names that option. */
+export function engineOptionsFromCli(texts: readonly string[], flag = '--set', defaults: readonly string[] = []): EngineOptions {
   const seen = new Map<string, string>();
   for (const t of texts) {
     const name = optionName(t);
@@ -25,5 +26,5 @@ export function engineOptionsFromCli(texts: readonly string[], flag = '--set'): 
     }
     seen.set(name, t);
   }
-  return parseEngineOptions(texts);
+  return parseEngineOptions([...defaults.filter((d) => !seen.has(optionName(d))), ...texts]);
 }

@@ -119,8 +119,7 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   );
   // The proxy reads a byte stream, not TCP segments: judging per read() would X valid commands that
   // a 64 KiB read happens to cut (a fast pipelining client). Lines unless the user asks otherwise.
-  const sets = opts.set ?? [];
-  const engineOptions = engineOptionsFromCli(sets.some((t) => /^\s*judging\s*=/.test(t)) ? sets : ['judging=line', ...sets]);
+  const engineOptions = engineOptionsFromCli(opts.set ?? [], '--set', ['judging=line']);
   const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
 
   const files: TextFileOutput[] = [];
