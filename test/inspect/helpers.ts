@@ -3,6 +3,7 @@
  * verdicts, apply edits to the streams; and per-segment streams of a real capture through our own
  * reader + reassembly (tshark's extraction kept for one cross-check).
  */
+import { ENGINE_CTX } from '../../src/bench/sample-session.js';
 import type { Direction } from '../../src/flow/types.js';
 import type { Edit, Verdict, SessionContext, InspectorSession, GapReason } from '../../src/inspect/types.js';
 import type { EsmtpMap } from '../../src/policy/types.js';
@@ -39,27 +40,8 @@ export interface RunResult {
   committedAfter: number[];
 }
 
-export const CTX: SessionContext = {
-  conn: {
-    id: 1,
-    ipVersion: 4,
-    clientIp: '198.51.100.7',
-    clientPort: 40003,
-    serverIp: '192.0.2.25',
-    serverPort: 25,
-    client: '198.51.100.7:40003',
-    server: '192.0.2.25:25',
-    clientBy: 'syn',
-    synSeen: true,
-    firstPacket: 1,
-    firstTimeSec: 0,
-    firstTimeNsec: 0,
-  },
-  clientInterface: 'outside',
-  serverInterface: 'inside',
-  policyMap: 'global_policy',
-  className: 'inspection_default',
-};
+/** The engine's sample connection (src/bench/sample-session.ts), shared with the fuzz target. */
+export const CTX: SessionContext = ENGINE_CTX;
 
 export function defaultMap(): EsmtpMap {
   const m = defaultPolicy().esmtpMaps.get('_default_esmtp_map');

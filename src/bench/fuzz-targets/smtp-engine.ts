@@ -19,10 +19,11 @@ import type { Direction } from '../../flow/types.js';
 import { createEsmtpSession } from '../../inspect/esmtp/session.js';
 import { EsmtpCounters } from '../../inspect/counters.js';
 import { defaultEngineOptions, type EngineOptions } from '../../inspect/options.js';
-import type { Edit, SessionContext, Verdict } from '../../inspect/types.js';
+import type { Edit, Verdict } from '../../inspect/types.js';
 import { compilePolicyText, defaultPolicy } from '../../policy/load.js';
 import type { EsmtpMap } from '../../policy/types.js';
 import { registerFuzzTarget } from '../fuzz-registry.js';
+import { ENGINE_CTX } from '../sample-session.js';
 import { Prng } from '../prng.js';
 import { RICH_MAP_NAME, RICH_POLICY_TEXT } from './rich-policy.js';
 import { cachedSeed, connectionStreams, generatedPcaps, type StreamPiece } from './seed-streams.js';
@@ -33,28 +34,6 @@ export class EngineInvariantError extends Error {
     this.name = 'EngineInvariantError';
   }
 }
-
-export const ENGINE_CTX: SessionContext = {
-  conn: {
-    id: 1,
-    ipVersion: 4,
-    clientIp: '198.51.100.7',
-    clientPort: 40003,
-    serverIp: '192.0.2.25',
-    serverPort: 25,
-    client: '198.51.100.7:40003',
-    server: '192.0.2.25:25',
-    clientBy: 'syn',
-    synSeen: true,
-    firstPacket: 1,
-    firstTimeSec: 0,
-    firstTimeNsec: 0,
-  },
-  clientInterface: 'outside',
-  serverInterface: 'inside',
-  policyMap: 'global_policy',
-  className: 'inspection_default',
-};
 
 let maps: [EsmtpMap, EsmtpMap] | null = null;
 

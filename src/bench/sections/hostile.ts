@@ -19,7 +19,7 @@ import { defaultEngineOptions, type EngineOptions } from '../../inspect/options.
 import type { Edit, InspectorSession, Verdict } from '../../inspect/types.js';
 import { compilePolicyText, defaultPolicy } from '../../policy/load.js';
 import type { EsmtpMap } from '../../policy/types.js';
-import { ENGINE_CTX } from '../fuzz-targets/smtp-engine.js';
+import { ENGINE_CTX } from '../sample-session.js';
 import { registerBenchSection, type WorkResult } from '../registry.js';
 
 const MB = 1024 * 1024;
