@@ -13,6 +13,14 @@ import type { Measurement, PeerCommand, WorkResult } from './registry.js';
 // Started like the CLI: a CommonJS entry sizes the thread pool, then loads worker.js.
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-entry.cjs');
 
+/** The environment the installed program runs in: its launcher (src/cli/launcher.cjs) drops
+ * NODE_EXTRA_CA_CERTS, which costs Node ~30 ms of start-up and serves no TLS we open. */
+function launcherEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['NODE_EXTRA_CA_CERTS'];
+  return env;
+}
+
 interface WorkerOutput extends WorkResult {
   seconds: number;
   peakRssBytes: number | null;
@@ -51,7 +59,7 @@ interface ProcessRun {
   peakRssBytes: number | null;
 }
 
-function runProcess(command: string, args: string[], captureStdout: boolean): Promise<ProcessRun> {
+function runProcess(command: string, args: string[], captureStdout: boolean, env: NodeJS.ProcessEnv = process.env): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
     let timeFile: string | null = null;
     let cmd = command;
@@ -62,7 +70,7 @@ function runProcess(command: string, args: string[], captureStdout: boolean): Pr
       argv = ['-f', '%M', '-o', timeFile, command, ...args];
     }
     const start = process.hrtime.bigint();
-    const child = spawn(cmd, argv, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+    const child = spawn(cmd, argv, { stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -104,7 +112,7 @@ export async function measureOurs(label: string, section: string, file: string, 
   let best: Measurement | null = null;
   let peak: number | null = null;
   for (let i = 0; i < runs; i++) {
-    const run = await runProcess(process.execPath, [WORKER, section, file, ...args], true);
+    const run = await runProcess(process.execPath, [WORKER, section, file, ...args], true, launcherEnvironment());
     const line = run.stdout.trim().split('\n').pop() ?? '';
     const out = JSON.parse(line) as WorkerOutput;
     // The worker's own VmHWM is exact for our process; GNU time would include nothing else here.

@@ -8,6 +8,8 @@
  *   loading the way the installed program loads.
  * The entries (src/cli/smtp-inspect.cts, src/bench/worker-entry.cts) fall back to the unbundled
  * modules when a bundle is missing or older than them (a plain `tsc` after an edit).
+ * It also copies the launcher (src/cli/launcher.cjs, plain JavaScript tsc does not compile) to
+ * dist/cli/launcher.cjs, the package's `bin`, executable.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = path.resolve(DIST, '..', 'src');
 
 const common: BuildOptions = {
   bundle: true,
@@ -28,6 +31,10 @@ const common: BuildOptions = {
 };
 
 async function main(): Promise<void> {
+  const launcher = path.join(DIST, 'cli/launcher.cjs');
+  fs.copyFileSync(path.join(SRC, 'cli/launcher.cjs'), launcher);
+  fs.chmodSync(launcher, 0o755);
+
   await build({ ...common, entryPoints: [path.join(DIST, 'cli/main.js')], outfile: path.join(DIST, 'smtp-inspect.mjs') });
 
   const sectionsDir = path.join(DIST, 'bench/sections');
