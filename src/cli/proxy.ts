@@ -12,6 +12,7 @@ import { TextFileOutput } from '../output/text-file.js';
 import { createInspectorFactory } from '../proxy/engine-binding.js';
 import { uninspectedPortWarning } from '../proxy/startup.js';
 import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
+import { descriptorsFor, fdBudget, FIXED_RESERVE, HEADROOM, openFdCount, SOCKETS_PER_CONNECTION, softFdLimit } from '../proxy/fd-budget.js';
 import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
 import { action } from './errors.js';
@@ -35,6 +36,7 @@ export interface ProxyCliOptions {
   dropMode: string;
   idleTimeout: string;
   maxHeld: string;
+  maxConnections?: string;
   quiet?: boolean;
 }
 
@@ -52,6 +54,39 @@ function positiveNumber(text: string, what: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new SmtpInspectError('E_USAGE', `${what} must be a non-negative number, got "${text}"`);
   return n;
+}
+
+/**
+ * --max-connections: the user's N, or what the file-descriptor soft limit allows (fd-budget.ts).
+ * Measured before any output file is opened, so those are counted on top. An N the limit cannot
+ * hold is a usage error: past the limit, libuv closes waiting clients unseen and unlogged.
+ */
+export function connectionCap(opts: Pick<ProxyCliOptions, 'maxConnections' | 'verdicts' | 'syslog' | 'write'>): { max: number | undefined; text: string } {
+  const files = [opts.verdicts, opts.syslog, opts.write].filter((f) => f !== undefined && f !== '-').length;
+  const open = openFdCount();
+  const budget = fdBudget(softFdLimit(), open === null ? null : open + files);
+  const capacity = budget?.capacity ?? null;
+  const limitText = budget ? `file-descriptor soft limit ${budget.softLimit}, ${budget.openAtStart} open at start` : 'file-descriptor limit unknown';
+  if (opts.maxConnections !== undefined) {
+    const n = Number(opts.maxConnections);
+    if (!Number.isInteger(n) || n < 1) throw new SmtpInspectError('E_USAGE', `--max-connections must be a positive integer, got "${opts.maxConnections}"`);
+    if (budget && n > budget.capacity) {
+      throw new SmtpInspectError(
+        'E_USAGE',
+        `--max-connections ${n} needs about ${descriptorsFor(n, budget.openAtStart)} file descriptors but the soft limit (ulimit -n) is ${budget.softLimit}: ` +
+          `at most ${budget.capacity} fit; raise the limit (ulimit -n) or lower --max-connections`,
+      );
+    }
+    return { max: n, text: `max-connections ${n} (${limitText})` };
+  }
+  if (capacity === null) {
+    // No way to read the limit: assume the usual 1024 rather than run without a cap.
+    const assumed = Math.floor((1024 - 32 - FIXED_RESERVE - HEADROOM) / SOCKETS_PER_CONNECTION);
+    return { max: assumed, text: `max-connections ${assumed} (file-descriptor limit unknown: assumed 1024; set --max-connections to choose)` };
+  }
+  if (capacity === Infinity) return { max: undefined, text: `no connection cap (${limitText}: unlimited; set --max-connections to choose one)` };
+  if (capacity < 1) throw new SmtpInspectError('E_USAGE', `the file-descriptor soft limit (ulimit -n ${budget?.softLimit}) leaves no room for a connection; raise it`);
+  return { max: capacity, text: `max-connections ${capacity} (default from the ${limitText}: (limit - open - ${FIXED_RESERVE + HEADROOM}) / ${SOCKETS_PER_CONNECTION})` };
 }
 
 export function registerProxy(program: Command): void {
@@ -77,6 +112,12 @@ export function registerProxy(program: Command): void {
     .option('--grace <SECONDS>', 'on SIGINT/SIGTERM, how long open sessions may finish before they are cut', '10')
     .option('--drop-mode <MODE>', 'drop-connection: close (FIN to both sides) or blackhole (silence, as the ASA; sockets closed after 30 s)', 'close')
     .option('--idle-timeout <SECONDS>', 'close sessions idle this long (the ASA default conn timeout is 1 hour)', String(PROXY_DEFAULTS.idleTimeoutMs / 1000))
+    .option(
+      '--max-connections <N>',
+      'connections proxied at once; more clients are closed at accept and logged (rule max-connections, %ASA-3-201011). ' +
+        'Default: what the file-descriptor soft limit (ulimit -n) allows, (limit - open at start - ' +
+        `${FIXED_RESERVE + HEADROOM}) / ${SOCKETS_PER_CONNECTION}; a larger N is a usage error`,
+    )
     .option('--max-held <BYTES>', 'uncommitted bytes held per direction before they are forwarded anyway', String(PROXY_DEFAULTS.maxHeldBytes))
     .option('-q, --quiet', 'do not print the counters at the end')
     .addHelpText(
@@ -100,6 +141,7 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   const graceMs = positiveNumber(opts.grace, '--grace') * 1000;
   const idleTimeoutMs = positiveNumber(opts.idleTimeout, '--idle-timeout') * 1000;
   const maxHeldBytes = Math.max(1, Math.floor(positiveNumber(opts.maxHeld, '--max-held')));
+  const cap = connectionCap(opts);
   // Before anything is opened: no output may be the policy, share a file with another, or share
   // stdout with the printed lines.
   // `--syslog -` with the default `--print syslog` (or `--verdicts -` with `--print verdicts`) asks
@@ -150,6 +192,7 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
     dropMode: opts.dropMode,
     idleTimeoutMs,
     maxHeldBytes,
+    maxConnections: cap.max,
   });
   let addr;
   try {
@@ -161,6 +204,7 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   }
   const shownListen = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
   process.stderr.write(`smtp-inspect: proxy listening on ${shownListen}, upstream ${upstream.host}:${upstream.port}, policy ${policy.source}; Ctrl-C to stop\n`);
+  process.stderr.write(`smtp-inspect: ${cap.text}\n`);
   const portWarning = uninspectedPortWarning(policy, upstream.port);
   if (portWarning) process.stderr.write(portWarning + '\n');
 
@@ -175,7 +219,9 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   for (const f of files) f.close();
   stdout.flush();
   if (!opts.quiet) {
-    let text = `proxy ${shownListen} -> ${upstream.host}:${upstream.port}: ${server.accepted} client connection(s) accepted, ${cut} cut at shutdown\n`;
+    let text =
+      `proxy ${shownListen} -> ${upstream.host}:${upstream.port}: ${server.accepted + server.refused} client connection(s): ` +
+      `${server.accepted} accepted, ${server.refused} refused at accept; ${cut} cut at shutdown\n`;
     text += formatTotals(log.totals);
     if (tap) text += `synthetic capture: ${opts.write} (${tap.count} packets)\n`;
     const sp = formatServicePolicy(counters);

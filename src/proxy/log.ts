@@ -5,12 +5,13 @@
  */
 import { C2S, type ConnectionMeta, type Direction } from '../flow/types.js';
 import type { EngineOptions } from '../inspect/options.js';
-import { syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
+import { syslog201011, syslog302013, syslog302014, type Endpoint, type TeardownReason } from '../inspect/syslog.js';
 import type { Verdict } from '../inspect/types.js';
 import { isoTime } from '../output/time.js';
 import { formatVerdict, type VerdictRecord, type VerdictRecordAction } from '../output/verdicts.js';
 import { ArrivalClock } from '../capture/live-clock.js';
-import type { CloseCause, ConnectionStats, ProxyEvents } from './types.js';
+import type { CloseCause, ConnectionStats, ProxyEvents, RefusedClient } from './types.js';
+import { endpointText } from './connection.js';
 import { builtDetail, teardownDetail, type InspectingClassName } from '../output/connection-wording.js';
 
 /** Where lines go: a file, stdout, a test's array. `flush` is called after each event. */
@@ -24,6 +25,10 @@ export interface ProxyTotals {
   inspected: number;
   exempted: number;
   upstreamFailures: number;
+  /** Clients closed at accept by --max-connections (or while shutting down): one record each. */
+  refused: number;
+  /** Accept failures of the listening socket (EMFILE/ENFILE): one record each. */
+  acceptErrors: number;
   dropped: number;
   reset: number;
   verdicts: number;
@@ -49,6 +54,8 @@ export class ProxyLog implements ProxyEvents {
     inspected: 0,
     exempted: 0,
     upstreamFailures: 0,
+    refused: 0,
+    acceptErrors: 0,
     dropped: 0,
     reset: 0,
     verdicts: 0,
@@ -76,11 +83,15 @@ export class ProxyLog implements ProxyEvents {
   }
 
   private record(meta: ConnectionMeta, read: number, dir: Direction | null, rule: string, action: VerdictRecordAction, syslog: string[], detail: string): void {
+    this.write(meta.client, meta.server, read, dir, rule, action, syslog, detail);
+  }
+
+  private write(client: string, server: string, read: number, dir: Direction | null, rule: string, action: VerdictRecordAction, syslog: string[], detail: string): void {
     const r: VerdictRecord = {
       time: this.now(),
       packet: read,
-      client: meta.client,
-      server: meta.server,
+      client,
+      server,
       direction: dirName(dir),
       rule,
       action,
@@ -124,6 +135,37 @@ export class ProxyLog implements ProxyEvents {
 
   note(meta: ConnectionMeta, dir: Direction | null, rule: string, action: 'note' | 'forward' | 'drop', detail: string, read: number): void {
     this.record(meta, read, dir, rule, action, [], detail);
+  }
+
+  /**
+   * A client closed at accept. The ASA's equivalent of the cap is a connection limit (`set
+   * connection conn-max`): it refuses the new connection with %ASA-3-201011 "Connection limit
+   * exceeded cnt/limit for input packet from ... to ... on interface ..." (ASA syslog guide; the
+   * same line replay logs for conn-max, src/pipeline/connection-limits.ts). Same record layout as
+   * replay's refused connection: a `drop` of the client's connection attempt (c2s).
+   */
+  refused(c: RefusedClient): void {
+    this.totals.refused++;
+    const client = endpointText(c.clientIp, c.clientPort);
+    const server = endpointText(c.serverIp, c.serverPort);
+    if (c.reason === 'shutdown') {
+      this.write(client, server, 0, C2S, 'shutdown', 'drop', [], 'connection refused: the proxy is shutting down; closed at accept');
+      return;
+    }
+    const line = syslog201011(c.open, c.limit, 'input', { ip: c.clientIp, port: c.clientPort }, { ip: c.serverIp, port: c.serverPort }, this.o.clientInterface);
+    this.write(client, server, 0, C2S, 'max-connections', 'drop', [line], `connection refused: ${c.open} of ${c.limit} connections open (--max-connections); closed at accept`);
+  }
+
+  /**
+   * The listening socket failed to accept (EMFILE/ENFILE when descriptors ran out despite the
+   * cap). libuv closes the waiting clients itself without telling Node who they were, so the
+   * record has no client address: it says that some were lost, which is all that can be known.
+   */
+  acceptError(err: NodeJS.ErrnoException, listen: string, upstream: string): void {
+    this.totals.acceptErrors++;
+    const code = err.code ?? err.message;
+    const why = code === 'EMFILE' || code === 'ENFILE' ? ' (out of file descriptors: lower --max-connections or raise ulimit -n)' : '';
+    this.write('unknown', upstream, 0, C2S, 'accept-error', 'drop', [], `accept on ${listen} failed: ${code}${why}; waiting client(s) may have been closed unrecorded`);
   }
 
   close(meta: ConnectionMeta, cause: CloseCause, stats: ConnectionStats): void {
@@ -174,6 +216,9 @@ export function formatTotals(t: ProxyTotals): string {
   return (
     `connections: ${t.connections} (${t.inspected} inspected, ${t.exempted} exempted, ${t.upstreamFailures} upstream unreachable; ` +
     `${t.dropped} dropped by drop-connection, ${t.reset} reset)\n` +
+    `refused at accept: ${t.refused} (max-connections or shutdown)` +
+    (t.acceptErrors > 0 ? `; accept errors: ${t.acceptErrors} (waiting clients may have been closed unrecorded)` : '') +
+    '\n' +
     `bytes client->server: ${t.bytesIn[0]} read, ${t.bytesOut[0]} forwarded, ${t.bytesDropped[0]} discarded\n` +
     `bytes server->client: ${t.bytesIn[1]} read, ${t.bytesOut[1]} forwarded, ${t.bytesDropped[1]} discarded\n` +
     `verdict records: ${t.verdicts}, syslog lines: ${t.syslogLines}\n`

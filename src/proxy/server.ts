@@ -3,8 +3,8 @@
  * down cleanly (stop accepting, let sessions finish for a grace period, then destroy the rest).
  */
 import net from 'node:net';
-import { ProxyConnection, type DropMode } from './connection.js';
-import type { InspectorFactory, ProxyEvents, WireTap } from './types.js';
+import { endpointText, plainIp, ProxyConnection, type DropMode } from './connection.js';
+import type { InspectorFactory, ProxyEvents, RefusedClient, WireTap } from './types.js';
 
 export interface ProxyServerOptions {
   listenHost: string;
@@ -24,6 +24,12 @@ export interface ProxyServerOptions {
   idleTimeoutMs?: number;
   /** net.Server backlog. */
   backlog?: number;
+  /**
+   * Connections held open at most (each holds two sockets); clients beyond it are closed at accept
+   * and reported through `events.refused`. Undefined: no cap (the CLI always sets one, see
+   * fd-budget.ts).
+   */
+  maxConnections?: number;
 }
 
 export const PROXY_DEFAULTS = {
@@ -47,10 +53,24 @@ export class ProxyServer {
   private accepting = true;
   /** Connections accepted over the server's life. */
   accepted = 0;
+  /** Clients closed at accept (cap reached or shutting down): each one was reported. */
+  refused = 0;
+  /** Errors of the listening socket (accept EMFILE/ENFILE): logged, serving goes on. */
+  acceptErrors = 0;
+  private readonly limit: number;
 
   constructor(private readonly opts: ProxyServerOptions) {
+    this.limit = opts.maxConnections ?? Number.POSITIVE_INFINITY;
     // allowHalfOpen: a client's FIN must reach the server as a FIN while replies still flow back.
     this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.onClient(sock));
+    if (opts.maxConnections !== undefined) {
+      // Node counts open client sockets and, at the cap, closes the new one at accept and emits
+      // 'drop' with its addresses (Node >= 18.6) instead of 'connection'.
+      this.server.maxConnections = opts.maxConnections;
+      this.server.on('drop', (d) => {
+        this.refuse('max-connections', d?.remoteAddress, d?.remotePort, this.conns.size);
+      });
+    }
   }
 
   listen(): Promise<net.AddressInfo> {
@@ -58,13 +78,26 @@ export class ProxyServer {
       this.server.once('error', reject);
       this.server.listen({ host: this.opts.listenHost, port: this.opts.listenPort, backlog: this.opts.backlog ?? PROXY_DEFAULTS.backlog }, () => {
         this.server.off('error', reject);
-        resolve(this.server.address() as net.AddressInfo);
+        const addr = this.server.address() as net.AddressInfo;
+        // Once listening, an 'error' is an accept failure (EMFILE/ENFILE, ...): Node keeps the
+        // listener open, so log it and keep serving instead of dying of an unhandled 'error'.
+        const listen = endpointText(plainIp(addr.address), addr.port);
+        this.server.on('error', (err: NodeJS.ErrnoException) => this.onAcceptError(err, listen));
+        resolve(addr);
       });
     });
   }
 
   private onClient(sock: net.Socket): void {
     if (!this.accepting) {
+      this.refuse('shutdown', sock.remoteAddress, sock.remotePort, this.conns.size);
+      sock.destroy();
+      return;
+    }
+    if (this.conns.size >= this.limit) {
+      // Node's count is client sockets; a connection whose client closed can still hold its
+      // upstream socket (half-close, linger after a drop): the cap is on whole connections.
+      this.refuse('max-connections', sock.remoteAddress, sock.remotePort, this.conns.size);
       sock.destroy();
       return;
     }
@@ -89,6 +122,24 @@ export class ProxyServer {
     });
     this.conns.add(conn);
     void conn.done.then(() => this.conns.delete(conn));
+  }
+
+  private refuse(reason: RefusedClient['reason'], ip: string | undefined, port: number | undefined, open: number): void {
+    this.refused++;
+    this.opts.events.refused?.({
+      reason,
+      clientIp: plainIp(ip),
+      clientPort: port ?? 0,
+      serverIp: this.opts.upstreamHost,
+      serverPort: this.opts.upstreamPort,
+      open,
+      limit: this.limit,
+    });
+  }
+
+  private onAcceptError(err: NodeJS.ErrnoException, listen: string): void {
+    this.acceptErrors++;
+    this.opts.events.acceptError?.(err, listen, endpointText(this.opts.upstreamHost, this.opts.upstreamPort));
   }
 
   /** The open connections (diagnostics and tests). */

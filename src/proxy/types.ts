@@ -41,6 +41,26 @@ export interface ProxyEvents {
   /** A proxy-level event for the verdict log (forward beyond the hold limit, late edits, ...). */
   note(meta: ConnectionMeta, dir: Direction | null, rule: string, action: 'note' | 'forward' | 'drop', detail: string, read: number): void;
   close(meta: ConnectionMeta, cause: CloseCause, stats: ConnectionStats): void;
+  /**
+   * A client the proxy closed at accept without proxying it (connection cap reached, or shutting
+   * down). Optional so existing sinks compile; ProxyLog records it (nothing is lost silently).
+   */
+  refused?(client: RefusedClient): void;
+  /** The listening socket reported an error (EMFILE/ENFILE on accept); the proxy keeps serving. */
+  acceptError?(err: NodeJS.ErrnoException, listen: string, upstream: string): void;
+}
+
+export interface RefusedClient {
+  /** `max-connections`: the cap was reached; `shutdown`: accepted while stopping. */
+  reason: 'max-connections' | 'shutdown';
+  clientIp: string;
+  clientPort: number;
+  /** The upstream the client would have been relayed to. */
+  serverIp: string;
+  serverPort: number;
+  /** Connections open when the client came, and the cap (Infinity when none). */
+  open: number;
+  limit: number;
 }
 
 export interface ConnectionStats {
