@@ -595,6 +595,7 @@ export class InspectionPipeline implements SessionEvents {
       serverPort: conn.serverPort,
       ingressInterface: this.clientIf,
       egressInterface: this.serverIf,
+      startTimeSec: conn.firstTimeSec + conn.firstTimeNsec / 1e9,
     });
     const map = decision.esmtp;
     if (map === null) {

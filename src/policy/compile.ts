@@ -17,6 +17,8 @@ import type {
 import { GroupFlattener, GroupMemo, netHas, portHas, type NetNode, type NetSet, type PortLeaf } from './flatten.js';
 import { normalize } from './normalize.js';
 import { CompiledRegex, RegexSetMatcher } from './regex.js';
+import { LocalClock } from './clock.js';
+import { TimeWindow } from './time-range.js';
 import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning } from './types.js';
 
 export const DEFAULT_ESMTP_MAP = '_default_esmtp_map';
@@ -105,6 +107,7 @@ export function layer(base: ParsedConfig, user: ParsedConfig, full = true, signL
     esmtpMaps: merge(base.esmtpMaps, user.esmtpMaps),
     policyMaps: merge(base.policyMaps, user.policyMaps),
     timeRanges: merge(base.timeRanges, user.timeRanges),
+    clock: { timezone: user.clock.timezone ?? base.clock.timezone, summer: user.clock.summer ?? base.clock.summer },
     servicePolicies,
     touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
     ignored: user.ignored,
@@ -173,8 +176,16 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
   for (const [name, def] of cfg.esmtpMaps) esmtpMaps.set(name, buildEsmtpMap(def, matcher));
 
   // a time-range may be defined after the entry that names it (running configs print it late)
-  for (const acl of cfg.accessLists.values())
-    for (const ace of acl.aces) if (ace.timeRange && !cfg.timeRanges.has(ace.timeRange.name)) throw refError(file, ace.timeRange.pos, `time-range "${ace.timeRange.name}" is not defined`);
+  let firstTimed: number | null = null;
+  for (const acl of cfg.accessLists.values()) {
+    for (const ace of acl.aces) {
+      if (!ace.timeRange) continue;
+      if (!cfg.timeRanges.has(ace.timeRange.name)) throw refError(file, ace.timeRange.pos, `time-range "${ace.timeRange.name}" is not defined`);
+      firstTimed ??= ace.line;
+    }
+  }
+  if (firstTimed !== null && cfg.clock.timezone === null && !cfg.warnings.some((w) => w.message.startsWith('time-ranges are evaluated in UTC')))
+    cfg.warnings.push({ line: firstTimed, level: 'note', message: 'time-ranges are evaluated in UTC at each connection\'s first packet: no "clock timezone" line gives the ASA\'s local time' });
 
   for (const cm of cfg.classMaps.values()) {
     for (const m of cm.matches) {
@@ -237,6 +248,10 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
 // ---- per-connection matching ------------------------------------------------------------
 
 interface FlowAddrs {
+  /** The connection's first packet (UTC seconds): time-ranges are checked when the connection is created. */
+  startSec: number;
+  /** Its local minute on the ASA clock, computed when an entry with a time-range is first reached (NaN until then). */
+  localMinute: number;
   client: IpAddr | null;
   server: IpAddr | null;
   clientPort: number;
@@ -249,8 +264,21 @@ interface FlowAddrs {
 class Matcher {
   /** Groups flattened once (memoised): matching an ACE never walks a group hierarchy. */
   readonly flat: GroupFlattener;
+  /** Each time-range compiled once; checked per connection without allocation. */
+  private readonly windows = new Map<string, TimeWindow>();
+  private readonly clock: LocalClock;
   constructor(private readonly cfg: ParsedConfig) {
     this.flat = new GroupFlattener(cfg);
+    for (const [name, def] of cfg.timeRanges) this.windows.set(name, new TimeWindow(def));
+    this.clock = new LocalClock(cfg.clock);
+  }
+
+  /** A time-range not in effect at the connection's start makes its entry skipped (as `inactive` does). */
+  private inEffect(name: string, f: FlowAddrs): boolean {
+    const w = this.windows.get(name);
+    if (w === undefined) return false;
+    if (Number.isNaN(f.localMinute)) f.localMinute = this.clock.localMinute(f.startSec);
+    return w.activeAt(f.localMinute);
   }
 
   private readonly clientMemo = new GroupMemo();
@@ -278,10 +306,16 @@ class Matcher {
 
   /** First ACE that matches decides: permit = match, deny = no match; none = implicit deny. */
   acl(acl: AccessList, f: FlowAddrs): { match: boolean; why: string } {
+    let skipped = '';
     for (const ace of acl.aces) {
-      if (this.ace(ace, f)) return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})` };
+      if (!this.ace(ace, f)) continue;
+      if (ace.timeRange !== undefined && !this.inEffect(ace.timeRange.name, f)) {
+        skipped += `; line ${ace.line} skipped: time-range ${ace.timeRange.name} not in effect at the connection's start`;
+        continue;
+      }
+      return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${skipped}` };
     }
-    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)` };
+    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}` };
   }
 
   classMatch(m: ClassMatch, f: FlowAddrs): { match: boolean; why: string } {
@@ -391,7 +425,9 @@ export class PolicyImpl implements CompiledPolicy {
   }
 
   private classifyNow(flow: FlowTuple): ClassDecision {
-    const f: FlowAddrs = { client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort, ...this.matcher.memos() };
+    // a caller without capture time (the inline proxy) classifies a connection being created now
+    const startSec = flow.startTimeSec ?? Date.now() / 1000;
+    const f: FlowAddrs = { startSec, localMinute: Number.NaN, client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort, ...this.matcher.memos() };
     // An interface policy applies inspection (and connection limits) bidirectionally: to
     // connections entering and leaving through its interface; the global one at ingress, which
     // for a connection is once. Cisco "Feature Directionality"; native-notes "interface-direction".

@@ -5,6 +5,8 @@
 import type { ConnectionLimits, EsmtpParameters, MatchActions } from './types.js';
 import type { IpAddr } from './address.js';
 import type { PortProto } from './ports.js';
+import type { ClockConfig } from './clock.js';
+import type { TimeRangeDef } from './time-range.js';
 
 export interface Pos {
   line: number;
@@ -48,7 +50,7 @@ export interface Ace {
   dst: AddrSpec;
   dstPort: PortSpec;
   inactive: boolean;
-  /** `time-range NAME` (not evaluated: a capture's flows carry no time; the entry counts as always active). */
+  /** `time-range NAME`: the entry is skipped while the range is not in effect at the connection's start (local ASA time). */
   timeRange?: { name: string; pos: Pos };
   line: number;
   /** Canonical text of the ACE after `access-list NAME extended `. */
@@ -202,8 +204,10 @@ export interface ParsedConfig {
   classMaps: Map<string, ClassMapDef>;
   esmtpMaps: Map<string, EsmtpMapDef>;
   policyMaps: Map<string, PolicyMapDef>;
-  /** `time-range NAME` definitions (their absolute/periodic lines are not evaluated). */
-  timeRanges: Map<string, Pos>;
+  /** `time-range NAME` definitions with their absolute/periodic lines. */
+  timeRanges: Map<string, TimeRangeDef>;
+  /** `clock timezone` / `clock summer-time`: the local time time-ranges are written in (UTC by default). */
+  clock: ClockConfig;
   /** In order of appearance; `no service-policy` removes. */
   servicePolicies: ServicePolicyDef[];
   /** True once any `service-policy` or `no service-policy` line was read. */
@@ -226,6 +230,7 @@ export function emptyConfig(): ParsedConfig {
     esmtpMaps: new Map(),
     policyMaps: new Map(),
     timeRanges: new Map(),
+    clock: { timezone: null, summer: null },
     servicePolicies: [],
     touchedServicePolicies: false,
     ignored: [],

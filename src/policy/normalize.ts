@@ -9,6 +9,7 @@ import { formatAddr, formatPort, formatService } from './format.js';
 import type { ResolvedPolicy } from './compile.js';
 import type { AddrSpec, ClassMatch, ParsedConfig, PortSpec, ProtoSpec } from './model.js';
 import type { EsmtpMap, EsmtpMatch } from './types.js';
+import { clockLines, timeRangeLines } from './time-range.js';
 
 function matchLine(m: EsmtpMatch): string {
   const spec = CRITERIA.find((s) => s.kind === m.criterion.kind);
@@ -187,10 +188,14 @@ export function normalize(r: ResolvedPolicy): string {
     }
     for (const e of g.protocols) out.push(e.kind === 'name' ? ` protocol-object ${e.proto}` : ` group-object ${e.name}`);
   }
-  // time-ranges the entries name (their absolute/periodic lines are not evaluated, so not kept)
+  // time-ranges the entries name, with the clock they are read in
   const timeRanges = new Set<string>();
   for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) if (ace.timeRange) timeRanges.add(ace.timeRange.name);
-  for (const name of timeRanges) out.push(`time-range ${name}`);
+  out.push(...clockLines(cfg.clock));
+  for (const name of timeRanges) {
+    const def = cfg.timeRanges.get(name);
+    if (def) out.push(...timeRangeLines(def));
+  }
   for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) out.push(`access-list ${a} extended ${ace.text}`);
   for (const name of usedClassMaps) {
     out.push(`class-map ${name}`);

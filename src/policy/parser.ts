@@ -35,9 +35,10 @@ import {
 } from './model.js';
 import { portValue, type PortProto } from './ports.js';
 import { CompiledRegex, REGEX_LIMITS, RegexSyntaxError } from './regex.js';
+import { formatPeriodic, parseAbsolute, parsePeriodic, parseSummerTime, parseTimezone, samePeriodic, type TimeRangeDef } from './time-range.js';
 
 /** Global commands we model. */
-const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name', 'clear', 'time-range']);
+const MODELLED_GLOBAL = new Set(['access-list', 'object', 'object-group', 'regex', 'class-map', 'policy-map', 'service-policy', 'name', 'clear', 'time-range', 'clock']);
 
 /**
  * Global commands we know but do not model: they close any open sub-mode (an unknown word at
@@ -74,7 +75,8 @@ type ModeKind =
   | 'pmap-esmtp-params'
   | 'pmap-esmtp-match'
   | 'pmap'
-  | 'pmap-class';
+  | 'pmap-class'
+  | 'time-range';
 
 interface Mode {
   kind: ModeKind;
@@ -97,6 +99,7 @@ const MODE_WORDS: Record<Exclude<ModeKind, 'global' | 'ignored'>, readonly strin
   'pmap-esmtp-params': ['mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'no mask-banner', 'no mail-relay', 'no special-character', 'no allow-tls'],
   'pmap-esmtp-match': ['drop-connection', 'reset', 'log', 'mask', 'rate-limit', 'no drop-connection', 'no reset', 'no log', 'no mask', 'no rate-limit'],
   pmap: ['class', 'description', 'no class', 'no description'],
+  'time-range': ['absolute', 'periodic', 'no absolute', 'no periodic'],
   'pmap-class': [
     'inspect',
     'no inspect',
@@ -142,6 +145,7 @@ const MODE_TITLES: Partial<Record<ModeKind, (t: unknown) => string>> = {
   'pmap-esmtp-match': (t) => `"${(t as EsmtpMatchDraft).text}"`,
   pmap: (t) => `policy-map ${(t as PolicyMapDef).name}`,
   'pmap-class': (t) => `class ${(t as PolicyClassDef).className}`,
+  'time-range': (t) => `time-range ${(t as TimeRangeDef).name}`,
 };
 
 /** A copy of `base` that a further text edits as config mode would (see native-notes "layering"). */
@@ -273,9 +277,17 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
       return accessList(cfg, c, false);
     case 'time-range': {
       const n = c.word('a time-range name');
-      cfg.timeRanges.set(n.text, c.pos(n));
-      return ignore(cfg, sl, 'time-range: absolute/periodic are not evaluated (entries naming it count as always active)');
+      c.end();
+      // entering an existing range edits it, as config mode does
+      let def = cfg.timeRanges.get(n.text);
+      if (!def) {
+        def = { name: n.text, pos: c.pos(n), absolute: null, periodic: [] };
+        cfg.timeRanges.set(n.text, def);
+      }
+      return { kind: 'time-range', target: def };
     }
+    case 'clock':
+      return clockCommand(cfg, c, false);
     case 'object':
       return objectCommand(cfg, c);
     case 'object-group':
@@ -304,6 +316,16 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
         case 'regex':
           removeObject(cfg, c);
           return null;
+        case 'time-range': {
+          c.next();
+          const n = c.word('a time-range name');
+          c.end();
+          if (!cfg.timeRanges.delete(n.text)) cfg.warnings.push({ line: sl.line, level: 'warning', message: `"${sl.raw.trim()}" removed nothing: time-range ${n.text} is not defined` });
+          return null;
+        }
+        case 'clock':
+          c.next();
+          return clockCommand(cfg, c, true);
         case 'access-list': {
           c.next();
           const kind = c.peek(1);
@@ -316,6 +338,45 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
     default:
       return ignore(cfg, sl, 'global command not modelled');
   }
+}
+
+/** `[no] clock timezone ...` / `[no] clock summer-time ...`; other clock lines (exec `clock set`) are not configuration. */
+function clockCommand(cfg: ParsedConfig, c: Cursor, no: boolean): Mode | null {
+  const w = c.peek()?.lower;
+  if (w === 'timezone') {
+    c.next();
+    cfg.clock.timezone = no ? null : parseTimezone(c);
+    return null;
+  }
+  if (w === 'summer-time') {
+    c.next();
+    cfg.clock.summer = no ? null : parseSummerTime(c);
+    return null;
+  }
+  return ignore(cfg, c.sl, 'clock command not modelled');
+}
+
+function timeRangeLine(cfg: ParsedConfig, def: TimeRangeDef, c: Cursor): null {
+  const no = c.accept('no');
+  const w = c.keyword('absolute', 'periodic');
+  if (w === 'absolute') {
+    if (no) {
+      def.absolute = null;
+      return null;
+    }
+    const abs = parseAbsolute(c);
+    // at most one absolute line per range: a new one replaces the old, as on the device
+    if (def.absolute) cfg.warnings.push({ line: c.sl.line, level: 'note', message: `time-range ${def.name}: this absolute line replaces the one on line ${def.absolute.line} (a time-range has at most one)` });
+    def.absolute = abs;
+    return null;
+  }
+  const p = parsePeriodic(c);
+  const k = def.periodic.findIndex((x) => samePeriodic(x, p));
+  if (no) {
+    if (k >= 0) def.periodic.splice(k, 1);
+    else cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `"no ${formatPeriodic(p)}" removed nothing: time-range ${def.name} has no such periodic line` });
+  } else if (k < 0) def.periodic.push(p);
+  return null;
 }
 
 function nameCommand(cfg: ParsedConfig, c: Cursor): null {
@@ -515,8 +576,6 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
     removeAce(cfg, c, nameT.text, ace.text);
     return null;
   }
-  if (timeRange && !inactive)
-    cfg.warnings.push({ line: c.sl.line, level: 'warning', message: `time-range ${timeRange.name} is not evaluated: the entry is treated as always active` });
   let acl = cfg.accessLists.get(nameT.text);
   if (!acl) {
     acl = { name: nameT.text, aces: [] } as AccessList;
@@ -801,6 +860,8 @@ function subCommand(cfg: ParsedConfig, mode: Mode, sl: SourceLine, file: string)
       return pmapLine(cfg, mode.target as PolicyMapDef, c);
     case 'pmap-class':
       return pmapClassLine(cfg, mode.target as PolicyClassDef, c);
+    case 'time-range':
+      return timeRangeLine(cfg, mode.target as TimeRangeDef, c);
     default:
       return null;
   }

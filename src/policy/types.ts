@@ -111,6 +111,12 @@ export interface FlowTuple {
    * leave through that interface (Cisco "Feature Directionality").
    */
   egressInterface?: string;
+  /**
+   * Capture time of the connection's first packet, UTC seconds since 1970 (fraction allowed): ACL
+   * entries with a `time-range` are checked against it, once per connection. Absent: the
+   * connection is being created now (wall clock), as for the inline proxy.
+   */
+  startTimeSec?: number;
 }
 
 export interface IgnoredLine {

@@ -278,16 +278,20 @@ describe('time-range on an access-list entry', () => {
     expect(errorOf('access-list T extended permit tcp any any eq smtp time-range WORKHOURS\n')).toMatchObject({ code: 'E_POLICY_REFERENCE', where: '1:62' });
   });
 
-  it('a defined one (before or after the entry) is accepted with a warning that it is not evaluated', () => {
+  it('a defined one (before or after the entry) is accepted and evaluated (test/policy/time-range.test.ts has the windows)', () => {
     const p = policy(`access-list T extended permit tcp any any eq smtp time-range WORKHOURS
 time-range WORKHOURS
  periodic weekdays 8:00 to 18:00
 `);
-    expect(inspected(p, '10.10.1.4', '74.53.140.153')).toBe(true);
-    expect(p.warnings).toEqual([{ line: 1, level: 'warning', message: 'time-range WORKHOURS is not evaluated: the entry is treated as always active' }]);
+    // Monday 2024-01-08 09:00 UTC is inside, 19:00 is not
+    expect(p.classify({ ...flow('10.10.1.4', '74.53.140.153'), startTimeSec: Date.UTC(2024, 0, 8, 9) / 1000 }).esmtp).not.toBeNull();
+    expect(p.classify({ ...flow('10.10.1.4', '74.53.140.153'), startTimeSec: Date.UTC(2024, 0, 8, 19) / 1000 }).esmtp).toBeNull();
+    expect(p.warnings.map((w) => w.message)).toEqual(['time-ranges are evaluated in UTC at each connection\'s first packet: no "clock timezone" line gives the ASA\'s local time']);
     expect(p.normalized()).toContain('eq smtp time-range WORKHOURS');
+    expect(p.normalized()).toContain('time-range WORKHOURS\n periodic weekdays 08:00 to 18:00\n');
     // the printout reads back
-    expect(compilePolicyText(p.normalized(), 'n.cfg').warnings.map((w) => w.message)).toContain('time-range WORKHOURS is not evaluated: the entry is treated as always active');
+    const body = (t: string) => t.split('\n').filter((l) => !l.startsWith('!')).join('\n');
+    expect(body(compilePolicyText(p.normalized(), 'n.cfg').normalized())).toBe(body(p.normalized()));
   });
 });
 
