@@ -191,7 +191,7 @@ export function normalize(r: ResolvedPolicy): string {
   // time-ranges the entries name, with the clock they are read in
   const timeRanges = new Set<string>();
   for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) if (ace.timeRange) timeRanges.add(ace.timeRange.name);
-  out.push(...clockLines(cfg.clock));
+  if (timeRanges.size > 0) out.push(...clockLines(cfg.clock));
   for (const name of timeRanges) {
     const def = cfg.timeRanges.get(name);
     if (def) out.push(...timeRangeLines(def));
