@@ -15,6 +15,7 @@ import { PCAP_HEADER_BYTES, PcapRecordParser, parsePcapHeader, pcapInterface } f
 import { PcapngBlockParser } from './pcapng-reader.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
 import type {
+  CaptureBlock,
   CaptureFormat,
   CaptureInterface,
   CaptureRecord,
@@ -233,10 +234,15 @@ class Source implements CaptureSource {
     if (this.sink) this.sink.stopped = true;
   }
 
-  async run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void, onRelease?: () => void): Promise<ReadStats> {
+  async run(
+    onRecord: (rec: CaptureRecord) => void,
+    onInterface?: (iface: CaptureInterface) => void,
+    onRelease?: () => void,
+    onBlock?: (block: CaptureBlock) => void,
+  ): Promise<ReadStats> {
     if (this.started) throw new Error('CaptureSource.run() may be called only once');
     this.started = true;
-    const sink: RecordSink = { onRecord, onInterface, onRelease, stopped: this.stopRequested };
+    const sink: RecordSink = { onRecord, onInterface, onRelease, onBlock, stopped: this.stopRequested };
     this.sink = sink;
     const parser: RecordParser =
       this.format === 'pcap' ? new PcapRecordParser(this.pcapHeader!, this.path) : new PcapngBlockParser(this.path, this.interfaces);

@@ -1,14 +1,16 @@
 /**
  * pcapng (draft-ietf-opsawg-pcapng): sections in either byte order, interfaces with their own link
  * type, resolution and offset, and the three packet blocks (EPB, SPB, obsolete PB). Blocks that
- * carry no packets (NRB, ISB, DSB, custom, unknown) are skipped by length.
+ * carry no packets (SHB, IDB, NRB, ISB, DSB, custom, unknown) go to the sink's onBlock as they are
+ * (a writer that keeps the input's structure copies them); readers without onBlock skip them.
+ * Packet records carry their block's position (blockOffset/blockLength) for the same reason.
  */
 import { CaptureError } from '../errors.js';
 import { hex, i64, u16, u32 } from './bytes.js';
 import { MAX_BLOCK_BYTES } from './limits.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
 import { TsConverter } from './timestamp.js';
-import { CaptureRecord, type CaptureInterface } from './types.js';
+import { CaptureBlock, CaptureRecord, type CaptureInterface } from './types.js';
 
 export const BlockType = {
   SHB: 0x0a0d0d0a,
@@ -19,6 +21,9 @@ export const BlockType = {
   ISB: 0x00000005,
   EPB: 0x00000006,
   DSB: 0x0000000a,
+  /** Custom blocks (copiable / not to be copied by editors). */
+  CB_COPY: 0x00000bad,
+  CB_NOCOPY: 0x40000bad,
 } as const;
 
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
@@ -63,6 +68,9 @@ export class PcapngBlockParser implements RecordParser {
   private section = -1;
   private sectionIfaces: SectionInterface[] = [];
   private readonly rec = new CaptureRecord();
+  /** Length of the packet block being delivered (for rec.blockLength). */
+  private blockLen = 0;
+  private readonly block = new CaptureBlock();
   private readonly file: string;
   /** DataView over the current window buffer, remade only when the window is replaced (grown). */
   private view: DataView = new DataView(new ArrayBuffer(0));
@@ -120,6 +128,7 @@ export class PcapngBlockParser implements RecordParser {
       switch (type) {
         case BlockType.SHB:
           this.readSectionHeader(buf, pos, len, le, base);
+          if (sink.onBlock) this.deliverBlock(buf, pos, len, type, base, null, sink);
           break;
         case BlockType.IDB:
           this.readInterface(buf, pos, len, base, sink);
@@ -134,13 +143,29 @@ export class PcapngBlockParser implements RecordParser {
           delivered = true;
           break;
         default:
-          break; // NRB, ISB, DSB, custom and unknown blocks carry no packets
+          // NRB, ISB, DSB, custom and unknown blocks carry no packets
+          if (sink.onBlock) this.deliverBlock(buf, pos, len, type, base, null, sink);
+          break;
       }
       pos += len;
       if (delivered && sink.stopped) return pos;
     }
     this.needed = BLOCK_MIN;
     return pos;
+  }
+
+  private deliverBlock(buf: Buffer, pos: number, len: number, type: number, base: number, iface: CaptureInterface | null, sink: RecordSink): void {
+    const b = this.block;
+    b.type = type;
+    b.buffer = buf;
+    b.offset = pos;
+    b.length = len;
+    b.littleEndian = this.le;
+    b.section = this.section;
+    b.fileOffset = base + pos;
+    b.iface = iface;
+    sink.onBlock?.(b);
+    b.iface = null;
   }
 
   private readSectionHeader(buf: Buffer, pos: number, len: number, le: boolean, base: number): void {
@@ -204,6 +229,7 @@ export class PcapngBlockParser implements RecordParser {
     };
     this.interfaces.push(iface);
     this.sectionIfaces.push({ iface, conv: new TsConverter(tsBase, tsExp, tsOffset) });
+    if (sink.onBlock) this.deliverBlock(buf, pos, len, BlockType.IDB, base, iface, sink);
     sink.onInterface?.(iface);
   }
 
@@ -235,6 +261,7 @@ export class PcapngBlockParser implements RecordParser {
     const rec = this.rec;
     rec.comments = null;
     rec.epbFlags = 0;
+    this.blockLen = len;
     // Most EPBs carry no options (optStart === optEnd) or only opt_endofopt.
     if (optStart + 4 <= optEnd) this.readPacketOptions(dv, buf, optStart, optEnd, base, rec);
     const high = dv.getUint32(pos + 12, le);
@@ -278,6 +305,7 @@ export class PcapngBlockParser implements RecordParser {
     const rec = this.rec;
     rec.comments = null;
     rec.epbFlags = 0;
+    this.blockLen = len;
     this.fill(rec, si, buf, pos, base, pos + 12, caplen, origlen);
     rec.tsSec = 0;
     rec.tsNsec = 0;
@@ -301,6 +329,8 @@ export class PcapngBlockParser implements RecordParser {
     rec.interfaceIndex = si.iface.index;
     rec.linkType = si.iface.linkType;
     rec.originalLength = origlen;
+    rec.blockOffset = pos;
+    rec.blockLength = this.blockLen;
     rec.setBytes(buf, dataStart, caplen);
     if (caplen < origlen) this.truncatedRecords++;
   }

@@ -3,13 +3,15 @@
  * driver (open.ts) fills the window from a file, stdin or a gunzip stream; the parser consumes
  * whole records only, so a chunk boundary anywhere gives the same result.
  */
-import type { CaptureFormat, CaptureInterface, CaptureRecord } from './types.js';
+import type { CaptureBlock, CaptureFormat, CaptureInterface, CaptureRecord } from './types.js';
 
 export interface RecordSink {
   onRecord: (rec: CaptureRecord) => void;
   onInterface: ((iface: CaptureInterface) => void) | undefined;
   /** After each parse() call, before the buffer it parsed can be refilled (CaptureSource.run). */
   onRelease?: (() => void) | undefined;
+  /** pcapng blocks that carry no packet, in file order (CaptureSource.run's onBlock). */
+  onBlock?: ((block: CaptureBlock) => void) | undefined;
   /** Set by stop(): the parser returns after the current record. */
   stopped: boolean;
 }

@@ -80,6 +80,13 @@ export class CaptureRecord {
   comments: string[] | null = null;
   /** pcapng epb_flags (0 when absent or pcap). */
   epbFlags = 0;
+  /**
+   * pcapng: the whole packet block (EPB, SPB or PB, header to trailer) the record was read from is
+   * buffer[blockOffset, blockOffset + blockLength), in its section's byte order; blockLength 0 for
+   * pcap and live records. Lets a pcapng writer copy an unmodified packet's block byte for byte.
+   */
+  blockOffset = 0;
+  blockLength = 0;
   /** True when the capture cut the packet (captureLength < originalLength). */
   get truncated(): boolean {
     return this.captureLength < this.originalLength;
@@ -115,6 +122,26 @@ export class CaptureRecord {
   }
 }
 
+/**
+ * A pcapng block that carries no packet (SHB, IDB, NRB, ISB, DSB, custom, unknown), as read:
+ * buffer[offset, offset + length), in its section's byte order. Delivered through
+ * CaptureSource.run's onBlock in file order, before the records that follow it (an IDB before
+ * its onInterface). One reused object, valid only during the call.
+ */
+export class CaptureBlock {
+  type = 0;
+  buffer: Buffer = EMPTY_BUFFER;
+  offset = 0;
+  length = 0;
+  littleEndian = true;
+  /** Section number (0-based) the block belongs to (an SHB: the section it starts). */
+  section = 0;
+  /** Byte offset of the block in the decompressed input. */
+  fileOffset = 0;
+  /** For an IDB: the interface it describes; otherwise null. */
+  iface: CaptureInterface | null = null;
+}
+
 export interface ReadStats {
   format: CaptureFormat;
   packets: number;
@@ -139,8 +166,14 @@ export interface CaptureSource {
    * first packet). `onRelease` is called after each batch of records, before the buffer they
    * pointed into can be refilled: a consumer that kept references to record bytes past onRecord
    * (a writer holding runs of records, PacketWriter.releaseInput) writes or copies them there.
+   * `onBlock` (pcapng only) receives every block that is not a packet, in file order (see CaptureBlock).
    */
-  run(onRecord: (rec: CaptureRecord) => void, onInterface?: (iface: CaptureInterface) => void, onRelease?: () => void): Promise<ReadStats>;
+  run(
+    onRecord: (rec: CaptureRecord) => void,
+    onInterface?: (iface: CaptureInterface) => void,
+    onRelease?: () => void,
+    onBlock?: (block: CaptureBlock) => void,
+  ): Promise<ReadStats>;
   /** Stop after the current record (SIGINT). run() then resolves normally. */
   stop(): void;
 }
@@ -170,6 +203,14 @@ export interface WritablePacket {
    * release (CaptureSource.run's onRelease, PacketWriter.releaseInput).
    */
   fromInput?: boolean;
+  /**
+   * pcapng: when blockLength > 0, buffer[blockOffset, blockOffset + blockLength) is the packet block
+   * the packet was read from (its section's byte order), with the packet's bytes — possibly edited
+   * in place, same length — at [offset, offset + captureLength). A pcapng writer then keeps the
+   * block (options, type) instead of re-encoding it.
+   */
+  blockOffset?: number;
+  blockLength?: number;
 }
 
 export interface PacketWriter {

@@ -7,16 +7,15 @@
 import { statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { openCapture } from '../capture/open.js';
-import { createPcapngWriter } from '../capture/pcapng-writer.js';
-import type { CaptureSource, PacketWriter } from '../capture/types.js';
-import { createWriterLike } from '../capture/writer-like.js';
+import type { CaptureSource } from '../capture/types.js';
+import { createAnnotateWriter, createWriterLike, type WriterLike } from '../capture/writer-like.js';
 import type { ChecksumMode } from '../decode/checksum.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
 import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { checkReplayInvariant } from '../pipeline/invariant.js';
 import { GuardedFeed } from '../pipeline/guarded-feed.js';
-import type { InterfaceAwareWriter, PipelineProfile, ReplaySummary } from '../pipeline/types.js';
+import type { PipelineProfile, ReplaySummary } from '../pipeline/types.js';
 import { ProgressBar } from '../output/progress.js';
 import { formatSummary } from '../output/summary.js';
 import { SyslogFileWriter } from '../output/syslog.js';
@@ -82,8 +81,8 @@ export function registerReplay(program: Command): void {
 }
 
 interface Outputs {
-  packets: PacketWriter | null;
-  annotate: InterfaceAwareWriter | null;
+  packets: WriterLike | null;
+  annotate: WriterLike | null;
   verdicts: VerdictFileWriter | null;
   syslog: SyslogFileWriter | null;
 }
@@ -158,7 +157,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   try {
     // Runs of unmodified records go out straight from the reader's buffers (released below).
     if (opts.output !== undefined) outs.packets = createWriterLike(source, opts.output, { holdInputRuns: true });
-    if (opts.annotate !== undefined) outs.annotate = createPcapngWriter(opts.annotate, { interfaces: source.interfaces, userAppl: 'smtp-inspect replay' });
+    if (opts.annotate !== undefined) outs.annotate = createAnnotateWriter(source, opts.annotate, 'smtp-inspect replay');
     if (opts.verdicts !== undefined) outs.verdicts = new VerdictFileWriter(opts.verdicts);
     if (opts.syslog !== undefined) outs.syslog = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
   } catch (err) {
@@ -212,6 +211,11 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
       },
       (iface) => pipeline.addInterface(iface),
       () => outs.packets?.releaseInput?.(),
+      // pcapng: sections, interfaces and the other blocks go to OUT and the annotated capture as read.
+      (block) => {
+        outs.packets?.writeInputBlock?.(block);
+        outs.annotate?.writeInputBlock?.(block);
+      },
     );
   } catch (err) {
     if (err instanceof OutputError) feed.outputError ??= err;

@@ -34,10 +34,20 @@ export class QueueEntry implements WritablePacket {
   /** pcapng epb_flags of the input packet (direction, reception type), carried to the outputs. */
   epbFlags = 0;
   /**
+   * pcapng: the packet's input block is buffer[blockOffset, blockOffset + blockLength) (0: none),
+   * copied along with the bytes, so a pcapng writer keeps the block's type and options
+   * (WritablePacket.blockOffset).
+   */
+  blockOffset = 0;
+  blockLength = 0;
+  /**
    * The bytes as they arrived, kept (only for the annotated capture) once they are changed: a
    * dropped packet is shown there as it arrived, not with the edits made before the drop.
    */
   arrived: Buffer | null = null;
+  /** Where the packet's bytes start in `arrived` (a copy of its whole pcapng block when it had one). */
+  private arrivedOffset = 0;
+  private arrivedBlock = false;
   /**
    * This entry's byte store, reused from packet to packet (the pipeline's current entry and the
    * hold-back queue's pooled entries), so owning a copy rarely allocates more than a view.
@@ -80,9 +90,17 @@ export class QueueEntry implements WritablePacket {
     this.fromInput = false;
     this.epbFlags = 0;
     this.arrived = null;
+    this.blockOffset = 0;
+    this.blockLength = 0;
   }
 
-  load(rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'> & { epbFlags?: number }): void {
+  load(
+    rec: Pick<CaptureRecord, 'packetNumber' | 'interfaceIndex' | 'linkType' | 'tsSec' | 'tsNsec' | 'tsRawHigh' | 'tsRawLow' | 'originalLength' | 'buffer' | 'offset' | 'captureLength' | 'comments'> & {
+      epbFlags?: number;
+      blockOffset?: number;
+      blockLength?: number;
+    },
+  ): void {
     this.packetNumber = rec.packetNumber;
     this.interfaceIndex = rec.interfaceIndex;
     this.linkType = rec.linkType;
@@ -97,6 +115,8 @@ export class QueueEntry implements WritablePacket {
     this.owned = false;
     this.fromInput = true;
     this.epbFlags = rec.epbFlags ?? 0;
+    this.blockOffset = rec.blockOffset ?? 0;
+    this.blockLength = rec.blockLength ?? 0;
     this.arrived = null;
     this.inputComments = rec.comments;
     this.comments = null;
@@ -125,13 +145,14 @@ export class QueueEntry implements WritablePacket {
     this.tsRawHigh = src.tsRawHigh;
     this.tsRawLow = src.tsRawLow;
     this.originalLength = src.originalLength;
-    this.buffer = this.copyIntoStore(src.buffer, src.offset, src.captureLength);
-    this.offset = 0;
     this.captureLength = src.captureLength;
+    this.copyBytes(src.buffer, src.offset, src.blockOffset, src.blockLength);
     this.owned = true;
     this.fromInput = false;
     this.epbFlags = src.epbFlags;
     this.arrived = src.arrived;
+    this.arrivedOffset = src.arrivedOffset;
+    this.arrivedBlock = src.arrivedBlock;
     this.inputComments = src.inputComments;
     this.comments = src.comments === null ? null : src.comments.slice();
     this.conn = src.conn;
@@ -152,8 +173,7 @@ export class QueueEntry implements WritablePacket {
   /** Makes `data` writable without touching the reader's buffer. Returns true if it was copied. */
   own(): boolean {
     if (this.owned) return false;
-    this.buffer = this.copyIntoStore(this.buffer, this.offset, this.captureLength);
-    this.offset = 0;
+    this.copyBytes(this.buffer, this.offset, this.blockOffset, this.blockLength);
     this.owned = true;
     this.fromInput = false;
     return true;
@@ -166,6 +186,8 @@ export class QueueEntry implements WritablePacket {
     this.captureLength = 0;
     this.owned = false;
     this.fromInput = false;
+    this.blockOffset = 0;
+    this.blockLength = 0;
     this.arrived = null;
     this.inputComments = null;
     this.comments = null;
@@ -175,7 +197,11 @@ export class QueueEntry implements WritablePacket {
   /** Before the first change to the bytes: keeps a copy of them as they arrived (see `arrived`). */
   keepArrived(): void {
     if (this.arrived !== null) return;
-    this.arrived = Buffer.from(this.buffer.subarray(this.offset, this.offset + this.captureLength));
+    const bl = this.blockLength;
+    const from = bl > 0 ? this.blockOffset : this.offset;
+    this.arrived = Buffer.from(this.buffer.subarray(from, bl > 0 ? from + bl : from + this.captureLength));
+    this.arrivedOffset = this.offset - from;
+    this.arrivedBlock = bl > 0;
   }
 
   /** Points the entry at the bytes as they arrived, when it kept them (a dropped packet's annotation). */
@@ -183,9 +209,28 @@ export class QueueEntry implements WritablePacket {
     const a = this.arrived;
     if (a === null) return;
     this.buffer = a;
-    this.offset = 0;
-    this.captureLength = a.length;
+    this.offset = this.arrivedOffset;
+    this.blockOffset = 0;
+    this.blockLength = this.arrivedBlock ? a.length : 0;
     this.fromInput = false;
+  }
+
+  /**
+   * Points the entry at a copy, in its store, of its bytes src[offset, offset + captureLength) —
+   * of their whole pcapng block src[blockOffset, blockOffset + blockLength) when there is one.
+   */
+  private copyBytes(src: Buffer, offset: number, blockOffset: number, blockLength: number): void {
+    if (blockLength > 0) {
+      this.buffer = this.copyIntoStore(src, blockOffset, blockLength);
+      this.offset = offset - blockOffset;
+      this.blockOffset = 0;
+      this.blockLength = blockLength;
+    } else {
+      this.buffer = this.copyIntoStore(src, offset, this.captureLength);
+      this.offset = 0;
+      this.blockOffset = 0;
+      this.blockLength = 0;
+    }
   }
 
   /** Copies src[from, from + len) to the start of this entry's store and returns the store. */
