@@ -257,24 +257,44 @@ describe('the ASA clock', () => {
   });
 
   // Cross-check against the operating system's time zone database (Node's ICU): real rules that the
-  // ASA's recurring form can express, at random instants of 2008-2035.
-  const zones: Array<[string, string]> = [
-    ['America/New_York', 'clock timezone EST -5\nclock summer-time EDT recurring\n'],
-    ['Europe/Berlin', 'clock timezone CET 1\nclock summer-time CEST recurring last Sun Mar 2:00 last Sun Oct 3:00\n'],
-    ['Australia/Sydney', 'clock timezone AEST 10\nclock summer-time AEDT recurring first Sun Oct 2:00 first Sun Apr 3:00\n'],
-    ['America/St_Johns', 'clock timezone NST -3 30\nclock summer-time NDT recurring 2 Sun Mar 2:00 1 Sun Nov 2:00\n'],
+  // ASA's recurring form can express, at random instants from the year each rule took effect to 2035.
+  const zones: Array<[string, number, string]> = [
+    ['America/New_York', 2008, 'clock timezone EST -5\nclock summer-time EDT recurring\n'],
+    ['Europe/Berlin', 1997, 'clock timezone CET 1\nclock summer-time CEST recurring last Sun Mar 2:00 last Sun Oct 3:00\n'],
+    ['Australia/Sydney', 2009, 'clock timezone AEST 10\nclock summer-time AEDT recurring first Sun Oct 2:00 first Sun Apr 3:00\n'],
+    // Newfoundland changed at 0:01 until 2011
+    ['America/St_Johns', 2012, 'clock timezone NST -3 30\nclock summer-time NDT recurring 2 Sun Mar 2:00 1 Sun Nov 2:00\n'],
   ];
-  it.each(zones)('local minutes match the tz database for %s', (zone, clock) => {
+  it.each(zones)('local minutes match the tz database for %s (from %i)', (zone, from, clock) => {
     const cfgClock = clockOf(clock);
     const fmt = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
     fc.assert(
-      fc.property(fc.integer({ min: utc(2008, 1, 1) / 60, max: utc(2035, 12, 31) / 60 }), (minute) => {
+      fc.property(fc.integer({ min: utc(from, 1, 1) / 60, max: utc(2035, 12, 31) / 60 }), (minute) => {
         const parts = Object.fromEntries(fmt.formatToParts(new Date(minute * 60000)).map((x) => [x.type, x.value]));
         const want = daysFromCivil(Number(parts.year), Number(parts.month), Number(parts.day)) * 1440 + Number(parts.hour) * 60 + Number(parts.minute);
         expect(cfgClock.localMinute(minute * 60 + 30)).toBe(want);
       }),
       { numRuns: 3000 },
     );
+    // and at every transition, minute by minute around it
+    const want = (minute: number): number => {
+      const parts = Object.fromEntries(fmt.formatToParts(new Date(minute * 60000)).map((x) => [x.type, x.value]));
+      return daysFromCivil(Number(parts.year), Number(parts.month), Number(parts.day)) * 1440 + Number(parts.hour) * 60 + Number(parts.minute);
+    };
+    const check = (m: number) => expect(cfgClock.localMinute(m * 60 + 59), `${zone} ${new Date(m * 60000).toISOString()}`).toBe(want(m));
+    let jumps = 0;
+    for (let y = from; y <= 2035; y++) {
+      for (let day = utc(y, 1, 1) / 60; day < utc(y + 1, 1, 1) / 60; day += 1440) {
+        if (want(day + 1440) - want(day) === 1440) continue; // no transition in these 24 hours
+        for (let m = day; m < day + 1440; m += 10) {
+          check(m);
+          if (want(m + 10) - want(m) === 10) continue;
+          jumps++;
+          for (let k = -3; k <= 13; k++) check(m + k);
+        }
+      }
+    }
+    expect(jumps).toBe(2 * (2036 - from));
   });
 
   it('calendar arithmetic agrees with Date for years 1900-2100', () => {
