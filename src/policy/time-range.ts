@@ -334,8 +334,13 @@ export class TimeWindow {
 }
 
 function fill(week: Uint8Array, from: number, to: number): void {
-  // inclusive of the end minute; a window may wrap past Sunday 23:59
-  for (let m = from; m <= to; m++) week[m % WEEK_MINUTES] = 1;
+  // inclusive of the end minute; a window may wrap past Sunday 23:59 (native fills: a hostile
+  // policy with many periodic lines costs one memset per line)
+  if (to < WEEK_MINUTES) week.fill(1, from, to + 1);
+  else {
+    week.fill(1, from, WEEK_MINUTES);
+    week.fill(1, 0, Math.min(to - WEEK_MINUTES + 1, WEEK_MINUTES));
+  }
 }
 
 /**
