@@ -265,3 +265,76 @@ describe.skipIf(!haveShared)('a two-section, mixed-endian pcapng replayed with e
     expect(ann.filter((x) => /mask/.test(x[2]!)).length).toBeGreaterThanOrEqual(r.summary.packets.modified);
   });
 });
+
+describe.skipIf(!haveShared)('held-back and dropped packets keep their input block', () => {
+  /** The capture as pcapng in byte order `le`: every EPB carries epb_packetid (its number), a hash and, for every 4th, a comment. */
+  async function toPcapng(file: string, le: boolean): Promise<Buffer> {
+    const r = await readFile(file);
+    const parts = [shb(le, [option(4, str('converted by the test'), le)]), idb(le, r.records[0]!.linkType, 262144, [option(2, str('if0'), le), option(9, Buffer.from([9]), le)])];
+    for (const x of r.records) {
+      const opts = [option(5, w64(BigInt(x.packetNumber), le), le), option(3, Buffer.concat([Buffer.from([2]), Buffer.alloc(16, x.packetNumber & 0xff)]), le)];
+      if (x.packetNumber % 4 === 0) opts.push(option(1, str(`packet ${x.packetNumber}`), le));
+      parts.push(epb(le, 0, BigInt(x.tsSec) * 1_000_000_000n + BigInt(x.tsNsec), x.data, x.originalLength, opts));
+    }
+    return Buffer.concat(parts);
+  }
+
+  const packetId = (b: Blk): bigint => {
+    const caplen = b.le ? b.bytes.readUInt32LE(20) : b.bytes.readUInt32BE(20);
+    let p = 28 + ((caplen + 3) & ~3);
+    while (p + 4 <= b.bytes.length - 4) {
+      const code = b.le ? b.bytes.readUInt16LE(p) : b.bytes.readUInt16BE(p);
+      const len = b.le ? b.bytes.readUInt16LE(p + 2) : b.bytes.readUInt16BE(p + 2);
+      if (code === 5) return b.le ? b.bytes.readBigUInt64LE(p + 4) : b.bytes.readBigUInt64BE(p + 4);
+      if (code === 0) break;
+      p += 4 + ((len + 3) & ~3);
+    }
+    return -1n;
+  };
+
+  for (const le of [true, false]) {
+    it(`every OUT and annotated packet is its input block with only the packet bytes changed (${le ? 'little' : 'big'}-endian)`, async () => {
+      let held = 0;
+      let dropped = 0;
+      const sources = [
+        ...['sv-rfc2231.pcap', 'zeek-mail-transactions-invalid.pcap', 'sv-bug-6207-1.pcap'].map((n) => path.join(EXTERNAL_PCAPS, n)),
+        ...['10a-sender-340.pcap', '08a-header-line-1500.pcap', '07c-rcpt-101.pcap'].map((n) => path.join(GENERATED_DIR, n)),
+      ];
+      for (const src of sources) {
+        const name = path.basename(src);
+        if (!fs.existsSync(src)) continue;
+        const input = path.join(tmp, `${name}-${le}.pcapng`);
+        fs.writeFileSync(input, await toPcapng(src, le));
+        const r = await replayToTemp(input, {}, '.pcapng');
+        held += r.summary.packets.maxHeld;
+        dropped += r.summary.packets.dropped;
+        const inBlocks = new Map<bigint, Blk>();
+        for (const b of blocks(fs.readFileSync(input))) if (b.type === 6) inBlocks.set(packetId(b), b);
+        for (const f of [r.out, r.annotate]) {
+          let synthesised = 0;
+          for (const b of blocks(fs.readFileSync(f))) {
+            expect(b.le).toBe(le);
+            if (b.type !== 6) continue;
+            const id = packetId(b);
+            if (id === -1n) {
+              synthesised++; // an RST the replay made: no input block
+              continue;
+            }
+            const a = inBlocks.get(id)!;
+            const caplen = le ? a.bytes.readUInt32LE(20) : a.bytes.readUInt32BE(20);
+            const optStart = 28 + ((caplen + 3) & ~3);
+            // Type, interface, timestamp and lengths as read (the block length grows by added comments).
+            expect(Buffer.concat([b.bytes.subarray(0, 4), b.bytes.subarray(8, 28)]).equals(Buffer.concat([a.bytes.subarray(0, 4), a.bytes.subarray(8, 28)])), `${name} packet ${id}`).toBe(true);
+            if (f === r.out) expect(b.bytes.length).toBe(a.bytes.length);
+            if (f === r.out) expect(b.bytes.subarray(optStart).equals(a.bytes.subarray(optStart)), `${name} packet ${id}`).toBe(true);
+            // The annotated capture may add comments after the block's own options.
+            else expect(b.bytes.subarray(optStart, a.bytes.length - 8).equals(a.bytes.subarray(optStart, a.bytes.length - 8)), `${name} packet ${id}`).toBe(true);
+          }
+          expect(synthesised, `${name} ${f}`).toBe(r.summary.packets.synthesized);
+        }
+      }
+      expect(held).toBeGreaterThan(0);
+      expect(dropped).toBeGreaterThan(0);
+    });
+  }
+});
