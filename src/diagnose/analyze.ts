@@ -217,7 +217,7 @@ function inspectingClass(d: ClassDecision): InspectingClass | null {
 }
 
 function decisionFor(policy: CompiledPolicy, t: SessionTranscript): ClassDecision {
-  return policy.classify({ ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort });
+  return policy.classify({ ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort, ...(t.startTimeSec !== undefined ? { startTimeSec: t.startTimeSec } : {}) });
 }
 
 /** The address to exempt: the servers of the affected sessions, or their one client when it talks to many servers (an outbound gateway). */

@@ -74,6 +74,8 @@ export interface SessionTranscript {
   serverPort: number;
   ipVersion: 4 | 6;
   firstPacket: number;
+  /** Capture time of the first packet (UTC seconds): the policy's time-ranges are judged at it. */
+  startTimeSec?: number;
   lastPacket: number;
   entries: TranscriptEntry[];
   /** Entries not kept because of MAX_ENTRIES. */
@@ -131,6 +133,7 @@ class SessionState {
       serverPort: conn.serverPort,
       ipVersion: conn.ipVersion,
       firstPacket: conn.firstPacket,
+      startTimeSec: conn.firstTimeSec + conn.firstTimeNsec / 1e9,
       lastPacket: conn.firstPacket,
       entries: [],
       elided: 0,
