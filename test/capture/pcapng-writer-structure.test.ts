@@ -39,7 +39,9 @@ const arbSection = fc.record({
   ),
 });
 
-function encodeSection(s: fc.infer<typeof arbSection>): Buffer {
+type Section = typeof arbSection extends fc.Arbitrary<infer T> ? T : never;
+
+function encodeSection(s: Section): Buffer {
   const le = s.le;
   const parts = [shb(le, [option(2, Buffer.from('hw'), le), option(4, Buffer.from('prop'), le)])];
   for (const i of s.ifaces) {
