@@ -53,7 +53,7 @@ function encodeSection(s: Section): Buffer {
   }
   const n = s.ifaces.length;
   for (const it of s.items) {
-    const data = Buffer.from(it.kind === 'nrb' || it.kind === 'isb' || it.kind === 'custom' || it.kind === 'unknown' ? [] : it.data);
+    const data = Buffer.from('data' in it ? it.data : []);
     switch (it.kind) {
       case 'epb': {
         const opts = [option(5, w64(7n, le), le)];
