@@ -84,6 +84,7 @@ export class LiveSource implements CaptureSource {
     const rec = new CaptureRecord();
     rec.interfaceIndex = 0;
     rec.linkType = this.opened.linkType;
+    rec.timestampKnown = true; // the capture clock stamps every packet
     const { buffer, handle, linkType } = this.opened;
     handle.on('packet', (nbytes: number) => {
       if (this.stopped) return;

@@ -96,6 +96,7 @@ export class PcapRecordParser implements RecordParser {
     this.linkType = header.linkType;
     this.file = file;
     this.rec.linkType = header.linkType;
+    this.rec.timestampKnown = true; // every pcap record header stores a time
   }
 
   /**

@@ -71,6 +71,13 @@ export class PcapngBlockParser implements RecordParser {
   /** Length of the packet block being delivered (for rec.blockLength). */
   private blockLen = 0;
   private readonly block = new CaptureBlock();
+  /**
+   * Wall time of the last packet read in the current section (and whether there was one): an SPB
+   * stores no time, so its record repeats this one (timestampKnown false) rather than 1970.
+   */
+  private lastSec = 0;
+  private lastNsec = 0;
+  private readonly spbRaw = { high: 0, low: 0 };
   private readonly file: string;
   /** DataView over the current window buffer, remade only when the window is replaced (grown). */
   private view: DataView = new DataView(new ArrayBuffer(0));
@@ -181,6 +188,8 @@ export class PcapngBlockParser implements RecordParser {
     this.le = le;
     this.section++;
     this.sectionIfaces = [];
+    this.lastSec = 0;
+    this.lastNsec = 0;
   }
 
   private readInterface(buf: Buffer, pos: number, len: number, base: number, sink: RecordSink): void {
@@ -270,6 +279,9 @@ export class PcapngBlockParser implements RecordParser {
     si.conv.toWall(high, low, rec);
     rec.tsRawHigh = high;
     rec.tsRawLow = low;
+    rec.timestampKnown = true;
+    this.lastSec = rec.tsSec;
+    this.lastNsec = rec.tsNsec;
     sink.onRecord(rec);
   }
 
@@ -291,7 +303,12 @@ export class PcapngBlockParser implements RecordParser {
     }
   }
 
-  /** SPB: implicitly interface 0 of the section, no timestamp; captured length = min(original, snaplen). */
+  /**
+   * SPB: implicitly interface 0 of the section, no timestamp; captured length = min(original, snaplen).
+   * Its record takes the previous packet's time in the section (0 when it is the first), with the
+   * stored form in interface 0's resolution to match (so a packet synthesised "just after" it, like
+   * a reset, lands after it too), and timestampKnown false.
+   */
   private readSimplePacket(buf: Buffer, pos: number, len: number, base: number, sink: RecordSink): void {
     const le = this.le;
     if (len < SPB_MIN) throw this.corrupt(`simple packet block of ${len} bytes is too short`, base + pos + 4);
@@ -307,10 +324,18 @@ export class PcapngBlockParser implements RecordParser {
     rec.epbFlags = 0;
     this.blockLen = len;
     this.fill(rec, si, buf, pos, base, pos + 12, caplen, origlen);
-    rec.tsSec = 0;
-    rec.tsNsec = 0;
-    rec.tsRawHigh = 0;
-    rec.tsRawLow = 0;
+    rec.tsSec = this.lastSec;
+    rec.tsNsec = this.lastNsec;
+    const raw = this.spbRaw;
+    if (this.lastSec === 0 && this.lastNsec === 0) {
+      raw.high = 0;
+      raw.low = 0;
+    } else {
+      si.conv.fromWall(this.lastSec, this.lastNsec, raw);
+    }
+    rec.tsRawHigh = raw.high;
+    rec.tsRawLow = raw.low;
+    rec.timestampKnown = false;
     sink.onRecord(rec);
   }
 

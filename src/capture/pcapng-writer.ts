@@ -417,8 +417,10 @@ class PcapngWriterImpl implements PcapngWriter {
       return u32(src, bo + 12, le) === ts.high && u32(src, bo + 16, le) === ts.low;
     }
     if (type === BlockType.SPB) {
-      // An SPB has no timestamp, no options and implicitly interface 0.
-      return from === bo + SPB_HEADER && o.id === 0 && u32(src, bo + 8, le) === pkt.originalLength >>> 0 && pkt.tsSec === 0 && pkt.tsNsec === 0;
+      // An SPB has no timestamp, no options and implicitly interface 0. The reader gives its record
+      // the previous packet's time (timestampKnown false), which the SPB never stored: copying the
+      // block keeps it time-less, as in the input.
+      return from === bo + SPB_HEADER && o.id === 0 && u32(src, bo + 8, le) === pkt.originalLength >>> 0;
     }
     return false;
   }

@@ -60,6 +60,13 @@ export class CaptureRecord {
   tsSec = 0;
   tsNsec = 0;
   /**
+   * False when the input stores no time for this packet (a pcapng Simple Packet Block): tsSec/tsNsec
+   * then repeat the previous packet's time in its section (0 if there is none), so order and flow
+   * timing stay sane, but the time is not the packet's own and first/last-time reports leave it out.
+   * True for pcap records, EPB/PB and live packets.
+   */
+  timestampKnown = true;
+  /**
    * The timestamp as stored: pcap = (seconds, fraction in us or ns); pcapng EPB = (high, low) of the
    * 64-bit count in the interface's resolution. Writers of the same format copy these unchanged.
    */

@@ -13,6 +13,7 @@ export interface Got {
   linkType: number;
   tsSec: number;
   tsNsec: number;
+  timestampKnown: boolean;
   tsRawHigh: number;
   tsRawLow: number;
   captureLength: number;
@@ -50,6 +51,7 @@ export function copyRecord(r: CaptureRecord): Got {
     linkType: r.linkType,
     tsSec: r.tsSec,
     tsNsec: r.tsNsec,
+    timestampKnown: r.timestampKnown,
     tsRawHigh: r.tsRawHigh,
     tsRawLow: r.tsRawLow,
     captureLength: r.captureLength,
