@@ -74,6 +74,14 @@ export class LiveSource implements CaptureSource {
     return new LiveSource(opts.device, opts.filter, opened);
   }
 
+  get littleEndian(): boolean {
+    return this.pcapHeader.littleEndian;
+  }
+
+  get timePrecisionDigits(): number {
+    return 9; // the nanosecond header above
+  }
+
   get linkType(): number {
     return this.opened.linkType;
   }

@@ -14,6 +14,7 @@ import { READ_AHEAD_CHUNK_BYTES, READ_AHEAD_DEPTH, READ_AHEAD_RESERVE_BYTES, REA
 import { PCAP_HEADER_BYTES, PcapRecordParser, parsePcapHeader, pcapInterface } from './pcap-reader.js';
 import { PcapngBlockParser } from './pcapng-reader.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
+import { finestFractionDigits } from './timestamp.js';
 import type {
   CaptureBlock,
   CaptureFormat,
@@ -214,6 +215,8 @@ class Source implements CaptureSource {
   private readonly reserveBytes: number;
   private readonly readDepth: number;
   private sink: RecordSink | null = null;
+  /** The pcapng parser once run() made it (it knows the first section's byte order). */
+  private pcapngParser: PcapngBlockParser | null = null;
   private stopRequested = false;
   private started = false;
 
@@ -227,6 +230,15 @@ class Source implements CaptureSource {
     this.chunkBytes = tuning.chunkBytes === undefined ? null : Math.max(1, Math.floor(tuning.chunkBytes));
     this.reserveBytes = Math.max(0, Math.floor(tuning.reserveBytes ?? READ_AHEAD_RESERVE_BYTES));
     this.readDepth = Math.max(1, Math.floor(tuning.readDepth ?? READ_AHEAD_DEPTH));
+  }
+
+  get littleEndian(): boolean | null {
+    if (this.pcapHeader) return this.pcapHeader.littleEndian;
+    return this.pcapngParser?.firstSectionLittleEndian ?? null;
+  }
+
+  get timePrecisionDigits(): number | null {
+    return finestFractionDigits(this.interfaces);
   }
 
   stop(): void {
@@ -244,8 +256,9 @@ class Source implements CaptureSource {
     this.started = true;
     const sink: RecordSink = { onRecord, onInterface, onRelease, onBlock, stopped: this.stopRequested };
     this.sink = sink;
-    const parser: RecordParser =
-      this.format === 'pcap' ? new PcapRecordParser(this.pcapHeader!, this.path) : new PcapngBlockParser(this.path, this.interfaces);
+    let parser: RecordParser;
+    if (this.format === 'pcap') parser = new PcapRecordParser(this.pcapHeader!, this.path);
+    else parser = this.pcapngParser = new PcapngBlockParser(this.path, this.interfaces);
     const skip = this.format === 'pcap' ? PCAP_HEADER_BYTES : 0;
     let consumed: number;
     try {

@@ -66,6 +66,8 @@ export class PcapngBlockParser implements RecordParser {
   readonly interfaces: CaptureInterface[];
   private le = true;
   private section = -1;
+  /** Byte order of the first section header, once read (CaptureSource.littleEndian). */
+  firstSectionLittleEndian: boolean | null = null;
   private sectionIfaces: SectionInterface[] = [];
   private readonly rec = new CaptureRecord();
   /** Length of the packet block being delivered (for rec.blockLength). */
@@ -187,6 +189,7 @@ export class PcapngBlockParser implements RecordParser {
     }
     this.le = le;
     this.section++;
+    if (this.section === 0) this.firstSectionLittleEndian = le;
     this.sectionIfaces = [];
     this.lastSec = 0;
     this.lastNsec = 0;

@@ -99,7 +99,22 @@ export class TsConverter {
 
   /** Decimal digits of sub-second precision this resolution carries (for ISO 8601 output), at most 9. */
   get fractionDigits(): number {
-    const digits = this.base === 10 ? this.exponent : Math.ceil(this.exponent * Math.log10(2));
-    return Math.min(9, digits);
+    return resolutionFractionDigits(this.base, this.exponent);
   }
+}
+
+/** Decimal digits of sub-second precision a base^-exponent resolution carries, at most 9 (2^-n: enough to tell ticks apart). */
+export function resolutionFractionDigits(base: 10 | 2, exponent: number): number {
+  const digits = base === 10 ? exponent : Math.ceil(exponent * Math.log10(2));
+  return Math.max(0, Math.min(9, digits));
+}
+
+/** The finest resolution among `interfaces` as fraction digits; null when there is none (unknown precision). */
+export function finestFractionDigits(interfaces: readonly { tsResolutionBase: 10 | 2; tsResolutionExponent: number }[]): number | null {
+  let best: number | null = null;
+  for (const i of interfaces) {
+    const d = resolutionFractionDigits(i.tsResolutionBase, i.tsResolutionExponent);
+    if (best === null || d > best) best = d;
+  }
+  return best;
 }

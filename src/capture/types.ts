@@ -167,6 +167,18 @@ export interface CaptureSource {
   /** Interfaces seen so far (pcapng IDBs appear as the file is read). */
   readonly interfaces: readonly CaptureInterface[];
   /**
+   * Byte order of the input as stored: the pcap header's, or the first pcapng section header's
+   * (set as soon as run() has read that SHB, interfaces or not; null before, or when the input
+   * holds no complete SHB). Live sources: their pcap header's.
+   */
+  readonly littleEndian: boolean | null;
+  /**
+   * Sub-second decimal digits of the finest interface resolution seen so far (pcap: 6 or 9;
+   * pcapng: from if_tsresol, at most 9). Null while there is no interface (a pcapng section header
+   * with no IDB): the precision is unknown, which is not 0 digits.
+   */
+  readonly timePrecisionDigits: number | null;
+  /**
    * Delivers every record in order. Resolves at a clean end of input. On a truncated or corrupt
    * input it rejects with a CaptureError (code, file, byte offset) AFTER every record before the
    * fault has been delivered. `onInterface` is called when a new interface appears (before its
