@@ -7,13 +7,17 @@
  */
 import type { Command } from 'commander';
 import { openCapture } from '../capture/open.js';
-import type { CaptureRecord } from '../capture/types.js';
+import { PCAP_RECORD_HEADER_BYTES } from '../capture/pcap-reader.js';
+import type { CaptureRecord, CaptureSource } from '../capture/types.js';
 import { decodePacket } from '../decode/decode.js';
 import { linkTypeName } from '../decode/link-types.js';
 import { DecodedPacket, PACKET_KIND_NAMES, PacketKind, TcpFlag } from '../decode/packet.js';
-import { fractionDigits, isoTime } from '../output/time.js';
+import { EXIT, SmtpInspectError } from '../errors.js';
+import { isoTime, secondsBetween } from '../output/time.js';
+import { TextFileOutput } from '../output/text-file.js';
 import { defaultPolicy } from '../policy/load.js';
 import { action } from './errors.js';
+import { endProcessIfInputBlocked, Interrupt, untilEndOrInterrupt } from './interrupt.js';
 
 /** Ports reported as SMTP: 25 (relay), 587 (submission), 2525 (common alternative), 465 (SMTPS, implicit TLS). */
 export const SMTP_PORTS = [25, 587, 2525, 465] as const;
@@ -31,7 +35,7 @@ export interface CaptureInfo {
   file: string;
   format: 'pcap' | 'pcapng';
   gzip: boolean;
-  /** Byte order of the file (pcapng: of the first section). */
+  /** Byte order of the file (pcapng: of the first section, known from its header even with no interface); null before any header was read. */
   byteOrder: 'little-endian' | 'big-endian' | null;
   linkTypes: number[];
   linkTypeNames: string[];
@@ -45,12 +49,18 @@ export interface CaptureInfo {
   capturedBytes: number;
   /** Bytes of the (decompressed) input read. */
   inputBytes: number;
-  /** Earliest and latest packet time (as capinfos), ISO 8601 UTC at the capture's precision; null when there are no packets. */
+  /**
+   * Earliest and latest packet time (as capinfos), ISO 8601 UTC at the capture's precision (years
+   * beyond 9999 in the expanded form, +35680317-09-25T18:57:04Z); null when no packet has a time
+   * (none at all, or only pcapng Simple Packet Blocks, which store none).
+   */
   firstTime: string | null;
   lastTime: string | null;
   durationSeconds: number | null;
-  /** Fraction digits of the timestamps (6 = µs, 9 = ns). */
-  timePrecisionDigits: number;
+  /** Fraction digits of the timestamps (6 = µs, 9 = ns); null when no interface says (a pcapng with no IDB). */
+  timePrecisionDigits: number | null;
+  /** Packets that store no time (pcapng Simple Packet Blocks): left out of first/last time and duration. */
+  packetsWithoutTime: number;
   truncatedRecords: number;
   packetsByKind: Record<string, number>;
   tcpConnections: number;
@@ -65,6 +75,10 @@ export interface CaptureInfo {
   smtpConnectionsInspectedByDefault: number;
   /** SMTP connections on the other SMTP ports (587, 2525, 465): not inspected by the default policy. */
   smtpConnectionsNotInspectedByDefault: number;
+  /** True when SIGINT/SIGTERM stopped the reading: the counts cover what was read until then. */
+  interrupted: boolean;
+  /** The capture fault that ended the reading (the counts cover every packet before it), or null. */
+  error: InfoError | null;
 }
 
 /** One TCP connection, chained per hash bucket. Endpoint A is the client when a SYN was seen. */
@@ -170,77 +184,149 @@ export class TcpConnectionCounter {
   }
 }
 
-/** Reads the whole capture once and gathers the statistics. */
-export async function collectInfo(file: string): Promise<CaptureInfo> {
-  const source = await openCapture(file);
+export interface CollectInfoOptions {
+  /** SIGINT/SIGTERM: stop reading and summarise what was read (CaptureInfo.interrupted). */
+  interrupt?: Interrupt;
+}
+
+/** A capture fault that ended the reading; the summary covers every packet before it. */
+export interface InfoError {
+  code: string;
+  message: string;
+  /** Byte offset in the (decompressed) input where the fault starts, or null when unknown. */
+  offset: number | null;
+}
+
+/** What collectInfo gathered and how the reading ended. */
+export interface InfoResult {
+  info: CaptureInfo;
+  /** The fault, to report after the summary (exit 2), or null. */
+  error: SmtpInspectError | null;
+  /** False when an interrupt abandoned a read still waiting for input (see endProcessIfInputBlocked). */
+  inputEnded: boolean;
+}
+
+/**
+ * Reads the whole capture once and gathers the statistics. A truncated or corrupt capture, or an
+ * interrupt, ends the reading early: the summary then covers every packet read before it (as
+ * capinfos prints its counts before the error), with `error` / `interrupted` saying so.
+ */
+export async function collectInfo(file: string, opts: CollectInfoOptions = {}): Promise<CaptureInfo> {
+  return (await collectInfoResult(file, opts)).info;
+}
+
+/** A signal came before the capture's header could be read: there is nothing to summarise. */
+export class InterruptedBeforeHeader extends Error {}
+
+export async function collectInfoResult(file: string, opts: CollectInfoOptions = {}): Promise<InfoResult> {
+  const interrupt = opts.interrupt ?? null;
+  const opening = openCapture(file);
+  let source: CaptureSource;
+  if (interrupt) {
+    const opened = await untilEndOrInterrupt(opening, interrupt);
+    if (!opened.ended) throw new InterruptedBeforeHeader('interrupted before the capture header was read');
+    source = opened.value;
+  } else source = await opening;
   const kinds = new Array<number>(Object.keys(PACKET_KIND_NAMES).length).fill(0);
   const decoded = new DecodedPacket();
   const tcp = new TcpConnectionCounter();
+  let packets = 0;
+  let truncatedRecords = 0;
+  let lastRecordEnd = 0;
   let bytes = 0;
   let capturedBytes = 0;
+  let timed = 0;
   let minSec = Infinity;
   let minNsec = 0;
   let maxSec = -Infinity;
   let maxNsec = 0;
   const onRecord = (rec: CaptureRecord): void => {
+    // A record the reader still delivers after the signal is not part of what was read.
+    if (interrupt?.interrupted) return;
+    packets++;
+    if (rec.truncated) truncatedRecords++;
+    // Where this record ends in the input (pcapng: its block; pcap: 16-byte header + data).
+    lastRecordEnd = rec.fileOffset + (rec.blockLength > 0 ? rec.blockLength : PCAP_RECORD_HEADER_BYTES + rec.captureLength);
     bytes += rec.originalLength;
     capturedBytes += rec.captureLength;
-    // Normalised (a pcap fraction may exceed one second in damaged files).
-    let sec = rec.tsSec;
-    let nsec = rec.tsNsec;
-    if (nsec >= 1e9) {
-      sec += Math.floor(nsec / 1e9);
-      nsec %= 1e9;
-    }
-    if (sec < minSec || (sec === minSec && nsec < minNsec)) {
-      minSec = sec;
-      minNsec = nsec;
-    }
-    if (sec > maxSec || (sec === maxSec && nsec > maxNsec)) {
-      maxSec = sec;
-      maxNsec = nsec;
+    // A Simple Packet Block stores no time: it carries the previous packet's, which is not its own.
+    if (rec.timestampKnown) {
+      timed++;
+      // Normalised (a pcap fraction may exceed one second in damaged files).
+      let sec = rec.tsSec;
+      let nsec = rec.tsNsec;
+      if (nsec >= 1e9) {
+        sec += Math.floor(nsec / 1e9);
+        nsec %= 1e9;
+      }
+      if (sec < minSec || (sec === minSec && nsec < minNsec)) {
+        minSec = sec;
+        minNsec = nsec;
+      }
+      if (sec > maxSec || (sec === maxSec && nsec > maxNsec)) {
+        maxSec = sec;
+        maxNsec = nsec;
+      }
     }
     decodePacket(rec.linkType, rec.data, decoded);
     kinds[decoded.kind]!++;
     if (decoded.kind === PacketKind.TCP) tcp.add(decoded);
   };
-  const stats = await source.run(onRecord);
+
+  let error: SmtpInspectError | null = null;
+  let inputEnded = true;
+  /** Bytes of the input read: the reader's count at its end, else up to the fault or the last record counted. */
+  let inputBytes: number | null = null;
+  const reading = source.run(onRecord);
+  try {
+    if (interrupt) {
+      const outcome = await untilEndOrInterrupt(reading, interrupt);
+      inputEnded = outcome.ended;
+      if (outcome.ended) inputBytes = outcome.value.bytes;
+    } else inputBytes = (await reading).bytes;
+  } catch (err) {
+    // Open faults were thrown by openCapture above; what comes here ends a capture read part-way.
+    if (!(err instanceof SmtpInspectError)) throw err;
+    error = err;
+    inputBytes = err.offset ?? null;
+  }
+  inputBytes ??= lastRecordEnd;
 
   const ifaces = source.interfaces;
   const linkTypes = [...new Set(ifaces.map((i) => i.linkType))];
-  const digits = ifaces.reduce((m, i) => Math.max(m, fractionDigits(i.tsResolutionBase, i.tsResolutionExponent)), 0);
+  const digits = source.timePrecisionDigits;
   const packetsByKind: Record<string, number> = {};
   kinds.forEach((n, k) => {
     if (n > 0) packetsByKind[PACKET_KIND_NAMES[k as PacketKind]] = n;
   });
   const smtpConnectionsByPort: Record<string, number> = {};
   SMTP_PORTS.forEach((port, i) => (smtpConnectionsByPort[String(port)] = tcp.smtpByPort[i]!));
-  const have = stats.packets > 0;
-  const first = ifaces[0];
+  const have = timed > 0;
   const inspectedPorts = defaultInspectedPorts();
   let inspectedByDefault = 0;
   SMTP_PORTS.forEach((port, i) => {
     if (inspectedPorts.includes(port)) inspectedByDefault += tcp.smtpByPort[i]!;
   });
   const smtpConnections = tcp.smtpByPort.reduce((a, b) => a + b, 0);
-  return {
+  const info: CaptureInfo = {
     file,
     format: source.format,
     gzip: source.gzip,
-    byteOrder: first ? (first.littleEndian ? 'little-endian' : 'big-endian') : null,
+    byteOrder: source.littleEndian === null ? null : source.littleEndian ? 'little-endian' : 'big-endian',
     linkTypes,
     linkTypeNames: linkTypes.map(linkTypeName),
     interfaces: ifaces.length,
     snaplens: ifaces.map((i) => i.snaplen),
-    packets: stats.packets,
+    packets,
     bytes,
     capturedBytes,
-    inputBytes: stats.bytes,
-    firstTime: have ? isoTime(minSec, minNsec, digits) : null,
-    lastTime: have ? isoTime(maxSec, maxNsec, digits) : null,
-    durationSeconds: have ? Number(((maxSec - minSec) + (maxNsec - minNsec) / 1e9).toFixed(9)) : null,
+    inputBytes,
+    firstTime: have ? isoTime(minSec, minNsec, digits ?? 0) : null,
+    lastTime: have ? isoTime(maxSec, maxNsec, digits ?? 0) : null,
+    durationSeconds: have ? secondsBetween(minSec, minNsec, maxSec, maxNsec) : null,
     timePrecisionDigits: digits,
-    truncatedRecords: stats.truncatedRecords,
+    packetsWithoutTime: packets - timed,
+    truncatedRecords,
     packetsByKind,
     tcpConnections: tcp.count,
     smtpConnections,
@@ -249,23 +335,35 @@ export async function collectInfo(file: string): Promise<CaptureInfo> {
     defaultInspectedPorts: inspectedPorts,
     smtpConnectionsInspectedByDefault: inspectedByDefault,
     smtpConnectionsNotInspectedByDefault: smtpConnections - inspectedByDefault,
+    interrupted: interrupt?.interrupted ?? false,
+    error: error === null ? null : { code: error.code, message: error.message, offset: error.offset ?? null },
   };
+  return { info, error, inputEnded };
+}
+
+/** "microseconds", "nanoseconds", "3 fraction digits", or null when no interface gives a precision. */
+function resolutionText(digits: number | null): string | null {
+  if (digits === null) return null;
+  return digits === 9 ? 'nanoseconds' : digits === 6 ? 'microseconds' : `${digits} fraction digits`;
 }
 
 export function formatInfo(i: CaptureInfo): string {
   const row = (k: string, v: string | number): string => `${(k + ':').padEnd(20)}${v}\n`;
-  const resolution = i.timePrecisionDigits === 9 ? 'nanoseconds' : i.timePrecisionDigits === 6 ? 'microseconds' : `${i.timePrecisionDigits} fraction digits`;
+  const format = [`${i.format}${i.gzip ? ' (gzip-compressed)' : ''}`, i.byteOrder, resolutionText(i.timePrecisionDigits)].filter((x) => x !== null);
+  const noTime = i.packets > 0 ? 'n/a (no packet stores a time)' : '-';
   let s = '';
   s += row('File', i.file);
-  s += row('Format', `${i.format}${i.gzip ? ' (gzip-compressed)' : ''}${i.byteOrder ? `, ${i.byteOrder}` : ''}, ${resolution}`);
+  if (i.interrupted) s += row('Read', 'interrupted (SIGINT/SIGTERM): the counts cover the packets read until then');
+  if (i.error) s += row('Read', `stopped by a capture fault at ${i.error.offset === null ? 'an unknown offset' : `byte offset ${i.error.offset}`} [${i.error.code}]: the counts cover every packet before it`);
+  s += row('Format', format.join(', '));
   s += row('Link types', i.linkTypes.map((t, k) => `${t} (${i.linkTypeNames[k]})`).join(', ') || '(none)');
   s += row('Interfaces', `${i.interfaces}${i.snaplens.length ? ` (snaplen ${[...new Set(i.snaplens)].join(', ')})` : ''}`);
-  s += row('Packets', i.packets);
+  s += row('Packets', `${i.packets}${i.packetsWithoutTime > 0 ? ` (${i.packetsWithoutTime} with no time of their own: pcapng Simple Packet Blocks)` : ''}`);
   s += row('Data size', `${i.bytes} bytes on the wire, ${i.capturedBytes} captured`);
   s += row('Truncated records', `${i.truncatedRecords}${i.truncatedRecords ? ' (cut by the snaplen)' : ''}`);
-  s += row('First packet', i.firstTime ?? '-');
-  s += row('Last packet', i.lastTime ?? '-');
-  s += row('Duration', i.durationSeconds === null ? '-' : `${i.durationSeconds} s`);
+  s += row('First packet', i.firstTime ?? noTime);
+  s += row('Last packet', i.lastTime ?? noTime);
+  s += row('Duration', i.durationSeconds === null ? noTime : `${i.durationSeconds} s`);
   s += row('Packets by kind', Object.entries(i.packetsByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '-');
   s += row('TCP connections', i.tcpConnections);
   s += row('SMTP connections', `${i.smtpConnections} by server port: ${SMTP_PORTS.map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}${p === IMPLICIT_TLS_PORT ? ' (SMTPS, implicit TLS)' : ''}`).join(', ')}`);
@@ -308,8 +406,33 @@ export function registerInfo(program: Command): void {
     )
     .action(
       action(async (file: string, opts: { json?: boolean }) => {
-        const info = await collectInfo(file);
-        process.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
+        const interrupt = new Interrupt();
+        let result: InfoResult;
+        try {
+          result = await collectInfoResult(file, { interrupt });
+        } catch (err) {
+          if (!(err instanceof InterruptedBeforeHeader)) throw err;
+          process.stderr.write(`smtp-inspect: ${file}: ${err.message}: nothing to summarise\n`);
+          endProcessIfInputBlocked(false);
+          return EXIT.INTERRUPTED;
+        } finally {
+          interrupt.dispose();
+        }
+        const { info, error, inputEnded } = result;
+        // The summary first, whatever ended the reading, written synchronously (then the error line, exit 2; or exit 130).
+        const out = new TextFileOutput('-');
+        try {
+          out.writeLine((opts.json ? JSON.stringify(info, null, 2) : formatInfo(info)).replace(/\n$/, ''));
+        } finally {
+          out.close();
+        }
+        if (error !== null) throw error;
+        if (info.interrupted) {
+          process.stderr.write(`smtp-inspect: interrupted: summary of the ${info.packets} packet(s) read until the signal\n`);
+          endProcessIfInputBlocked(inputEnded);
+          return EXIT.INTERRUPTED;
+        }
+        return EXIT.OK;
       }),
     );
 }

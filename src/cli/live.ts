@@ -22,6 +22,7 @@ import { SyslogFileWriter } from '../output/syslog.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/verdicts.js';
 import { action } from './errors.js';
+import { Interrupt } from './interrupt.js';
 import { dropPrivileges } from '../capture/live-privileges.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
@@ -219,13 +220,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
         'and the bytes lost become gaps (counted in the summary); for bulk transfers capture with `tcpdump -s 0 -w` and replay the file\n',
     );
   }
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    source.stop();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupt = new Interrupt(() => source.stop());
   source.onHandlerError = (err) => {
     process.stderr.write(`smtp-inspect: internal error on a captured packet (capture continues): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   };
@@ -245,8 +240,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     );
   } finally {
     stopTicker();
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    interrupt.dispose();
   }
   const summary = feed.finish();
   let outputError = feed.outputError;
@@ -259,5 +253,5 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     const extra = stats.snapTruncated ? `records longer than libpcap's 65535-byte snaplen (cut): ${stats.snapTruncated}\n` : '';
     process.stderr.write(`live capture on ${opts.interface}: ${stats.packets} packet(s) captured, filter "${filter}"\n${extra}${text}`);
   }
-  return interrupted ? EXIT.INTERRUPTED : EXIT.OK;
+  return interrupt.interrupted ? EXIT.INTERRUPTED : EXIT.OK;
 }

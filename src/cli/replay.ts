@@ -21,6 +21,7 @@ import { formatSummary } from '../output/summary.js';
 import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
+import { Interrupt } from './interrupt.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
@@ -194,13 +195,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
     }
   }
   const progress = new ProgressBar(fileSize);
-  let interrupted = false;
-  const onSignal = () => {
-    interrupted = true;
-    source.stop();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interrupt = new Interrupt(() => source.stop());
 
   let inputError: SmtpInspectError | null = null;
   const feed = new GuardedFeed(pipeline, source);
@@ -225,8 +220,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
       throw err;
     }
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
+    interrupt.dispose();
     progress.done();
   }
 
@@ -239,7 +233,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
     throw outputError;
   }
   if (summary === null) throw new OutputError('E_OUTPUT', 'replay ended without a summary');
-  return { summary, interrupted, inputError };
+  return { summary, interrupted: interrupt.interrupted, inputError };
 }
 
 export async function runReplay(input: string, opts: ReplayCliOptions): Promise<number> {
