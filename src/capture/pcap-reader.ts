@@ -92,7 +92,8 @@ export class PcapRecordParser implements RecordParser {
   constructor(header: PcapFileHeader, file: string) {
     this.le = header.littleEndian;
     this.fracScale = header.nanosecond ? 1 : 1000;
-    this.bound = pcapRecordBound(header.snaplen);
+    // Per link type, never from the header's snaplen (a crafted file could claim 2 GiB).
+    this.bound = pcapRecordBound(header.linkType);
     this.linkType = header.linkType;
     this.file = file;
     this.rec.linkType = header.linkType;
@@ -159,7 +160,7 @@ export class PcapRecordParser implements RecordParser {
   private tooLarge(caplen: number, offset: number): CaptureError {
     return new CaptureError(
       'E_CAPTURE_RECORD_TOO_LARGE',
-      `corrupt pcap record: captured length ${caplen} exceeds the bound of ${this.bound} bytes`,
+      `corrupt pcap record: captured length ${caplen} exceeds the largest packet of link type ${this.linkType} (${this.bound} bytes)`,
       { file: this.file, offset },
     );
   }

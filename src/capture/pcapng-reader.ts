@@ -7,7 +7,7 @@
  */
 import { CaptureError } from '../errors.js';
 import { hex, i64, u16, u32 } from './bytes.js';
-import { MAX_BLOCK_BYTES } from './limits.js';
+import { MAX_OTHER_BLOCK_BYTES, maxPacketBytes, pcapngPacketBlockBound } from './limits.js';
 import type { RecordParser, RecordSink } from './record-parser.js';
 import { TsConverter } from './timestamp.js';
 import { CaptureBlock, CaptureRecord, type CaptureInterface } from './types.js';
@@ -50,6 +50,9 @@ const SPB_MIN = 16;
 interface SectionInterface {
   iface: CaptureInterface;
   conv: TsConverter;
+  /** Largest packet of its link type (limits.ts) and the largest packet block that may carry it. */
+  maxPacket: number;
+  maxBlock: number;
 }
 
 export function pad4(n: number): number {
@@ -116,11 +119,15 @@ export class PcapngBlockParser implements RecordParser {
         });
       }
       const len = dv.getUint32(pos + 4, le);
-      if (len > MAX_BLOCK_BYTES) {
-        throw new CaptureError('E_CAPTURE_RECORD_TOO_LARGE', `corrupt pcapng: block length ${len} exceeds the bound of ${MAX_BLOCK_BYTES} bytes`, {
-          file: this.file,
-          offset: base + pos + 4,
-        });
+      // Bounded before anything is buffered: a packet block by its interface's link type (so its
+      // interface must exist, known from the 12 bytes present), any other block by a flat bound.
+      let si: SectionInterface | null = null;
+      if (type === BlockType.EPB || type === BlockType.PB || type === BlockType.SPB) {
+        const id = type === BlockType.EPB ? dv.getUint32(pos + 8, le) : type === BlockType.PB ? dv.getUint16(pos + 8, le) : 0;
+        si = this.sectionInterface(id, pos, base);
+        if (len > si.maxBlock) throw this.tooLarge(`packet block length ${len} exceeds the bound of ${si.maxBlock} bytes for link type ${si.iface.linkType} (packets up to ${si.maxPacket} bytes plus options)`, base + pos + 4);
+      } else if (len > MAX_OTHER_BLOCK_BYTES) {
+        throw this.tooLarge(`block of type 0x${type.toString(16)} with length ${len} exceeds the bound of ${MAX_OTHER_BLOCK_BYTES} bytes for blocks that carry no packet`, base + pos + 4);
       }
       if (len < BLOCK_MIN || len % 4 !== 0) {
         throw this.corrupt(`block length ${len} is invalid (must be at least 12 and a multiple of 4)`, base + pos + 4);
@@ -144,11 +151,11 @@ export class PcapngBlockParser implements RecordParser {
           break;
         case BlockType.EPB:
         case BlockType.PB:
-          this.readPacket(dv, buf, pos, len, base, type, sink);
+          this.readPacket(dv, buf, pos, len, base, si!, sink);
           delivered = true;
           break;
         case BlockType.SPB:
-          this.readSimplePacket(buf, pos, len, base, sink);
+          this.readSimplePacket(buf, pos, len, base, si!, sink);
           delivered = true;
           break;
         default:
@@ -161,6 +168,10 @@ export class PcapngBlockParser implements RecordParser {
     }
     this.needed = BLOCK_MIN;
     return pos;
+  }
+
+  private tooLarge(message: string, offset: number): CaptureError {
+    return new CaptureError('E_CAPTURE_RECORD_TOO_LARGE', `corrupt pcapng: ${message}`, { file: this.file, offset });
   }
 
   private deliverBlock(buf: Buffer, pos: number, len: number, type: number, base: number, iface: CaptureInterface | null, sink: RecordSink): void {
@@ -240,7 +251,12 @@ export class PcapngBlockParser implements RecordParser {
       littleEndian: le,
     };
     this.interfaces.push(iface);
-    this.sectionIfaces.push({ iface, conv: new TsConverter(tsBase, tsExp, tsOffset) });
+    this.sectionIfaces.push({
+      iface,
+      conv: new TsConverter(tsBase, tsExp, tsOffset),
+      maxPacket: maxPacketBytes(iface.linkType),
+      maxBlock: pcapngPacketBlockBound(iface.linkType),
+    });
     if (sink.onBlock) this.deliverBlock(buf, pos, len, BlockType.IDB, base, iface, sink);
     sink.onInterface?.(iface);
   }
@@ -258,12 +274,13 @@ export class PcapngBlockParser implements RecordParser {
    * Hot path: DataView reads, the record re-pointed at the window (no view made), and the option
    * walk allocates only for a comment that is actually present.
    */
-  private readPacket(dv: DataView, buf: Buffer, pos: number, len: number, base: number, type: number, sink: RecordSink): void {
+  private readPacket(dv: DataView, buf: Buffer, pos: number, len: number, base: number, si: SectionInterface, sink: RecordSink): void {
     const le = this.le;
     if (len < EPB_MIN) throw this.corrupt(`packet block of ${len} bytes is too short`, base + pos + 4);
-    const id = type === BlockType.EPB ? dv.getUint32(pos + 8, le) : dv.getUint16(pos + 8, le);
-    const si = this.sectionInterface(id, pos, base);
     const caplen = dv.getUint32(pos + 20, le);
+    if (caplen > si.maxPacket) {
+      throw this.tooLarge(`captured length ${caplen} exceeds the largest packet of link type ${si.iface.linkType} (${si.maxPacket} bytes)`, base + pos + 20);
+    }
     const dataStart = pos + 28;
     const optStart = dataStart + pad4(caplen);
     const optEnd = pos + len - 4;
@@ -312,13 +329,15 @@ export class PcapngBlockParser implements RecordParser {
    * stored form in interface 0's resolution to match (so a packet synthesised "just after" it, like
    * a reset, lands after it too), and timestampKnown false.
    */
-  private readSimplePacket(buf: Buffer, pos: number, len: number, base: number, sink: RecordSink): void {
+  private readSimplePacket(buf: Buffer, pos: number, len: number, base: number, si: SectionInterface, sink: RecordSink): void {
     const le = this.le;
     if (len < SPB_MIN) throw this.corrupt(`simple packet block of ${len} bytes is too short`, base + pos + 4);
-    const si = this.sectionInterface(0, pos, base);
     const origlen = u32(buf, pos + 8, le);
     const snap = si.iface.snaplen;
     const caplen = snap > 0 && snap < origlen ? snap : origlen;
+    if (caplen > si.maxPacket) {
+      throw this.tooLarge(`simple packet length ${caplen} exceeds the largest packet of link type ${si.iface.linkType} (${si.maxPacket} bytes)`, base + pos + 8);
+    }
     if (caplen > len - SPB_MIN) {
       throw this.corrupt(`simple packet length ${caplen} does not fit in a block of ${len} bytes`, base + pos + 8);
     }

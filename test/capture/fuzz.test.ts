@@ -53,13 +53,22 @@ describe('fuzz', () => {
     );
   });
 
-  it('a short input claiming a 200 MiB block is a truncation, not a 200 MiB allocation', async () => {
-    const { shb, w32 } = await import('./model.js');
-    const bytes = Buffer.concat([shb(true), w32(6, true), w32(200 * 1024 * 1024, true), Buffer.alloc(1000)]);
+  it('a short input claiming a 100 MiB block (allowed on D-Bus) is a truncation, not a 100 MiB allocation', async () => {
+    const { idb, shb, w32 } = await import('./model.js');
+    const bytes = Buffer.concat([shb(true), idb(true, 231, 0), w32(6, true), w32(100 * 1024 * 1024, true), w32(0, true), Buffer.alloc(1000)]);
     expect(await fuzzOnce(bytes, [100])).toBeLessThanOrEqual(READ_CHUNK_BYTES);
     const r = await readChunked(bytes, [100]);
     expect((r.error as CaptureError).code).toBe('E_CAPTURE_TRUNCATED');
-    expect((r.error as CaptureError).offset).toBe(28);
+    expect((r.error as CaptureError).offset).toBe(48);
+  });
+
+  it('the same block on an Ethernet interface is beyond its bound: refused at its length field', async () => {
+    const { idb, shb, w32 } = await import('./model.js');
+    const bytes = Buffer.concat([shb(true), idb(true, 1, 0), w32(6, true), w32(100 * 1024 * 1024, true), w32(0, true), Buffer.alloc(1000)]);
+    expect(await fuzzOnce(bytes, [100])).toBeLessThanOrEqual(READ_CHUNK_BYTES);
+    const r = await readChunked(bytes, [100]);
+    expect((r.error as CaptureError).code).toBe('E_CAPTURE_RECORD_TOO_LARGE');
+    expect((r.error as CaptureError).offset).toBe(52);
   });
 
   const seeds = haveShared

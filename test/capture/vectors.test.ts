@@ -10,7 +10,7 @@ import { CaptureError } from '../../src/errors.js';
 import { parsePcapHeader } from '../../src/capture/pcap-reader.js';
 import { encodePcapHeader, createPcapWriter } from '../../src/capture/pcap-writer.js';
 import { createPcapngWriter, encodeInterfaceOptions } from '../../src/capture/pcapng-writer.js';
-import { MAX_BLOCK_BYTES, pcapRecordBound } from '../../src/capture/limits.js';
+import { MAX_OTHER_BLOCK_BYTES, pcapRecordBound } from '../../src/capture/limits.js';
 import { block, epb, idb, option, pcapHeader, pcapRecord, readChunked, shb, w16, w32 } from './model.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'si-vectors-'));
@@ -138,8 +138,11 @@ describe('pcap file header and record', () => {
     const rec = pcapRecord(true, 1, 0, Buffer.alloc(0));
     rec.writeUInt32LE(0xfffffff0, 8);
     await expectError(Buffer.concat([pcapHeader(true, false, 65535, 1), rec]), 'E_CAPTURE_RECORD_TOO_LARGE', 24 + 8);
-    expect(pcapRecordBound(65535)).toBe(0x40000 * 16);
-    expect(pcapRecordBound(0xffffffff)).toBe(MAX_BLOCK_BYTES);
+    // Per link type as libpcap's max_snaplen_for_dlt / Wireshark's WTAP_MAX_PACKET_SIZE_*.
+    expect(pcapRecordBound(1)).toBe(262144);
+    expect(pcapRecordBound(231)).toBe(128 * 1024 * 1024); // DBUS
+    expect(pcapRecordBound(279)).toBe(8 * 1024 * 1024); // EBHSCR
+    expect(pcapRecordBound(249)).toBe(128 * 1024 * 1024); // USBPCAP (Wireshark's)
   });
 });
 
@@ -206,6 +209,9 @@ describe('pcapng blocks', () => {
     ['block length below 12', () => { const b = epb(le, 0, 0n, frame); b.writeUInt32LE(8, 4); return ok(b); }, 'E_CAPTURE_CORRUPT', 28 + 20 + 4],
     ['block length not a multiple of 4', () => { const b = epb(le, 0, 0n, frame); b.writeUInt32LE(b.length + 1, 4); return ok(b); }, 'E_CAPTURE_CORRUPT', 52],
     ['block length beyond the bound', () => { const b = epb(le, 0, 0n, frame); b.writeUInt32LE(0x7ffffff0, 4); return ok(b); }, 'E_CAPTURE_RECORD_TOO_LARGE', 52],
+    ['EPB caplen beyond the link type\'s largest packet', () => { const b = epb(le, 0, 0n, Buffer.alloc(262148)); return ok(b); }, 'E_CAPTURE_RECORD_TOO_LARGE', 48 + 20],
+    ['SPB length beyond the link type\'s largest packet', () => Buffer.concat([shb(le), idb(le, 1, 0), block(3, Buffer.concat([w32(262148, le), Buffer.alloc(262148)]), le)]), 'E_CAPTURE_RECORD_TOO_LARGE', 48 + 8],
+    ['non-packet block beyond its bound', () => { const b = block(4, Buffer.alloc(8), le); b.writeUInt32LE(MAX_OTHER_BLOCK_BYTES + 4, 4); return ok(b); }, 'E_CAPTURE_RECORD_TOO_LARGE', 52],
     ['trailing length differs', () => { const b = epb(le, 0, 0n, frame); b.writeUInt32LE(4, b.length - 4); return ok(b); }, 'E_CAPTURE_CORRUPT', 48 + 108 - 4],
     ['EPB caplen beyond its block', () => { const b = epb(le, 0, 0n, frame); b.writeUInt32LE(1000, 20); return ok(b); }, 'E_CAPTURE_CORRUPT', 48 + 20],
     ['EPB shorter than its fixed part', () => ok(block(6, Buffer.alloc(8), le)), 'E_CAPTURE_CORRUPT', 52],
