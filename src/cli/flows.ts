@@ -4,12 +4,13 @@
  * direction's delivered bytes so it can be checked against tshark's "follow TCP stream".
  */
 import type { Command } from 'commander';
-import { SmtpInspectError } from '../errors.js';
+import { EXIT, SmtpInspectError } from '../errors.js';
 import { DEFAULT_FLOW_OPTIONS } from '../flow/options.js';
 import { runFlows, type DirectionRecord, type FlowRecord } from '../flow/flows-report.js';
 import type { FlowTableStats } from '../flow/flow-table.js';
 import { TextFileOutput } from '../output/text-file.js';
 import { action } from './errors.js';
+import { endProcessIfInputBlocked, Interrupt } from './interrupt.js';
 import { checkOutputPaths } from './output-paths.js';
 
 interface FlowsCliOptions {
@@ -40,19 +41,28 @@ function directionText(name: string, d: DirectionRecord): string {
   return '  ' + parts.join(', ');
 }
 
-function recordText(r: FlowRecord): string {
+/** A record as printed: a connection still open when a signal stopped the run says `open`. */
+type PrintedRecord = Omit<FlowRecord, 'close'> & { close: FlowRecord['close'] | 'open' };
+
+function printed(r: FlowRecord, interrupted: boolean): PrintedRecord {
+  // Spread keeps the key order of the JSON line.
+  return interrupted && r.close === 'end-of-capture' ? { ...r, close: 'open' } : r;
+}
+
+function recordText(r: PrintedRecord): string {
+  const end = r.close === 'open' ? 'still open (interrupted)' : `closed: ${r.close}`;
   return (
-    `#${r.id} ${r.client} -> ${r.server} (client by ${r.clientBy}) ${r.packets} packets ${r.firstTime} .. ${r.lastTime} closed: ${r.close}\n` +
+    `#${r.id} ${r.client} -> ${r.server} (client by ${r.clientBy}) ${r.packets} packets ${r.firstTime} .. ${r.lastTime} ${end}\n` +
     directionText('c2s', r.c2s) +
     '\n' +
     directionText('s2c', r.s2c)
   );
 }
 
-function statsText(s: FlowTableStats, packets: number): string {
+function statsText(s: FlowTableStats, packets: number, interrupted: boolean): string {
   const closed = Object.entries(s.closed)
     .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k} ${n}`)
+    .map(([k, n]) => `${interrupted && k === 'end-of-capture' ? 'still open' : k} ${n}`)
     .join(', ');
   const limits: string[] = [];
   if (s.outOfOrderLimitHits > 0) limits.push(`out-of-order limit hit ${s.outOfOrderLimitHits}x`);
@@ -61,6 +71,7 @@ function statsText(s: FlowTableStats, packets: number): string {
   if (s.connectionLimitHits > 0) limits.push(`connection limit hit ${s.connectionLimitHits}x`);
   if (s.ignoredPackets > 0) limits.push(`packets ignored ${s.ignoredPackets}`);
   return (
+    (interrupted ? 'interrupted (SIGINT/SIGTERM): ' : '') +
     `${s.opened} connections (${closed || 'none closed'}); ${packets} packets, ${s.trackedPackets} on tracked connections, ` +
     `${s.untrackedPackets} not tracked; peak buffered ${s.peakMemoryInUse} B` +
     (limits.length ? `; ${limits.join(', ')}` : '')
@@ -94,17 +105,31 @@ export function registerFlows(program: Command): void {
         const serverPorts = opts.allPorts ? null : opts.ports !== undefined ? parsePortList(opts.ports) : DEFAULT_FLOW_OPTIONS.serverPorts;
         // Whole lines, synchronously; a closed pipe (`| head`) ends the run as E_OUTPUT_CLOSED.
         const out = new TextFileOutput('-');
+        // SIGINT/SIGTERM: stop reading, list the connections so far (those still open as open), exit 130.
+        const interrupt = new Interrupt();
+        let res: Awaited<ReturnType<typeof runFlows>>;
         try {
-          const res = await runFlows(file, {
+          res = await runFlows(file, {
             flow: { serverPorts },
             dumpDir: opts.dump ?? null,
-            onRecord: (r) => out.writeLine(opts.json ? JSON.stringify(r) : recordText(r)),
+            stop: interrupt.signalled,
+            onRecord: (r) => {
+              const p = printed(r, interrupt.interrupted);
+              out.writeLine(opts.json ? JSON.stringify(p) : recordText(p));
+            },
           });
-          if (!opts.json) out.writeLine(statsText(res.stats, res.packets));
-          if (res.error !== null) throw res.error;
+          if (!opts.json) out.writeLine(statsText(res.stats, res.packets, res.interrupted));
         } finally {
+          interrupt.dispose();
           out.close();
         }
+        if (res.error !== null) throw res.error;
+        if (res.interrupted) {
+          process.stderr.write(`smtp-inspect: interrupted: ${res.stats.opened} connection(s) from the ${res.packets} packet(s) read until the signal\n`);
+          endProcessIfInputBlocked(res.inputEnded, file);
+          return EXIT.INTERRUPTED;
+        }
+        return EXIT.OK;
       }),
     );
 }

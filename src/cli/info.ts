@@ -413,7 +413,7 @@ export function registerInfo(program: Command): void {
         } catch (err) {
           if (!(err instanceof InterruptedBeforeHeader)) throw err;
           process.stderr.write(`smtp-inspect: ${file}: ${err.message}: nothing to summarise\n`);
-          endProcessIfInputBlocked(false);
+          endProcessIfInputBlocked(false, file);
           return EXIT.INTERRUPTED;
         } finally {
           interrupt.dispose();
@@ -429,7 +429,7 @@ export function registerInfo(program: Command): void {
         if (error !== null) throw error;
         if (info.interrupted) {
           process.stderr.write(`smtp-inspect: interrupted: summary of the ${info.packets} packet(s) read until the signal\n`);
-          endProcessIfInputBlocked(inputEnded);
+          endProcessIfInputBlocked(inputEnded, file);
           return EXIT.INTERRUPTED;
         }
         return EXIT.OK;

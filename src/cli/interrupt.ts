@@ -4,6 +4,7 @@
  * and exits 130 (EXIT.INTERRUPTED). Only the first signal is caught: a second one ends the process
  * at once (Node's default), for a user who does not want to wait.
  */
+import fs from 'node:fs';
 
 export class Interrupt {
   private caught = false;
@@ -55,11 +56,32 @@ export async function untilEndOrInterrupt<T>(reading: Promise<T>, interrupt: Int
 }
 
 /**
- * After an interrupted command has written its report: a read still blocked on a silent pipe is
- * a request libuv keeps waiting for, so the process would not end by itself. End it once the
- * command's action has returned and set process.exitCode (the next turn of the event loop; our
- * outputs are written synchronously, so nothing is lost).
+ * After an interrupted command has written its report: a read still blocked on a silent pipe
+ * would keep the process alive — and even process.exit() waits for it, because libuv joins its
+ * thread-pool threads at exit and a FIFO is read on one of them. So when the input (`-` = standard
+ * input, or a named FIFO) is a pipe, one byte is written into it: the blocked read, ours, takes it
+ * and returns (the byte goes nowhere: nothing reads this input after us). Then the process ends,
+ * once the command's action has returned and set process.exitCode. Our outputs are written
+ * synchronously, so nothing is lost.
  */
-export function endProcessIfInputBlocked(ended: boolean): void {
-  if (!ended) setImmediate(() => process.exit());
+export function endProcessIfInputBlocked(ended: boolean, input: string): void {
+  if (ended) return;
+  setImmediate(() => {
+    wakeBlockedPipeRead(input === '-' ? '/proc/self/fd/0' : input);
+    process.exit();
+  });
+}
+
+function wakeBlockedPipeRead(path: string): void {
+  let fd: number | null = null;
+  try {
+    if (!fs.statSync(path).isFIFO()) return;
+    // Non-blocking: never wait here (a full pipe means the read is not blocked anyway).
+    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    fs.writeSync(fd, Buffer.alloc(1));
+  } catch {
+    // No /proc, no pipe, no reader left, pipe full: nothing to wake.
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
 }

@@ -16,7 +16,7 @@ import { DecodedPacket } from '../decode/packet.js';
 import { CaptureError, OutputError } from '../errors.js';
 import { fractionDigits, isoTime } from '../output/time.js';
 import type { Connection } from './connection.js';
-import { FlowTable, PacketFlowResult, type FlowOptions, type FlowTableStats } from './flow-table.js';
+import { FlowTable, FlowTableStats, PacketFlowResult, type FlowOptions } from './flow-table.js';
 import type { CloseReason, Direction, StreamListener } from './types.js';
 import type { DiscardListener } from './flow-table.js';
 
@@ -51,6 +51,11 @@ export interface FlowsRunOptions {
   onRecord(record: FlowRecord): void;
   /** Every gap as it is reported (connection id, direction, stream offset, length). */
   onGap?(id: number, dir: Direction, offset: number, length: number): void;
+  /**
+   * Resolves when the run must stop (SIGINT/SIGTERM): the reading stops at once — even while it
+   * waits on a silent pipe — and the connections still open are reported as at the end of input.
+   */
+  stop?: Promise<void>;
 }
 
 export interface FlowsRunResult {
@@ -58,6 +63,10 @@ export interface FlowsRunResult {
   packets: number;
   /** A capture fault after which the run stopped (records before it were all reported), or null. */
   error: unknown;
+  /** True when `stop` ended the run. */
+  interrupted: boolean;
+  /** False when the run stopped while a read still waited for input (it is abandoned, not ended). */
+  inputEnded: boolean;
 }
 
 interface FlowState {
@@ -224,7 +233,13 @@ class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardLi
 
 /** Reads `file`, reassembles, reports one record per connection. Capture faults end the run gracefully. */
 export async function runFlows(file: string, options: FlowsRunOptions): Promise<FlowsRunResult> {
-  const source = await openCapture(file);
+  const opening = openCapture(file);
+  const source = options.stop ? await Promise.race([opening, options.stop.then(() => null)]) : await opening;
+  if (source === null) {
+    // Stopped before the capture header arrived: nothing was read.
+    opening.then((s) => s.stop(), () => undefined);
+    return { stats: new FlowTableStats(), packets: 0, error: null, interrupted: true, inputEnded: false };
+  }
   const dumper = options.dumpDir ? new Dumper(options.dumpDir) : null;
   const collector = new FlowsCollector(options.onRecord, dumper, options.onGap ?? null);
   const table = new FlowTable<FlowState>(collector, options.flow);
@@ -234,7 +249,10 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
   let lastNsec = 0;
   let packets = 0;
   let error: unknown = null;
+  let interrupted = false;
   const onRecord = (rec: CaptureRecord): void => {
+    // A record the reader still delivers after the stop is not part of what was read.
+    if (interrupted) return;
     packets++;
     decodePacket(rec.linkType, rec.data, pkt);
     table.process(pkt, rec.packetNumber, rec.tsSec, rec.tsNsec, result);
@@ -246,8 +264,19 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
   const onInterface = (iface: CaptureInterface): void => {
     collector.digits = Math.max(collector.digits, fractionDigits(iface.tsResolutionBase, iface.tsResolutionExponent));
   };
+  let inputEnded = true;
+  const reading = source.run(onRecord, onInterface);
+  const stopped = options.stop?.then(() => {
+    interrupted = true;
+    source.stop();
+  });
   try {
-    await source.run(onRecord, onInterface);
+    if (stopped === undefined) await reading;
+    else {
+      // A reader notices stop() only when its next chunk arrives: do not wait for it.
+      inputEnded = await Promise.race([reading.then(() => true), stopped.then(() => false)]);
+      if (!inputEnded) reading.catch(() => undefined);
+    }
   } catch (err) {
     // A damaged capture ends the run after every record before the fault; anything else is fatal.
     if (!(err instanceof CaptureError)) {
@@ -261,5 +290,5 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
   } finally {
     dumper?.closeAll();
   }
-  return { stats: table.stats, packets, error };
+  return { stats: table.stats, packets, error, interrupted, inputEnded };
 }
