@@ -35,6 +35,11 @@ export interface ErrorPosition {
   file?: string;
   /** Byte offset in the (decompressed) input where the fault starts. */
   offset?: number;
+  /**
+   * True when `offset` counts bytes of the decompressed input (a gzip-compressed capture), not of
+   * the file as stored: messages then say "decompressed byte offset".
+   */
+  decompressed?: boolean;
   /** 1-based line and column for text inputs such as policies. */
   line?: number;
   column?: number;
@@ -44,6 +49,8 @@ export class SmtpInspectError extends Error {
   readonly code: ErrorCode;
   readonly file: string | undefined;
   readonly offset: number | undefined;
+  /** `offset` is in the decompressed input (see ErrorPosition.decompressed). */
+  readonly decompressed: boolean;
   readonly line: number | undefined;
   readonly column: number | undefined;
 
@@ -53,15 +60,16 @@ export class SmtpInspectError extends Error {
     this.code = code;
     this.file = position.file;
     this.offset = position.offset;
+    this.decompressed = position.decompressed === true;
     this.line = position.line;
     this.column = position.column;
   }
 
-  /** `file:line:col: message [code]` or `file: byte offset N: message [code]`. */
+  /** `file:line:col: message [code]` or `file: [decompressed ]byte offset N: message [code]`. */
   describe(): string {
     let where = this.file ?? '';
     if (this.line !== undefined) where += `:${this.line}:${this.column ?? 1}`;
-    else if (this.offset !== undefined) where += `${where ? ': ' : ''}byte offset ${this.offset}`;
+    else if (this.offset !== undefined) where += `${where ? ': ' : ''}${this.decompressed ? 'decompressed ' : ''}byte offset ${this.offset}`;
     return `${where ? where + ': ' : ''}${this.message} [${this.code}]`;
   }
 }

@@ -9,19 +9,40 @@ import { CaptureError } from '../errors.js';
 /** Gunzip output chunk: large enough that per-chunk overhead does not matter. */
 const GUNZIP_CHUNK_BYTES = 256 * 1024;
 
+/** For a gunzip output: how far zlib got in the compressed input (for error messages). */
+interface CompressedProgress {
+  /** Compressed bytes zlib consumed in completed writes (Gunzip.bytesWritten): decoded cleanly. */
+  decoded(): number;
+  /** Compressed bytes read from the file so far. */
+  read(): number;
+}
+
+/**
+ * The same error with its byte offset marked as counting decompressed bytes (a gzip input: every
+ * offset the parsers report is in the gunzipped stream, not in the file as stored).
+ */
+export function inDecompressedInput(err: unknown): unknown {
+  if (!(err instanceof CaptureError) || err.offset === undefined || err.decompressed) return err;
+  const marked = new CaptureError(err.code, err.message, { file: err.file, offset: err.offset, decompressed: true });
+  marked.stack = err.stack;
+  return marked;
+}
+
 export class ChunkInput {
   private readonly pending: Buffer[] = [];
   private readonly it: AsyncIterator<unknown>;
   private readonly file: string;
   private readonly gzip: boolean;
+  private readonly compressed: CompressedProgress | null;
   /** Decompressed bytes delivered so far, for gzip error offsets. */
   private delivered = 0;
   private done = false;
 
-  constructor(stream: AsyncIterable<unknown>, file: string, gzip: boolean) {
+  constructor(stream: AsyncIterable<unknown>, file: string, gzip: boolean, compressed: CompressedProgress | null = null) {
     this.it = stream[Symbol.asyncIterator]();
     this.file = file;
     this.gzip = gzip;
+    this.compressed = compressed;
   }
 
   /** The next chunk, or null at the end of input. */
@@ -79,9 +100,25 @@ export class ChunkInput {
     const msg = err instanceof Error ? err.message : String(err);
     const code = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : '';
     if (this.gzip && (code.startsWith('Z_') || code === 'ERR_ZLIB_INITIALIZATION_FAILED' || /zlib|unexpected end|incorrect header|invalid/i.test(msg))) {
-      return new CaptureError('E_CAPTURE_GZIP', `gzip decompression failed: ${msg}`, { file: this.file, offset: this.delivered });
+      return new CaptureError('E_CAPTURE_GZIP', `gzip decompression failed: ${msg}${this.compressedWhere(code, msg)}`, {
+        file: this.file,
+        offset: this.delivered,
+        decompressed: true,
+      });
     }
-    return new CaptureError('E_CAPTURE_OPEN', `cannot read input: ${msg}`, { file: this.file, offset: this.delivered });
+    return new CaptureError('E_CAPTURE_OPEN', `cannot read input: ${msg}`, { file: this.file, offset: this.delivered, decompressed: this.gzip });
+  }
+
+  /**
+   * Where in the compressed file: zlib tells how many compressed bytes it consumed in completed
+   * writes (the fault lies in the write after them, so that count is where clean decoding ended,
+   * not the fault's exact byte); a stream cut short ends at the last compressed byte read.
+   */
+  private compressedWhere(code: string, msg: string): string {
+    const c = this.compressed;
+    if (c === null) return '';
+    if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(msg)) return ` (the compressed input ends at compressed byte offset ${c.read()})`;
+    return ` (compressed input decoded cleanly up to compressed byte offset ${c.decoded()})`;
   }
 
   /**
@@ -105,6 +142,6 @@ export class ChunkInput {
     pipeline(Readable.from(raw(), { objectMode: false }), gz, () => {
       // errors reach the consumer through the gunzip iterator
     });
-    return new ChunkInput(gz, this.file, true);
+    return new ChunkInput(gz, this.file, true, { decoded: () => gz.bytesWritten, read: () => self.delivered });
   }
 }

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { CaptureError } from '../errors.js';
-import { ChunkInput } from './chunk-input.js';
+import { ChunkInput, inDecompressedInput } from './chunk-input.js';
 import { detectFormat, isGzip } from './detect.js';
 import { READ_AHEAD_CHUNK_BYTES, READ_AHEAD_DEPTH, READ_AHEAD_RESERVE_BYTES, READ_CHUNK_BYTES } from './limits.js';
 import { PCAP_HEADER_BYTES, PcapRecordParser, parsePcapHeader, pcapInterface } from './pcap-reader.js';
@@ -191,7 +191,7 @@ async function openInput(path: string, input: ByteInput, head: Buffer, tuning: R
     return new Source(path, 'pcapng', gzip, null, input, tuning);
   } catch (err) {
     await release(input);
-    throw err;
+    throw gzip ? inDecompressedInput(err) : err;
   }
 }
 
@@ -269,6 +269,9 @@ class Source implements CaptureSource {
         await this.runChunks(this.input.input, parser, window, sink);
         consumed = window.base + window.start;
       }
+    } catch (err) {
+      // Parser offsets of a gzip input count gunzipped bytes: say so.
+      throw this.gzip ? inDecompressedInput(err) : err;
     } finally {
       await release(this.input);
     }
