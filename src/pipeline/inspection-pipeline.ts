@@ -321,7 +321,10 @@ export class InspectionPipeline implements SessionEvents {
   }
 
   private rememberHeaders(st: ConnState, pkt: DecodedPacket, e: QueueEntry, dir: Direction): void {
-    if (st.templateOf(dir) === null) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
+    // Taken again when the direction moves to another interface (a new pcapng section describes
+    // its interfaces anew): a RST goes where the connection's packets are now, with their headers.
+    const tmpl = st.templateOf(dir);
+    if (tmpl === null || tmpl.interfaceIndex !== e.interfaceIndex) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
     let len = pkt.payloadLength + pkt.payloadMissing;
     if ((pkt.flags & TcpFlag.SYN) !== 0) len++;
     if ((pkt.flags & TcpFlag.FIN) !== 0) len++;

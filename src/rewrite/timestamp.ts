@@ -25,7 +25,7 @@ function ticksPerSecond(res: TimeResolution): bigint {
   return BigInt(res.base) ** BigInt(res.exponent);
 }
 
-/** `steps` ticks after `src`, written into `out` (which may be `src`). */
+/** `steps` ticks of `res` after `src`'s wall time, written into `out` (which may be `src`). */
 export function timestampAfter(src: TimestampFields, steps: number, res: TimeResolution, out: TimestampFields): void {
   const tps = ticksPerSecond(res);
   if (res.format === 'pcap') {
@@ -39,7 +39,12 @@ export function timestampAfter(src: TimestampFields, steps: number, res: TimeRes
     out.tsNsec = Number((low * 1_000_000_000n) / tps);
     return;
   }
-  const count = ((BigInt(src.tsRawHigh) << 32n) | BigInt(src.tsRawLow >>> 0)) + BigInt(steps);
+  // From the wall time, not the raw count: `src` may come from another interface (the other
+  // direction of a merged capture) whose resolution or offset differs from `res`. Flooring to a
+  // coarser resolution still lands after `src` once a step is added.
+  const sinceOffset = BigInt(Math.trunc(src.tsSec)) - BigInt(Math.trunc(res.tsOffsetSeconds));
+  const ticks = sinceOffset * tps + (BigInt(src.tsNsec) * tps) / 1_000_000_000n + BigInt(steps);
+  const count = ticks < 0n ? 0n : ticks;
   out.tsRawHigh = Number((count >> 32n) & 0xffffffffn);
   out.tsRawLow = Number(count & 0xffffffffn);
   out.tsSec = Number(count / tps) + res.tsOffsetSeconds;

@@ -76,11 +76,28 @@ describe('timestampAfter', () => {
     timestampAfter({ tsSec: 5, tsNsec: 7, tsRawHigh: 5, tsRawLow: 7 }, 2, { format: 'pcap', base: 10, exponent: 9, tsOffsetSeconds: 0 }, out);
     expect(out).toEqual({ tsSec: 5, tsNsec: 9, tsRawHigh: 5, tsRawLow: 9 });
     // pcapng µs count 0x1_FFFFFFFF + 1 carries into the high word.
-    timestampAfter({ tsSec: 0, tsNsec: 0, tsRawHigh: 1, tsRawLow: 0xffffffff }, 1, { format: 'pcapng', base: 10, exponent: 6, tsOffsetSeconds: 10 }, out);
+    const count = 0x1ffffffff;
+    const src = { tsSec: Math.floor(count / 1e6) + 10, tsNsec: (count % 1e6) * 1000, tsRawHigh: 1, tsRawLow: 0xffffffff };
+    timestampAfter(src, 1, { format: 'pcapng', base: 10, exponent: 6, tsOffsetSeconds: 10 }, out);
     expect(out.tsRawHigh).toBe(2);
     expect(out.tsRawLow).toBe(0);
     expect(out.tsSec).toBe(Math.floor(0x200000000 / 1e6) + 10);
     expect(out.tsNsec).toBe((0x200000000 % 1e6) * 1000);
+  });
+  it("pcapng: a packet of another interface (other resolution and offset) is followed in the target interface's ticks", () => {
+    // Trigger on a nanosecond interface; the RST goes on a millisecond interface with if_tsoffset 100000.
+    const trigger = { tsSec: 1795854218, tsNsec: 430_382_123, tsRawHigh: 0x18ec, tsRawLow: 0x12345678 };
+    const out = { tsSec: 0, tsNsec: 0, tsRawHigh: 0, tsRawLow: 0 };
+    timestampAfter(trigger, 1, { format: 'pcapng', base: 10, exponent: 3, tsOffsetSeconds: 100000 }, out);
+    const count = (1795854218 - 100000) * 1000 + 430 + 1;
+    expect(out.tsRawHigh * 2 ** 32 + out.tsRawLow).toBe(count);
+    expect(out.tsSec).toBe(1795854218);
+    expect(out.tsNsec).toBe(431_000_000);
+    // Binary resolution (2^-20): floor of the trigger's fraction, plus two ticks.
+    timestampAfter(trigger, 2, { format: 'pcapng', base: 2, exponent: 20, tsOffsetSeconds: 0 }, out);
+    const frac = Math.floor((430_382_123 * 2 ** 20) / 1e9) + 2;
+    expect(out.tsRawHigh * 2 ** 32 + out.tsRawLow).toBe(1795854218 * 2 ** 20 + frac);
+    expect(out.tsSec * 1e9 + out.tsNsec).toBeGreaterThan(trigger.tsSec * 1e9 + trigger.tsNsec);
   });
 });
 
