@@ -35,6 +35,12 @@ const WEEKEND = 0x60;
 const YEAR_MIN = 1970;
 const YEAR_MAX = 2099;
 const WEEK_MINUTES = 7 * 1440;
+/**
+ * `24:00`, accepted as an end time only: the end of the day. Cisco IOS's `periodic` reference uses
+ * it (`periodic weekend 12:00 to 24:00`); the ASA guides neither show nor forbid it. Kept as 1440
+ * so that it prints back as written; it covers up to 23:59:59 (the end minute is inclusive).
+ */
+export const END_OF_DAY = 1440;
 
 export interface AbsoluteDef {
   start: DatePoint | null;
@@ -68,16 +74,30 @@ function pick(list: readonly string[], t: Token | undefined): number {
   return hits.length === 1 ? (hits[0] as number) : -1;
 }
 
-/** `hh:mm`, 24-hour clock, 0:00-23:59. */
-function hhmm(c: Cursor, what: string): number {
+/** `hh:mm`, 24-hour clock, 0:00-23:59; an end time may also be 24:00 (END_OF_DAY). */
+function hhmm(c: Cursor, what: string, endTime = false): number {
   const t = c.peek();
   const m = t ? /^(\d{1,2}):(\d{2})$/.exec(t.text) : null;
   if (!t || !m) c.fail(`${what} (hh:mm, 24-hour clock)`, t);
   const h = Number(m[1]);
   const mi = Number(m[2]);
-  if (h > 23 || mi > 59) throw c.error('E_POLICY_VALUE', `${what} must be 0:00-23:59, got ${t.text}`, t);
+  const minute = h * 60 + mi;
+  if (endTime && minute === END_OF_DAY) {
+    c.next();
+    return END_OF_DAY;
+  }
+  if (h > 23 || mi > 59) {
+    const range = endTime ? '0:00-23:59 or 24:00' : '0:00-23:59';
+    const hint = !endTime && minute === END_OF_DAY ? ' (24:00 only as an end time)' : '';
+    throw c.error('E_POLICY_VALUE', `${what} must be ${range}, got ${t.text}${hint}`, t);
+  }
   c.next();
-  return h * 60 + mi;
+  return minute;
+}
+
+/** The last minute an end time covers (24:00 covers the day's 23:59). */
+function lastMinute(endMinute: number): number {
+  return endMinute === END_OF_DAY ? END_OF_DAY - 1 : endMinute;
 }
 
 function isTime(t: Token | undefined): boolean {
@@ -123,7 +143,7 @@ function dayOfMonth(c: Cursor, dayT: Token, y: number, m: number, d: number): vo
 
 /** `hh:mm day month year` (the `absolute` form). */
 function timeDate(c: Cursor, what: string): DatePoint {
-  const minute = hhmm(c, `the ${what} time`);
+  const minute = hhmm(c, `the ${what} time`, what === 'end');
   const dayT = c.peek();
   const day = c.integer(`the ${what} day of the month`, 1, 31);
   const m = month(c);
@@ -153,7 +173,7 @@ export function parsePeriodic(c: Cursor): PeriodicDef {
   c.keyword('to');
   const endT = c.peek();
   let endDays: number | null = isTime(endT) ? null : days(c, 'the end days');
-  const endMinute = hhmm(c, 'the end time');
+  const endMinute = hhmm(c, 'the end time', true);
   c.end();
   if (endDays === startDays) endDays = null;
   // "monday 8:00 to friday 17:00" is one span; a span needs one start day and one end day
@@ -224,14 +244,26 @@ function summerDate(c: Cursor, what: string): DatePoint {
   return { year: y, month: mo, day, minute };
 }
 
-/** `clock summer-time ZONE {recurring [...] | date ...} [offset]` (after `summer-time`). */
+/**
+ * `clock summer-time ZONE {recurring [...] | date ...} [offset]` (after `summer-time`).
+ *
+ * `recurring OFFSET` (an offset without dates: the United States rule with that offset) is the
+ * form of Cisco IOS's synopsis, `recurring [sweek sday smonth shh:mm eweek eday emonth ehh:mm]
+ * [offset]` (J. Boney, "Cisco IOS in a Nutshell", O'Reilly, clock summer-time). Cisco-derived
+ * switch guides write the offset inside the brackets (`recurring [week day month hh:mm week day
+ * month hh:mm [offset]]`, e.g. Oracle's Exadata guide for its Cisco switches), and the ASA command
+ * reference could not be consulted here; we accept the IOS form, which no other reading of the
+ * line contradicts: a lone number after `recurring` can only be the offset.
+ */
 export function parseSummerTime(c: Cursor): SummerTime {
   const zone = c.word('a summer time zone name').text;
   const form = c.keyword('recurring', 'date');
   const line = c.sl.line;
   const offset = (): number => (c.atEnd() ? 60 : c.integer('the summer time offset in minutes', 1, 1440));
   if (form === 'recurring') {
-    if (c.atEnd()) return { kind: 'recurring', zone, start: { ...US_SUMMER_RULE.start }, end: { ...US_SUMMER_RULE.end }, offset: 60, line, defaulted: true };
+    const t = c.peek();
+    if (c.atEnd() || (t && /^\d+$/.test(t.text) && c.peek(1) === undefined))
+      return { kind: 'recurring', zone, start: { ...US_SUMMER_RULE.start }, end: { ...US_SUMMER_RULE.end }, offset: offset(), line, defaulted: true };
     const start = recurringPoint(c, 'start');
     const end = recurringPoint(c, 'end');
     const off = offset();
@@ -294,7 +326,7 @@ export function clockLines(clock: ClockConfig): string[] {
   const tz = clock.timezone;
   if (tz) out.push(`clock timezone ${tz.name} ${tz.negative ? '-' : ''}${tz.hours}${tz.minutes !== 0 ? ` ${tz.minutes}` : ''}`);
   const s = clock.summer;
-  if (s?.kind === 'recurring') out.push(`clock summer-time ${s.zone} recurring${s.defaulted ? '' : ` ${formatRecurring(s.start)} ${formatRecurring(s.end)} ${s.offset}`}`);
+  if (s?.kind === 'recurring') out.push(`clock summer-time ${s.zone} recurring${s.defaulted ? (s.offset !== 60 ? ` ${s.offset}` : '') : ` ${formatRecurring(s.start)} ${formatRecurring(s.end)} ${s.offset}`}`);
   else if (s?.kind === 'date') out.push(`clock summer-time ${s.zone} date ${dateText(s.start)} ${dateText(s.end)} ${s.offset}`);
   return out;
 }
@@ -319,7 +351,7 @@ export class TimeWindow {
   constructor(def: TimeRangeDef) {
     const a = def.absolute;
     this.from = a?.start ? dateMinute(a.start) : -Infinity;
-    this.to = a?.end ? dateMinute(a.end) : Infinity;
+    this.to = a?.end ? dateMinute(a.end) - (a.end.minute === END_OF_DAY ? 1 : 0) : Infinity;
     this.week = def.periodic.length > 0 ? weekTable(def.periodic) : null;
   }
 
@@ -355,11 +387,12 @@ export function weekTable(lines: readonly PeriodicDef[]): Uint8Array {
       for (let d = 0; d < 7; d++) {
         if ((p.startDays & (1 << d)) === 0) continue;
         const from = d * 1440 + p.startMinute;
-        fill(week, from, p.endMinute >= p.startMinute ? d * 1440 + p.endMinute : (d + 1) * 1440 + p.endMinute);
+        const last = lastMinute(p.endMinute);
+        fill(week, from, last >= p.startMinute ? d * 1440 + last : (d + 1) * 1440 + last);
       }
     } else {
       const from = Math.log2(p.startDays) * 1440 + p.startMinute;
-      let to = Math.log2(p.endDays) * 1440 + p.endMinute;
+      let to = Math.log2(p.endDays) * 1440 + lastMinute(p.endMinute);
       if (to < from) to += WEEK_MINUTES;
       fill(week, from, to);
     }

@@ -414,3 +414,84 @@ ${WRAP}`);
     expect(utcClock.summary.connections).toMatchObject({ inspected: 1, exempted: 0 });
   });
 });
+
+describe('review fixes: 24:00 as an end time, an offset alone after recurring', () => {
+  // Cisco IOS's `periodic` reference writes `periodic weekend 12:00 to 24:00`; 24:00 ends the day.
+  it('periodic ... to 24:00 covers through 23:59:59 of each day and prints back as 24:00', () => {
+    const p = gated(' periodic weekend 12:00 to 24:00\n');
+    expect(printed(p)).toBe('time-range R\n periodic weekend 12:00 to 24:00');
+    expect(printed(compilePolicyText(p.normalized(), 'n.cfg'))).toBe(printed(p));
+    // 2024-01-13 is a Saturday
+    expect(inEffect(p, utc(2024, 1, 13, 11, 59, 59))).toBe(false);
+    expect(inEffect(p, utc(2024, 1, 13, 12, 0))).toBe(true);
+    expect(inEffect(p, utc(2024, 1, 13, 23, 59, 59))).toBe(true);
+    expect(inEffect(p, utc(2024, 1, 14, 0, 0))).toBe(false); // Sunday 0:00 is before Sunday's 12:00
+    expect(inEffect(p, utc(2024, 1, 14, 23, 59, 59))).toBe(true);
+    expect(inEffect(p, utc(2024, 1, 15, 0, 0))).toBe(false); // Monday: not past midnight
+    // the same window as 23:59, which is inclusive
+    const q = gated(' periodic weekend 12:00 to 23:59\n');
+    for (let s = utc(2024, 1, 12, 0, 0); s < utc(2024, 1, 16); s += 60 * 7) expect(inEffect(p, s)).toBe(inEffect(q, s));
+    // a whole day, and a span to the end of Sunday
+    const day = gated(' periodic monday 0:00 to 24:00\n');
+    expect(inEffect(day, utc(2024, 1, 14, 23, 59, 59))).toBe(false);
+    expect(inEffect(day, utc(2024, 1, 15, 0, 0))).toBe(true);
+    expect(inEffect(day, utc(2024, 1, 15, 23, 59, 59))).toBe(true);
+    expect(inEffect(day, utc(2024, 1, 16, 0, 0))).toBe(false);
+    const span = gated(' periodic friday 18:00 to sunday 24:00\n');
+    expect(printed(span)).toBe('time-range R\n periodic friday 18:00 to sunday 24:00');
+    expect(inEffect(span, utc(2024, 1, 14, 23, 59, 59))).toBe(true);
+    expect(inEffect(span, utc(2024, 1, 15, 0, 0))).toBe(false);
+    // `no periodic` names the line as written
+    expect(printed(gated(' periodic weekend 12:00 to 24:00\n no periodic weekend 12:00 to 24:00\n'))).toBe('time-range R');
+  });
+
+  it('absolute end 24:00 ends with that day; it prints back as written', () => {
+    const p = gated(' absolute end 24:00 1 March 2024\n');
+    expect(printed(p)).toBe('time-range R\n absolute end 24:00 01 March 2024');
+    expect(printed(compilePolicyText(p.normalized(), 'n.cfg'))).toBe(printed(p));
+    expect(inEffect(p, utc(2024, 3, 1, 23, 59, 59))).toBe(true);
+    expect(inEffect(p, utc(2024, 3, 2, 0, 0))).toBe(false);
+    expect(errorOf('time-range R\n absolute start 0:00 2 March 2024 end 24:00 1 March 2024\n')).toMatchObject({ code: 'E_POLICY_VALUE', where: '2:35' });
+  });
+
+  it.each([
+    [' periodic weekend 12:00 to 24:01', '2:28', /the end time must be 0:00-23:59 or 24:00, got 24:01/],
+    [' periodic weekend 12:00 to 25:00', '2:28', /the end time must be 0:00-23:59 or 24:00, got 25:00/],
+    [' periodic weekend 24:00 to 24:00', '2:19', /the start time must be 0:00-23:59, got 24:00 \(24:00 only as an end time\)/],
+    [' periodic saturday 24:00 to sunday 12:00', '2:20', /the start time must be 0:00-23:59, got 24:00/],
+    [' absolute start 24:00 1 March 2024', '2:17', /the start time must be 0:00-23:59, got 24:00/],
+  ])('%s: %s', (line, where, message) => {
+    const e = errorOf(`time-range R\n${line}\n`);
+    expect(e).toMatchObject({ where, code: 'E_POLICY_VALUE' });
+    expect(e.message).toMatch(message);
+  });
+
+  it('clock summer-time NAME recurring OFFSET: the US rule with that offset (the IOS synopsis places [offset] after the optional dates)', () => {
+    const p = gated(' periodic daily 12:00 to 12:00\n', 'clock timezone EST -5\nclock summer-time EDT recurring 30\n');
+    expect(printed(p)).toBe('clock timezone EST -5\nclock summer-time EDT recurring 30\ntime-range R\n periodic daily 12:00 to 12:00');
+    expect(printed(compilePolicyText(p.normalized(), 'n.cfg'))).toBe(printed(p));
+    // 12:00 local in July is 11:30 EST = 16:30 UTC; in January 12:00 EST = 17:00 UTC
+    expect(inEffect(p, utc(2024, 7, 1, 16, 30))).toBe(true);
+    expect(inEffect(p, utc(2024, 7, 1, 16, 0))).toBe(false);
+    expect(inEffect(p, utc(2024, 1, 2, 17, 0))).toBe(true);
+    // the US dates: 10 March 2024 2:00 EST is 7:00 UTC
+    const q = gated(' periodic daily 2:30 to 2:30\n', 'clock timezone EST -5\nclock summer-time EDT recurring 30\n');
+    expect(inEffect(q, utc(2024, 3, 10, 7, 0))).toBe(true); // 2:00 EST becomes 2:30 EDT
+    expect(inEffect(q, utc(2024, 3, 9, 7, 0))).toBe(false); // the day before: 2:00 EST
+    // an explicit 60 prints as the bare form; other offsets and the full form are unchanged
+    expect(printed(gated('', 'clock timezone EST -5\nclock summer-time EDT recurring 60\n'))).toMatch(/^clock summer-time EDT recurring$/m);
+    expect(printed(gated('', 'clock timezone EST -5\nclock summer-time EDT recurring 1440\n'))).toMatch(/^clock summer-time EDT recurring 1440$/m);
+  });
+
+  it.each([
+    ['clock summer-time X recurring 0', '1:31', 'E_POLICY_VALUE', /offset in minutes must be 1-1440, got 0/],
+    ['clock summer-time X recurring 1441', '1:31', 'E_POLICY_VALUE', /offset in minutes must be 1-1440, got 1441/],
+    ['clock summer-time X recurring 30 60', '1:31', 'E_POLICY_SYNTAX', /expected the start week \(1-4, first or last\), got "30"/],
+    ['clock summer-time X recurring 2 Sun', '1:36', 'E_POLICY_SYNTAX', /expected a month/],
+    ['clock summer-time X recurring thirty', '1:31', 'E_POLICY_SYNTAX', /expected the start week/],
+  ])('%s: %s %s', (line, where, code, message) => {
+    const e = errorOf(`${line}\n`);
+    expect(e).toMatchObject({ where, code });
+    expect(e.message).toMatch(message);
+  });
+});
