@@ -193,8 +193,10 @@ export interface CollectInfoOptions {
 export interface InfoError {
   code: string;
   message: string;
-  /** Byte offset in the (decompressed) input where the fault starts, or null when unknown. */
+  /** Byte offset in the input where the fault starts, or null when unknown. */
   offset: number | null;
+  /** True when `offset` counts the decompressed bytes of a gzip-compressed capture. */
+  decompressed: boolean;
 }
 
 /** What collectInfo gathered and how the reading ended. */
@@ -336,7 +338,7 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     smtpConnectionsInspectedByDefault: inspectedByDefault,
     smtpConnectionsNotInspectedByDefault: smtpConnections - inspectedByDefault,
     interrupted: interrupt?.interrupted ?? false,
-    error: error === null ? null : { code: error.code, message: error.message, offset: error.offset ?? null },
+    error: error === null ? null : { code: error.code, message: error.message, offset: error.offset ?? null, decompressed: error.decompressed },
   };
   return { info, error, inputEnded };
 }
@@ -354,7 +356,7 @@ export function formatInfo(i: CaptureInfo): string {
   let s = '';
   s += row('File', i.file);
   if (i.interrupted) s += row('Read', 'interrupted (SIGINT/SIGTERM): the counts cover the packets read until then');
-  if (i.error) s += row('Read', `stopped by a capture fault at ${i.error.offset === null ? 'an unknown offset' : `byte offset ${i.error.offset}`} [${i.error.code}]: the counts cover every packet before it`);
+  if (i.error) s += row('Read', `stopped by a capture fault at ${i.error.offset === null ? 'an unknown offset' : `${i.error.decompressed ? 'decompressed ' : ''}byte offset ${i.error.offset}`} [${i.error.code}]: the counts cover every packet before it`);
   s += row('Format', format.join(', '));
   s += row('Link types', i.linkTypes.map((t, k) => `${t} (${i.linkTypeNames[k]})`).join(', ') || '(none)');
   s += row('Interfaces', `${i.interfaces}${i.snaplens.length ? ` (snaplen ${[...new Set(i.snaplens)].join(', ')})` : ''}`);

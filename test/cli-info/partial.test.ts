@@ -12,6 +12,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectInfo, formatInfo } from '../../src/cli/info.js';
@@ -92,7 +93,7 @@ describe.skipIf(!haveShared)('info on a capture cut inside a record', () => {
     expect(json.stderr.trim().split('\n')).toHaveLength(1);
     const got = JSON.parse(json.stdout);
     const want = await collectInfo(clean);
-    expect(got.error).toEqual({ code: 'E_CAPTURE_TRUNCATED', message: expect.stringMatching(/^input ends inside a pcap record/), offset: ends[k - 1] });
+    expect(got.error).toEqual({ code: 'E_CAPTURE_TRUNCATED', message: expect.stringMatching(/^input ends inside a pcap record/), offset: ends[k - 1], decompressed: false });
     expect({ ...got, file: clean, error: null }).toEqual(want);
     expect(got.packets).toBe(k);
 
@@ -101,6 +102,15 @@ describe.skipIf(!haveShared)('info on a capture cut inside a record', () => {
     expect(text.stdout).toContain(`Read:               stopped by a capture fault at byte offset ${ends[k - 1]} [E_CAPTURE_TRUNCATED]: the counts cover every packet before it\n`);
     expect(text.stdout).toMatch(new RegExp(`\\nPackets:\\s+${k}\\n`));
     expect(text.stderr.startsWith(errLine)).toBe(true);
+
+    // gzip-compressed: the offset counts decompressed bytes, and says so
+    const gz = path.join(tmp, 'cut-in-record.pcap.gz');
+    writeFileSync(gz, gzipSync(readFileSync(cut)));
+    const zipped = run(['info', '--json', gz]);
+    expect(zipped.status).toBe(2);
+    expect(JSON.parse(zipped.stdout)).toMatchObject({ packets: k, gzip: true, error: { code: 'E_CAPTURE_TRUNCATED', offset: ends[k - 1], decompressed: true } });
+    expect(zipped.stderr).toContain(`decompressed byte offset ${ends[k - 1]}`);
+    expect(run(['info', gz]).stdout).toContain(`stopped by a capture fault at decompressed byte offset ${ends[k - 1]} [E_CAPTURE_TRUNCATED]`);
 
     if (haveTool('capinfos')) {
       // capinfos prints its counts, then the error (exit 1): the same packet count
