@@ -27,6 +27,7 @@ import { dropPrivileges } from '../capture/live-privileges.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
+import { positiveIntegerOption } from './numbers.js';
 
 /** Room for the link-layer header on top of the MTU (Ethernet with a VLAN tag, or SLL2). */
 const LINK_HEADER_ALLOWANCE = 20;
@@ -119,8 +120,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (opts.profile !== undefined && opts.profile !== 'asa' && opts.profile !== 'analysis') throw new SmtpInspectError('E_USAGE', `--profile must be asa or analysis, got ${opts.profile}`);
   let maxCount = 0;
   if (opts.count !== undefined) {
-    maxCount = Number(opts.count);
-    if (!Number.isInteger(maxCount) || maxCount < 1) throw new SmtpInspectError('E_USAGE', `--count must be a positive integer, got ${opts.count}`);
+    maxCount = positiveIntegerOption(opts.count, '--count');
   }
   if (opts.syslogTimestamps === true && opts.syslog === undefined) {
     throw new SmtpInspectError('E_USAGE', '--syslog-timestamps applies to the --syslog FILE lines: add --syslog FILE or drop --syslog-timestamps');

@@ -19,6 +19,7 @@ import { action } from './errors.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
+import { positiveIntegerOption, secondsOption } from './numbers.js';
 
 export interface ProxyCliOptions {
   listen: string;
@@ -50,12 +51,6 @@ export function parseHostPort(text: string, what: string, defaultHost: string): 
   return { host: m[1] ?? (m[2] || defaultHost), port };
 }
 
-function positiveNumber(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < 0) throw new SmtpInspectError('E_USAGE', `${what} must be a non-negative number, got "${text}"`);
-  return n;
-}
-
 /**
  * --max-connections: the user's N, or what the file-descriptor soft limit allows (fd-budget.ts).
  * Measured before any output file is opened, so those are counted on top. An N the limit cannot
@@ -68,8 +63,7 @@ export function connectionCap(opts: Pick<ProxyCliOptions, 'maxConnections' | 've
   const capacity = budget?.capacity ?? null;
   const limitText = budget ? `file-descriptor soft limit ${budget.softLimit}, ${budget.openAtStart} open at start` : 'file-descriptor limit unknown';
   if (opts.maxConnections !== undefined) {
-    const n = Number(opts.maxConnections);
-    if (!Number.isInteger(n) || n < 1) throw new SmtpInspectError('E_USAGE', `--max-connections must be a positive integer, got "${opts.maxConnections}"`);
+    const n = positiveIntegerOption(opts.maxConnections, '--max-connections');
     if (budget && n > budget.capacity) {
       throw new SmtpInspectError(
         'E_USAGE',
@@ -138,9 +132,9 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   if (upstream.port === 0) throw new SmtpInspectError('E_USAGE', '--upstream needs a port');
   if (!['syslog', 'verdicts', 'both', 'none'].includes(opts.print)) throw new SmtpInspectError('E_USAGE', `--print must be syslog, verdicts, both or none, got ${opts.print}`);
   if (opts.dropMode !== 'close' && opts.dropMode !== 'blackhole') throw new SmtpInspectError('E_USAGE', `--drop-mode must be close or blackhole, got ${opts.dropMode}`);
-  const graceMs = positiveNumber(opts.grace, '--grace') * 1000;
-  const idleTimeoutMs = positiveNumber(opts.idleTimeout, '--idle-timeout') * 1000;
-  const maxHeldBytes = Math.max(1, Math.floor(positiveNumber(opts.maxHeld, '--max-held')));
+  const graceMs = secondsOption(opts.grace, '--grace') * 1000;
+  const idleTimeoutMs = secondsOption(opts.idleTimeout, '--idle-timeout') * 1000;
+  const maxHeldBytes = positiveIntegerOption(opts.maxHeld, '--max-held');
   const cap = connectionCap(opts);
   // Before anything is opened: no output may be the policy, share a file with another, or share
   // stdout with the printed lines.

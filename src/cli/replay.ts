@@ -25,6 +25,7 @@ import { Interrupt } from './interrupt.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
+import { positiveIntegerOption } from './numbers.js';
 
 export interface ReplayCliOptions {
   output?: string;
@@ -148,8 +149,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   const profile: PipelineProfile = opts.profile ?? (opts.asaOoo === false ? 'analysis' : 'asa');
   let maxHeld: number | undefined;
   if (opts.maxHeld !== undefined) {
-    maxHeld = Number(opts.maxHeld);
-    if (!Number.isInteger(maxHeld) || maxHeld < 1) throw new SmtpInspectError('E_USAGE', `--max-held must be a positive integer, got ${opts.maxHeld}`);
+    maxHeld = positiveIntegerOption(opts.maxHeld, '--max-held');
   }
   const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
   const source: CaptureSource = await openCapture(input);
