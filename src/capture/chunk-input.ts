@@ -28,6 +28,61 @@ export function inDecompressedInput(err: unknown): unknown {
   return marked;
 }
 
+/** A gzip member's trailer: CRC-32 and the uncompressed length. */
+const GZIP_TRAILER_BYTES = 8;
+
+/** Gunzip output chunks held ahead of the parser before zlib is paused (bounded memory). */
+const GUNZIP_QUEUED_CHUNKS = 4;
+
+/**
+ * A stream's chunks, and its error only after every chunk it produced before the error. A stream's
+ * own async iterator rejects at once on 'error' and drops the chunks still in its buffer: for a
+ * gzip input that lost up to a few hundred KiB of good packets before a damaged CRC or block.
+ */
+async function* chunksThenError(stream: Readable, maxQueued: number): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let failure: { error: unknown } | null = null;
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  stream.on('data', (c: Buffer) => {
+    queue.push(c);
+    if (queue.length >= maxQueued) stream.pause();
+    notify();
+  });
+  stream.on('end', () => {
+    ended = true;
+    notify();
+  });
+  stream.on('error', (error: unknown) => {
+    failure ??= { error };
+    notify();
+  });
+  stream.on('close', () => {
+    ended = true;
+    notify();
+  });
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length < maxQueued && stream.isPaused() && failure === null) stream.resume();
+        yield c;
+        continue;
+      }
+      if (failure !== null) throw (failure as { error: unknown }).error;
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
 export class ChunkInput {
   private readonly pending: Buffer[] = [];
   private readonly it: AsyncIterator<unknown>;
@@ -127,13 +182,30 @@ export class ChunkInput {
    */
   gunzip(): ChunkInput {
     const self = this;
+    // The input's last bytes (the final member's CRC-32 and length) go to zlib in a write of their
+    // own: Node's zlib drops the output of a write that fails, so a bad trailer would otherwise
+    // take up to a chunk of good data with it. Held back this way, everything before it is out first.
     async function* raw(): AsyncGenerator<Buffer> {
+      let tail: Buffer = Buffer.alloc(0);
       try {
         for (;;) {
           const c = await self.next();
-          if (c === null) return;
-          yield c;
+          if (c === null) break;
+          if (tail.length + c.length <= GZIP_TRAILER_BYTES) {
+            tail = Buffer.concat([tail, c]);
+            continue;
+          }
+          if (c.length >= GZIP_TRAILER_BYTES) {
+            if (tail.length > 0) yield tail;
+            if (c.length > GZIP_TRAILER_BYTES) yield c.subarray(0, c.length - GZIP_TRAILER_BYTES);
+            tail = Buffer.from(c.subarray(c.length - GZIP_TRAILER_BYTES));
+          } else {
+            const joined = Buffer.concat([tail, c]);
+            yield joined.subarray(0, joined.length - GZIP_TRAILER_BYTES);
+            tail = joined.subarray(joined.length - GZIP_TRAILER_BYTES);
+          }
         }
+        if (tail.length > 0) yield tail;
       } finally {
         await self.close();
       }
@@ -142,6 +214,6 @@ export class ChunkInput {
     pipeline(Readable.from(raw(), { objectMode: false }), gz, () => {
       // errors reach the consumer through the gunzip iterator
     });
-    return new ChunkInput(gz, this.file, true, { decoded: () => gz.bytesWritten, read: () => self.delivered });
+    return new ChunkInput(chunksThenError(gz, GUNZIP_QUEUED_CHUNKS), this.file, true, { decoded: () => gz.bytesWritten, read: () => self.delivered });
   }
 }
