@@ -9,4 +9,9 @@ import { sizeThreadPoolForReads } from '../capture/thread-pool.cjs';
 import { freshBundleOr } from '../build/fresh-bundle.cjs';
 
 sizeThreadPoolForReads();
-void import(freshBundleOr(path.join(__dirname, '..', 'smtp-inspect.mjs'), path.join(__dirname, 'main.js')));
+import(freshBundleOr(path.join(__dirname, '..', 'smtp-inspect.mjs'), path.join(__dirname, 'main.js'))).catch((err: unknown) => {
+  // The program could not even load (e.g. EMFILE under a tiny `ulimit -n`): one line, not a stack.
+  const code = err instanceof Error && 'code' in err ? ` [${String((err as { code: unknown }).code)}]` : '';
+  process.stderr.write(`smtp-inspect: cannot start: ${err instanceof Error ? err.message : String(err)}${code}\n`);
+  process.exitCode = 2;
+});
