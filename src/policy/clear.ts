@@ -6,6 +6,7 @@
  * define them again below, or resolving reports the dangling reference at the clear line. Objects
  * and object-groups used by an access-list stay (the ASA refuses to remove an object in use, and a
  * missing one would make the entry silently never match), with a warning naming them.
+ * `clear configure time-range` removes every time-range (see clearTimeRanges).
  */
 import type { Cursor } from './cursor.js';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_TEXT } from './default-policy.js';
@@ -120,8 +121,12 @@ export function clearCommand(cfg: ParsedConfig, c: Cursor, parseDefault: Default
       clearObjects(cfg, c, group, type, n, line);
       return;
     }
+    case 'time-range':
+      c.end();
+      clearTimeRanges(cfg, here);
+      return;
     default:
-      warn(cfg, c, 'warning', `"${line}" is not modelled: ignored (modelled: clear configure policy-map, class-map, regex, service-policy, access-list, object, object-group)`);
+      warn(cfg, c, 'warning', `"${line}" is not modelled: ignored (modelled: clear configure policy-map, class-map, regex, service-policy, access-list, object, object-group, time-range)`);
       cfg.ignored.push({ line: c.sl.line, text: line, reason: 'clear configure of this kind not modelled' });
   }
 }
@@ -165,6 +170,21 @@ function clearEsmtpMaps(cfg: ParsedConfig, c: Cursor, n: string | null, here: Po
       for (const cls of pm.classes) for (const i of cls.inspects) if (i.protocol === 'esmtp' && (i.map ?? DEFAULT_ESMTP_MAP) === k) i.mapPos = here;
   }
   if (n !== null && !any) warn(cfg, c, 'warning', `"${c.sl.raw.trim()}" removed nothing: policy-map type inspect esmtp ${n} does not exist`);
+}
+
+/**
+ * `clear configure time-range` removes every time-range. Source searched: Cisco's ASA command
+ * references ("tcp-map through type echo Commands", time-range: 7.2, 8.2) and the ASA CLI
+ * configuration guides ("Configuring Time Ranges", "Scheduling Extended Access List Activation").
+ * None of the text we could retrieve says whether the ASA refuses a time-range in use or strips the
+ * entries' `time-range` option, so it is handled like the other objects referenced by name
+ * (native-notes "clear configure", `clear-configure-in-use`): every range goes, and an entry that
+ * still names one reports "time-range ... is not defined" at this clear line unless a range of that
+ * name is defined again below. Silently dropping the option would make a scheduled entry always on.
+ */
+function clearTimeRanges(cfg: ParsedConfig, here: Pos): void {
+  cfg.timeRanges.clear();
+  for (const acl of cfg.accessLists.values()) for (const ace of acl.aces) if (ace.timeRange) ace.timeRange.pos = here;
 }
 
 /** Names of objects and groups some access-list entry or group uses (directly or nested). */

@@ -495,3 +495,30 @@ describe('review fixes: 24:00 as an end time, an offset alone after recurring', 
     expect(e.message).toMatch(message);
   });
 });
+
+describe('clear configure time-range', () => {
+  const ACE = 'access-list T extended permit tcp any any eq smtp time-range R\n';
+
+  it('removes every time-range: an entry still naming one is an E_POLICY_REFERENCE at the clear line', () => {
+    const e = errorOf(`time-range R\n periodic daily 8:00 to 18:00\ntime-range Q\n absolute end 0:00 1 January 2030\n${ACE}clear configure time-range\n`);
+    expect(e).toMatchObject({ code: 'E_POLICY_REFERENCE', where: '6:1' });
+    expect(e.message).toMatch(/time-range "R" is not defined/);
+  });
+
+  it('a range defined again below the clear line is the new definition; the cleared ones are gone from the printout', () => {
+    const text = `time-range R\n periodic daily 8:00 to 18:00\ntime-range Q\n periodic weekend 0:00 to 23:59\n${ACE}clear configure time-range\ntime-range R\n periodic daily 20:00 to 21:00\n`;
+    const p = compile(text);
+    expect(printed(p)).toBe('time-range R\n periodic daily 20:00 to 21:00');
+    expect(p.normalized()).not.toMatch(/time-range Q/);
+    expect(inEffect(p, utc(2024, 1, 15, 9, 0))).toBe(false); // the old 8:00-18:00 window is gone
+    expect(inEffect(p, utc(2024, 1, 15, 20, 30))).toBe(true);
+  });
+
+  it('entries added after the clear report their own missing range at its name; "config" is accepted; an extra word is a syntax error', () => {
+    expect(errorOf(`time-range R\n periodic daily 8:00 to 18:00\nclear config time-range\n${ACE}`)).toMatchObject({ code: 'E_POLICY_REFERENCE', where: '4:62' });
+    // with no entry naming a range, clearing them all is fine, and nothing else is touched
+    const p = compile('time-range R\n periodic daily 8:00 to 18:00\nclear configure time-range\naccess-list T extended permit tcp any any eq smtp\n');
+    expect(inEffect(p, utc(2024, 1, 15, 3, 0))).toBe(true);
+    expect(errorOf('clear configure time-range R\n')).toMatchObject({ code: 'E_POLICY_SYNTAX', where: '1:28' });
+  });
+});
