@@ -42,7 +42,7 @@ export function registerPolicy(program: Command): void {
         .choices([...POLICY_MODES])
         .default('auto'),
     )
-    .option('--json', 'machine-readable output: {source, normalized, esmtpMaps, esmtpPorts, ignored}')
+    .option('--json', 'machine-readable output: {source, layering, normalized, esmtpMaps, esmtpPorts, clock, timeRanges, ignored}')
     .action(
       action(async (file: string, opts: CheckOptions) => {
         const p = await loadPolicy(file, opts.policyMode ? { mode: opts.policyMode } : {});
@@ -52,7 +52,7 @@ export function registerPolicy(program: Command): void {
             parameters: m.parameters,
             matches: m.matches.map((x) => ({ classId: x.classId, text: x.text, not: x.not, kind: x.criterion.kind, actions: x.actions, line: x.line })),
           }));
-          const out = { source: p.source, layering: p.layering ?? null, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), ignored: p.ignored };
+          const out = { source: p.source, layering: p.layering ?? null, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), clock: p.clock(), timeRanges: p.timeRanges(), ignored: p.ignored };
           process.stdout.write(JSON.stringify(out, null, 2) + '\n');
           return EXIT.OK;
         }

@@ -19,7 +19,8 @@ import { normalize } from './normalize.js';
 import { CompiledRegex, RegexSetMatcher } from './regex.js';
 import { LocalClock } from './clock.js';
 import { TimeWindow } from './time-range.js';
-import type { ByteMatcher, ClassDecision, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning } from './types.js';
+import { clockReport, timeRangeReports } from './time-range-report.js';
+import type { ByteMatcher, ClassDecision, ClockReport, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning, TimeRangeReport } from './types.js';
 
 export const DEFAULT_ESMTP_MAP = '_default_esmtp_map';
 /** The port `match default-inspection-traffic` selects for ESMTP (ASA-ESMTP.md §4.1). */
@@ -531,5 +532,13 @@ export class PolicyImpl implements CompiledPolicy {
   normalized(): string {
     this.normalizedText ??= normalize(this.resolved);
     return this.normalizedText;
+  }
+
+  clock(): ClockReport {
+    return clockReport(this.resolved.cfg);
+  }
+
+  timeRanges(): TimeRangeReport[] {
+    return timeRangeReports(this.resolved.cfg);
   }
 }

@@ -132,6 +132,33 @@ export interface PolicyWarning {
   message: string;
 }
 
+/** The ASA clock time-ranges are written in (`policy check --json`). */
+export interface ClockReport {
+  /** The `clock timezone` name, or 'UTC' (the ASA default, no `clock timezone` line). */
+  timezone: string;
+  /** The standard-time offset from UTC, `+hh:mm` / `-hh:mm`. */
+  utcOffset: string;
+  /** `clock summer-time`, with its line as printed back; null when none. */
+  summerTime: { zone: string; kind: 'recurring' | 'date'; offsetMinutes: number; text: string } | null;
+}
+
+/** One `time-range` (`policy check --json`). */
+export interface TimeRangeReport {
+  name: string;
+  /** The line of its first `time-range NAME` opener. */
+  line: number;
+  /**
+   * The `absolute` line: ISO 8601 local times without offset (`2024-03-01T08:00`; an end of 24:00
+   * stays `T24:00`), both minutes inclusive, null for an open end; `zone` names the ASA clock they
+   * are read in (`EST`, `EST/EDT` with summer time, `UTC`).
+   */
+  absolute: { start: string | null; end: string | null; zone: string } | null;
+  /** The `periodic` lines as printed back (`periodic weekdays 08:00 to 18:00`). */
+  periodic: string[];
+  /** The access-list entries naming it (`entry` is the text after `access-list NAME extended `). */
+  usedBy: Array<{ accessList: string; line: number; entry: string }>;
+}
+
 export interface CompiledPolicy {
   /** Where the policy came from ('<default>' or a path). */
   source: string;
@@ -153,6 +180,10 @@ export interface CompiledPolicy {
   warnings: PolicyWarning[];
   /** Normalised text of the effective policy (what `policy check` prints). */
   normalized(): string;
+  /** The ASA clock (`clock timezone` / `clock summer-time`) time-ranges are read in. */
+  clock(): ClockReport;
+  /** Every `time-range` defined, in definition order, with the access-list entries that name it. */
+  timeRanges(): TimeRangeReport[];
   /**
    * How the text was laid over the factory default (native-notes "layering"): the mode asked for
    * (`--policy-mode`), the one applied and why. Absent for the factory default itself.

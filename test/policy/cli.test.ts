@@ -71,6 +71,57 @@ describe('smtp-inspect policy', () => {
     await expect(run('policy', 'check', f, '--policy-mode', 'replace')).rejects.toThrow(/Allowed choices are auto, merge, snapshot/);
   });
 
+  it('--json lists the clock and every time-range: absolute window as ISO local times with the zone, periodic lines as text, the entries using it', async () => {
+    const f = path.join(dir, 'timed.cfg');
+    writeFileSync(
+      f,
+      [
+        'clock timezone EST -5',
+        'clock summer-time EDT recurring',
+        'time-range office',
+        ' absolute start 8:00 1 March 2024 end 24:00 31 december 2024',
+        ' periodic weekdays 8:00 to 18:00',
+        ' periodic saturday 9:00 to 12:30',
+        'time-range spare',
+        'access-list MAIL extended permit tcp any any eq smtp time-range office',
+        'access-list MAIL extended deny tcp host 10.0.0.9 any eq smtp',
+        'access-list OTHER extended permit tcp any any eq 587 time-range office',
+        'class-map M',
+        ' match access-list MAIL',
+        'policy-map global_policy',
+        ' class M',
+        '  inspect esmtp',
+        '',
+      ].join('\n'),
+    );
+    const j = JSON.parse((await run('policy', 'check', f, '--json')).out) as { clock: unknown; timeRanges: unknown };
+    expect(j.clock).toEqual({ timezone: 'EST', utcOffset: '-05:00', summerTime: { zone: 'EDT', kind: 'recurring', offsetMinutes: 60, text: 'clock summer-time EDT recurring' } });
+    expect(j.timeRanges).toEqual([
+      {
+        name: 'office',
+        line: 3,
+        absolute: { start: '2024-03-01T08:00', end: '2024-12-31T24:00', zone: 'EST/EDT' },
+        periodic: ['periodic weekdays 08:00 to 18:00', 'periodic saturday 09:00 to 12:30'],
+        usedBy: [
+          { accessList: 'MAIL', line: 8, entry: 'permit tcp any any eq smtp time-range office' },
+          { accessList: 'OTHER', line: 10, entry: 'permit tcp any any eq 587 time-range office' },
+        ],
+      },
+      { name: 'spare', line: 7, absolute: null, periodic: [], usedBy: [] },
+    ]);
+    // the default clock: UTC, no summer time, and a half-hour zone west of UTC keeps its sign
+    writeFileSync(f, 'access-list A extended permit tcp any any eq smtp\n');
+    const plain = JSON.parse((await run('policy', 'check', f, '--json')).out) as { clock: unknown; timeRanges: unknown[] };
+    expect(plain.clock).toEqual({ timezone: 'UTC', utcOffset: '+00:00', summerTime: null });
+    expect(plain.timeRanges).toEqual([]);
+    // a pasted running-config's clock line (the fixture has 'clock timezone CET 1')
+    expect((JSON.parse((await run('policy', 'check', FIXTURE, '--json')).out) as { clock: unknown }).clock).toEqual({ timezone: 'CET', utcOffset: '+01:00', summerTime: null });
+    writeFileSync(f, 'clock timezone NST -3 30\ntime-range R\n absolute end 0:00 1 January 2030\n');
+    const nst = JSON.parse((await run('policy', 'check', f, '--json')).out) as { clock: { utcOffset: string }; timeRanges: Array<{ absolute: unknown }> };
+    expect(nst.clock.utcOffset).toBe('-03:30');
+    expect(nst.timeRanges[0]?.absolute).toEqual({ start: null, end: '2030-01-01T00:00', zone: 'NST' });
+  });
+
   it('errors: one line file:line:col, exit 2', async () => {
     const f = path.join(dir, 'bad.cfg');
     writeFileSync(f, 'policy-map type inspect esmtp m\n match cmd line length lt 5\n');
