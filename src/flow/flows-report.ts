@@ -10,11 +10,11 @@ import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openCapture } from '../capture/open.js';
-import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
+import type { CaptureRecord } from '../capture/types.js';
 import { decodePacket } from '../decode/decode.js';
 import { DecodedPacket } from '../decode/packet.js';
 import { CaptureError, OutputError } from '../errors.js';
-import { fractionDigits, isoTime } from '../output/time.js';
+import { isoTime } from '../output/time.js';
 import type { Connection } from './connection.js';
 import { FlowTable, FlowTableStats, PacketFlowResult, type FlowOptions } from './flow-table.js';
 import type { CloseReason, Direction, StreamListener } from './types.js';
@@ -164,12 +164,17 @@ class Dumper {
 }
 
 class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardListener<Connection<FlowState>> {
-  digits = 6;
   private nextToEmit = 1;
   private readonly pending = new Map<number, FlowRecord>();
 
   constructor(
     private readonly onRecord: (r: FlowRecord) => void,
+    /**
+     * Fraction digits of the times: the capture's own precision (CaptureSource.timePrecisionDigits,
+     * as `info` prints it: the finest interface resolution seen so far; 0 for whole seconds, 3 for
+     * milliseconds), so a coarse capture is not shown with invented zero digits.
+     */
+    private readonly digits: () => number,
     private readonly dumper: Dumper | null,
     private readonly gapHook: FlowsRunOptions['onGap'] | null,
   ) {}
@@ -215,8 +220,8 @@ class FlowsCollector implements StreamListener<Connection<FlowState>>, DiscardLi
       server: conn.server,
       clientBy: conn.clientBy,
       packets: conn.packets,
-      firstTime: isoTime(conn.firstTimeSec, conn.firstTimeNsec, this.digits),
-      lastTime: isoTime(conn.lastTimeSec, conn.lastTimeNsec, this.digits),
+      firstTime: isoTime(conn.firstTimeSec, conn.firstTimeNsec, this.digits()),
+      lastTime: isoTime(conn.lastTimeSec, conn.lastTimeNsec, this.digits()),
       close: conn.closeReason ?? 'end-of-capture',
       c2s: dirRecord(0),
       s2c: dirRecord(1),
@@ -241,7 +246,8 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
     return { stats: new FlowTableStats(), packets: 0, error: null, interrupted: true, inputEnded: false };
   }
   const dumper = options.dumpDir ? new Dumper(options.dumpDir) : null;
-  const collector = new FlowsCollector(options.onRecord, dumper, options.onGap ?? null);
+  // null only before the first interface, and a record needs one
+  const collector = new FlowsCollector(options.onRecord, () => source.timePrecisionDigits ?? 0, dumper, options.onGap ?? null);
   const table = new FlowTable<FlowState>(collector, options.flow);
   const pkt = new DecodedPacket();
   const result = new PacketFlowResult<FlowState>();
@@ -261,11 +267,8 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
       lastNsec = rec.tsNsec;
     }
   };
-  const onInterface = (iface: CaptureInterface): void => {
-    collector.digits = Math.max(collector.digits, fractionDigits(iface.tsResolutionBase, iface.tsResolutionExponent));
-  };
   let inputEnded = true;
-  const reading = source.run(onRecord, onInterface);
+  const reading = source.run(onRecord);
   const stopped = options.stop?.then(() => {
     interrupted = true;
     source.stop();
