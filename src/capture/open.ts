@@ -23,6 +23,7 @@ import type {
   CaptureSource,
   PcapFileHeader,
   ReadStats,
+  SkippedBlock,
 } from './types.js';
 
 /** Where the bytes come from: a regular file (read ahead by chunks), or an async chunk stream. */
@@ -92,6 +93,14 @@ function readHead(fd: number, path: string): Buffer {
   return b.subarray(0, n);
 }
 
+function isFifo(path: string): boolean {
+  try {
+    return fs.statSync(path).isFIFO();
+  } catch {
+    return false; // the open reports what is wrong
+  }
+}
+
 /**
  * Opens a capture and reads just enough to know its format (and, for pcap, its file header).
  * `tuning` sets the read sizes for regular files (defaults: limits.ts); only tests need it.
@@ -122,7 +131,10 @@ export async function openCapture(path: string, tuning: ReadTuning = {}): Promis
   } else {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'r');
+      // A named FIFO's open waits for a writer: on the thread pool, not the main thread, so a
+      // signal meanwhile is still handled (SIGINT while `mkfifo p; smtp-inspect info p` waits).
+      // (fs.open, not fs.promises.open: a raw descriptor, which no FileHandle closes when collected).
+      fd = isFifo(path) ? await new Promise<number>((resolve, reject) => fs.open(path, 'r', (e, d) => (e ? reject(e) : resolve(d)))) : fs.openSync(path, 'r');
     } catch (err) {
       throw openError(path, err);
     }
@@ -251,10 +263,11 @@ class Source implements CaptureSource {
     onInterface?: (iface: CaptureInterface) => void,
     onRelease?: () => void,
     onBlock?: (block: CaptureBlock) => void,
+    onSkippedBlock?: (block: SkippedBlock) => void,
   ): Promise<ReadStats> {
     if (this.started) throw new Error('CaptureSource.run() may be called only once');
     this.started = true;
-    const sink: RecordSink = { onRecord, onInterface, onRelease, onBlock, stopped: this.stopRequested };
+    const sink: RecordSink = { onRecord, onInterface, onRelease, onBlock, onSkippedBlock, stopped: this.stopRequested };
     this.sink = sink;
     let parser: RecordParser;
     if (this.format === 'pcap') parser = new PcapRecordParser(this.pcapHeader!, this.path);
@@ -275,7 +288,14 @@ class Source implements CaptureSource {
     } finally {
       await release(this.input);
     }
-    return { format: this.format, packets: parser.packets, bytes: consumed, truncatedRecords: parser.truncatedRecords };
+    return {
+      format: this.format,
+      packets: parser.packets,
+      bytes: consumed,
+      truncatedRecords: parser.truncatedRecords,
+      skippedBlocks: parser.skippedBlocks ?? 0,
+      skippedBlockBytes: parser.skippedBlockBytes ?? 0,
+    };
   }
 
   /**
@@ -417,6 +437,15 @@ class Source implements CaptureSource {
   }
 
   private finishAt(parser: RecordParser, have: number, offset: number): void {
+    const passing = parser.passing;
+    if (passing) {
+      // Inside a block passed over unbuffered: it starts well before the window.
+      throw new CaptureError(
+        'E_CAPTURE_TRUNCATED',
+        `input ends inside a ${parser.format} ${parser.unitName} (${passing.consumed + have} of ${passing.length} bytes present)`,
+        { file: this.path, offset: passing.offset },
+      );
+    }
     if (have > 0) {
       throw new CaptureError(
         'E_CAPTURE_TRUNCATED',

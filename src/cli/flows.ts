@@ -118,14 +118,19 @@ export function registerFlows(program: Command): void {
               out.writeLine(opts.json ? JSON.stringify(p) : recordText(p));
             },
           });
-          if (!opts.json) out.writeLine(statsText(res.stats, res.packets, res.interrupted));
+          // Interrupted before the header: nothing was read, only the stderr line (README).
+          if (!opts.json && res.headerRead) out.writeLine(statsText(res.stats, res.packets, res.interrupted));
         } finally {
           interrupt.dispose();
           out.close();
         }
         if (res.error !== null) throw res.error;
         if (res.interrupted) {
-          process.stderr.write(`smtp-inspect: interrupted: ${res.stats.opened} connection(s) from the ${res.packets} packet(s) read until the signal\n`);
+          process.stderr.write(
+            res.headerRead
+              ? `smtp-inspect: interrupted: ${res.stats.opened} connection(s) from the ${res.packets} packet(s) read until the signal\n`
+              : `smtp-inspect: ${file}: interrupted before the capture header was read: nothing to list\n`,
+          );
           endProcessIfInputBlocked(res.inputEnded, file);
           return EXIT.INTERRUPTED;
         }

@@ -67,6 +67,8 @@ export interface FlowsRunResult {
   interrupted: boolean;
   /** False when the run stopped while a read still waited for input (it is abandoned, not ended). */
   inputEnded: boolean;
+  /** False when `stop` came before the capture's header was read (nothing to report). */
+  headerRead: boolean;
 }
 
 interface FlowState {
@@ -243,7 +245,7 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
   if (source === null) {
     // Stopped before the capture header arrived: nothing was read.
     opening.then((s) => s.stop(), () => undefined);
-    return { stats: new FlowTableStats(), packets: 0, error: null, interrupted: true, inputEnded: false };
+    return { stats: new FlowTableStats(), packets: 0, error: null, interrupted: true, inputEnded: false, headerRead: false };
   }
   const dumper = options.dumpDir ? new Dumper(options.dumpDir) : null;
   // null only before the first interface, and a record needs one
@@ -293,5 +295,5 @@ export async function runFlows(file: string, options: FlowsRunOptions): Promise<
   } finally {
     dumper?.closeAll();
   }
-  return { stats: table.stats, packets, error, interrupted, inputEnded };
+  return { stats: table.stats, packets, error, interrupted, inputEnded, headerRead: true };
 }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canObserveThreads, ensureBuilt, MAIN, recordEnds, runInterruptedOnFifo } from '../helpers/interrupted-run.js';
+import { canObserveThreads, ensureBuilt, MAIN, recordEnds, runInterruptedInFifoOpen, runInterruptedOnFifo } from '../helpers/interrupted-run.js';
 import { EXTERNAL_PCAPS, GENERATED_DIR, haveShared, haveTool } from '../helpers/shared.js';
 import { PcapngBuilder, pcapPackets } from '../cli-info/pcapng-build.js';
 
@@ -65,11 +65,27 @@ describe.skipIf(!haveShared || !haveTool('mkfifo') || !canObserveThreads)('flows
   it('a signal before the capture header: no connection, exit 130', async () => {
     const fifo = path.join(tmp, 'c.fifo');
     execFileSync('mkfifo', [fifo]);
-    const r = await runInterruptedOnFifo(['flows', '--json', '-'], fifo, Buffer.alloc(0), 'SIGINT');
-    expect(r.status).toBe(130);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('smtp-inspect: interrupted: 0 connection(s) from the 0 packet(s) read until the signal\n');
+    for (const args of [['flows', '--json', '-'], ['flows', '-']]) {
+      const r = await runInterruptedOnFifo(args, fifo, Buffer.alloc(0), 'SIGINT');
+      expect(r.status).toBe(130);
+      // Nothing was read: the stderr line alone (README), in text as in JSON.
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe('smtp-inspect: -: interrupted before the capture header was read: nothing to list\n');
+    }
   }, 30_000);
+});
+
+describe.skipIf(!canObserveThreads)('a named FIFO nobody writes to', () => {
+  for (const cmd of ['info', 'flows'] as const) {
+    it(`${cmd}: a signal while the open waits for a writer ends it, exit 130`, async () => {
+      const fifo = path.join(tmp, `open-${cmd}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      const r = await runInterruptedInFifoOpen([cmd, fifo], 'SIGINT');
+      expect(r.status).toBe(130);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`smtp-inspect: ${fifo}: interrupted before the capture header was read: nothing to ${cmd === 'info' ? 'summarise' : 'list'}\n`);
+    }, 30_000);
+  }
 });
 
 describe.skipIf(!haveShared)('flows on pcapng times', () => {

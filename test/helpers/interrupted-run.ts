@@ -126,3 +126,37 @@ export function recordEnds(bytes: Buffer): number[] {
   }
   return ends;
 }
+
+/**
+ * `node MAIN ...args` where args name a FIFO nobody opens for writing: waits until the program's
+ * main thread is idle in epoll while another thread waits in the FIFO's open (the open must not
+ * block the main thread, or no signal handler could run), then sends `signal`.
+ */
+export async function runInterruptedInFifoOpen(args: string[], signal: NodeJS.Signals): Promise<InterruptedRun> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (status, sig) => resolve({ status, signal: sig })));
+  const waitingInOpen = (pid: number): boolean => {
+    try {
+      const tids = readdirSync(`/proc/${pid}/task`).map(Number);
+      return /epoll/.test(wchan(pid, pid) ?? '') && tids.some((t) => t !== pid && /wait_for_partner|fifo_open/.test(wchan(pid, t) ?? ''));
+    } catch {
+      return false;
+    }
+  };
+  let calm = 0;
+  for (let i = 0; calm < 3; i++) {
+    if (i > 1000) {
+      child.kill('SIGKILL');
+      throw new Error(`the program's main thread never went idle while opening the FIFO; stderr: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+    calm = waitingInOpen(child.pid!) ? calm + 1 : 0;
+  }
+  child.kill(signal);
+  const end = await exited;
+  return { ...end, stdout, stderr };
+}
