@@ -34,7 +34,7 @@ import { fractionDigits, IsoTimeFormatter } from '../output/time.js';
 import type { VerdictRecord, VerdictRecordAction } from '../output/verdicts.js';
 import { applyStreamEdit } from '../rewrite/apply-edit.js';
 import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from '../rewrite/rst.js';
-import { timestampAfter, type TimeResolution } from '../rewrite/timestamp.js';
+import { timestampAfter, type TimeResolution, type TimestampFields } from '../rewrite/timestamp.js';
 import { ConnKind, ConnState, type SessionEvents } from './conn-state.js';
 import { ConnectionLimiter } from './connection-limits.js';
 import { HoldQueue } from './hold-queue.js';
@@ -535,7 +535,10 @@ export class InspectionPipeline implements SessionEvents {
     const seqOf = (d: Direction): number => (d === dDir ? tSeq : tHasAck ? tAck : st.nextSeqOf(d));
     const conn = st.conn;
     const made: QueueEntry[] = [];
-    let step = 1;
+    // Each RST one tick after the packet before it (the trigger, then the first RST), each in its
+    // own interface's ticks: with interfaces of different resolutions, "trigger + 2 ticks" could
+    // put the second before the first.
+    let previous: TimestampFields = trigger;
     for (const from of [C2S, S2C] as const) {
       const tmpl = this.templateFor(st, from);
       if (tmpl === null) continue;
@@ -560,7 +563,8 @@ export class InspectionPipeline implements SessionEvents {
       x.packetNumber = trigger.packetNumber;
       x.conn = st;
       x.dir = from;
-      timestampAfter(trigger, step++, this.resolutionOf(tmpl.interfaceIndex), x);
+      timestampAfter(previous, 1, this.resolutionOf(tmpl.interfaceIndex), x);
+      previous = x;
       const towards = from === C2S ? 'server' : 'client';
       const text = `synthesised RST towards the ${towards} (reset by ${st.dropRule}, after packet ${trigger.packetNumber})`;
       x.note(text);

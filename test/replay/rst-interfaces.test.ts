@@ -58,6 +58,27 @@ async function build(cutAt: number | null): Promise<string> {
 }
 
 describe.skipIf(!haveShared)('synthesised RSTs on pcapng interfaces of different resolution and offset', () => {
+  it('RSTs on a microsecond and a nanosecond interface keep time going forward', async () => {
+    const src = await readFile(path.join(GENERATED_DIR, '10a-sender-340.pcap'));
+    const le = true;
+    const parts: Buffer[] = [shb(le), idb(le, 1, 262144), idb(le, 1, 262144, [option(9, Buffer.from([9]), le)])];
+    for (const r of src.records) {
+      const fromClient = r.data.readUInt16BE(14 + 20 + 2) === 25;
+      const ns = BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec);
+      parts.push(fromClient ? epb(le, 0, ns / 1000n, r.data) : epb(le, 1, ns, r.data));
+    }
+    const input = path.join(tmp, 'micro-nano.pcapng');
+    fs.writeFileSync(input, Buffer.concat(parts));
+    const r = await replayToTemp(input, { policy: RESET });
+    const out = (await readFile(r.out)).records;
+    expect(out.filter((x) => (x.data[14 + 20 + 13]! & 0x04) !== 0)).toHaveLength(2);
+    for (let i = 1; i < out.length; i++) {
+      const a = BigInt(out[i - 1]!.tsSec) * 1_000_000_000n + BigInt(out[i - 1]!.tsNsec);
+      const b = BigInt(out[i]!.tsSec) * 1_000_000_000n + BigInt(out[i]!.tsNsec);
+      expect(b >= a, `packet ${i + 1} of OUT is before packet ${i}`).toBe(true);
+    }
+  });
+
   for (const cutAt of [null, 5] as const) {
     it(cutAt === null ? 'one section' : 'a second, big-endian section that describes the interfaces anew', async () => {
       const input = await build(cutAt);
