@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { openCapture } from '../capture/open.js';
 import { PCAP_RECORD_HEADER_BYTES } from '../capture/pcap-reader.js';
+import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
 import type { CaptureRecord, CaptureSource } from '../capture/types.js';
 import { decodePacket } from '../decode/decode.js';
 import { linkTypeName } from '../decode/link-types.js';
@@ -62,6 +63,8 @@ export interface CaptureInfo {
   /** Packets that store no time (pcapng Simple Packet Blocks): left out of first/last time and duration. */
   packetsWithoutTime: number;
   truncatedRecords: number;
+  /** pcapng blocks carrying no packet too large to buffer (over 8 MiB: a big TLS key log, say), passed over. */
+  skippedBlocks: number;
   packetsByKind: Record<string, number>;
   tcpConnections: number;
   /** Connections whose server port is 25, 587, 2525 or 465. */
@@ -279,7 +282,10 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
   let inputEnded = true;
   /** Bytes of the input read: the reader's count at its end, else up to the fault or the last record counted. */
   let inputBytes: number | null = null;
-  const reading = source.run(onRecord);
+  let skippedBlocks = 0;
+  const reading = source.run(onRecord, undefined, undefined, undefined, () => {
+    if (!interrupt?.interrupted) skippedBlocks++;
+  });
   try {
     if (interrupt) {
       const outcome = await untilEndOrInterrupt(reading, interrupt);
@@ -329,6 +335,7 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     timePrecisionDigits: digits,
     packetsWithoutTime: packets - timed,
     truncatedRecords,
+    skippedBlocks,
     packetsByKind,
     tcpConnections: tcp.count,
     smtpConnections,
@@ -341,6 +348,11 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     error: error === null ? null : { code: error.code, message: error.message, offset: error.offset ?? null, decompressed: error.decompressed },
   };
   return { info, error, inputEnded };
+}
+
+/** Decimal at the capture's precision, as capinfos prints it (`0.000000020`, not `2e-8`). */
+function durationText(seconds: number, digits: number | null): string {
+  return Math.abs(seconds) < 1e21 ? seconds.toFixed(Math.min(digits ?? 9, 100)) : String(seconds);
 }
 
 /** "microseconds", "nanoseconds", "3 fraction digits", or null when no interface gives a precision. */
@@ -363,9 +375,10 @@ export function formatInfo(i: CaptureInfo): string {
   s += row('Packets', `${i.packets}${i.packetsWithoutTime > 0 ? ` (${i.packetsWithoutTime} with no time of their own: pcapng Simple Packet Blocks)` : ''}`);
   s += row('Data size', `${i.bytes} bytes on the wire, ${i.capturedBytes} captured`);
   s += row('Truncated records', `${i.truncatedRecords}${i.truncatedRecords ? ' (cut by the snaplen)' : ''}`);
+  if (i.skippedBlocks > 0) s += row('Blocks skipped', `${i.skippedBlocks} (pcapng blocks carrying no packet, over ${MAX_OTHER_BLOCK_BYTES / (1024 * 1024)} MiB: passed over, not read)`);
   s += row('First packet', i.firstTime ?? noTime);
   s += row('Last packet', i.lastTime ?? noTime);
-  s += row('Duration', i.durationSeconds === null ? noTime : `${i.durationSeconds} s`);
+  s += row('Duration', i.durationSeconds === null ? noTime : `${durationText(i.durationSeconds, i.timePrecisionDigits)} s`);
   s += row('Packets by kind', Object.entries(i.packetsByKind).map(([k, n]) => `${k} ${n}`).join(', ') || '-');
   s += row('TCP connections', i.tcpConnections);
   s += row('SMTP connections', `${i.smtpConnections} by server port: ${SMTP_PORTS.map((p) => `${p}: ${i.smtpConnectionsByPort[String(p)]}${p === IMPLICIT_TLS_PORT ? ' (SMTPS, implicit TLS)' : ''}`).join(', ')}`);

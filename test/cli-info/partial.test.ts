@@ -153,6 +153,22 @@ describe.skipIf(!haveShared)('info on pcapng shapes with unusual times', () => {
     expect(formatInfo(none)).toMatch(/\nFirst packet:\s+n\/a \(no packet stores a time\)\nLast packet:\s+n\/a \(no packet stores a time\)\nDuration:\s+n\/a/);
   });
 
+  it('the text Duration is decimal at the capture precision, as capinfos prints it (not 2e-8)', async () => {
+    const b = new PcapngBuilder().shb().idb(1, 0, 9);
+    b.epb(1_700_000_000_000_000_000n, packets[0]!.data).epb(1_700_000_000_000_000_020n, packets[1]!.data);
+    const ns = path.join(tmp, 'twenty-ns.pcapng');
+    writeFileSync(ns, b.build());
+    const info = await collectInfo(ns);
+    expect(info.durationSeconds).toBe(2e-8);
+    expect(formatInfo(info)).toMatch(/\nDuration:\s+0\.000000020 s\n/);
+    if (haveTool('capinfos')) {
+      const out = execFileSync('capinfos', ['-u', ns], { encoding: 'utf8' });
+      expect(out).toMatch(/Capture duration:\s+0\.000000020 seconds/);
+    }
+    const us = await collectInfo(path.join(GENERATED_DIR, '02-ehlo-basic.pcap'));
+    expect(formatInfo(us)).toMatch(new RegExp(`\\nDuration:\\s+${us.durationSeconds!.toFixed(6).replace('.', '\\.')} s\\n`));
+  });
+
   it('a section header alone: its byte order, and no precision claimed', async () => {
     for (const le of [true, false]) {
       const f = path.join(tmp, `shb-only-${le}.pcapng`);
