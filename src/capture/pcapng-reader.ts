@@ -4,13 +4,16 @@
  * carry no packets (SHB, IDB, NRB, ISB, DSB, custom, unknown) go to the sink's onBlock as they are
  * (a writer that keeps the input's structure copies them); readers without onBlock skip them.
  * Packet records carry their block's position (blockOffset/blockLength) for the same reason.
+ * One of those blocks (not an SHB or IDB: they must be parsed) larger than MAX_OTHER_BLOCK_BYTES is
+ * passed over without being buffered: its bytes are consumed as they arrive, its trailing length is
+ * checked, and it goes to onSkippedBlock instead of onBlock (limits.ts says why).
  */
 import { CaptureError } from '../errors.js';
 import { hex, i64, u16, u32 } from './bytes.js';
 import { MAX_OTHER_BLOCK_BYTES, maxPacketBytes, pcapngPacketBlockBound } from './limits.js';
-import type { RecordParser, RecordSink } from './record-parser.js';
+import type { PassingUnit, RecordParser, RecordSink } from './record-parser.js';
 import { TsConverter } from './timestamp.js';
-import { CaptureBlock, CaptureRecord, type CaptureInterface } from './types.js';
+import { CaptureBlock, CaptureRecord, type CaptureInterface, type SkippedBlock } from './types.js';
 
 export const BlockType = {
   SHB: 0x0a0d0d0a,
@@ -27,6 +30,21 @@ export const BlockType = {
 } as const;
 
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+
+const BLOCK_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [BlockType.SHB, 'Section Header Block'],
+  [BlockType.IDB, 'Interface Description Block'],
+  [BlockType.NRB, 'Name Resolution Block'],
+  [BlockType.ISB, 'Interface Statistics Block'],
+  [BlockType.DSB, 'Decryption Secrets Block'],
+  [BlockType.CB_COPY, 'Custom Block'],
+  [BlockType.CB_NOCOPY, 'Custom Block'],
+]);
+
+/** The spec's name for a block type, for messages. */
+export function blockTypeName(type: number): string {
+  return BLOCK_TYPE_NAMES.get(type) ?? 'block of unknown type';
+}
 
 export const OptionCode = {
   END: 0,
@@ -55,6 +73,13 @@ interface SectionInterface {
   maxBlock: number;
 }
 
+/** A block being passed over (too large to buffer): where it is and how much of it is still to come. */
+interface Skip {
+  block: SkippedBlock;
+  /** Bytes before its trailer not consumed yet. */
+  left: number;
+}
+
 export function pad4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -65,6 +90,10 @@ export class PcapngBlockParser implements RecordParser {
   packets = 0;
   truncatedRecords = 0;
   needed = BLOCK_MIN;
+  /** Blocks passed over without being buffered (larger than MAX_OTHER_BLOCK_BYTES), and their bytes. */
+  skippedBlocks = 0;
+  skippedBlockBytes = 0;
+  private skip: Skip | null = null;
   /** Every interface seen so far, indexed by CaptureInterface.index (shared with the source). */
   readonly interfaces: CaptureInterface[];
   private le = true;
@@ -104,7 +133,12 @@ export class PcapngBlockParser implements RecordParser {
     }
     const dv = this.view;
     let pos = start;
-    while (pos + BLOCK_MIN <= end) {
+    for (;;) {
+      if (this.skip !== null) {
+        pos = this.passOver(dv, pos, end, base, sink);
+        if (this.skip !== null) return pos;
+      }
+      if (pos + BLOCK_MIN > end) break;
       let le = this.le;
       const type = dv.getUint32(pos, le); // SHB's type reads the same in both orders
       if (type === BlockType.SHB) {
@@ -126,11 +160,20 @@ export class PcapngBlockParser implements RecordParser {
         const id = type === BlockType.EPB ? dv.getUint32(pos + 8, le) : type === BlockType.PB ? dv.getUint16(pos + 8, le) : 0;
         si = this.sectionInterface(id, pos, base);
         if (len > si.maxBlock) throw this.tooLarge(`packet block length ${len} exceeds the bound of ${si.maxBlock} bytes for link type ${si.iface.linkType} (packets up to ${si.maxPacket} bytes plus options)`, base + pos + 4);
-      } else if (len > MAX_OTHER_BLOCK_BYTES) {
-        throw this.tooLarge(`block of type 0x${type.toString(16)} with length ${len} exceeds the bound of ${MAX_OTHER_BLOCK_BYTES} bytes for blocks that carry no packet`, base + pos + 4);
+      } else if (len > MAX_OTHER_BLOCK_BYTES && (type === BlockType.SHB || type === BlockType.IDB)) {
+        // Parsed for what follows (byte order, interfaces), so read whole: bounded.
+        throw this.tooLarge(`${type === BlockType.SHB ? 'section header' : 'interface description'} block length ${len} exceeds the bound of ${MAX_OTHER_BLOCK_BYTES} bytes`, base + pos + 4);
       }
       if (len < BLOCK_MIN || len % 4 !== 0) {
         throw this.corrupt(`block length ${len} is invalid (must be at least 12 and a multiple of 4)`, base + pos + 4);
+      }
+      if (si === null && len > MAX_OTHER_BLOCK_BYTES) {
+        // Too large to buffer, needed by nothing we parse: passed over as its bytes arrive.
+        this.skip = {
+          block: { type, fileOffset: base + pos, length: len, littleEndian: le, section: this.section },
+          left: len - 4,
+        };
+        continue;
       }
       if (pos + len > end) {
         this.needed = len;
@@ -168,6 +211,36 @@ export class PcapngBlockParser implements RecordParser {
     }
     this.needed = BLOCK_MIN;
     return pos;
+  }
+
+  /** The block being passed over, for an input that ends inside it (E_CAPTURE_TRUNCATED at its start). */
+  get passing(): PassingUnit | null {
+    const k = this.skip;
+    return k === null ? null : { offset: k.block.fileOffset, length: k.block.length, consumed: k.block.length - 4 - k.left };
+  }
+
+  /**
+   * Consumes what is present of the block being passed over, then checks its trailing length (the
+   * framing rule every block must keep) and reports it. Returns the new position; `skip` stays set
+   * while more of the block is to come, and the bytes of an incomplete trailer are left in place.
+   */
+  private passOver(dv: DataView, pos: number, end: number, base: number, sink: RecordSink): number {
+    const k = this.skip!;
+    const take = Math.min(k.left, end - pos);
+    k.left -= take;
+    pos += take;
+    if (k.left > 0 || pos + 4 > end) {
+      this.needed = k.left > 0 ? BLOCK_MIN : 4;
+      return pos;
+    }
+    const b = k.block;
+    const trailer = dv.getUint32(pos, b.littleEndian);
+    if (trailer !== b.length) throw this.corrupt(`trailing block length ${trailer} differs from the leading ${b.length}`, base + pos);
+    this.skip = null;
+    this.skippedBlocks++;
+    this.skippedBlockBytes += b.length;
+    sink.onSkippedBlock?.(b);
+    return pos + 4;
   }
 
   private tooLarge(message: string, offset: number): CaptureError {

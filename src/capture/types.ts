@@ -149,12 +149,31 @@ export class CaptureBlock {
   iface: CaptureInterface | null = null;
 }
 
+/**
+ * A pcapng block that carries no packet (NRB, ISB, DSB, custom, unknown; never an SHB or IDB)
+ * larger than the reader buffers (limits.ts MAX_OTHER_BLOCK_BYTES): its framing was checked (the
+ * trailing length equals the leading one) and its bytes were passed over, not read into memory, so
+ * it does not reach onBlock and a writer following the input cannot copy it.
+ */
+export interface SkippedBlock {
+  type: number;
+  /** Byte offset of the block in the decompressed input. */
+  fileOffset: number;
+  /** Its total length (header to trailer). */
+  length: number;
+  littleEndian: boolean;
+  section: number;
+}
+
 export interface ReadStats {
   format: CaptureFormat;
   packets: number;
   /** Bytes of the (decompressed) input consumed. */
   bytes: number;
   truncatedRecords: number;
+  /** pcapng blocks passed over unbuffered (see SkippedBlock) and their bytes; absent means 0. */
+  skippedBlocks?: number;
+  skippedBlockBytes?: number;
 }
 
 export interface CaptureSource {
@@ -185,13 +204,16 @@ export interface CaptureSource {
    * first packet). `onRelease` is called after each batch of records, before the buffer they
    * pointed into can be refilled: a consumer that kept references to record bytes past onRecord
    * (a writer holding runs of records, PacketWriter.releaseInput) writes or copies them there.
-   * `onBlock` (pcapng only) receives every block that is not a packet, in file order (see CaptureBlock).
+   * `onBlock` (pcapng only) receives every block that is not a packet, in file order (see CaptureBlock),
+   * except those too large to buffer: they go to `onSkippedBlock` instead, once passed over (see
+   * SkippedBlock; one reused object, valid only during the call).
    */
   run(
     onRecord: (rec: CaptureRecord) => void,
     onInterface?: (iface: CaptureInterface) => void,
     onRelease?: () => void,
     onBlock?: (block: CaptureBlock) => void,
+    onSkippedBlock?: (block: SkippedBlock) => void,
   ): Promise<ReadStats>;
   /** Stop after the current record (SIGINT). run() then resolves normally. */
   stop(): void;

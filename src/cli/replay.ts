@@ -15,9 +15,11 @@ import { loadPolicy, POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { InspectionPipeline } from '../pipeline/inspection-pipeline.js';
 import { checkReplayInvariant } from '../pipeline/invariant.js';
 import { GuardedFeed } from '../pipeline/guarded-feed.js';
-import type { PipelineProfile, ReplaySummary } from '../pipeline/types.js';
+import type { PipelineProfile, ReplaySummary, SkippedBlockNote } from '../pipeline/types.js';
 import { ProgressBar } from '../output/progress.js';
-import { formatSummary } from '../output/summary.js';
+import { describeSkippedBlock, formatSummary } from '../output/summary.js';
+import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
+import { blockTypeName } from '../capture/pcapng-reader.js';
 import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
@@ -199,6 +201,9 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
 
   let inputError: SmtpInspectError | null = null;
   const feed = new GuardedFeed(pipeline, source);
+  // Blocks too large to buffer are passed over by the reader, so the outputs cannot copy them.
+  const leftOutOf = [...(outs.packets ? ['OUT'] : []), ...(outs.annotate ? ['the annotated capture'] : [])];
+  const skippedBlocks: SkippedBlockNote[] = [];
   try {
     await source.run(
       (rec) => {
@@ -210,6 +215,18 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
       (block) => {
         outs.packets?.writeInputBlock?.(block);
         outs.annotate?.writeInputBlock?.(block);
+      },
+      (block) => {
+        const note: SkippedBlockNote = {
+          type: block.type,
+          typeName: blockTypeName(block.type),
+          offset: block.fileOffset,
+          decompressed: source.gzip,
+          length: block.length,
+          leftOutOf,
+        };
+        skippedBlocks.push(note);
+        process.stderr.write(`smtp-inspect: warning: ${describeSkippedBlock(note, MAX_OTHER_BLOCK_BYTES)}\n`);
       },
     );
   } catch (err) {
@@ -233,6 +250,7 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
     throw outputError;
   }
   if (summary === null) throw new OutputError('E_OUTPUT', 'replay ended without a summary');
+  if (skippedBlocks.length > 0) summary.skippedBlocks = skippedBlocks;
   return { summary, interrupted: interrupt.interrupted, inputError };
 }
 

@@ -1,5 +1,16 @@
 /** The human summary of a replay: what was inspected, where every packet went, and the ASA counters. */
-import type { ReplaySummary } from '../pipeline/types.js';
+import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
+import type { ReplaySummary, SkippedBlockNote } from '../pipeline/types.js';
+
+/** One line on an input block passed over unread (stderr warning and summary). */
+export function describeSkippedBlock(n: SkippedBlockNote, bufferBound: number): string {
+  const where = `${n.decompressed ? 'decompressed ' : ''}byte offset ${n.offset}`;
+  const what = `pcapng ${n.typeName} (type 0x${n.type.toString(16).padStart(8, '0')}) at input ${where}, ${n.length} bytes`;
+  const why = `larger than the ${bufferBound / (1024 * 1024)} MiB a block is buffered, passed over unread`;
+  if (n.leftOutOf.length === 0) return `${what}: ${why}`;
+  const hint = n.type === 0x0a ? ' (TLS secrets can be put back with editcap --inject-secrets tls,KEYLOG)' : '';
+  return `${what}: ${why} and left out of ${n.leftOutOf.join(' and ')}${hint}`;
+}
 
 export interface SummaryPaths {
   input: string;
@@ -24,6 +35,7 @@ export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = nul
   lines.push(`most packets held back at once: ${p.maxHeld}`);
   if (p.checksumBroken > 0) lines.push(`WARNING: ${p.checksumBroken} packet(s) had a valid TCP checksum in the input and not in OUT`);
   lines.push(`edits: ${s.edits}, verdict records: ${s.verdicts}, syslog lines: ${s.syslogLines}`);
+  for (const b of s.skippedBlocks ?? []) lines.push(`NOTE: input block skipped: ${describeSkippedBlock(b, MAX_OTHER_BLOCK_BYTES)}`);
   if (paths) {
     if (paths.out) lines.push(`modified capture: ${paths.out}`);
     if (paths.verdicts) lines.push(`verdicts: ${paths.verdicts}`);

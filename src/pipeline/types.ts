@@ -83,4 +83,23 @@ export interface ReplaySummary {
   syslogLines: number;
   /** `show service-policy inspect esmtp` text. */
   servicePolicy: string;
+  /**
+   * pcapng blocks carrying no packet that were too large to buffer, passed over by the reader and
+   * so left out of OUT and the annotated capture (set by the replay command; absent when none).
+   */
+  skippedBlocks?: SkippedBlockNote[];
+}
+
+/** One input block left out of the outputs (see ReplaySummary.skippedBlocks). */
+export interface SkippedBlockNote {
+  /** pcapng block type number and its name ("Decryption Secrets Block"). */
+  type: number;
+  typeName: string;
+  /** Byte offset in the input (decompressed for a gzip input: `decompressed`). */
+  offset: number;
+  decompressed: boolean;
+  /** Total block length in bytes. */
+  length: number;
+  /** The outputs it is missing from ("OUT", "the annotated capture"); empty when none was written. */
+  leftOutOf: string[];
 }
