@@ -50,11 +50,12 @@ export function pcapngPacketBlockBound(linkType: number): number {
 }
 
 /**
- * Largest pcapng block that carries no packet (SHB, IDB, NRB, ISB, DSB, custom, unknown). These
- * are read whole (a writer copies them to OUT), so the bound keeps the window small: 8 MiB holds
- * some 40 000 TLS key-log lines in a DSB or 200 000 names in an NRB. Beyond it the input is
- * refused as corrupt (libpcap's own pcapng reader starts at a 16 MiB limit for every block;
- * Wireshark allows 128 MiB), which costs at most the one block's bytes: peak RSS stays near 70 MB.
+ * Largest pcapng block that carries no packet (SHB, IDB, NRB, ISB, DSB, custom, unknown) the reader
+ * buffers whole (a writer copies it to OUT): 8 MiB holds some 40 000 TLS key-log lines in a DSB or
+ * 200 000 names in an NRB, and keeps peak RSS near 70 MB. Beyond it an SHB or IDB (parsed, so
+ * needed whole) is refused as corrupt; any other block is passed over unbuffered when its framing
+ * holds (Wireshark allows 128 MiB: such blocks are legitimate), reported as a SkippedBlock, and so
+ * left out of OUT (native-notes/capture-formats.md, "Bounds").
  */
 export const MAX_OTHER_BLOCK_BYTES = 8 * 1024 * 1024;
 
