@@ -13,6 +13,9 @@ import type { Measurement, PeerCommand, WorkResult } from './registry.js';
 // Started like the CLI: a CommonJS entry sizes the thread pool, then loads worker.js.
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'worker-entry.cjs');
 
+/** Node's flags as the installed program's launcher (src/cli/launcher.cjs) gives them. */
+export const LAUNCHER_NODE_ARGS: readonly string[] = ['--max-semi-space-size=2'];
+
 /** The environment the installed program runs in: its launcher (src/cli/launcher.cjs) drops
  * NODE_EXTRA_CA_CERTS, which costs Node ~30 ms of start-up and serves no TLS we open. */
 function launcherEnvironment(): NodeJS.ProcessEnv {
@@ -112,7 +115,7 @@ export async function measureOurs(label: string, section: string, file: string, 
   let best: Measurement | null = null;
   let peak: number | null = null;
   for (let i = 0; i < runs; i++) {
-    const run = await runProcess(process.execPath, [WORKER, section, file, ...args], true, launcherEnvironment());
+    const run = await runProcess(process.execPath, [...LAUNCHER_NODE_ARGS, WORKER, section, file, ...args], true, launcherEnvironment());
     const line = run.stdout.trim().split('\n').pop() ?? '';
     const out = JSON.parse(line) as WorkerOutput;
     // The worker's own VmHWM is exact for our process; GNU time would include nothing else here.

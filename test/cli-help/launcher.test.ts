@@ -41,6 +41,23 @@ describe('launcher', () => {
     expect(path.basename(seen.dir)).toBe('lib');
   });
 
+  it("starts Node with the bench's LAUNCHER_NODE_ARGS, unless NODE_OPTIONS names a semi-space size", async () => {
+    const { LAUNCHER_NODE_ARGS } = await import('../../src/bench/measure.js');
+    const cmd = installedBeside('process.stdout.write(JSON.stringify(process.execArgv));\n');
+    const plain = spawnSync(cmd, [], { encoding: 'utf8' });
+    expect(JSON.parse(plain.stdout)).toEqual([...LAUNCHER_NODE_ARGS]);
+    const v8 = spawnSync(cmd, [], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=8' } });
+    expect(JSON.parse(v8.stdout)).toEqual([]);
+    // And V8 took it: after churning through short-lived objects the young generation has grown to
+    // its limit (two semi-spaces): 2 x 2 MiB, where Node 20's default reaches 2 x 16 MiB.
+    const churn = installedBeside(
+      "const v8 = require('node:v8'); let keep = []; for (let i = 0; i < 2e6; i++) { keep.push({ a: i, b: [i] }); if (keep.length > 50000) keep = []; }\n" +
+        "process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));\n",
+    );
+    expect(Number(spawnSync(churn, [], { encoding: 'utf8' }).stdout)).toBe(4 * 1024 * 1024);
+    expect(Number(spawnSync(churn, [], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--max-semi-space-size=16' } }).stdout)).toBe(32 * 1024 * 1024);
+  });
+
   it("passes the entry's exit code and standard streams through", () => {
     const cmd = installedBeside("process.stdin.pipe(process.stdout); process.stdin.on('end', () => { process.stderr.write('bye'); process.exitCode = 3; });\n");
     const r = spawnSync(cmd, [], { input: 'bytes in\n', encoding: 'utf8' });
