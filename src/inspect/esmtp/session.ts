@@ -92,6 +92,8 @@ type AddrT = (typeof Addr)[keyof typeof Addr];
 
 const INTERESTING_FIELDS = ['content-type', 'content-disposition', 'content-transfer-encoding'] as const;
 const MAX_HEADER_NAME = 64;
+/** RFC 5321 4.5.3.1.2: a domain name is at most 255 octets. */
+const MAX_DOMAIN = 255;
 const LINE_HEAD = 80;
 const MAX_BOUNDARIES = 8;
 const MAX_KEYWORD = 32;
@@ -201,6 +203,7 @@ class SessionResources {
   readonly tok: Buffer;
   readonly arg: Buffer;
   readonly addrBuf: Buffer;
+  readonly domainBuf: Buffer;
   readonly fieldBuf: Buffer;
   readonly head: Buffer;
   readonly nameBuf: Buffer;
@@ -220,7 +223,7 @@ class SessionResources {
 
   constructor(plan: MapPlan, matches: number, fieldBuffer: number, maxPending: number) {
     const fb = fieldBuffer;
-    const sizes = [MAX_VERB_LEN + 1, fb, fb, fb, LINE_HEAD, MAX_HEADER_NAME, 4, MAX_KEYWORD + 1, maxPending];
+    const sizes = [MAX_VERB_LEN + 1, fb, fb, MAX_DOMAIN, fb, LINE_HEAD, MAX_HEADER_NAME, 4, MAX_KEYWORD + 1, maxPending];
     let total = 0;
     for (const n of sizes) total += n;
     const slab = Buffer.alloc(total);
@@ -230,6 +233,7 @@ class SessionResources {
     this.tok = cut(MAX_VERB_LEN + 1);
     this.arg = cut(fb);
     this.addrBuf = cut(fb);
+    this.domainBuf = cut(MAX_DOMAIN);
     this.fieldBuf = cut(fb);
     this.head = cut(LINE_HEAD);
     this.nameBuf = cut(MAX_HEADER_NAME);
@@ -387,6 +391,13 @@ class EsmtpSession implements InspectorSession {
   private addrLen = 0;
   private addrBuf: Buffer = NO_BYTES;
   private addrBufLen = 0;
+  /**
+   * The bytes after the last '@' of the address, tracked as it streams through (independent of
+   * the max-field-buffer cut of addrBuf): -1 while no '@' was seen; domainLen counts every byte,
+   * domainBuf keeps the first MAX_DOMAIN.
+   */
+  private domainLen = -1;
+  private domainBuf: Buffer = NO_BYTES;
   private firstPipe = -1;
   private specialFired = false;
   /** The client segment being read and its stream offset (only during data(): the 108003 address's rest). */
@@ -565,6 +576,7 @@ class EsmtpSession implements InspectorSession {
     this.tok = res.tok;
     this.arg = res.arg;
     this.addrBuf = res.addrBuf;
+    this.domainBuf = res.domainBuf;
     this.fieldBuf = res.fieldBuf;
     this.head = res.head;
     this.nameBuf = res.nameBuf;
@@ -1010,6 +1022,7 @@ class EsmtpSession implements InspectorSession {
     }
     this.addrLen = 0;
     this.addrBufLen = 0;
+    this.domainLen = -1;
   }
 
   private xRule = 'unknown-command';
@@ -1024,6 +1037,7 @@ class EsmtpSession implements InspectorSession {
     this.verb = -1;
     this.addrLen = 0;
     this.addrBufLen = 0;
+    this.domainLen = -1;
   }
 
   /** X the line from its start: the token bytes seen so far now, the rest as it arrives. */
@@ -1204,6 +1218,11 @@ class EsmtpSession implements InspectorSession {
     }
     if (b === 0x7c) v = this.pipe(o, true);
     if (this.addrBufLen < this.addrBuf.length) this.addrBuf[this.addrBufLen++] = v;
+    if (v === 0x40) this.domainLen = 0;
+    else if (this.domainLen >= 0) {
+      if (this.domainLen < MAX_DOMAIN) this.domainBuf[this.domainLen] = v;
+      this.domainLen++;
+    }
     return v;
   }
 
@@ -1301,18 +1320,28 @@ class EsmtpSession implements InspectorSession {
     }
   }
 
+  /**
+   * `mail-relay DOMAIN`: the recipient's domain (after its last '@') vs the local domain. A
+   * recipient without '@' (`<postmaster>`, RFC 5321 4.5.1: must be accepted) is a local mailbox:
+   * no action. A domain over 255 bytes (RFC 5321 4.5.3.1.2) is not a valid domain, so it is not
+   * the local one either: relay. The domain was tracked as the address streamed through, so an
+   * address longer than max-field-buffer is judged on its real domain.
+   */
   private mailRelay(o: number): void {
     const mr = this.map.parameters.mailRelay;
-    if (!mr || this.addrBufLen === 0) return;
-    let at = -1;
-    for (let i = this.addrBufLen - 1; i >= 0; i--) if (this.addrBuf[i] === 0x40) { at = i; break; }
-    const domain = at >= 0 ? this.addrBuf.toString('latin1', at + 1, this.addrBufLen).toLowerCase() : '';
+    if (!mr || this.addrLen === 0 || this.domainLen < 0) return;
+    const kept = Math.min(this.domainLen, MAX_DOMAIN);
+    const domain = this.domainBuf.toString('latin1', 0, kept).toLowerCase();
     const local = mr.domain.toLowerCase();
-    const isLocal = domain === local || (this.opt.mailRelaySubdomains && domain.endsWith('.' + local));
+    const tooLong = this.domainLen > MAX_DOMAIN;
+    const isLocal = !tooLong && (domain === local || (this.opt.mailRelaySubdomains && domain.endsWith('.' + local)));
     if (isLocal) return;
     this.countParameter('mail-relay');
     const info = 'mail-relay: No Mail Relay allowed';
-    const detail = `recipient domain "${domain}" is not the local domain "${mr.domain}"`;
+    const shown = tooLong
+      ? `recipient domain of ${this.domainLen} bytes ("${bytesText(this.domainBuf, 0, kept, 60)}"; over RFC 5321's 255, not a valid domain)`
+      : `recipient domain "${domain}"`;
+    const detail = `${shown} is not the local domain "${mr.domain}"`;
     if (mr.action === 'drop-connection') {
       const sys = [syslog108004('ESMTP Parameter', 'Dropped connection for', 'Request', this.client, this.server, info), this.line507003(0, 'dropped')];
       this.terminate(0, o, 'dropped', 'mail-relay', sys, detail);
