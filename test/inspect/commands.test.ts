@@ -280,9 +280,15 @@ describe('MAIL FROM / RCPT TO addresses', () => {
       const r = run(plain(), [GREETING, C(`MAIL FROM:<|${'a'.repeat(5000)}@x>\r\n`)], opts({ maxFieldBuffer: 64 }));
       expect(addressOf(r)).toBe(`|${'a'.repeat(63)}`);
     });
-    it('pipe-scope=argument: a | outside the address logs the argument', () => {
+    it('pipe-scope=argument: a | outside the address logs the address; the detail names the parameter', () => {
       const r = run(plain(), [GREETING, C('MAIL FROM:<a@b> ENVID=x|y RET=HDRS\r\n')], opts({ pipeSignature: 'any', pipeScope: 'argument' }));
-      expect(addressOf(r)).toBe('FROM:<a@b> ENVID=x|y RET=HDRS');
+      expect(addressOf(r)).toBe('a@b');
+      expect(r.verdicts.find((v) => v.rule === 'pipe-signature')!.detail).toBe(
+        "'|' in an ESMTP parameter of the MAIL argument (pipe-scope=argument; Mail Address: holds the address) (pipe-signature=any)");
+      // a | before the address: the address as far as the dropping segment carries it
+      const before = run(plain(), [GREETING, C('MAIL FROM|: <a@b> SIZE=1\r\n')], opts({ pipeSignature: 'any', pipeScope: 'argument' }));
+      expect(addressOf(before)).toBe('a@b');
+      expect(before.verdicts.find((v) => v.rule === 'pipe-signature')!.detail).toMatch(/^'\|' in the MAIL argument before the address /);
     });
   });
   it('pipe-signature=none: even a leading | is only replaced', () => {
@@ -294,7 +300,12 @@ describe('MAIL FROM / RCPT TO addresses', () => {
     expect(latin1(run(plain(), [GREETING, C(line)]).out[0])).toBe(line);
     const r = run(plain(), [GREETING, C(line)], opts({ pipeScope: 'argument' }));
     expect(latin1(r.out[0])).toBe('MAIL FROM:<alice@example.test> RET=HDRS ENVID=env id 0001\r\n');
-    expect(r.verdicts[0]!.syslog[0]).toMatch(/data: FROM:<alice@example.test> RET=HDRS ENVID=env id 0001$/);
+    expect(r.verdicts[0]!.syslog[0]).toMatch(/ in 192\.0\.2\.25 data: alice@example\.test$/);
+    expect(r.verdicts[0]!.detail).toBe("'|' replaced by a space in an ESMTP parameter of the MAIL argument (pipe-scope=argument; the syslog data field holds the address)");
+    // pipes in the address and in a parameter: both named; the data field holds the address as forwarded
+    const both = run(plain(), [GREETING, C('RCPT TO:<a|b@c> NOTIFY=x|y\r\n')], opts({ pipeScope: 'argument' }));
+    expect(both.verdicts[0]!.syslog[0]).toMatch(/ data: a b@c$/);
+    expect(both.verdicts[0]!.detail).toBe("'|' replaced by a space in the RCPT address and in an ESMTP parameter of the RCPT argument (pipe-scope=argument; the syslog data field holds the address)");
   });
   it('< and > are only delimiters: no action on odd use (B-6)', () => {
     const line = 'RCPT TO:<a>b@c>\r\n';

@@ -47,3 +47,26 @@ describe('mail-relay (real smtp-server session)', () => {
     expect(v[0]!.detail).toMatch(/^recipient domain of 263 bytes \("x{60}\.\.\."; over RFC 5321's 255, not a valid domain\) is not the local domain "example.test"$/);
   });
 });
+
+describe('pipe-scope=argument prints the address in 108002/108003 (real smtp-server session)', () => {
+  const PIPE = fixture('review-pipe-param.pcap');
+  const plainMap = () => mapFrom('policy-map type inspect esmtp M\n parameters\n  no mask-banner\n');
+  it('108002: the pipe in ENVID is replaced; data: is the address; the detail names the parameter', async () => {
+    const r = run(plainMap(), await captureSegments(PIPE), opts({ pipeScope: 'argument' }));
+    expect(latin1(r.out[0])).toContain('MAIL FROM:<a@example.test> BODY=8BITMIME ENVID=x y\r\n');
+    const v = r.verdicts.filter((x) => x.rule === 'pipe-in-address');
+    expect(v).toHaveLength(1);
+    expect(v[0]!.syslog).toEqual(['%ASA-2-108002: SMTP replaced string: out 198.51.100.7 in 192.0.2.25 data: a@example.test']);
+    expect(v[0]!.detail).toContain('in an ESMTP parameter of the MAIL argument');
+    // default scope: the parameter is not looked at
+    expect(run(plainMap(), await captureSegments(PIPE)).verdicts.filter((x) => x.rule === 'pipe-in-address')).toEqual([]);
+  });
+  it('108003 (pipe-signature=any): Mail Address: is the address, the connection drops at the |', async () => {
+    const r = run(plainMap(), await captureSegments(PIPE), opts({ pipeScope: 'argument', pipeSignature: 'any' }));
+    expect(r.session.state).toBe('dropped');
+    const v = r.verdicts.find((x) => x.rule === 'pipe-signature')!;
+    expect(v.syslog[0]).toMatch(/ Mail Address:a@example\.test$/);
+    expect(v.detail).toContain('in an ESMTP parameter of the MAIL argument');
+    expect(latin1(r.input[0]).slice(v.offset - 7, v.offset + 1)).toBe("ENVID=x|");
+  });
+});

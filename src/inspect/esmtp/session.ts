@@ -92,6 +92,10 @@ type AddrT = (typeof Addr)[keyof typeof Addr];
 
 const INTERESTING_FIELDS = ['content-type', 'content-disposition', 'content-transfer-encoding'] as const;
 const MAX_HEADER_NAME = 64;
+/** Where a '|' of a MAIL/RCPT argument was (pipe-scope=argument looks outside the address too). */
+const PIPE_IN_ADDRESS = 1;
+const PIPE_BEFORE_ADDRESS = 2;
+const PIPE_IN_PARAMS = 4;
 /** RFC 5321 4.5.3.1.2: a domain name is at most 255 octets. */
 const MAX_DOMAIN = 255;
 const LINE_HEAD = 80;
@@ -198,6 +202,14 @@ function specialSetOf(chars: string): Uint8Array {
  * per-packet match marks. A connection then allocates only the session object, and closed
  * connections leave no buffers, views or meters behind for the old generation.
  */
+/** Words for a '|' outside the address (pipe-scope=argument): before the address and/or in an ESMTP parameter. */
+function pipePlace(where: number, verb: string): string {
+  const parts: string[] = [];
+  if (where & PIPE_BEFORE_ADDRESS) parts.push(`the ${verb} argument before the address`);
+  if (where & PIPE_IN_PARAMS) parts.push(`an ESMTP parameter of the ${verb} argument`);
+  return parts.join(' and in ');
+}
+
 class SessionResources {
   readonly slab: Buffer;
   readonly tok: Buffer;
@@ -399,6 +411,8 @@ class EsmtpSession implements InspectorSession {
   private domainLen = -1;
   private domainBuf: Buffer = NO_BYTES;
   private firstPipe = -1;
+  /** Where the line's replaced pipes were: PIPE_IN_ADDRESS | PIPE_BEFORE_ADDRESS | PIPE_IN_PARAMS. */
+  private pipeWhere = 0;
   private specialFired = false;
   /** The client segment being read and its stream offset (only during data(): the 108003 address's rest). */
   private cSeg: Buffer = NO_BYTES;
@@ -879,6 +893,7 @@ class EsmtpSession implements InspectorSession {
     this.verb = -1;
     this.addr = Addr.NONE;
     this.firstPipe = -1;
+    this.pipeWhere = 0;
     this.specialFired = false;
     this.lineCR = false;
     this.cmdLine.reset();
@@ -1230,15 +1245,20 @@ class EsmtpSession implements InspectorSession {
   private pipe(o: number, inAddress: boolean): number {
     const sig = this.opt.pipeSignature;
     const signature = sig === 'any' || (sig === 'leading' && inAddress && this.addrLen === 1);
+    const where = inAddress ? PIPE_IN_ADDRESS : this.addr === Addr.PARAMS ? PIPE_IN_PARAMS : PIPE_BEFORE_ADDRESS;
     if (signature) {
-      const address = this.pipeAddressText(o, inAddress);
+      const address = this.pipeAddressText(o, where);
       const line = syslog108003(this.client, this.server, address, this.opt.syslog108003Wording);
-      this.terminate(0, o, 'dropped', 'pipe-signature', [line, this.line507003(0, 'dropped')],
-        `'|' ${inAddress && this.addrLen === 1 ? 'starting' : 'in'} the ${verbName(this.verb as VerbId)} ${inAddress ? 'address' : 'argument'} (pipe-signature=${sig})`);
+      const verb = verbName(this.verb as VerbId);
+      const place = where === PIPE_IN_ADDRESS
+        ? `${this.addrLen === 1 ? 'starting' : 'in'} the ${verb} address`
+        : `in ${pipePlace(where, verb)} (pipe-scope=argument; Mail Address: holds the address)`;
+      this.terminate(0, o, 'dropped', 'pipe-signature', [line, this.line507003(0, 'dropped')], `'|' ${place} (pipe-signature=${sig})`);
       return 0x7c;
     }
     this.addRun(0, o, SP, 'pipe-in-address', 'replace');
     if (this.firstPipe < 0) this.firstPipe = o;
+    this.pipeWhere |= where;
     return SP;
   }
 
@@ -1250,43 +1270,69 @@ class EsmtpSession implements InspectorSession {
    * in the next segment is logged as far as this segment carries it. Bounded by max-field-buffer
    * (and the syslog's 256 printable characters).
    */
-  private pipeAddressText(o: number, inAddress: boolean): string {
+  private pipeAddressText(o: number, where: number): string {
     const seg = this.cSeg;
     const at = o - this.cSegBase;
-    let before: string;
-    if (inAddress) before = bytesText(this.addrBuf, 0, this.addrBufLen, this.addrBuf.length);
-    else {
-      let from = 0;
-      while (from < this.argLen && (this.arg[from] === SP || this.arg[from] === TAB)) from++;
-      before = bytesText(this.arg, from, this.argLen, this.arg.length);
-    }
+    // a '|' in an ESMTP parameter: the address is complete; before it: as far as this segment carries it
+    if (where === PIPE_IN_PARAMS) return bytesText(this.addrBuf, 0, this.addrBufLen, this.addrBuf.length);
+    if (where === PIPE_BEFORE_ADDRESS) return at >= 0 ? this.addressAhead(seg, at + 1) : '';
+    const before = bytesText(this.addrBuf, 0, this.addrBufLen, this.addrBuf.length);
     let end = at + 1;
     const limit = Math.min(seg.length, end + Math.max(0, this.addrBuf.length - this.addrBufLen - 1));
     const bare = this.addr === Addr.BARE;
     while (end < limit) {
       const b = seg[end]!;
-      if (b === CR || b === LF || (inAddress && (b === 0x3e || (bare && (b === SP || b === TAB))))) break;
+      if (b === CR || b === LF || b === 0x3e || (bare && (b === SP || b === TAB))) break;
       end++;
     }
     const rest = at >= 0 && at < seg.length ? bytesText(seg, at + 1, end, end - at) : '';
     return `${before}|${rest}`;
   }
 
+  /**
+   * The address of a MAIL/RCPT argument from `from` (before its ':') in this segment: after the
+   * ':' and blanks, `<…>` or a bare address, as far as the segment carries it (bounded like addrBuf).
+   */
+  private addressAhead(seg: Buffer, from: number): string {
+    let p = from;
+    while (p < seg.length && seg[p] !== 0x3a && seg[p] !== CR && seg[p] !== LF) p++;
+    if (p >= seg.length || seg[p] !== 0x3a) return '';
+    p++;
+    while (p < seg.length && (seg[p] === SP || seg[p] === TAB)) p++;
+    const bracket = seg[p] === 0x3c;
+    if (bracket) p++;
+    const start = p;
+    const limit = Math.min(seg.length, start + this.addrBuf.length);
+    while (p < limit) {
+      const b = seg[p]!;
+      if (b === CR || b === LF || (bracket ? b === 0x3e : b === SP || b === TAB)) break;
+      p++;
+    }
+    return bytesText(seg, start, p, this.addrBuf.length);
+  }
+
+  /**
+   * 108002 for the line's replaced pipes. Its data field holds the address (ASA-ESMTP.md 7.1), as
+   * forwarded (pipes as spaces), whatever pipe-scope looked at; a pipe outside the address
+   * (pipe-scope=argument) is named in the verdict's detail.
+   */
   private reportPipe(): void {
-    const scopeArg = this.opt.pipeScope === 'argument';
-    let from = 0;
-    while (from < this.argLen && (this.arg[from] === SP || this.arg[from] === TAB)) from++;
-    const data = scopeArg ? bytesText(this.arg, from, this.argLen) : bytesText(this.addrBuf, 0, this.addrBufLen);
-    const line = syslog108002(this.client.ip, this.server.ip, data);
+    const line = syslog108002(this.client.ip, this.server.ip, bytesText(this.addrBuf, 0, this.addrBufLen));
+    const verb = verbName(this.verb as VerbId);
+    const places: string[] = [];
+    if (this.pipeWhere & PIPE_IN_ADDRESS) places.push(`the ${verb} address`);
+    const outside = this.pipeWhere & (PIPE_BEFORE_ADDRESS | PIPE_IN_PARAMS);
+    if (outside) places.push(pipePlace(outside, verb));
     this.sink.verdict({
       dir: 0,
       offset: this.firstPipe,
       rule: 'pipe-in-address',
       action: 'replace',
       syslog: [line],
-      detail: `'|' replaced by a space in the ${verbName(this.verb as VerbId)} ${scopeArg ? 'argument' : 'address'}`,
+      detail: `'|' replaced by a space in ${places.join(' and in ')}${outside ? ' (pipe-scope=argument; the syslog data field holds the address)' : ''}`,
     });
     this.firstPipe = -1;
+    this.pipeWhere = 0;
   }
 
   /** special-character parameter; returns false when the connection was dropped. */
