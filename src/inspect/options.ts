@@ -25,6 +25,8 @@ export interface EngineOptions {
   pipeScope: 'address' | 'argument';
   /** Characters `special-character` looks for in addresses (when the parameter is enabled). */
   specialCharacters: string;
+  /** Which RCPT replies `invalid-recipients count` counts: permanent failures only, or transient ones too. */
+  invalidRecipientReplies: '5xx' | '4xx-5xx';
   /** `mail-relay DOMAIN`: whether subdomains of DOMAIN count as local. */
   mailRelaySubdomains: boolean;
   /** BDAT chunk bytes after an X'd BDAT: skipped as opaque data, or judged as command lines. */
@@ -121,6 +123,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'special-characters', key: 'specialCharacters', values: { min: 1, max: 32 }, default: '|',
     help: 'characters the special-character parameter looks for in addresses (a string; backslash escapes \\0 \\` allowed)',
     evidence: 'I: set undocumented; only "|" is named by Cisco (ADDENDUM B-6)',
+  },
+  {
+    name: 'invalid-recipient-replies', key: 'invalidRecipientReplies', values: ['5xx', '4xx-5xx'], default: '5xx',
+    help: 'RCPT replies that count as an invalid recipient for `invalid-recipients count`: 5xx (permanent: no such user) or 4xx and 5xx (also 450/451/452 try-again replies)',
+    evidence: 'I: computation undocumented (ASA-ESMTP.md 11.10; ADDENDUM B-10 recommends 5xx)',
   },
   {
     name: 'mail-relay-subdomains', key: 'mailRelaySubdomains', values: ['no', 'yes'], default: 'no',

@@ -70,3 +70,23 @@ describe('pipe-scope=argument prints the address in 108002/108003 (real smtp-ser
     expect(latin1(r.input[0]).slice(v.offset - 7, v.offset + 1)).toBe("ENVID=x|");
   });
 });
+
+describe('invalid-recipient-replies (real smtp-server session: RCPTs answered 450, 550, 450, 250)', () => {
+  const FILE = fixture('review-invalid-rcpt-folded.pcap');
+  const map = () => mapFrom('policy-map type inspect esmtp M\n match invalid-recipients count gt 1\n  log\n parameters\n  no mask-banner\n');
+  it('default 5xx: one invalid recipient (the 550), gt 1 does not fire', async () => {
+    const r = run(map(), await captureSegments(FILE));
+    expect(r.verdicts.filter((v) => v.rule.startsWith('match'))).toEqual([]);
+    expect(r.session.state).toBe('inspecting');
+  });
+  it('4xx-5xx: the 450 counts too; the second invalid recipient (the 550) fires, once', async () => {
+    const r = run(map(), await captureSegments(FILE), opts({ invalidRecipientReplies: '4xx-5xx' }));
+    const v = r.verdicts.filter((x) => x.action === 'log');
+    expect(v).toHaveLength(1);
+    expect(v[0]!.dir).toBe(1);
+    // at the reply's last LF
+    expect(latin1(r.input[1]).slice(0, v[0]!.offset + 1).endsWith('550 no such user\r\n')).toBe(true);
+    expect(v[0]!.detail).toBe('2 recipients answered 550');
+    expect(v[0]!.syslog[0]).toMatch(/^%ASA-6-108005: ESMTP Classification: Received ESMTP Response .*; matched Class \d+: invalid-recipients count gt 1$/);
+  });
+});

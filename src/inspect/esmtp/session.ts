@@ -2140,7 +2140,7 @@ class EsmtpSession implements InspectorSession {
         }
         break;
       case Pend.RCPT:
-        if (code >= 500 && code <= 599) {
+        if (code >= 500 && code <= 599 || (code >= 400 && code <= 499 && this.opt.invalidRecipientReplies === '4xx-5xx')) {
           this.invalidRcpt.advance(1, o, (m, off) => this.fireKeep(m, 1, off, `${this.invalidRcpt.value} recipients answered ${code}`));
           if (this.state !== 'inspecting') return;
           for (const m of this.invalidRcpt.negated) {
