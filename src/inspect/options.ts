@@ -17,6 +17,8 @@ export interface EngineOptions {
   cmdVerbMask: 'verb' | 'line';
   /** Whether line lengths (cmd, header, body) count the CR LF. */
   lengthCountsCrlf: boolean;
+  /** `header line length`: each physical line, or each header field unfolded (RFC 5322 2.2.3). */
+  headerLineLength: 'physical' | 'unfolded';
   /** Scope of `cmd RCPT count` and `invalid-recipients count`. */
   rcptCountScope: 'transaction' | 'connection';
   /** Which pipes are a "pipe signature" (pipe-to-program, 108003, session closed). */
@@ -103,6 +105,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'length-counts-crlf', key: 'lengthCountsCrlf', values: ['no', 'yes'], default: 'no',
     help: 'count the CR LF in cmd/header/body line lengths (MANIFEST 13c is the ambiguous case)',
     evidence: 'F weak: ConetriX (ADDENDUM B-8); RFC 5322 998 excludes CRLF',
+  },
+  {
+    name: 'header-line-length', key: 'headerLineLength', values: ['physical', 'unfolded'], default: 'physical',
+    help: '`header line length` measures each physical line (a folded field is several lines) or each header field unfolded (RFC 5322 2.2.3: the CR LF before a continuation line removed; CR LF never counted then)',
+    evidence: 'F weak: ConetriX, Outlook x-cr-hashedpuzzle continuation lines trip gt 998 (ADDENDUM B-8); ASA-ESMTP.md 11.8 open',
   },
   {
     name: 'rcpt-count-scope', key: 'rcptCountScope', values: ['transaction', 'connection'], default: 'transaction',

@@ -90,3 +90,37 @@ describe('invalid-recipient-replies (real smtp-server session: RCPTs answered 45
     expect(v[0]!.syslog[0]).toMatch(/^%ASA-6-108005: ESMTP Classification: Received ESMTP Response .*; matched Class \d+: invalid-recipients count gt 1$/);
   });
 });
+
+describe('header-line-length (real smtp-server session: X-Folded: folded into lines of 610 and 601 bytes)', () => {
+  const FILE = fixture('review-invalid-rcpt-folded.pcap');
+  const map = (gt: number) => mapFrom(`policy-map type inspect esmtp M\n match header line length gt ${gt}\n  log\n parameters\n  no mask-banner\n`);
+  const hits = (r: ReturnType<typeof run>) => r.verdicts.filter((v) => v.rule.startsWith('match header line length'));
+  it('default physical: no line is over 998; a line over 609 fires once (the first physical line)', async () => {
+    const segs = await captureSegments(FILE);
+    expect(hits(run(map(998), segs))).toEqual([]);
+    const r = run(map(609), segs);
+    expect(hits(r)).toHaveLength(1);
+    expect(latin1(r.input[0]).slice(hits(r)[0]!.offset - 609, hits(r)[0]!.offset + 1)).toBe('X-Folded: ' + 'a'.repeat(600));
+  });
+  it('unfolded: the 1211-byte field trips gt 998 once, at its 999th byte (in the continuation line); gt 1211 does not fire', async () => {
+    const segs = await captureSegments(FILE);
+    const r = run(map(998), segs, opts({ headerLineLength: 'unfolded' }));
+    const v = hits(r);
+    expect(v).toHaveLength(1);
+    const text = latin1(r.input[0]);
+    const field = text.indexOf('X-Folded: ');
+    // 610 bytes on the first line, CR LF (not counted), then the 389th byte of "\tbbb…"
+    expect(v[0]!.offset).toBe(field + 610 + 2 + 388);
+    expect(v[0]!.detail).toBe(`header field longer than 998 bytes unfolded (RFC 5322 2.2.3: folding CR LF removed, CR LF not counted), field at stream offset ${field}`);
+    expect(hits(run(map(1211), segs, opts({ headerLineLength: 'unfolded' })))).toEqual([]);
+    expect(hits(run(map(1210), segs, opts({ headerLineLength: 'unfolded' })))).toHaveLength(1);
+    // length-counts-crlf does not apply to unfolded fields
+    expect(hits(run(map(1211), segs, opts({ headerLineLength: 'unfolded', lengthCountsCrlf: true })))).toEqual([]);
+  });
+  it('unfolded with `match not header line length gt 1211`: the longest field is 1211, so the not-match fires at the header block end', async () => {
+    const segs = await captureSegments(FILE);
+    const m = mapFrom('policy-map type inspect esmtp M\n match not header line length gt 1211\n  log\n match not header line length gt 1210\n  log\n parameters\n  no mask-banner\n');
+    const r = run(m, segs, opts({ headerLineLength: 'unfolded' }));
+    expect(r.verdicts.filter((v) => v.rule.startsWith('match')).map((v) => v.rule)).toEqual(['match not header line length gt 1211']);
+  });
+});

@@ -448,6 +448,8 @@ class EsmtpSession implements InspectorSession {
   private entityFilenameChecked = false;
   private readonly boundaries: Buffer[] = [];
   private hdrLine: Meter = NO_METER;
+  /** header-line-length=unfolded: stream offset of the current field's first line. */
+  private hdrFieldStart = -1;
   private hdrTotal: Meter = NO_METER;
   private toCount: Meter = NO_METER;
   private bodyLine: Meter = NO_METER;
@@ -1412,6 +1414,8 @@ class EsmtpSession implements InspectorSession {
     this.entityFilenameChecked = false;
     this.boundaries.length = 0;
     this.hdrTotal.reset();
+    this.hdrLine.reset();
+    this.hdrFieldStart = -1;
     this.toCount.reset();
     this.bodyTotal.reset();
     this.maxHdrLine = 0;
@@ -1515,7 +1519,8 @@ class EsmtpSession implements InspectorSession {
       this.dlContent = 0;
       this.dlPendingCr = false;
       this.headLen = 0;
-      this.lineMeter.reset();
+      // header-line-length=unfolded: a continuation line goes on measuring its field (content() decides)
+      if (!this.inHeaders || this.opt.headerLineLength !== 'unfolded') this.lineMeter.reset();
     }
     if (this.dlFirst) {
       this.dlFirst = false;
@@ -1610,12 +1615,20 @@ class EsmtpSession implements InspectorSession {
       data.copy(this.head, this.headLen, i, i + take);
       this.headLen += take;
     }
+    if (this.inHeaders && this.dlContent === 0 && this.opt.headerLineLength === 'unfolded') {
+      // a line not starting with WSP starts a new field (RFC 5322 2.2.3 unfolding)
+      const b0 = extra ? CR : data[i]!;
+      if (b0 !== SP && b0 !== TAB) {
+        this.hdrLine.reset();
+        this.hdrFieldStart = this.dlStart;
+      }
+    }
     if (this.inHeaders || this.partHeaders) {
       if (!this.headerContent(data, i, end, base, extra)) return false;
     }
     this.dlContent += len;
     this.msgSize += len;
-    if (this.inHeaders) this.maxHdrLine = Math.max(this.maxHdrLine, this.dlContent);
+    if (this.inHeaders) this.maxHdrLine = Math.max(this.maxHdrLine, this.opt.headerLineLength === 'unfolded' ? this.hdrLine.value + len : this.dlContent);
     else this.maxBodyLine = Math.max(this.maxBodyLine, this.dlContent);
     return this.advanceBoth(len, first);
   }
@@ -1636,6 +1649,9 @@ class EsmtpSession implements InspectorSession {
   }
 
   private dataLineDetail(m: EsmtpMatch): string {
+    if (this.inHeaders && this.opt.headerLineLength === 'unfolded') {
+      return `header field longer than ${gtOf(m)} bytes unfolded (RFC 5322 2.2.3: folding CR LF removed, CR LF not counted), field at stream offset ${this.hdrFieldStart}`;
+    }
     return `${this.inHeaders ? 'header' : 'body'} line longer than ${gtOf(m)} bytes${this.opt.lengthCountsCrlf ? ' (CR LF counted)' : ''}, line at stream offset ${this.dlStart}`;
   }
 
@@ -1643,11 +1659,14 @@ class EsmtpSession implements InspectorSession {
     this.msgSize += count;
     // the empty line ending the header block belongs to neither header nor body length
     const countsTotal = !(this.inHeaders && this.dlContent === 0 && !this.dlDot);
-    if (this.opt.lengthCountsCrlf && countsTotal) return this.advanceBoth(count, first);
-    if (this.opt.lengthCountsCrlf) {
+    // an unfolded field's CR LF: those before continuations are removed by unfolding, and whether
+    // one is the field's last is known only at the next line, so none is counted
+    const countsLine = this.opt.lengthCountsCrlf && !(this.inHeaders && this.opt.headerLineLength === 'unfolded');
+    if (countsLine && countsTotal) return this.advanceBoth(count, first);
+    if (!countsTotal && !countsLine) return true;
+    if (countsLine) {
       return this.lineMeter.advance(count, first, EsmtpSession.dataLineHit, this);
     }
-    if (!countsTotal) return true;
     return this.totalMeter.advance(count, first, EsmtpSession.dataTotalHit, this);
   }
 
