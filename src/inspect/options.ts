@@ -35,6 +35,8 @@ export interface EngineOptions {
   bdatChunk: 'opaque' | 'commands';
   /** Log 108006 when a message exceeds the SIZE declared on MAIL FROM. */
   sizeCheck: boolean;
+  /** `drop-connection` also sends an RST to each side (like `reset`), still counted as `drop`. */
+  dropConnectionRst: boolean;
   /** Severity printed for 507003 (guide: 3; both field samples: 4). */
   syslog507003Level: 3 | 4;
   /** 108003 wording: current guide ('ESMTP … Mail Address:') or older ('ESMTP/SMTP … Data:'). */
@@ -150,6 +152,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'size-check', key: 'sizeCheck', values: ['yes', 'no'], default: 'yes',
     help: 'log 108006 when a message is larger than the SIZE declared on MAIL FROM',
     evidence: 'D: syslog guide 108006 (ASA-ESMTP.md 2.5)',
+  },
+  {
+    name: 'drop-connection-rst', key: 'dropConnectionRst', values: ['no', 'yes'], default: 'no',
+    help: 'drop-connection (and the other drops: pipe signature, mail-relay, special-character) silently discards the connection (no), or also synthesises an RST to each side as `reset` does (yes); counted as drop either way, never reset-drop (replay and live; the proxy has --drop-mode)',
+    evidence: 'I from D: Cisco defines drop-connection and reset as distinct actions, and a default-map device shows reset-drop 0 (ADDENDUM B-11, F counters); Oxford blog "the remote server simply sees a TCP connection reset" (F, weak); ASA-ESMTP.md 11.11',
   },
   {
     name: 'syslog-507003-level', key: 'syslog507003Level', values: ['4', '3'], default: '4',

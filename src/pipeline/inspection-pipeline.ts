@@ -519,7 +519,9 @@ export class InspectionPipeline implements SessionEvents {
     const tsNsec = at?.tsNsec ?? this.lastTsNsec;
     this.teardown(st, 'Flow closed by inspection', tsSec, tsNsec, at?.packetNumber ?? fromPacket);
 
-    if (st.dropAction === 'reset') {
+    // drop-connection-rst=yes (engine option, ASA-ESMTP.md 11.11): a drop also resets both sides;
+    // st.dropAction stays 'drop-connection', so the counters still count drop, not reset-drop
+    if (st.dropAction === 'reset' || this.engineOptions.dropConnectionRst) {
       const base = trigger ?? cur;
       if (base !== null) this.synthesizeResets(st, base, dDir);
     }
@@ -566,7 +568,8 @@ export class InspectionPipeline implements SessionEvents {
       timestampAfter(previous, 1, this.resolutionOf(tmpl.interfaceIndex), x);
       previous = x;
       const towards = from === C2S ? 'server' : 'client';
-      const text = `synthesised RST towards the ${towards} (reset by ${st.dropRule}, after packet ${trigger.packetNumber})`;
+      const why = st.dropAction === 'reset' ? 'reset' : 'connection dropped (drop-connection-rst=yes)';
+      const text = `synthesised RST towards the ${towards} (${why} by ${st.dropRule}, after packet ${trigger.packetNumber})`;
       x.note(text);
       this.verdictRecord(x, st, from, st.dropRule, 'synthesize', null, text);
       made.push(x);
