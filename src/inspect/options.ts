@@ -53,6 +53,12 @@ export interface EngineOptions {
    * the TLS bytes as SMTP (literal, spurious verdicts).
    */
   starttlsDivergence: 'stop' | 'inspect';
+  /**
+   * "Unexpected transition by the SMTP server" (a listed anomaly with no documented action): a
+   * server line without a reply code stays a note ('note'), or each such event (also a reply no
+   * command awaited, a 354 that answers no DATA) is a `log` verdict without a syslog line ('log').
+   */
+  unexpectedTransition: 'note' | 'log';
   /** What an event beyond a match line's `rate-limit N` does. */
   rateLimitExceeded: 'drop-connection' | 'log';
   /** Octets (CR LF included, RFC 5321 4.5.3.1.5: 512) beyond which a server line is over-long. */
@@ -187,6 +193,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'starttls-divergence', key: 'starttlsDivergence', values: ['stop', 'inspect'], default: 'stop',
     help: "when the server answers 2xx to a STARTTLS the engine X'd (no allow-tls), stop inspecting with one note (through an ASA the server would have answered 500 and no TLS would follow), or judge the captured TLS bytes as SMTP commands",
     evidence: 'I from D: without allow-tls the verb is X\'d and the server answers 500 (ADDENDUM B-3, ESA TechNote [S10]); MANIFEST 04/12 captures were made without an ASA',
+  },
+  {
+    name: 'unexpected-transition', key: 'unexpectedTransition', values: ['note', 'log'], default: 'note',
+    help: '"unexpected transition by the SMTP server": a server line without a reply code gives a note and nothing else (note), or every such event (also a reply no command awaited, a 354 answering no DATA) is a log verdict (a finding) with no syslog line, since none is documented (log); nothing is dropped either way',
+    evidence: 'D: listed among the anomalies SMTP inspection monitors, no action or syslog documented (ASA-ESMTP.md 2.2, 11.5; ADDENDUM B-5: no action by default)',
   },
   {
     name: 'rate-limit-exceeded', key: 'rateLimitExceeded', values: ['drop-connection', 'log'], default: 'drop-connection',

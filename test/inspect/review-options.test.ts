@@ -124,3 +124,28 @@ describe('header-line-length (real smtp-server session: X-Folded: folded into li
     expect(r.verdicts.filter((v) => v.rule.startsWith('match')).map((v) => v.rule)).toEqual(['match not header line length gt 1211']);
   });
 });
+
+describe('unexpected-transition (real TCP session with a raw Node server: a line without a code, 354 to RCPT, a reply nobody asked for)', () => {
+  const FILE = fixture('review-odd-server.pcap');
+  const plainMap = () => mapFrom('policy-map type inspect esmtp M\n parameters\n  no mask-banner\n');
+  it('default note: only the line without a reply code, as a server-anomaly note; nothing else', async () => {
+    const r = run(plainMap(), await captureSegments(FILE));
+    expect(r.verdicts.map((v) => [v.rule, v.action, v.detail])).toEqual([['server-anomaly', 'note', 'server line without a reply code ignored']]);
+    expect(r.session.state).toBe('inspecting');
+    expect(r.edits).toEqual([]);
+  });
+  it('log: each unexpected transition is a log verdict without syslog, at its server line; nothing dropped or edited', async () => {
+    const r = run(plainMap(), await captureSegments(FILE), opts({ unexpectedTransition: 'log' }));
+    const server = latin1(r.input[1]);
+    expect(r.verdicts.map((v) => [v.rule, v.action, v.syslog, v.detail])).toEqual([
+      ['unexpected-transition', 'log', [], 'server line without a reply code ignored'],
+      ['unexpected-transition', 'log', [], 'server reply 354 (start mail input) to a command other than DATA: ignored, the state stays command'],
+      ['unexpected-transition', 'log', [], 'server reply 250 while no command awaited a reply'],
+    ]);
+    expect(server.slice(r.verdicts[0]!.offset).startsWith('this line has no reply code')).toBe(true);
+    expect(server.slice(0, r.verdicts[1]!.offset + 1).endsWith('354 go ahead\r\n')).toBe(true);
+    expect(server.slice(0, r.verdicts[2]!.offset + 1).endsWith('250 nobody asked\r\n')).toBe(true);
+    expect(r.session.state).toBe('inspecting');
+    expect(r.edits).toEqual([]);
+  });
+});

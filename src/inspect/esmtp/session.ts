@@ -2066,7 +2066,8 @@ class EsmtpSession implements InspectorSession {
       // Not a reply line ("unexpected transition by the SMTP server", B-5: no action).
       if (this.replyKind !== Pend.GREETING || !this.map.parameters.maskBanner) {
         if (this.replyLine === 0) this.inReply = false;
-        this.note(1, this.sLineStart, 'server-anomaly', NO_REPLY_CODE_DETAIL);
+        if (this.opt.unexpectedTransition === 'log') this.unexpectedTransition(this.sLineStart, NO_REPLY_CODE_DETAIL);
+        else this.note(1, this.sLineStart, 'server-anomaly', NO_REPLY_CODE_DETAIL);
         return;
       }
     }
@@ -2083,6 +2084,11 @@ class EsmtpSession implements InspectorSession {
     this.replyInDesync = false;
     this.pairGuessed = false;
     if (resync) this.sDesync = false; // the first reply seen whole after a server gap
+    // after a gap the capture, not the server, lost the command a reply answers: not a transition
+    if (this.opt.unexpectedTransition === 'log' && kind !== Pend.GREETING && !resync && !this.byCode && !this.cDesync && !this.dDesync) {
+      if (this.qLen === 0) this.unexpectedTransition(o, `server reply ${code} while no command awaited a reply`);
+      else if (code === 354 && kind !== Pend.DATA) this.unexpectedTransition(o, 'server reply 354 (start mail input) to a command other than DATA: ignored, the state stays command');
+    }
     if (kind === Pend.GREETING && !resync) this.greetingDone = true;
     else if (this.byCode) kind = this.pairByCode(code, this.replyLine > 0);
     else if (this.qLen > 0) this.pop();
@@ -2347,6 +2353,17 @@ class EsmtpSession implements InspectorSession {
 
   private countParameter(name: ParameterName): void {
     this.counters.countParameter(this.ctx.policyMap, this.ctx.className, this.map, name);
+  }
+
+  /**
+   * unexpected-transition=log: the server did what no pending command allows ("unexpected
+   * transition by the SMTP server", ASA-ESMTP.md 2.2). No syslog is documented for it, so the
+   * verdict has none; bounded with the notes.
+   */
+  private unexpectedTransition(offset: number, detail: string): void {
+    if (this.notes >= 16) return;
+    this.notes++;
+    this.sink.verdict({ dir: 1, offset, rule: 'unexpected-transition', action: 'log', syslog: [], detail });
   }
 
   private note(dir: Direction, offset: number, rule: string, detail: string): void {
