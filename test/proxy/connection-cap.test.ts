@@ -17,7 +17,10 @@ import { createInspectorFactory } from '../../src/proxy/engine-binding.js';
 import { fdBudget, FIXED_RESERVE, HEADROOM } from '../../src/proxy/fd-budget.js';
 import { formatTotals, ProxyLog } from '../../src/proxy/log.js';
 import { ProxyServer } from '../../src/proxy/server.js';
-import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
+import { ensureBuiltCli } from '../helpers/built-cli.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+
+const INSTALLED = path.join(REPO_ROOT, 'dist/cli/launcher.cjs');
 import { ArrayLines, policyForPort } from './proxy-harness.js';
 import { canListenOnLoopback, startSmtpServer, type RecordingServer } from './smtp-harness.js';
 
@@ -174,9 +177,11 @@ describe.skipIf(process.platform === 'win32')('proxy under ulimit -n 64', () => 
     const policy = path.join(tmp, `policy-${upstreamPort}.txt`);
     writeFileSync(policy, policyForPort(upstreamPort));
     const verdictFile = path.join(tmp, `v-${upstreamPort}.jsonl`);
-    const args = [CLI_MAIN, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--policy', policy, '--print', 'none', '--verdicts', verdictFile, ...extra];
+    // The installed program (launcher → one bundled file): the unbundled main.js opens its ~150
+    // modules at start, some in parallel, which under a 64-descriptor limit can itself hit EMFILE.
+    const args = [INSTALLED, 'proxy', '--listen', '127.0.0.1:0', '--upstream', `127.0.0.1:${upstreamPort}`, '--policy', policy, '--print', 'none', '--verdicts', verdictFile, ...extra];
     const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = spawn('/bin/sh', ['-c', `ulimit -n 64 && exec '${process.execPath}' ${quoted}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', `ulimit -n 64 && exec ${quoted}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (b: Buffer) => (err += b.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
