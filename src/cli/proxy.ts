@@ -120,7 +120,8 @@ export function registerProxy(program: Command): void {
         '  smtp-inspect proxy --listen 0.0.0.0:25 --upstream 10.0.0.5:25\n' +
         '  smtp-inspect proxy --listen 127.0.0.1:2525 --upstream 127.0.0.1:25 --policy running-config.txt --verdicts v.jsonl --write seen.pcap\n' +
         '\nreset is a TCP RST to both sides; drop-connection closes both sides with FIN after discarding the triggering read\n' +
-        '(--drop-mode blackhole goes silent instead, as the ASA does). Bytes are judged in the chunks the proxy reads.\n' +
+        '(--drop-mode blackhole goes silent instead, as the ASA does). Commands are judged as whole lines (judging=line);\n' +
+        '--set judging=segment judges each read as it arrives, as an ASA judges segments.\n' +
         'Exit codes: 0 stopped cleanly, 2 bad usage/policy, 3 cannot listen or write, 130 stopped by a signal.',
     )
     .action(action(async (opts: ProxyCliOptions) => runProxy(opts)));
