@@ -45,6 +45,22 @@ describe('--help', () => {
     });
   }
 
+  it('every option a command declares is in the README (long or short form)', () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const missing: string[] = [];
+    for (const c of COMMANDS) {
+      const help = run([...c.split(' '), '--help']).out;
+      const options = help.slice(help.indexOf('Options:'));
+      for (const m of options.matchAll(/^ {2}(?:(-[a-zA-Z]), )?(--[a-z][a-z-]*)/gm)) {
+        const [, short, long] = m;
+        if (long === '--help') continue;
+        const documented = (flag: string): boolean => new RegExp(`(^|[^a-zA-Z-])${flag}(?![a-zA-Z-])`).test(readme);
+        if (!documented(long!) && !(short !== undefined && documented(short))) missing.push(`${c} ${long}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('a bad argument is one short message and exit 2 (README), not the whole help page', () => {
     for (const args of [['no-such-command'], ['replay'], ['replay', 'x.pcap', '--checksum', 'bogus'], ['info']]) {
       const r = run(args);
