@@ -14,6 +14,7 @@ import {
   severityOf,
   symptomFor,
   type Category,
+  type ExplainSettings,
   type FixKind,
   type Stage,
 } from './catalogue.js';
@@ -23,7 +24,8 @@ import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './mode
 import type { SessionTranscript, TranscriptEntry } from './transcript.js';
 import { entryIndexFor } from './html.js';
 import { senderLength } from './detect.js';
-import { isInspectionFinding } from './notes.js';
+import { isConnectionLimitDrop, isInspectionFinding } from './notes.js';
+import { explainTimeRange } from './decision.js';
 import { isUncertain, markUncertain, sessionCaveats } from './caveats.js';
 
 export interface ReplayResult {
@@ -44,6 +46,8 @@ export interface DiagnoseInput {
   compile: (text: string, source: string) => CompiledPolicy;
   /** The engine option `length-counts-crlf` the replays use (default no: line lengths without CR LF). */
   lengthCountsCrlf?: boolean;
+  /** The engine options that change what a finding means (catalogue.ts); absent: the defaults. */
+  settings?: ExplainSettings;
 }
 
 export function sessionKey(client: string, server: string): string {
@@ -80,8 +84,15 @@ function stageAt(t: SessionTranscript, packet: number, dir: number | null, xed: 
  * notes that are findings (divergences: the capture shows what cannot happen through the ASA).
  * Other notes become caveats (caveats.ts); the pipeline's bookkeeping is left out.
  */
-export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly VerdictRecord[]): Finding[] {
-  const relevant = verdicts.filter(isInspectionFinding);
+export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly VerdictRecord[], settings: ExplainSettings = {}): Finding[] {
+  // a refused connection has one drop record per SYN: the first says it
+  let refused = false;
+  const relevant = verdicts.filter((v) => {
+    if (!isInspectionFinding(v)) return false;
+    if (!isConnectionLimitDrop(v)) return true;
+    if (refused) return false;
+    return (refused = true);
+  });
   const xed = relevant.filter((v) => categorize(v.rule, v.detail) === 'unknown-command').length;
   return relevant.map((v) => {
     const category = categorize(v.rule, v.detail);
@@ -95,7 +106,7 @@ export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly Ve
       direction: directionWord(v.direction),
       detail: v.detail,
       syslog: v.syslog ? v.syslog.split('\n') : [],
-      symptom: symptomFor(category, v.action, stageAt(t, v.packet, dir, xed), t.client, t.server, v.detail),
+      symptom: symptomFor(category, v.action, stageAt(t, v.packet, dir, xed), t.client, t.server, v.detail, settings, v.syslog ? v.syslog.split('\n') : []),
       fix: null,
       source: 'emulation' as const,
       uncertain: null,
@@ -177,8 +188,11 @@ export function withoutRepeats(emulated: readonly Finding[], evidence: readonly 
  * What the capture needs for a limit: the value it actually reaches in the session, measured as the
  * engine measures it (line lengths without CR LF unless `length-counts-crlf=yes`).
  */
-export function observedValue(t: SessionTranscript, category: Category, lengthCountsCrlf = false): number {
+export function observedValue(t: SessionTranscript, category: Category, lengthCountsCrlf = false, settings: ExplainSettings = {}): number {
   const eol = lengthCountsCrlf ? 2 : 0;
+  if (category === 'invalid-recipients') return invalidRecipients(t, settings);
+  // header-line-length=unfolded measures whole fields, CR LF never counted (src/inspect/esmtp/session.ts)
+  const unfolded = category === 'header-line-length' && settings.headerLineLength === 'unfolded';
   let v = 0;
   for (const e of t.entries) {
     switch (category) {
@@ -192,7 +206,7 @@ export function observedValue(t: SessionTranscript, category: Category, lengthCo
         if (e.kind === 'command' && e.verb === 'MAIL') v = Math.max(v, senderLength(e.text, e.length));
         break;
       case 'header-line-length':
-        if (e.message) v = Math.max(v, e.message.maxHeaderLine + eol);
+        if (e.message) v = Math.max(v, unfolded ? e.message.maxHeaderField : e.message.maxHeaderLine + eol);
         break;
       case 'body-line-length':
         if (e.message) v = Math.max(v, e.message.maxBodyLine + eol);
@@ -209,6 +223,36 @@ export function observedValue(t: SessionTranscript, category: Category, lengthCo
     }
   }
   return v;
+}
+
+/**
+ * The most RCPTs the server refused in one transaction (or the connection, rcpt-count-scope), as
+ * `match invalid-recipients count` counts them: replies 5xx, or 4xx-5xx with
+ * invalid-recipient-replies=4xx-5xx. Replies are paired with the commands in order (pipelining).
+ */
+export function invalidRecipients(t: SessionTranscript, settings: ExplainSettings = {}): number {
+  const lowest = settings.invalidRecipientReplies === '4xx-5xx' ? 400 : 500;
+  const pending: string[] = [];
+  let n = 0;
+  let max = 0;
+  let greeted = false;
+  for (const e of t.entries) {
+    if (e.kind === 'command') {
+      pending.push(e.verb);
+      if (settings.rcptCountScope !== 'connection' && (e.verb === 'MAIL' || e.verb === 'RSET')) n = 0;
+    } else if (e.kind === 'message') {
+      if (settings.rcptCountScope !== 'connection') n = 0;
+    } else if (e.kind === 'reply') {
+      if (!greeted) {
+        greeted = true;
+        if (pending.length === 0) continue; // the greeting answers no command
+      }
+      const verb = pending.shift();
+      const code = Number(e.verb);
+      if (verb === 'RCPT' && code >= lowest && code <= 599) max = Math.max(max, ++n);
+    }
+  }
+  return max;
 }
 
 function inspectingClass(d: ClassDecision): InspectingClass | null {
@@ -241,7 +285,7 @@ function matchFor(d: ClassDecision, rule: string): EsmtpMatch | undefined {
   return d.esmtp?.matches.find((m) => norm(m.text) === norm(rule));
 }
 
-function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false): Candidate | null {
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false, settings: ExplainSettings = {}): Candidate | null {
   const d = decisionFor(policy, t);
   const cls = inspectingClass(d);
   if (kind === 'exempt-gateway') {
@@ -263,10 +307,10 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
     const m = matchFor(d, f.rule);
     const cur = m ? /\bgt\s+(\d+)\s*$/i.exec(m.text) : null;
     if (!m || !cur) return null;
-    const observed = observedValue(t, f.category, lengthCountsCrlf);
+    const observed = observedValue(t, f.category, lengthCountsCrlf, settings);
     const gt = raisedLimit(Number(cur[1]), observed);
     change = { raise: { classId: m.classId, gt } };
-    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}` : ''})`;
+    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}${measuredAs(t, f.category, settings)}` : ''})`;
     key = `raise:${d.esmtp.name}:${m.classId}`;
   } else if (kind === 'allow-tls') {
     change = { allowTls: true };
@@ -280,10 +324,28 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
   return { key, kind, summary, config: [...mapCopyLines(d.esmtp, copyName, change), ...switchMapLines(cls, copyName)] };
 }
 
+/**
+ * How the value a raised limit is based on was measured, when an engine option decides it: the
+ * admin must know which criterion the ASA is assumed to apply (and that the default reads it otherwise).
+ */
+function measuredAs(t: SessionTranscript, category: Category, settings: ExplainSettings): string {
+  if (category === 'header-line-length' && settings.headerLineLength === 'unfolded') {
+    const physical = observedValue(t, category, settings.lengthCountsCrlf ?? false);
+    return ` as the longest header field unfolded, header-line-length=unfolded (folded lines counted together, CR LF not counted); its longest physical header line, which the default header-line-length=physical measures, is ${physical}`;
+  }
+  if (category === 'invalid-recipients') {
+    const scope = settings.rcptCountScope === 'connection' ? 'in the connection' : 'in one transaction';
+    return settings.invalidRecipientReplies === '4xx-5xx'
+      ? ` recipients refused with 4xx or 5xx ${scope} (invalid-recipient-replies=4xx-5xx); with 5xx only: ${invalidRecipients(t, { ...settings, invalidRecipientReplies: '5xx' })}`
+      : ` recipients refused with 5xx ${scope} (invalid-recipient-replies=5xx)`;
+  }
+  return '';
+}
+
 /** Does finding f of session `key` still happen in `verdicts`? */
 function stillHappens(f: Finding, kind: FixKind, verdicts: readonly VerdictRecord[], key: string): boolean {
   for (const v of verdicts) {
-    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v)) continue;
+    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v) || isConnectionLimitDrop(v)) continue;
     if (kind === 'exempt-gateway') return true; // any inspection left on the session
     if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
   }
@@ -301,18 +363,21 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     list.push(v);
     byKey.set(k, list);
   }
+  const settings = inp.settings ?? {};
   const sessions: SessionReport[] = transcripts.map((t) => {
+    const decision = decisionFor(inp.policy, t);
     const fromCapture = findingsFromEvidence(t, detection.evidence, detection.firewallDetected);
     // Behind a firewall our emulation re-masks what is already masked: those are not news.
     const emulated = withoutRepeats(
-      findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? []),
+      findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? [], settings),
       detection.evidence.filter((e) => e.session === t.id && (e.strong || detection.firewallDetected)),
     );
     const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
     const caveats = sessionCaveats(t, byKey.get(sessionKey(t.client, t.server)) ?? [], findings);
     markUncertain(findings, caveats);
     return {
-      id: t.id, client: t.client, server: t.server, inspected: decisionFor(inp.policy, t).esmtp !== null,
+      id: t.id, client: t.client, server: t.server, inspected: decision.esmtp !== null,
+      decision: decision.reason ?? '', timeRange: explainTimeRange(decision),
       findings, caveats, uncertain: isUncertain(caveats), transcript: t,
     };
   });
@@ -339,8 +404,10 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
 
   const affectedTranscripts = (pred: (f: Finding) => boolean) =>
     sessions.filter((s) => s.findings.some(pred)).map((s) => s.transcript);
-  const breaking = affectedTranscripts((f) => f.severity === 'breaks' || f.severity === 'degrades');
-  const affected = breaking.length > 0 ? breaking : affectedTranscripts((f) => f.severity !== 'logged');
+  // a connection-limit refusal is not ESMTP inspection: exempting the gateway does not lift it
+  const byInspection = (f: Finding) => f.category !== 'connection-limit';
+  const breaking = affectedTranscripts((f) => byInspection(f) && (f.severity === 'breaks' || f.severity === 'degrades'));
+  const affected = breaking.length > 0 ? breaking : affectedTranscripts((f) => byInspection(f) && f.severity !== 'logged');
 
   for (const s of sessions) {
     const key = sessionKey(s.client, s.server);
@@ -365,7 +432,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       }
       let chosen: FixProposal | null = null;
       for (const kind of kinds) {
-        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf);
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf, settings);
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;
@@ -392,13 +459,13 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   // The recommended fix: exempt the gateway(s) of every affected session, verified on all of them.
   let recommended: FixProposal | null = null;
   if (affected.length > 0) {
-    const anyEmulated = sessions.some((s) => s.findings.some((f) => f.source === 'emulation' && f.severity !== 'logged'));
+    const anyEmulated = sessions.some((s) => s.findings.some((f) => f.source === 'emulation' && f.severity !== 'logged' && byInspection(f)));
     const someFinding = sessions.flatMap((s) => s.findings)[0];
     const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText) : null;
     if (c && anyEmulated) {
       const e = await verify(c);
       if (e.verdicts) {
-        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v)));
+        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v) && !isConnectionLimitDrop(v)));
         e.p.verified = left.length === 0;
         e.p.verification = left.length === 0
           ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`

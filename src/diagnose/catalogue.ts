@@ -35,7 +35,28 @@ export type Category =
   | 'starttls-divergence'
   /** The capture shows the server accepting a command the ASA X's (engine note). */
   | 'x-divergence'
+  /** `match invalid-recipients count gt N`: RCPTs the server refused (5xx, or 4xx-5xx per the engine option). */
+  | 'invalid-recipients'
+  /** unexpected-transition=log: the server answered out of step with the dialogue (no ASA syslog). */
+  | 'unexpected-transition'
+  /** size-check=yes: the message is larger than the SIZE declared on MAIL FROM (108006). */
+  | 'size-violation'
+  /** A `set connection` limit of the class refused the connection (pipeline, 201011/201013...). */
+  | 'connection-limit'
   | 'other';
+
+/**
+ * The engine options that change what a finding means for the admin (src/inspect/options.ts):
+ * which replies count as invalid recipients, how header lines are measured, whether a drop also
+ * resets both sides. Absent: the defaults.
+ */
+export interface ExplainSettings {
+  dropConnectionRst?: boolean;
+  headerLineLength?: 'physical' | 'unfolded';
+  invalidRecipientReplies?: '5xx' | '4xx-5xx';
+  rcptCountScope?: 'transaction' | 'connection';
+  lengthCountsCrlf?: boolean;
+}
 
 /** How bad it is for mail: breaks delivery, degrades it, cosmetic, or only logged. */
 export type Severity = 'breaks' | 'degrades' | 'cosmetic' | 'logged';
@@ -50,10 +71,14 @@ export function categorize(rule: string, detail = ''): Category {
   // before the STARTTLS test below: the divergence notes are not masks
   if (r === 'starttls-divergence') return 'starttls-divergence';
   if (r === 'x-divergence') return 'x-divergence';
+  if (r === 'unexpected-transition') return 'unexpected-transition';
+  if (r === 'size-violation') return 'size-violation';
+  if (r.startsWith('set connection ')) return 'connection-limit';
   if (r.includes('mask-banner') || r === 'banner') return 'mask-banner';
   if (r.includes('allow-tls') || r.includes('starttls')) return 'starttls-masked';
   if (r.includes('ehlo-reply-parameter')) return d.includes('starttls') ? 'starttls-masked' : 'ehlo-keyword-masked';
   if (r.includes('unknown-command') || r.includes('unsupported') || r.includes('incomplete-command')) return 'unknown-command';
+  if (/invalid-recipients count/.test(r)) return 'invalid-recipients';
   if (/cmd line length/.test(r)) return 'cmd-line-length';
   if (/cmd rcpt count/.test(r)) return 'cmd-rcpt-count';
   if (/header line length/.test(r)) return 'header-line-length';
@@ -74,7 +99,7 @@ export function isBreakingAction(action: string): boolean {
 }
 
 export function severityOf(category: Category, action: string): Severity {
-  if (action === 'drop-connection' || action === 'reset') return 'breaks';
+  if (action === 'drop-connection' || action === 'reset' || category === 'connection-limit') return 'breaks';
   // Through the ASA the server rejects what the capture shows it accepting: the client sees a 5xx.
   if (category === 'starttls-divergence' || category === 'x-divergence') return 'degrades';
   if (category === 'unknown-command' || category === 'starttls-masked' || action === 'replace') return 'degrades';
@@ -93,7 +118,14 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
     case 'body-length':
     case 'sender-address-length':
     case 'mime-filename-length':
+    case 'invalid-recipients':
       return severity === 'logged' ? [] : ['raise-limit', 'exempt-gateway'];
+    case 'unexpected-transition':
+    case 'size-violation':
+      return [];
+    case 'connection-limit':
+      // ESMTP exemption does not lift a `set connection` limit: the fix is the limit itself (symptom text)
+      return [];
     case 'starttls-masked':
     case 'starttls-divergence':
       return ['allow-tls', 'exempt-gateway'];
@@ -159,15 +191,32 @@ function afterWhat(stage: Stage): string {
 }
 
 /** The symptom wording for one hit. `server`/`client` are the endpoints as printed. */
-export function symptomFor(category: Category, action: string, stage: Stage, client: string, server: string, detail = ''): Symptom {
+export function symptomFor(
+  category: Category,
+  action: string,
+  stage: Stage,
+  client: string,
+  server: string,
+  detail = '',
+  settings: ExplainSettings = {},
+  syslog: readonly string[] = [],
+): Symptom {
   const sHost = server.replace(/:\d+$/, '');
   const cHost = client.replace(/:\d+$/, '');
+  if (category === 'connection-limit') return connectionLimitSymptom(detail, syslog, sHost);
   if (action === 'drop-connection' || action === 'reset') {
-    const what = dropWhat(category, detail);
-    const reset = action === 'reset';
+    const what = dropWhat(category, detail, settings);
+    // drop-connection-rst=yes: a drop also sends each side an RST, so both ends see a reset, not a time-out
+    const rstDrop = action === 'drop-connection' && settings.dropConnectionRst === true;
+    const reset = action === 'reset' || rstDrop;
     const after = afterWhat(stage);
+    const how = action === 'reset'
+      ? 'resets'
+      : rstDrop
+        ? 'drops (and, with drop-connection-rst=yes, sends a TCP reset to each side of)'
+        : 'silently drops';
     return {
-      summary: `${what}: the ASA ${reset ? 'resets' : 'silently drops'} the connection ${stage.inData ? 'in the middle of the message' : `at ${after}`}; the message is not delivered and the sender retries (and fails again) until it bounces.`,
+      summary: `${what}: the ASA ${how} the connection ${stage.inData ? 'in the middle of the message' : `at ${after}`}; ${rstDrop ? 'both sides see the connection reset at once instead of waiting for a time-out; ' : ''}the message is not delivered and the sender retries (and fails again) until it bounces.`,
       client: reset
         ? [
             `Postfix smtp: "lost connection with ${sHost} ${postfixWhile(stage)}"`,
@@ -260,21 +309,127 @@ export function symptomFor(category: Category, action: string, stage: Stage, cli
         client: ['nothing'],
         server: ['nothing'],
       };
-    default:
+    case 'unexpected-transition':
+      return unexpectedTransitionSymptom(detail, sHost);
+    case 'size-violation':
       return {
-        summary: `${dropWhat(category, detail)} (${action}).`,
-        client: ['depends on the action; see the ASA syslog'],
-        server: ['depends on the action'],
+        summary: `The message is larger than the SIZE the client declared on MAIL FROM${detail ? ` (${detail})` : ''}: only logged (size-check=yes, 108006); mail is not affected by the ASA.`,
+        client: ['nothing from the ASA; a server that enforces the declared SIZE may answer 552 at the end of DATA'],
+        server: ['receives the whole message; a client declaring too small a SIZE is a client bug worth reporting to its owner'],
       };
+    default:
+      break;
   }
+  if (category === 'special-character' && action === 'replace') {
+    return {
+      summary: `A '|' in the envelope address is replaced by a space${detail ? ` (${detail})` : ''}: the server receives a different address than the client sent.`,
+      client: ['no error from the ASA; a server that rejects the changed address answers 5xx to MAIL/RCPT (Postfix smtpd: "501 5.1.3 Bad recipient address syntax") and the client bounces the mail'],
+      server: ['sees the address with a space where the \'|\' was: mail goes to a different (often nonexistent) mailbox or is refused', 'the ASA logs 108002 with the address'],
+    };
+  }
+  if (action === 'rate-limit') {
+    return {
+      summary: `${dropWhat(category, detail, settings)}: ${detail.includes('not enforced') ? 'the rate-limit could not be judged (no capture time), so nothing happened' : 'the rate-limit was exceeded; reported only (rate-limit-exceeded=log), the ASA would drop this message'}.`,
+      client: [detail.includes('not enforced') ? 'nothing' : 'through the ASA: the dropped message is retransmitted by TCP and, while the rate stays exceeded, the session stalls until a time-out'],
+      server: ['no ASA syslog line is documented for rate-limit drops'],
+    };
+  }
+  const logged = syslog.length > 0 ? `the ASA logs ${syslogIds(syslog)}` : 'no ASA syslog line is written for it';
+  if (action === 'log') {
+    return {
+      summary: `Only logged: ${lowerFirst(dropWhat(category, detail, settings))}; mail is not affected.`,
+      client: ['nothing'],
+      server: [`nothing; ${logged}`],
+    };
+  }
+  return {
+    summary: `${dropWhat(category, detail, settings)} (${action}).`,
+    client: [action === 'mask' ? 'receives the matched part masked (the bytes are replaced, the length kept)' : 'depends on the action'],
+    server: [logged],
+  };
 }
 
-function dropWhat(category: Category, detail: string): string {
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** "108005" / "108004 and 507003": the message ids of the syslog lines. */
+function syslogIds(lines: readonly string[]): string {
+  const ids = [...new Set(lines.map((l) => /%ASA-\d-(\d+)/.exec(l)?.[1] ?? 'a line'))];
+  return ids.join(' and ');
+}
+
+/**
+ * unexpected-transition=log (ASA-ESMTP.md 11.5): the server answered out of step with the
+ * dialogue. No ASA syslog line is documented for it, so the admin is pointed at what to look at
+ * instead, per the engine's three kinds (src/inspect/esmtp/session.ts).
+ */
+function unexpectedTransitionSymptom(detail: string, sHost: string): Symptom {
+  const noSyslog = 'no ASA syslog line: the ASA documents "unexpected transition by the SMTP server" among the anomalies it watches, but no action or message for it; the emulator reports it only because unexpected-transition=log';
+  const code = /server reply (\d{3})/.exec(detail)?.[1];
+  if (/354/.test(detail) && /other than DATA/.test(detail)) {
+    return {
+      summary: `The server answered out of step: a 354 ("start mail input") to a command other than DATA (e.g. to RCPT). The ASA ignores it and keeps judging the client's lines as commands; a client that believed the 354 and sent the message would have its message lines judged (and X'd) as commands.`,
+      client: [
+        `the client gets a 354 where it expects 250/4xx/5xx and usually gives up on the transaction (Postfix words such replies "host ${sHost} said: 354 … (in reply to RCPT TO command)")`,
+        noSyslog,
+      ],
+      server: [
+        `look at the server (or a proxy/anti-spam front end before it) at this packet: a 354 to RCPT is a server bug or a server that read pipelined commands out of order; its log for this session shows which command it thought it answered`,
+      ],
+    };
+  }
+  if (/while no command awaited/.test(detail)) {
+    return {
+      summary: `The server sent a reply${code ? ` (${code})` : ''} that no command of the client was waiting for: the replies after it are out of step with the commands they answer.`,
+      client: [
+        `a client may take this reply as the answer to its next command (and a later reply as the answer to the one after): look at the client's log for replies that do not fit the command (e.g. "in reply to QUIT command" with a 250/451)`,
+        noSyslog,
+      ],
+      server: [
+        `look at the server's log at this time: an unsolicited reply is often a time-out or shutdown notice (421/451 "Timeout waiting for client input") or a duplicated reply after a server-side error`,
+      ],
+    };
+  }
+  return {
+    summary: `The server sent a line without a 3-digit reply code (${detail || 'an unexpected server line'}); the ASA's reading of the replies after it is not documented.`,
+    client: [
+      `a strict client cannot parse the reply and may give up on the session; a lenient one skips the line (look at the client's log for a malformed or unexpected reply from ${sHost} at this time)`,
+      noSyslog,
+    ],
+    server: [
+      `look at what wrote the line at this packet: a server banner or debug output, a proxy or load balancer inserting text, or a non-SMTP service on the port`,
+    ],
+  };
+}
+
+/** A class's `set connection` limit refused the connection (pipeline, src/pipeline/connection-limits.ts). */
+function connectionLimitSymptom(detail: string, syslog: readonly string[], sHost: string): Symptom {
+  return {
+    summary: `The ASA refuses the connection: a \`set connection\` limit of the class that matched it is reached${detail ? ` (${detail})` : ''}. Exempting the server from ESMTP inspection does not lift it: raise or remove the \`set connection\` line in that class (or give the mail gateway its own class without it).`,
+    client: [
+      `Postfix smtp: "connect to …[${sHost}]:…: Connection timed out" (the SYN is dropped), the mail is deferred and retried`,
+    ],
+    server: ['never sees the connection', syslog.length > 0 ? `the ASA logs ${syslogIds(syslog)}` : 'no ASA syslog line for this packet'],
+  };
+}
+
+function dropWhat(category: Category, detail: string, settings: ExplainSettings = {}): string {
   const d = detail ? ` (${detail})` : '';
   switch (category) {
     case 'cmd-rcpt-count':
       return `More recipients than the limit${d}`;
+    case 'invalid-recipients': {
+      const counted = settings.invalidRecipientReplies === '4xx-5xx'
+        ? 'counting RCPTs the server refused with 4xx or 5xx (invalid-recipient-replies=4xx-5xx): temporary refusals such as greylisting (450/451) and "too many recipients" (452) count as invalid, so a legitimate sender retrying a greylisted batch can trip it'
+        : 'counting RCPTs the server refused with 5xx, a permanent "no such user" (invalid-recipient-replies=5xx, the default); 4xx refusals do not count';
+      const scope = settings.rcptCountScope === 'connection' ? 'per connection' : 'per mail transaction';
+      return `More invalid recipients than the limit${d}, ${counted}, ${scope}`;
+    }
     case 'header-line-length':
+      if (settings.headerLineLength === 'unfolded') {
+        return `A header field longer than the limit when unfolded${d} (header-line-length=unfolded: the lines of a folded field count together, folding CR LF removed; typical: long DKIM signatures, References, To/Cc lists, even when every physical line is short)`;
+      }
       return `A header line longer than the limit${d} (long DKIM signatures, References, To/Cc lists)`;
     case 'header-length':
       return `A header longer than the limit${d}`;
@@ -292,6 +447,12 @@ function dropWhat(category: Category, detail: string): string {
       return `A special character ('|') in the envelope address${d}`;
     case 'mail-relay':
       return `Mail to a domain the relay rule does not allow${d}`;
+    case 'unexpected-transition':
+      return `The server answered out of step${d}`;
+    case 'size-violation':
+      return `A message larger than its declared SIZE${d}`;
+    case 'connection-limit':
+      return `A connection limit${d}`;
     case 'unknown-command':
       return `An unsupported command${d}`;
     default:

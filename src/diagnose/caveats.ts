@@ -7,6 +7,7 @@ import type { VerdictRecord } from '../output/verdicts.js';
 import type { Finding } from './model.js';
 import { caveatFromNote, noteUse, type Caveat } from './notes.js';
 import type { SessionTranscript } from './transcript.js';
+import { NO_REPLY_CODE_DETAIL } from '../inspect/esmtp/reply-boundary.js';
 
 /** At most this many caveats per session (a hostile or very lossy capture can have many gap episodes). */
 export const MAX_CAVEATS = 20;
@@ -14,6 +15,13 @@ export const MAX_CAVEATS = 20;
 export function sessionCaveats(t: SessionTranscript, verdicts: readonly VerdictRecord[], findings: readonly Finding[]): Caveat[] {
   const all: Caveat[] = [];
   for (const v of verdicts) {
+    // unexpected-transition=log reports a server line without a reply code as a finding; the
+    // uncertainty it puts on the replies after it is the same as the server-anomaly note's
+    if (v.rule === 'unexpected-transition' && v.detail === NO_REPLY_CODE_DETAIL) {
+      const c = caveatFromNote({ ...v, rule: 'server-anomaly' });
+      if (c) all.push(c);
+      continue;
+    }
     if (v.action !== 'note' || noteUse(v) === 'ignore') continue;
     const c = caveatFromNote(v);
     if (!c) continue;

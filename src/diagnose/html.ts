@@ -184,7 +184,8 @@ export function renderHtml(r: DiagnoseReport): string {
   }
   for (const s of r.sessions) {
     out.push(`<section class="session" id="session-${s.id}"><h2>Session ${s.id}: ${esc(s.client)} → ${esc(s.server)}</h2>`);
-    if (!s.inspected) out.push('<p>Not selected for ESMTP inspection by the policy.</p>');
+    if (s.timeRange) out.push(`<p>${esc(s.timeRange)}</p>`);
+    else if (!s.inspected) out.push('<p>Not selected for ESMTP inspection by the policy.</p>');
     if (s.uncertain) out.push('<p class="unc">The findings of this session are uncertain: see the caveats.</p>');
     for (const c of s.caveats) out.push(caveatHtml(c));
     if (s.findings.length === 0) out.push(s.uncertain ? '<p>Nothing found in what the capture shows.</p>' : '<p>Inspection leaves this session alone.</p>');

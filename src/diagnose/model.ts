@@ -40,6 +40,10 @@ export interface SessionReport {
   client: string;
   server: string;
   inspected: boolean;
+  /** The policy's class decision for the session, at its first packet (which class, which ACL line). */
+  decision?: string;
+  /** When a time-range made the decision: why, with the local time it was judged at (decision.ts); else null. */
+  timeRange?: string | null;
   findings: Finding[];
   /** What limits the findings: gaps, divergences from the ASA's path, the capture ending early. */
   caveats: Caveat[];
@@ -71,6 +75,8 @@ export function reportJson(r: DiagnoseReport): unknown {
       client: s.client,
       server: s.server,
       inspected: s.inspected,
+      decision: s.decision ?? '',
+      timeRange: s.timeRange ?? null,
       uncertain: s.uncertain,
       caveats: s.caveats.map((c) => ({ packet: c.packet, kind: c.kind, text: c.text, uncertainFrom: c.uncertainFrom, source: c.source })),
       findings: s.findings.map((f) => ({

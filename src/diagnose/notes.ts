@@ -51,16 +51,25 @@ export function noteUse(v: NoteLike): NoteUse {
 /** Actions of the pipeline's own bookkeeping (per-packet drop records, synthesised RSTs, ...). */
 const BOOKKEEPING: ReadonlySet<string> = new Set(['drop', 'synthesize', 'forward', 'rewrite-retransmission', 'passthrough']);
 
+/**
+ * A packet of a connection refused by a class's `set connection` limit (the pipeline writes a
+ * `drop` per packet: only the SYNs and their retransmissions of that connection, so few). Unlike
+ * the other per-packet drops it is the only record of what happened to the session.
+ */
+export function isConnectionLimitDrop(v: NoteLike): boolean {
+  return v.action === 'drop' && v.rule.startsWith('set connection ');
+}
+
 /** Verdicts diagnose keeps from a replay: what inspection does, and the notes it uses. */
 export function keptForDiagnose(v: NoteLike): boolean {
   if (v.action === 'note') return noteUse(v) !== 'ignore';
-  return !BOOKKEEPING.has(v.action);
+  return !BOOKKEEPING.has(v.action) || isConnectionLimitDrop(v);
 }
 
 /** Verdicts that are inspection doing something to the session (findings), notes that are findings included. */
 export function isInspectionFinding(v: NoteLike): boolean {
   if (v.action === 'note') return noteUse(v) === 'finding';
-  return !BOOKKEEPING.has(v.action);
+  return !BOOKKEEPING.has(v.action) || isConnectionLimitDrop(v);
 }
 
 export type CaveatKind =

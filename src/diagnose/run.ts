@@ -5,6 +5,7 @@ import { compilePolicyText, loadPolicy, type PolicyMode } from '../policy/load.j
 import { replayInMemory } from '../regress/replay-run.js';
 import type { EngineOptions } from '../inspect/options.js';
 import { diagnose } from './analyze.js';
+import type { ExplainSettings } from './catalogue.js';
 import { keptForDiagnose } from './notes.js';
 import type { VerdictRecord } from '../output/verdicts.js';
 import type { DiagnoseReport } from './model.js';
@@ -15,6 +16,17 @@ export interface DiagnoseOptions {
   /** `--policy-mode` (native-notes "layering"); the proposed fixes are compiled in the mode the policy got. */
   policyMode?: PolicyMode;
   engineOptions?: EngineOptions;
+}
+
+/** The engine options that change what a finding means for the admin (catalogue.ts ExplainSettings). */
+function explainSettings(o: EngineOptions): ExplainSettings {
+  return {
+    dropConnectionRst: o.dropConnectionRst,
+    headerLineLength: o.headerLineLength,
+    invalidRecipientReplies: o.invalidRecipientReplies,
+    rcptCountScope: o.rcptCountScope,
+    lengthCountsCrlf: o.lengthCountsCrlf,
+  };
 }
 
 export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise<DiagnoseReport> {
@@ -40,6 +52,7 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     policy,
     policyText,
     lengthCountsCrlf: opts.engineOptions?.lengthCountsCrlf ?? false,
+    ...(opts.engineOptions ? { settings: explainSettings(opts.engineOptions) } : {}),
     // a fix appended to the text must not flip its layering (e.g. a `no` line in a printout)
     compile: (text, source) => compilePolicyText(text, source, policy.layering ? { mode: policy.layering.mode } : {}),
     replay: async (p) => ({ verdicts: (await replayInMemory(input, p, engine)).verdicts, transcripts }),

@@ -26,6 +26,7 @@ export function renderText(r: DiagnoseReport): string {
   for (const s of r.sessions) {
     out.push('');
     out.push(`Session ${s.id}: ${s.client} -> ${s.server}${s.inspected ? '' : '  (not selected for ESMTP inspection)'}${s.uncertain ? '  (findings uncertain)' : ''}`);
+    if (s.timeRange) out.push(`  ${s.timeRange}`);
     for (const c of s.caveats) out.push(`  caveat, packet ${c.packet}: ${c.text}`);
     if (s.findings.length === 0) {
       out.push(s.uncertain ? '  nothing found in what the capture shows (see the caveats).' : '  nothing: inspection leaves this session alone.');

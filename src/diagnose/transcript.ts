@@ -29,6 +29,11 @@ export interface MessageSummary {
   /** Longest header line (CRLF not counted), and the packet that ended it. */
   maxHeaderLine: number;
   maxHeaderLinePacket: number;
+  /**
+   * Longest header field unfolded (RFC 5322 2.2.3: a line starting with SP/TAB continues the
+   * field; contents summed, CR LF not counted), as header-line-length=unfolded measures it.
+   */
+  maxHeaderField: number;
   maxBodyLine: number;
   maxBodyLinePacket: number;
   /** Longest MIME file name (Content-Disposition filename= / Content-Type name=). */
@@ -120,6 +125,8 @@ class SessionState {
   replyCode = -1;
   message: TranscriptEntry | null = null;
   inHeaders = false;
+  /** Length of the header field being read, unfolded (its lines' contents summed). */
+  headerField = 0;
   tlsEntry: TranscriptEntry[] = [];
 
   constructor(conn: ConnectionMeta) {
@@ -399,6 +406,9 @@ export class TranscriptRecorder implements StreamListener {
     sum.bytes += length + 2;
     if (s.inHeaders && length === 0) s.inHeaders = false;
     if (s.inHeaders) {
+      const continues = text.startsWith(' ') || text.startsWith('\\x09');
+      s.headerField = continues ? s.headerField + length : length;
+      if (s.headerField > sum.maxHeaderField) sum.maxHeaderField = s.headerField;
       if (length > sum.maxHeaderLine) {
         sum.maxHeaderLine = length;
         sum.maxHeaderLinePacket = packet;
@@ -461,7 +471,7 @@ export class TranscriptRecorder implements StreamListener {
 
 function emptyMessage(): MessageSummary {
   return {
-    lines: 0, bytes: 0, maxHeaderLine: 0, maxHeaderLinePacket: 0, maxBodyLine: 0, maxBodyLinePacket: 0,
+    lines: 0, bytes: 0, maxHeaderLine: 0, maxHeaderLinePacket: 0, maxHeaderField: 0, maxBodyLine: 0, maxBodyLinePacket: 0,
     maxFilename: 0, maxFilenamePacket: 0, complete: false,
   };
 }

@@ -262,6 +262,12 @@ interface FlowAddrs {
   serverMemo: GroupMemo;
 }
 
+/** A local minute on the ASA clock (minutes since 1970 local) as `HH:MM local (YYYY-MM-DD)`. */
+function localText(localMinute: number): string {
+  const iso = new Date(localMinute * 60_000).toISOString();
+  return `${iso.slice(11, 16)} local (${iso.slice(0, 10)})`;
+}
+
 class Matcher {
   /** Groups flattened once (memoised): matching an ACE never walks a group hierarchy. */
   readonly flat: GroupFlattener;
@@ -311,10 +317,12 @@ class Matcher {
     for (const ace of acl.aces) {
       if (!this.ace(ace, f)) continue;
       if (ace.timeRange !== undefined && !this.inEffect(ace.timeRange.name, f)) {
-        skipped += `; line ${ace.line} skipped: time-range ${ace.timeRange.name} not in effect at the connection's start`;
+        skipped += `; line ${ace.line} skipped: time-range ${ace.timeRange.name} not in effect at the connection's start, ${localText(f.localMinute)}`;
         continue;
       }
-      return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${skipped}` };
+      // diagnose explains a decision a time-range made with the local time it was judged at
+      const timed = ace.timeRange !== undefined ? `; time-range ${ace.timeRange.name} in effect at the connection's start, ${localText(f.localMinute)}` : '';
+      return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${timed}${skipped}` };
     }
     return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}` };
   }
