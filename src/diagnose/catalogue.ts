@@ -428,7 +428,7 @@ function dropWhat(category: Category, detail: string, settings: ExplainSettings 
     }
     case 'header-line-length':
       if (settings.headerLineLength === 'unfolded') {
-        return `A header field longer than the limit when unfolded${d} (header-line-length=unfolded: the lines of a folded field count together, folding CR LF removed; typical: long DKIM signatures, References, To/Cc lists, even when every physical line is short)`;
+        return `A header field longer than the limit when unfolded${d}: header-line-length=unfolded counts a folded field's lines together, so it trips even when every physical line is short (typical: long DKIM signatures, References, To/Cc lists)`;
       }
       return `A header line longer than the limit${d} (long DKIM signatures, References, To/Cc lists)`;
     case 'header-length':
