@@ -11,13 +11,14 @@
  *   expected.annotations.tsv      the annotation comments, "packet<TAB>comment" (readable diffs)
  *   expected.summary.json         packet and connection counts of the replay
  *
- * A suite is a folder of case folders (searched one level deep, or the folder itself if it is a
- * case). Digests are over records, not files, so the writer's volatile file-header options do not
+ * A suite is a folder of case folders, grouped in sub-folders to any depth (case names are the
+ * relative paths), or the folder itself if it is a case. Digests are over records, not files, so the writer's volatile file-header options do not
  * matter (see DigestWriter).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { SmtpInspectError } from '../errors.js';
+import { loadCaseConfig, type CaseConfig } from './case-config.js';
 
 export const CAPTURE_NAMES = ['capture.pcap', 'capture.pcapng', 'capture.pcap.gz', 'capture.pcapng.gz'] as const;
 export const FILES = {
@@ -30,12 +31,7 @@ export const FILES = {
   summary: 'expected.summary.json',
 } as const;
 
-export interface CaseConfig {
-  description?: string;
-  engineOptions?: string[];
-  profile?: 'asa' | 'analysis';
-  checksum?: 'incremental' | 'fix' | 'keep';
-}
+export type { CaseConfig } from './case-config.js';
 
 export interface RegressCase {
   name: string;
@@ -45,38 +41,72 @@ export interface RegressCase {
   config: CaseConfig;
 }
 
-function isCase(dir: string): boolean {
-  return CAPTURE_NAMES.some((n) => fs.existsSync(path.join(dir, n)));
+/**
+ * A case folder found by discovery. `problem` says why it cannot run (no capture, two captures,
+ * nested inside another case); such a case is reported as an ERROR, never skipped.
+ */
+export interface CaseEntry {
+  name: string;
+  dir: string;
+  problem: string | null;
 }
 
-function loadConfig(dir: string): CaseConfig {
-  const f = path.join(dir, FILES.config);
-  if (!fs.existsSync(f)) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(fs.readFileSync(f, 'utf8'));
-  } catch (err) {
-    throw new SmtpInspectError('E_USAGE', `bad case.json: ${(err as Error).message}`, { file: f });
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SmtpInspectError('E_USAGE', 'case.json must hold an object', { file: f });
-  const o = v as Record<string, unknown>;
-  const c: CaseConfig = {};
-  if (typeof o.description === 'string') c.description = o.description;
-  if (Array.isArray(o.engineOptions)) c.engineOptions = o.engineOptions.map(String);
-  if (o.profile === 'asa' || o.profile === 'analysis') c.profile = o.profile;
-  if (o.checksum === 'incremental' || o.checksum === 'fix' || o.checksum === 'keep') c.checksum = o.checksum;
-  return c;
+const CAPTURE_LIST = 'capture.pcap, capture.pcapng, capture.pcap.gz or capture.pcapng.gz';
+
+function listFiles(dir: string): fs.Dirent[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-export function loadCase(dir: string): RegressCase {
-  const capture = CAPTURE_NAMES.map((n) => path.join(dir, n)).find((p) => fs.existsSync(p));
-  if (!capture) throw new SmtpInspectError('E_USAGE', `no capture (${CAPTURE_NAMES.join(', ')}) in case folder`, { file: dir });
-  const policy = path.join(dir, FILES.policy);
-  return { name: path.basename(dir), dir, capture, policy: fs.existsSync(policy) ? policy : null, config: loadConfig(dir) };
+function capturesIn(names: readonly string[]): string[] {
+  return CAPTURE_NAMES.filter((n) => names.includes(n));
 }
 
-/** The cases of a suite folder, sorted by name. */
-export function discoverCases(root: string): RegressCase[] {
+/** A file that shows the folder is meant as a case: expectations, case files, or a misnamed capture. */
+function marksCase(name: string): boolean {
+  return name.startsWith('expected.') || name === FILES.policy || name === FILES.config || /^capture\b/i.test(name);
+}
+
+/** Files that may be the capture under a wrong name, for the error hint. */
+function captureLookalikes(names: readonly string[]): string[] {
+  return names.filter((n) => !(CAPTURE_NAMES as readonly string[]).includes(n) && (/^capture\b/i.test(n) || /\.(pcap|pcapng|cap|dmp|erf)(\.gz)?$/i.test(n)));
+}
+
+function caseProblem(names: readonly string[]): string | null {
+  const caps = capturesIn(names);
+  if (caps.length > 1) return `has ${caps.length} captures: ${caps.join(', ')} (keep one)`;
+  if (caps.length === 1) return null;
+  const like = captureLookalikes(names);
+  return `has ${names.some((n) => n.startsWith('expected.')) ? 'expectations' : 'case files'} but no capture (${CAPTURE_LIST})${like.length ? ` (found ${like.join(', ')}?)` : ''}`;
+}
+
+/**
+ * Loads a case for running. Throws SmtpInspectError (file, line:column, key path) when it cannot
+ * run: a discovery problem, or a bad case.json.
+ */
+export function loadCase(entry: CaseEntry): RegressCase {
+  if (entry.problem) throw new SmtpInspectError('E_USAGE', entry.problem, { file: entry.dir });
+  const capture = CAPTURE_NAMES.map((n) => path.join(entry.dir, n)).find((p) => fs.existsSync(p));
+  if (!capture) throw new SmtpInspectError('E_USAGE', `no capture (${CAPTURE_LIST}) in case folder`, { file: entry.dir });
+  const policy = path.join(entry.dir, FILES.policy);
+  const config = path.join(entry.dir, FILES.config);
+  return {
+    name: entry.name,
+    dir: entry.dir,
+    capture,
+    policy: fs.existsSync(policy) ? policy : null,
+    config: fs.existsSync(config) ? loadCaseConfig(config) : {},
+  };
+}
+
+/**
+ * The cases of a suite folder, in path order. A folder holding a capture (or expectations, a
+ * case.json, a policy.txt, a capture-like file) is a case; any other folder is a group and is
+ * searched recursively (folders starting with "." are not), so cases may be grouped
+ * (`suite/group/case`, named `group/case`). A case folder is not searched further: a case
+ * folder inside it is reported as a case that cannot run. Throws only when DIR itself is unusable
+ * or holds no case at all.
+ */
+export function discoverCases(root: string): CaseEntry[] {
   let st: fs.Stats;
   try {
     st = fs.statSync(root);
@@ -84,14 +114,28 @@ export function discoverCases(root: string): RegressCase[] {
     throw new SmtpInspectError('E_USAGE', 'suite folder not found', { file: root });
   }
   if (!st.isDirectory()) throw new SmtpInspectError('E_USAGE', 'not a folder', { file: root });
-  if (isCase(root)) return [loadCase(root)];
-  const cases = fs
-    .readdirSync(root, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && isCase(path.join(root, d.name)))
-    .map((d) => loadCase(path.join(root, d.name)))
-    .sort((a, b) => a.name.localeCompare(b.name));
-  if (cases.length === 0) throw new SmtpInspectError('E_USAGE', 'no case folders (each needs a capture.pcap or capture.pcapng)', { file: root });
-  return cases;
+  const entries: CaseEntry[] = [];
+  const walk = (dir: string, rel: string): void => {
+    const items = listFiles(dir);
+    const files = items.filter((d) => !d.isDirectory()).map((d) => d.name);
+    const subdirs = items.filter((d) => d.isDirectory() && !d.name.startsWith('.'));
+    const name = rel === '' ? path.basename(path.resolve(dir)) : rel;
+    if (files.some(marksCase)) {
+      entries.push({ name, dir, problem: caseProblem(files) });
+      for (const d of subdirs) {
+        const sub = path.join(dir, d.name);
+        const subFiles = fs.readdirSync(sub);
+        if (subFiles.some(marksCase)) {
+          entries.push({ name: `${name}/${d.name}`, dir: sub, problem: `is inside case folder ${name}: a case folder cannot hold other cases (move it next to ${name}, or into a group folder without a capture)` });
+        }
+      }
+      return;
+    }
+    for (const d of subdirs) walk(path.join(dir, d.name), rel === '' ? d.name : `${rel}/${d.name}`);
+  };
+  walk(root, '');
+  if (entries.length === 0) throw new SmtpInspectError('E_USAGE', `no case folders (each needs one of ${CAPTURE_LIST})`, { file: root });
+  return entries;
 }
 
 export interface Expectations {

@@ -2,17 +2,41 @@
 import path from 'node:path';
 import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
-import { discoverCases, readExpectations, writeExpectations, type RegressCase } from './case.js';
+import { EXIT, SmtpInspectError } from '../errors.js';
+import { discoverCases, loadCase, readExpectations, writeExpectations, type CaseEntry, type RegressCase } from './case.js';
 import { compareCase, expectationsOf, type CaseRun } from './compare.js';
 import { maskRecord } from './diff.js';
 import { replayInMemory, summaryCounts } from './replay-run.js';
 
+/**
+ * ok / updated: the case ran (and matched, or its expectations were rewritten); fail: it ran and
+ * its output differs from the expectations; error: it could not run (bad case.json, policy,
+ * engine option, capture, or a missing/ambiguous capture) and says why.
+ */
+export type CaseStatus = 'ok' | 'updated' | 'fail' | 'error';
+
 export interface SuiteCaseResult {
   name: string;
+  status: CaseStatus;
+  /** status is ok or updated. */
   ok: boolean;
   updated: boolean;
   problems: string[];
 }
+
+/** Exit code of a suite run: 2 when any case could not run (bad input), else 1 on any difference. */
+export function suiteExitCode(results: readonly SuiteCaseResult[]): number {
+  if (results.some((r) => r.status === 'error')) return EXIT.USAGE_OR_INPUT;
+  if (results.some((r) => r.status === 'fail')) return EXIT.FINDINGS;
+  return EXIT.OK;
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof SmtpInspectError) return err.describe();
+  return err instanceof Error ? `internal error: ${err.stack ?? err.message}` : String(err);
+}
+
+const LABEL: Record<CaseStatus, string> = { ok: 'ok     ', updated: 'updated', fail: 'FAIL   ', error: 'ERROR  ' };
 
 export async function runCase(c: RegressCase): Promise<CaseRun> {
   const policy = await loadPolicy(c.policy);
@@ -34,25 +58,30 @@ export async function runCase(c: RegressCase): Promise<CaseRun> {
   };
 }
 
+async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResult> {
+  let c: RegressCase;
+  let run: CaseRun;
+  try {
+    c = loadCase(entry);
+    run = await runCase(c);
+  } catch (err) {
+    return { name: entry.name, status: 'error', ok: false, updated: false, problems: [`  cannot run: ${describeError(err)}`] };
+  }
+  if (update) {
+    writeExpectations(c, expectationsOf(run));
+    return { name: c.name, status: 'updated', ok: true, updated: true, problems: [] };
+  }
+  const cmp = compareCase(readExpectations(c), run, c.dir);
+  return { name: c.name, status: cmp.ok ? 'ok' : 'fail', ok: cmp.ok, updated: false, problems: cmp.problems };
+}
+
+/** Runs every case; a case that cannot run is an ERROR result and the others still run. */
 export async function runSuite(dir: string, opts: { update: boolean; log?: (line: string) => void }): Promise<SuiteCaseResult[]> {
   const log = opts.log ?? (() => {});
   const results: SuiteCaseResult[] = [];
-  for (const c of discoverCases(dir)) {
-    let res: SuiteCaseResult;
-    try {
-      const run = await runCase(c);
-      if (opts.update) {
-        writeExpectations(c, expectationsOf(run));
-        res = { name: c.name, ok: true, updated: true, problems: [] };
-      } else {
-        const cmp = compareCase(readExpectations(c), run, c.dir);
-        res = { name: c.name, ok: cmp.ok, updated: false, problems: cmp.problems };
-      }
-    } catch (err) {
-      const msg = err instanceof Error && 'describe' in err && typeof err.describe === 'function' ? String(err.describe()) : err instanceof Error ? err.message : String(err);
-      res = { name: c.name, ok: false, updated: false, problems: [`  replay failed: ${msg}`] };
-    }
-    log(`${res.updated ? 'updated' : res.ok ? 'ok     ' : 'FAIL   '} ${res.name}`);
+  for (const entry of discoverCases(dir)) {
+    const res = await runOne(entry, opts.update);
+    log(`${LABEL[res.status]} ${res.name}`);
     for (const p of res.problems) log(p);
     results.push(res);
   }

@@ -1,0 +1,183 @@
+/**
+ * Strict reading of a case's case.json: a misspelled key or a wrong value must not quietly turn
+ * a case into one that tests something else, so every unknown key, wrong type, unknown value and
+ * bad engine option is an error naming the file, line:column and key path.
+ */
+import fs from 'node:fs';
+import { SmtpInspectError } from '../errors.js';
+import { parseEngineOption, parseEngineOptions } from '../inspect/options.js';
+import type { PipelineProfile } from '../pipeline/types.js';
+import type { ChecksumMode } from '../decode/checksum.js';
+
+export interface CaseConfig {
+  description?: string;
+  engineOptions?: string[];
+  profile?: PipelineProfile;
+  checksum?: ChecksumMode;
+}
+
+const PROFILES: readonly PipelineProfile[] = ['asa', 'analysis'];
+const CHECKSUMS: readonly ChecksumMode[] = ['incremental', 'fix', 'keep'];
+const KEYS = ['description', 'engineOptions', 'profile', 'checksum'] as const;
+
+/** Where each value (by key path: `profile`, `engineOptions[1]`) and each key starts in valid JSON text. */
+interface Positions {
+  values: Map<string, number>;
+  keys: Map<string, number[]>;
+}
+
+/** A scan over text JSON.parse already accepted: only positions are taken, no validation needed. */
+function scanPositions(text: string): Positions {
+  const values = new Map<string, number>();
+  const keys = new Map<string, number[]>();
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r\uFEFF'.includes(text.charAt(i))) i++;
+  };
+  const str = (): string => {
+    const start = i++;
+    while (i < text.length && text.charAt(i) !== '"') i += text.charAt(i) === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i)) as string;
+  };
+  const value = (p: string): void => {
+    ws();
+    values.set(p, i);
+    const ch = text.charAt(i);
+    if (ch === '{' || ch === '[') {
+      const close = ch === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text.charAt(i) === close) {
+        i++;
+        return;
+      }
+      for (let n = 0; ; n++) {
+        let child = `${p}[${n}]`;
+        if (ch === '{') {
+          ws();
+          const at = i;
+          const k = str();
+          child = p ? `${p}.${k}` : k;
+          const seen = keys.get(child) ?? [];
+          seen.push(at);
+          keys.set(child, seen);
+          ws();
+          i++; // ':'
+        }
+        value(child);
+        ws();
+        if (text.charAt(i++) !== ',') return;
+      }
+    }
+    if (ch === '"') {
+      str();
+      return;
+    }
+    while (i < text.length && !',]} \t\n\r'.includes(text.charAt(i))) i++;
+  };
+  value('');
+  return { values, keys };
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+function suggestion(key: string): string {
+  const near = KEYS.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  return near ? `; did you mean "${near}"?` : '';
+}
+
+/** Reads and validates `file` (which exists). Throws SmtpInspectError with file:line:col and the key path. */
+export function loadCaseConfig(file: string): CaseConfig {
+  const text = fs.readFileSync(file, 'utf8');
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    throw new SmtpInspectError('E_USAGE', `case.json is not valid JSON: ${msg}`, {
+      file,
+      ...(pos ? lineColumn(text, Number(pos[1])) : {}),
+    });
+  }
+  const where = scanPositions(text);
+  const fail = (keyPath: string, why: string, at: number | undefined): never => {
+    throw new SmtpInspectError('E_USAGE', `${keyPath ? keyPath + ': ' : ''}${why}`, { file, ...lineColumn(text, at ?? 0) });
+  };
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    return fail('', `case.json must hold an object {${KEYS.map((k) => `"${k}"`).join(', ')}}`, where.values.get(''));
+  }
+  for (const [k, at] of where.keys) {
+    if (at.length > 1) fail(k, `key given ${at.length} times`, at[1]);
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!(KEYS as readonly string[]).includes(k)) {
+      fail(k, `unknown key (known: ${KEYS.join(', ')})${suggestion(k)}`, where.keys.get(k)?.[0]);
+    }
+  }
+  const c: CaseConfig = {};
+  if ('description' in o) {
+    if (typeof o.description !== 'string') fail('description', 'must be a string', where.values.get('description'));
+    else c.description = o.description;
+  }
+  if ('engineOptions' in o) {
+    const opts = o.engineOptions;
+    if (!Array.isArray(opts)) return fail('engineOptions', 'must be an array of "name=value" strings', where.values.get('engineOptions'));
+    const list: string[] = [];
+    opts.forEach((t: unknown, n) => {
+      const p = `engineOptions[${n}]`;
+      if (typeof t !== 'string') return fail(p, 'must be a "name=value" string', where.values.get(p));
+      try {
+        parseEngineOption(t);
+      } catch (err) {
+        if (err instanceof SmtpInspectError) fail(p, err.message, where.values.get(p));
+        throw err;
+      }
+      list.push(t);
+    });
+    try {
+      parseEngineOptions(list); // the combination, too
+    } catch (err) {
+      if (err instanceof SmtpInspectError) fail('engineOptions', err.message, where.values.get('engineOptions'));
+      throw err;
+    }
+    c.engineOptions = list;
+  }
+  if ('profile' in o) {
+    const p = PROFILES.find((x) => x === o.profile);
+    if (!p) fail('profile', `must be one of ${PROFILES.map((x) => `"${x}"`).join(', ')}, not ${JSON.stringify(o.profile)}`, where.values.get('profile'));
+    else c.profile = p;
+  }
+  if ('checksum' in o) {
+    const m = CHECKSUMS.find((x) => x === o.checksum);
+    if (!m) fail('checksum', `must be one of ${CHECKSUMS.map((x) => `"${x}"`).join(', ')}, not ${JSON.stringify(o.checksum)}`, where.values.get('checksum'));
+    else c.checksum = m;
+  }
+  return c;
+}
