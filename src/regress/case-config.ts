@@ -119,11 +119,10 @@ export function loadCaseConfig(file: string): CaseConfig {
     v = JSON.parse(text);
   } catch (err) {
     const msg = (err as Error).message;
+    // V8 names the offset ("at position N"), or says the text ended early
     const pos = /position (\d+)/.exec(msg);
-    throw new SmtpInspectError('E_USAGE', `case.json is not valid JSON: ${msg}`, {
-      file,
-      ...(pos ? lineColumn(text, Number(pos[1])) : {}),
-    });
+    const at = pos ? Number(pos[1]) : /end of JSON input/.test(msg) ? text.length : null;
+    throw new SmtpInspectError('E_USAGE', `case.json is not valid JSON: ${msg}`, { file, ...(at === null ? {} : lineColumn(text, at)) });
   }
   const where = scanPositions(text);
   const fail = (keyPath: string, why: string, at: number | undefined): never => {
