@@ -1,10 +1,11 @@
 /**
  * A regression case is a folder:
  *
- *   capture.pcap | capture.pcapng | capture.pcap.gz   the input (required)
+ *   capture.pcap | capture.pcapng | capture.pcap[ng].gz   the input (exactly one)
  *   policy.txt                    ASA configuration (optional; default policy without it)
  *   case.json                     optional: {"description", "engineOptions": ["name=value"],
  *                                 "profile": "asa"|"analysis", "checksum": "incremental"|"fix"|"keep"}
+ *                                 read strictly (case-config.ts)
  *   expected.verdicts.jsonl       every verdict record, as `replay --verdicts` writes them
  *   expected.out.sha256           digest of OUT's records (timestamps, lengths, bytes)
  *   expected.annotated.sha256     digest of the annotated pcapng's records (with comments)
