@@ -114,6 +114,11 @@ class PcapWriter implements PacketWriter {
     this.flushRun();
   }
 
+  flush(): void {
+    this.flushRun();
+    this.sink.flush();
+  }
+
   async close(): Promise<void> {
     try {
       this.flushRun();

@@ -571,6 +571,11 @@ class PcapngWriterImpl implements PcapngWriter {
     this.flushRun();
   }
 
+  flush(): void {
+    this.flushRun();
+    this.sink.flush();
+  }
+
   async close(): Promise<void> {
     try {
       this.flushRun();

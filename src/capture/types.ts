@@ -265,6 +265,12 @@ export interface PacketWriter {
    * `holdInputRuns`): call it from CaptureSource.run's onRelease. A no-op for other writers.
    */
   releaseInput?(): void;
+  /**
+   * Writes every record buffered so far to the destination now (whole records only). Live capture
+   * calls it after each batch so a reader of the file sees packets as they are captured; replay
+   * never does (its big buffered writes are the fast path).
+   */
+  flush?(): void;
   /** Flushes buffered records and closes the destination (not stdout's fd). */
   close(): Promise<void>;
   /** Records written so far. */

@@ -47,6 +47,7 @@ function followingPcapng(source: CaptureSource, w: PcapngWriter): WriterLike {
     addInterface: (iface) => w.addInterface(iface),
     writeInputBlock: (block) => w.writeInputBlock(block),
     releaseInput: () => w.releaseInput?.(),
+    flush: () => w.flush?.(),
     close: () => w.close(),
     get count() {
       return w.count;

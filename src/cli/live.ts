@@ -9,6 +9,7 @@ import { createPcapngWriter } from '../capture/pcapng-writer.js';
 import { createWriterLike } from '../capture/writer-like.js';
 import { defaultFilter, formatDevices, listDevices, LiveSource } from '../capture/live-source.js';
 import { CAP_SNAPLEN, deviceMtu } from '../capture/live-cap.js';
+import type { ChecksumMode } from '../decode/checksum.js';
 
 import type { PacketWriter } from '../capture/types.js';
 import { EXIT, OutputError, SmtpInspectError } from '../errors.js';
@@ -32,6 +33,17 @@ import { positiveIntegerOption } from './numbers.js';
 /** Room for the link-layer header on top of the MTU (Ethernet with a VLAN tag, or SLL2). */
 const LINK_HEADER_ALLOWANCE = 20;
 
+/**
+ * Default kernel capture buffer (-B), KiB. cap opens libpcap in immediate mode (TPACKET_V2: one
+ * fixed frame per packet, sized from the snaplen and the device's MTU: 64 KiB on lo), so the
+ * buffer is a number of frames, not of bytes. See native-notes/live-capture.md for the numbers.
+ */
+export const DEFAULT_BUFFER_KIB = 131072;
+/** cap passes the size to libpcap as a C int (bytes). */
+export const MAX_BUFFER_KIB = Math.floor(0x7fffffff / 1024);
+/** After the first gap warning, at most one more per this many ms while gaps keep appearing. */
+const GAP_WARNING_INTERVAL_MS = 60_000;
+
 export interface LiveCliOptions {
   interface?: string;
   filter?: string;
@@ -51,6 +63,8 @@ export interface LiveCliOptions {
   quiet?: boolean;
   print: 'verdicts' | 'syslog' | 'both' | 'none';
   count?: string;
+  bufferSize?: string;
+  checksum?: ChecksumMode;
 }
 
 export function registerLive(program: Command): void {
@@ -86,6 +100,7 @@ export function registerLive(program: Command): void {
         'user',
         'profile',
         'count',
+        'bufferSize',
       ]),
     )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
@@ -94,6 +109,8 @@ export function registerLive(program: Command): void {
     .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
     .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")
     .option('-c, --count <N>', 'stop after N captured packets')
+    .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_BUFFER_KIB} = ${DEFAULT_BUFFER_KIB / 1024} MiB); raise it when the summary reports capture gaps`)
+    .addOption(new Option('--checksum <MODE>', 'TCP checksum after an edit: incremental keeps a wrong one wrong (on lo every checksum is offloaded, i.e. partial: fix makes them valid)').choices(['incremental', 'fix', 'keep']).default('incremental'))
     .option('-q, --quiet', 'do not print the counters at the end')
     .addHelpText(
       'after',
@@ -122,6 +139,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (opts.count !== undefined) {
     maxCount = positiveIntegerOption(opts.count, '--count');
   }
+  const bufferKiB = opts.bufferSize === undefined ? DEFAULT_BUFFER_KIB : positiveIntegerOption(opts.bufferSize, '-B/--buffer-size', MAX_BUFFER_KIB);
   if (opts.syslogTimestamps === true && opts.syslog === undefined) {
     throw new SmtpInspectError('E_USAGE', '--syslog-timestamps applies to the --syslog FILE lines: add --syslog FILE or drop --syslog-timestamps');
   }
@@ -142,7 +160,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   const filter = opts.filter ?? defaultFilter(policy.esmtpPorts());
 
   // Open the device first: permission, device and filter errors come before any file is created.
-  const source = await LiveSource.open({ device: opts.interface, filter });
+  const source = await LiveSource.open({ device: opts.interface, filter, kernelBuffer: bufferKiB * 1024 });
 
   const stdoutLines = new TextFileOutput('-');
   let packets: PacketWriter | null = null;
@@ -175,6 +193,9 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     if (opts.annotate !== undefined) annotate = createPcapngWriter(opts.annotate, { interfaces: [], userAppl: 'smtp-inspect live' });
     if (opts.verdicts !== undefined) verdictFile = new VerdictFileWriter(opts.verdicts);
     if (opts.syslog !== undefined) syslogFile = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
+    // The file headers go out now: a reader (tshark -r -, tail) sees a valid capture at once.
+    packets?.flush?.();
+    annotate?.flush?.();
     // Outputs are open (files created as root where root may write): now give up root.
     if (opts.user !== undefined) dropPrivileges(opts.user);
   } catch (err) {
@@ -209,10 +230,11 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     clientInterface: opts.clientInterface,
     serverInterface: opts.serverInterface,
     format: 'pcap',
+    checksumMode: opts.checksum ?? 'incremental',
     outputs: { packets, annotate, verdicts: onVerdict, syslog: onSyslog },
   });
 
-  process.stderr.write(`smtp-inspect: capturing on ${opts.interface} (${source.linkName}), filter "${filter}"; Ctrl-C to stop\n`);
+  process.stderr.write(`smtp-inspect: capturing on ${opts.interface} (${source.linkName}), filter "${filter}", buffer ${bufferKiB} KiB; Ctrl-C to stop\n`);
   const mtu = deviceMtu(opts.interface);
   if (mtu !== null && mtu + LINK_HEADER_ALLOWANCE > CAP_SNAPLEN) {
     process.stderr.write(
@@ -224,16 +246,46 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   source.onHandlerError = (err) => {
     process.stderr.write(`smtp-inspect: internal error on a captured packet (capture continues): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   };
-  // Connections expire and held packets leave on time even when no packet arrives.
   const feed = new GuardedFeed(pipeline, source);
-  const stopTicker = startLiveTicker(pipeline, (err) => {
-    if (!(err instanceof OutputError)) return source.onHandlerError?.(err);
-    feed.fail(err);
-  });
+  const gapWarner = new GapWarner(bufferKiB);
+  // Like tcpdump -U, but per batch: the records of one poll of the capture (cap drains the ring in
+  // one libuv poll callback) are written with one write() once the batch is done.
+  const flushOutputs = (): void => {
+    try {
+      packets?.flush?.();
+      annotate?.flush?.();
+    } catch (err) {
+      feed.fail(err);
+    }
+    gapWarner.check(pipeline.summary().gaps);
+  };
+  let flushScheduled = false;
+  const flushBatch = (): void => {
+    flushScheduled = false;
+    flushOutputs();
+  };
+  // Connections expire and held packets leave on time even when no packet arrives.
+  const stopTicker = startLiveTicker(
+    {
+      tick: (sec, nsec) => {
+        pipeline.tick(sec, nsec);
+        flushOutputs();
+      },
+    },
+    (err) => {
+      if (!(err instanceof OutputError)) return source.onHandlerError?.(err);
+      feed.fail(err);
+    },
+  );
   let stats;
   try {
     stats = await source.run(
       (rec) => {
+        // setImmediate runs after the poll phase, i.e. after the whole batch.
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushBatch);
+        }
         if (feed.process(rec) && maxCount > 0 && rec.packetNumber >= maxCount) source.stop();
       },
       (iface) => pipeline.addInterface(iface),
@@ -250,8 +302,51 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (summary && !opts.quiet) {
     // formatSummary's first line names a replay input; the live header below replaces it.
     const text = formatSummary(summary, { input: `live:${opts.interface}`, out: opts.write ?? null, verdicts: opts.verdicts ?? null, syslog: opts.syslog ?? null, annotate: opts.annotate ?? null }, false).replace(/^replay of [^\n]*\n/, '');
-    const extra = stats.snapTruncated ? `records longer than libpcap's 65535-byte snaplen (cut): ${stats.snapTruncated}\n` : '';
+    const extra = (stats.snapTruncated ? `records longer than libpcap's 65535-byte snaplen (cut): ${stats.snapTruncated}\n` : '') + formatGapLine(summary.gaps, bufferKiB);
     process.stderr.write(`live capture on ${opts.interface}: ${stats.packets} packet(s) captured, filter "${filter}"\n${extra}${text}`);
   }
   return interrupt.interrupted ? EXIT.INTERRUPTED : EXIT.OK;
+}
+
+interface GapTotals {
+  count: number;
+  bytes: number;
+  connections: number;
+}
+
+function describeGaps(g: GapTotals): string {
+  return `${g.count} gap(s), ${g.bytes} byte(s) never seen, in ${g.connections} connection(s)`;
+}
+
+/**
+ * The summary's capture-loss line. cap gives no pcap_stats (kernel drop counter), so what the
+ * capture itself shows is reported: stream bytes that never arrived while the peers went on.
+ */
+export function formatGapLine(g: GapTotals, bufferKiB: number): string {
+  if (g.count === 0) return 'capture gaps: none (no sign of packets lost by the capture)\n';
+  return (
+    `capture gaps: ${describeGaps(g)}\n` +
+    `  most likely packets the kernel dropped because the capture buffer (-B ${bufferKiB} KiB) was full: raise -B; ` +
+    'the verdicts on those connections (tcp-gap, out-of-order drops, sessions picked up midstream) may not be what the ASA saw\n'
+  );
+}
+
+/** The running warning on stderr: at the first gap, then at most once a minute while more appear. */
+class GapWarner {
+  private warnedCount = 0;
+  private lastWarnMs = 0;
+
+  constructor(private readonly bufferKiB: number) {}
+
+  check(g: GapTotals): void {
+    if (g.count <= this.warnedCount) return;
+    const now = Date.now();
+    if (this.warnedCount > 0 && now - this.lastWarnMs < GAP_WARNING_INTERVAL_MS) return;
+    this.lastWarnMs = now;
+    process.stderr.write(
+      `smtp-inspect: warning: capture gaps so far: ${describeGaps(g)}: most likely packets the kernel dropped ` +
+        `(capture buffer -B ${this.bufferKiB} KiB full); raise -B${this.warnedCount === 0 ? ' (repeated at most once a minute)' : ''}\n`,
+    );
+    this.warnedCount = g.count;
+  }
 }

@@ -102,6 +102,9 @@ export class InspectionPipeline implements SessionEvents {
   /** Connections whose session reached dropped/reset during the current call. */
   private newDrops: ConnState[] = [];
 
+  /** Connections counted in s.gaps.connections (gaps are rare: a set is cheap enough). */
+  private readonly gappedConns = new WeakSet<ConnState>();
+
   /** Hold-back queue: a ring of reused slots and entries. */
   private readonly hq = new HoldQueue();
 
@@ -113,6 +116,7 @@ export class InspectionPipeline implements SessionEvents {
   private readonly s: ReplaySummary = {
     connections: { tracked: 0, inspected: 0, exempted: 0, denied: 0, dropped: 0, reset: 0 },
     packets: { in: 0, out: 0, forwarded: 0, modified: 0, dropped: 0, synthesized: 0, forcedForward: 0, checksumBroken: 0, maxHeld: 0 },
+    gaps: { count: 0, bytes: 0, connections: 0 },
     bytesIn: 0,
     edits: 0,
     verdicts: 0,
@@ -217,7 +221,7 @@ export class InspectionPipeline implements SessionEvents {
   summary(): ReplaySummary {
     const st = this.flows.stats;
     this.s.connections.tracked = st.opened;
-    return { ...this.s, connections: { ...this.s.connections }, packets: { ...this.s.packets } };
+    return { ...this.s, connections: { ...this.s.connections }, packets: { ...this.s.packets }, gaps: { ...this.s.gaps } };
   }
 
   /** Packets currently held back. */
@@ -670,13 +674,25 @@ export class InspectionPipeline implements SessionEvents {
 
   private onGap(conn: Connection<ConnState>, dir: Direction, offset: number, length: number): void {
     const st = conn.state;
-    if (st === null || st.session === null) return;
+    if (st === null) return;
+    const cut = this.isSnaplenCut(conn, dir, offset, length);
+    if (!cut) {
+      // Counted for every tracked connection (exempted too): in a live capture a gap is a loss.
+      const g = this.s.gaps;
+      g.count++;
+      g.bytes += length;
+      if (!this.gappedConns.has(st)) {
+        this.gappedConns.add(st);
+        g.connections++;
+      }
+    }
+    if (st.session === null) return;
     const text = `gap: ${length} byte(s) of ${dirName(dir)} never seen at stream offset ${offset}`;
     const e = this.current;
     if (this.annotating && e !== null && e.conn === st) e.note(text);
     else if (this.annotating && e !== null && e.conn === null) e.note(`${text} (connection ${conn.client} -> ${conn.server})`);
     if (!st.dropped) {
-      st.session.gap(dir, offset, length, this.isSnaplenCut(conn, dir, offset, length) ? 'truncated' : 'missing');
+      st.session.gap(dir, offset, length, cut ? 'truncated' : 'missing');
       this.checkDrop(st);
     }
     const at = e ?? null;

@@ -77,6 +77,16 @@ export interface ReplaySummary {
     /** Most packets held back at once. */
     maxHeld: number;
   };
+  /**
+   * Stream bytes never seen in the capture (reassembly gaps, not counting payload cut by the
+   * snaplen): in a live capture, most likely packets the kernel dropped (ring buffer full).
+   */
+  gaps: {
+    count: number;
+    bytes: number;
+    /** Connections with at least one such gap. */
+    connections: number;
+  };
   bytesIn: number;
   edits: number;
   verdicts: number;
