@@ -239,7 +239,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   if (mtu !== null && mtu + LINK_HEADER_ALLOWANCE > CAP_SNAPLEN) {
     process.stderr.write(
       `smtp-inspect: note: ${opts.interface}'s MTU is ${mtu}: frames longer than ${CAP_SNAPLEN} bytes are cut by the capture binding's fixed snaplen, ` +
-        'and the bytes lost become gaps (counted in the summary); for bulk transfers capture with `tcpdump -s 0 -w` and replay the file\n',
+        'the bytes lost become gaps for the inspector (the cut records are counted in the summary, apart from capture gaps); for bulk transfers capture with `tcpdump -s 0 -w` and replay the file\n',
     );
   }
   const interrupt = new Interrupt(() => source.stop());
