@@ -72,9 +72,23 @@ function captureLookalikes(names: readonly string[]): string[] {
   return names.filter((n) => !(CAPTURE_NAMES as readonly string[]).includes(n) && (/^capture\b/i.test(n) || /\.(pcap|pcapng|cap|dmp|erf)(\.gz)?$/i.test(n)));
 }
 
+const KNOWN_CASE_FILES: ReadonlySet<string> = new Set([...Object.values(FILES), ...CAPTURE_NAMES]);
+
+/**
+ * Case files under a name the runner does not read: a `policy.cfg` would leave the case on the
+ * default policy, an `expected.verdict.jsonl` unchecked. Other files (notes, READMEs) are fine.
+ */
+function misnamedCaseFiles(names: readonly string[]): string[] {
+  return names.filter((n) => !KNOWN_CASE_FILES.has(n) && (/^policy\b/i.test(n) || /^expected\./i.test(n) || /^case\b.*\.json$/i.test(n)));
+}
+
 function caseProblem(names: readonly string[]): string | null {
   const caps = capturesIn(names);
   if (caps.length > 1) return `has ${caps.length} captures: ${caps.join(', ')} (keep one)`;
+  const misnamed = misnamedCaseFiles(names);
+  if (misnamed.length > 0) {
+    return `has ${misnamed.join(', ')}, which the runner does not read (case files: ${FILES.policy}, ${FILES.config}, ${Object.values(FILES).filter((f) => f.startsWith('expected.')).join(', ')})`;
+  }
   if (caps.length === 1) return null;
   const like = captureLookalikes(names);
   return `has ${names.some((n) => n.startsWith('expected.')) ? 'expectations' : 'case files'} but no capture (${CAPTURE_LIST})${like.length ? ` (found ${like.join(', ')}?)` : ''}`;

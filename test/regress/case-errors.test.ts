@@ -138,6 +138,22 @@ describe('no case is skipped silently', () => {
     expect(code).toBe(2);
   }, 30_000);
 
+  it('a case file under a name the runner does not read (policy.cfg, expected.verdict.jsonl) is an ERROR; notes are fine', async () => {
+    const root = suite();
+    const policy = addCase(root, 'policy-cfg');
+    fs.writeFileSync(path.join(policy, 'policy.cfg'), 'policy-map type inspect esmtp _default_esmtp_map\n parameters\n  no mask-banner\n');
+    const expected = addCase(root, 'expected-typo');
+    fs.renameSync(path.join(expected, 'expected.verdicts.jsonl'), path.join(expected, 'expected.verdict.jsonl'));
+    const notes = addCase(root, 'with-notes');
+    fs.writeFileSync(path.join(notes, 'README.md'), 'why this case exists\n');
+    fs.writeFileSync(path.join(notes, 'notes.txt'), 'more\n');
+    const { status, text, code } = await run(root);
+    expect(status).toEqual({ 'policy-cfg': 'error', 'expected-typo': 'error', 'with-notes': 'ok' });
+    expect(text).toMatch(/^ERROR +policy-cfg\n\s+cannot run: \S+policy-cfg: has policy\.cfg, which the runner does not read \(case files: policy\.txt, case\.json, expected\.verdicts\.jsonl/m);
+    expect(text).toMatch(/^ERROR +expected-typo\n\s+cannot run: \S+expected-typo: has expected\.verdict\.jsonl, which the runner does not read/m);
+    expect(code).toBe(2);
+  }, 30_000);
+
   it('grouped case folders are found and named by relative path; a case inside a case is an ERROR', async () => {
     const root = suite();
     addCase(root, 'group/sub/deep');
