@@ -111,9 +111,31 @@ function suggestion(key: string): string {
   return near ? `; did you mean "${near}"?` : '';
 }
 
+/**
+ * The text of case.json, or a one-line error: a folder or unreadable file under that name, and
+ * a byte-order mark (JSON.parse rejects it with an opaque "Unexpected token" at position 0).
+ */
+function readConfigText(file: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EISDIR' ? 'case.json is not a file (it is a folder)' : code === 'ENOENT' ? 'case.json is a broken symbolic link' : `cannot read case.json (${code ?? String(err)})`;
+    throw new SmtpInspectError('E_USAGE', why, { file });
+  }
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    throw new SmtpInspectError('E_USAGE', 'case.json starts with a UTF-8 byte-order mark (save it without)', { file, line: 1, column: 1 });
+  }
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new SmtpInspectError('E_USAGE', 'case.json is UTF-16 (save it as UTF-8 without a byte-order mark)', { file, line: 1, column: 1 });
+  }
+  return bytes.toString('utf8');
+}
+
 /** Reads and validates `file` (which exists). Throws SmtpInspectError with file:line:col and the key path. */
 export function loadCaseConfig(file: string): CaseConfig {
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readConfigText(file);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -149,6 +171,8 @@ export function loadCaseConfig(file: string): CaseConfig {
     const opts = o.engineOptions;
     if (!Array.isArray(opts)) return fail('engineOptions', 'must be an array of "name=value" strings', where.values.get('engineOptions'));
     const list: string[] = [];
+    // a name given twice would silently keep the last value, as a key given twice would
+    const firstAt = new Map<string, number>();
     opts.forEach((t: unknown, n) => {
       const p = `engineOptions[${n}]`;
       if (typeof t !== 'string') return fail(p, 'must be a "name=value" string', where.values.get(p));
@@ -158,6 +182,10 @@ export function loadCaseConfig(file: string): CaseConfig {
         if (err instanceof SmtpInspectError) fail(p, err.message, where.values.get(p));
         throw err;
       }
+      const name = t.slice(0, t.indexOf('=')).trim();
+      const first = firstAt.get(name);
+      if (first !== undefined) fail(p, `engine option '${name}' given twice (also engineOptions[${first}]); keep one`, where.values.get(p));
+      firstAt.set(name, n);
       list.push(t);
     });
     try {

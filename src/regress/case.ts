@@ -54,8 +54,32 @@ export interface CaseEntry {
 
 const CAPTURE_LIST = 'capture.pcap, capture.pcapng, capture.pcap.gz or capture.pcapng.gz';
 
-function listFiles(dir: string): fs.Dirent[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** What a folder entry is, symbolic links followed (a link to a folder is a folder). */
+type EntryKind = 'file' | 'dir' | 'broken' | 'other';
+
+interface FolderEntry {
+  name: string;
+  kind: EntryKind;
+  link: boolean;
+}
+
+function entryKind(dir: string, d: fs.Dirent): EntryKind {
+  if (d.isDirectory()) return 'dir';
+  if (d.isFile()) return 'file';
+  if (!d.isSymbolicLink()) return 'other';
+  try {
+    const st = fs.statSync(path.join(dir, d.name));
+    return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+  } catch {
+    return 'broken'; // dangling, or a loop of links (ELOOP)
+  }
+}
+
+function listFolder(dir: string): FolderEntry[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .map((d) => ({ name: d.name, kind: entryKind(dir, d), link: d.isSymbolicLink() }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function capturesIn(names: readonly string[]): string[] {
@@ -82,7 +106,16 @@ function misnamedCaseFiles(names: readonly string[]): string[] {
   return names.filter((n) => !KNOWN_CASE_FILES.has(n) && (/^policy\b/i.test(n) || /^expected\./i.test(n) || /^case\b.*\.json$/i.test(n)));
 }
 
-function caseProblem(names: readonly string[]): string | null {
+/** Case files the runner would read that are folders, dangling links, devices. */
+function caseFileKindProblems(entries: readonly FolderEntry[]): string[] {
+  return entries
+    .filter((e) => KNOWN_CASE_FILES.has(e.name) && e.kind !== 'file')
+    .map((e) => (e.kind === 'broken' ? `${e.name} is a broken symbolic link` : `${e.name} is not a file${e.kind === 'dir' ? ' (it is a folder)' : ''}`));
+}
+
+function caseProblem(entries: readonly FolderEntry[], names: readonly string[]): string | null {
+  const kinds = caseFileKindProblems(entries);
+  if (kinds.length > 0) return kinds.join('; ');
   const caps = capturesIn(names);
   if (caps.length > 1) return `has ${caps.length} captures: ${caps.join(', ')} (keep one)`;
   const misnamed = misnamedCaseFiles(names);
@@ -113,13 +146,44 @@ export function loadCase(entry: CaseEntry): RegressCase {
   };
 }
 
+/** A folder to search: where it is, its case name, and the case folder it lies in (if any). */
+interface Pending {
+  dir: string;
+  rel: string;
+  insideCase: string | null;
+}
+
+/** Path order, segment by segment (`g/x` before `g-y`), as a depth-first walk lists them. */
+function comparePaths(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+function linkTarget(p: string): string {
+  try {
+    return fs.readlinkSync(p);
+  } catch {
+    return '?';
+  }
+}
+
 /**
  * The cases of a suite folder, in path order. A folder holding a capture (or expectations, a
  * case.json, a policy.txt, a capture-like file) is a case; any other folder is a group and is
  * searched recursively (folders starting with "." are not), so cases may be grouped
- * (`suite/group/case`, named `group/case`). A case folder is not searched further: a case
- * folder inside it is reported as a case that cannot run. Throws only when DIR itself is unusable
- * or holds no case at all.
+ * (`suite/group/case`, named `group/case`). Symbolic links to folders are followed and named by
+ * the path as found; a folder reached a second time (through a link, or a link loop) is an ERROR
+ * entry naming where it already is, and is not searched again. Real folders are searched before
+ * linked ones, so a link never takes a case's name from its real folder. The whole subtree of a
+ * case folder is searched too: every case folder inside it is an ERROR entry. A broken symbolic
+ * link in a group folder is an ERROR entry. Throws only when DIR itself is unusable or holds no
+ * case at all.
  */
 export function discoverCases(root: string): CaseEntry[] {
   let st: fs.Stats;
@@ -130,25 +194,71 @@ export function discoverCases(root: string): CaseEntry[] {
   }
   if (!st.isDirectory()) throw new SmtpInspectError('E_USAGE', 'not a folder', { file: root });
   const entries: CaseEntry[] = [];
-  const walk = (dir: string, rel: string): void => {
-    const items = listFiles(dir);
-    const files = items.filter((d) => !d.isDirectory()).map((d) => d.name);
-    const subdirs = items.filter((d) => d.isDirectory() && !d.name.startsWith('.'));
-    const name = rel === '' ? path.basename(path.resolve(dir)) : rel;
-    if (files.some(marksCase)) {
-      entries.push({ name, dir, problem: caseProblem(files) });
-      for (const d of subdirs) {
-        const sub = path.join(dir, d.name);
-        const subFiles = fs.readdirSync(sub);
-        if (subFiles.some(marksCase)) {
-          entries.push({ name: `${name}/${d.name}`, dir: sub, problem: `is inside case folder ${name}: a case folder cannot hold other cases (move it next to ${name}, or into a group folder without a capture)` });
-        }
-      }
+  const rootName = path.basename(path.resolve(root));
+  /** realpath of every folder searched -> the name it is known by in the suite. */
+  const seen = new Map<string, string>();
+  const linked: Pending[] = [];
+  const walk = ({ dir, rel, insideCase }: Pending): void => {
+    const name = rel === '' ? rootName : rel;
+    let items: FolderEntry[];
+    try {
+      seen.set(fs.realpathSync(dir), rel === '' ? `${rootName} (the suite folder)` : rel);
+      items = listFolder(dir);
+    } catch (err) {
+      entries.push({ name, dir, problem: `cannot read this folder (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
       return;
     }
-    for (const d of subdirs) walk(path.join(dir, d.name), rel === '' ? d.name : `${rel}/${d.name}`);
+    // a known case-file name is a case file whatever it is (a folder there is an error, not a group)
+    const fileItems = items.filter((e) => e.kind !== 'dir' || KNOWN_CASE_FILES.has(e.name));
+    const files = fileItems.map((e) => e.name);
+    const subdirs = items.filter((e) => e.kind === 'dir' && !KNOWN_CASE_FILES.has(e.name) && !e.name.startsWith('.'));
+    const child = (e: FolderEntry): string => (rel === '' ? e.name : `${rel}/${e.name}`);
+    let inside = insideCase;
+    if (files.some(marksCase)) {
+      if (insideCase === null) {
+        entries.push({ name, dir, problem: caseProblem(fileItems, files) });
+        inside = name;
+      } else {
+        entries.push({ name, dir, problem: `is inside case folder ${insideCase}: a case folder cannot hold other cases (move it next to ${insideCase}, or into a group folder without a capture)` });
+      }
+    } else if (insideCase === null) {
+      // in a group, a dangling link may well have been meant as a case: say so
+      for (const e of items.filter((x) => x.kind === 'broken' && !x.name.startsWith('.'))) {
+        const p = path.join(dir, e.name);
+        entries.push({ name: child(e), dir: p, problem: `is a broken symbolic link (to ${linkTarget(p)})` });
+      }
+    }
+    for (const e of subdirs) {
+      const next = { dir: path.join(dir, e.name), rel: child(e), insideCase: inside };
+      if (e.link) linked.push(next);
+      else walk(next);
+    }
   };
-  walk(root, '');
+  walk({ dir: root, rel: '', insideCase: null });
+  // linked folders after every real one, so a duplicate is the link, not the real folder
+  for (let next = linked.shift(); next; next = linked.shift()) {
+    let real: string;
+    let parentReal: string;
+    try {
+      real = fs.realpathSync(next.dir);
+      parentReal = fs.realpathSync(path.dirname(next.dir));
+    } catch (err) {
+      entries.push({ name: next.rel, dir: next.dir, problem: `cannot follow this symbolic link (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+      continue;
+    }
+    const target = linkTarget(next.dir);
+    if (parentReal === real || parentReal.startsWith(real + path.sep)) {
+      entries.push({ name: next.rel, dir: next.dir, problem: `symbolic link loop: links to ${target}, a folder that contains it` });
+      continue;
+    }
+    const known = seen.get(real);
+    if (known !== undefined) {
+      entries.push({ name: next.rel, dir: next.dir, problem: `is a symbolic link to ${target}, a folder already part of the suite as ${known}` });
+      continue;
+    }
+    walk(next);
+  }
+  entries.sort((a, b) => comparePaths(a.name, b.name));
   if (entries.length === 0) throw new SmtpInspectError('E_USAGE', `no case folders (each needs one of ${CAPTURE_LIST})`, { file: root });
   return entries;
 }
