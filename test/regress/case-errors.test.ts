@@ -207,3 +207,125 @@ describe('one rule for case errors: every case runs, ERROR exits 2, FAIL exits 1
     expect(fail.code).toBe(1);
   }, 30_000);
 });
+
+describe('symbolic links, nested cases, case files that are not files', () => {
+  it('a linked case or group folder runs under the path as found; a folder reached twice or a link loop is an ERROR', async () => {
+    const parent = suite();
+    const root = path.join(parent, 'S');
+    addCase(root, 'a-real');
+    addCase(parent, 'grp/inner'); // outside the suite, reached only through the link
+    addCase(parent, 'outside-case');
+    fs.symlinkSync('a-real', path.join(root, 'link-a')); // same folder as a-real
+    fs.symlinkSync('../grp', path.join(root, 'grp2link'));
+    fs.symlinkSync(path.join(parent, 'outside-case'), path.join(root, 'b-linked-case'));
+    fs.symlinkSync('..', path.join(parent, 'grp', 'up')); // grp/up -> grp's parent, which holds grp: a loop
+    fs.symlinkSync('/nonexistent-regress-target', path.join(root, 'dangling'));
+    expect(discoverCases(root).map((c) => c.name)).toEqual(['a-real', 'b-linked-case', 'dangling', 'grp2link/inner', 'grp2link/up', 'link-a']);
+    const { status, text, code } = await run(root);
+    expect(status).toEqual({
+      'a-real': 'ok',
+      'b-linked-case': 'ok',
+      'grp2link/inner': 'ok',
+      'link-a': 'error',
+      'grp2link/up': 'error',
+      dangling: 'error',
+    });
+    expect(text).toMatch(/^ERROR +link-a\n\s+cannot run: \S+link-a: is a symbolic link to a-real, a folder already part of the suite as a-real/m);
+    expect(text).toMatch(/^ERROR +grp2link\/up\n\s+cannot run: \S+up: symbolic link loop: links to \.\., a folder that contains it/m);
+    expect(text).toMatch(/^ERROR +dangling\n\s+cannot run: \S+dangling: is a broken symbolic link \(to \/nonexistent-regress-target\)/m);
+    expect(code).toBe(2);
+  }, 30_000);
+
+  it('the real folder keeps its name even when a link to it sorts first', () => {
+    const root = suite();
+    addCase(root, 'z-real');
+    fs.symlinkSync('z-real', path.join(root, 'a-link'));
+    const found = discoverCases(root);
+    expect(found.map((c) => [c.name, c.problem === null])).toEqual([
+      ['a-link', false],
+      ['z-real', true],
+    ]);
+    expect(found[0]!.problem).toMatch(/already part of the suite as z-real$/);
+  });
+
+  it('a link to the suite folder itself is a loop, not a second walk of the suite', () => {
+    const root = suite();
+    addCase(root, 'g/c');
+    fs.symlinkSync(root, path.join(root, 'g', 'self'));
+    expect(discoverCases(root).map((c) => [c.name, c.problem])).toEqual([
+      ['g/c', null],
+      ['g/self', expect.stringMatching(/^symbolic link loop/)],
+    ]);
+  });
+
+  it('a case two or more levels inside a case folder is an ERROR; the outer case still runs', async () => {
+    const root = suite();
+    const outer = addCase(root, 'a');
+    addCase(outer, 'grp/inner');
+    addCase(outer, 'grp/deeper/still');
+    const { status, text, code } = await run(root);
+    expect(status).toEqual({ a: 'ok', 'a/grp/inner': 'error', 'a/grp/deeper/still': 'error' });
+    expect(text).toMatch(/^ERROR +a\/grp\/inner\n\s+cannot run: \S+inner: is inside case folder a: a case folder cannot hold other cases/m);
+    expect(text).toMatch(/^ERROR +a\/grp\/deeper\/still\n\s+cannot run: \S+still: is inside case folder a:/m);
+    expect(code).toBe(2);
+  }, 30_000);
+
+  it('case.json, policy.txt or a capture that is a folder, and a dangling capture link: one ERROR line each, no stack', async () => {
+    const root = suite();
+    const cj = addCase(root, 'cj');
+    fs.rmSync(path.join(cj, 'case.json'), { force: true });
+    fs.mkdirSync(path.join(cj, 'case.json'));
+    fs.mkdirSync(path.join(addCase(root, 'pol'), 'policy.txt'));
+    const cap = addCase(root, 'cap');
+    fs.rmSync(path.join(cap, 'capture.pcap'));
+    fs.mkdirSync(path.join(cap, 'capture.pcap'));
+    const dang = addCase(root, 'dang');
+    fs.rmSync(path.join(dang, 'capture.pcap'));
+    fs.symlinkSync('/nonexistent-regress-target.pcap', path.join(dang, 'capture.pcap'));
+    const exp = addCase(root, 'exp');
+    fs.rmSync(path.join(exp, 'expected.summary.json'));
+    fs.mkdirSync(path.join(exp, 'expected.summary.json'));
+    addCase(root, 'good');
+    const { status, text, code } = await run(root);
+    expect(status).toEqual({ cap: 'error', cj: 'error', dang: 'error', exp: 'error', good: 'ok', pol: 'error' });
+    expect(text).toMatch(/^ERROR +cj\n\s+cannot run: \S+cj: case\.json is not a file \(it is a folder\) \[E_USAGE\]$/m);
+    expect(text).toMatch(/^ERROR +pol\n\s+cannot run: \S+pol: policy\.txt is not a file \(it is a folder\) \[E_USAGE\]$/m);
+    expect(text).toMatch(/^ERROR +cap\n\s+cannot run: \S+cap: capture\.pcap is not a file \(it is a folder\) \[E_USAGE\]$/m);
+    expect(text).toMatch(/^ERROR +dang\n\s+cannot run: \S+dang: capture\.pcap is a broken symbolic link \[E_USAGE\]$/m);
+    expect(text).toMatch(/^ERROR +exp\n\s+cannot run: \S+exp: expected\.summary\.json is not a file/m);
+    expect(text).not.toMatch(/internal error|EISDIR|\n\s+at /);
+    expect(code).toBe(2);
+  }, 30_000);
+
+  it('loadCaseConfig on a folder named case.json: one error, not EISDIR', () => {
+    const dir = suite();
+    const f = path.join(dir, 'case.json');
+    fs.mkdirSync(f);
+    expect(() => loadCaseConfig(f)).toThrow(SmtpInspectError);
+    expect(() => loadCaseConfig(f)).toThrow(/^case\.json is not a file \(it is a folder\)$/);
+  });
+});
+
+describe('case.json: byte-order mark, an engine option given twice', () => {
+  it('a BOM is named at 1:1; UTF-16 too', () => {
+    const e = configError('\uFEFF{"profile": "asa"}');
+    expect(e.message).toBe('case.json starts with a UTF-8 byte-order mark (save it without)');
+    expect([e.line, e.column]).toEqual([1, 1]);
+    const dir = suite();
+    const f = path.join(dir, 'case.json');
+    fs.writeFileSync(f, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{}', 'utf16le')]));
+    expect(() => loadCaseConfig(f)).toThrow(/^case\.json is UTF-16/);
+  });
+
+  it('the same engine option twice is an ERROR at the second, as a duplicate key is; different options are fine', () => {
+    const e = configError('{"engineOptions": ["judging=line",\n  "judging=segment"]}');
+    expect(e.message).toBe("engineOptions[1]: engine option 'judging' given twice (also engineOptions[0]); keep one");
+    expect([e.line, e.column]).toEqual([2, 3]);
+    const spaced = configError('{"engineOptions": ["banner-mask=A", "judging=line", " banner-mask = A"]}');
+    expect(spaced.message).toMatch(/^engineOptions\[2\]: engine option 'banner-mask' given twice \(also engineOptions\[0\]\)/);
+    const dir = suite();
+    const f = path.join(dir, 'case.json');
+    fs.writeFileSync(f, '{"engineOptions": ["banner-mask=A", "judging=line"]}');
+    expect(loadCaseConfig(f).engineOptions).toEqual(['banner-mask=A', 'judging=line']);
+  });
+});
