@@ -231,17 +231,22 @@ export function observedValue(t: SessionTranscript, category: Category, lengthCo
  * invalid-recipient-replies=4xx-5xx. Replies are paired with the commands in order (pipelining).
  */
 export function invalidRecipients(t: SessionTranscript, settings: ExplainSettings = {}): number {
+  return invalidRecipientTally(t, settings).count;
+}
+
+/** As invalidRecipients, with the reply codes of that transaction's counted refusals, in order. */
+export function invalidRecipientTally(t: SessionTranscript, settings: ExplainSettings = {}): { count: number; codes: number[] } {
   const lowest = settings.invalidRecipientReplies === '4xx-5xx' ? 400 : 500;
   const pending: string[] = [];
-  let n = 0;
-  let max = 0;
+  let run: number[] = [];
+  let best: number[] = [];
   let greeted = false;
   for (const e of t.entries) {
     if (e.kind === 'command') {
       pending.push(e.verb);
-      if (settings.rcptCountScope !== 'connection' && (e.verb === 'MAIL' || e.verb === 'RSET')) n = 0;
+      if (settings.rcptCountScope !== 'connection' && (e.verb === 'MAIL' || e.verb === 'RSET')) run = [];
     } else if (e.kind === 'message') {
-      if (settings.rcptCountScope !== 'connection') n = 0;
+      if (settings.rcptCountScope !== 'connection') run = [];
     } else if (e.kind === 'reply') {
       if (!greeted) {
         greeted = true;
@@ -249,10 +254,21 @@ export function invalidRecipients(t: SessionTranscript, settings: ExplainSetting
       }
       const verb = pending.shift();
       const code = Number(e.verb);
-      if (verb === 'RCPT' && code >= lowest && code <= 599) max = Math.max(max, ++n);
+      if (verb === 'RCPT' && code >= lowest && code <= 599) {
+        run.push(code);
+        if (run.length > best.length) best = run.slice();
+      }
     }
   }
-  return max;
+  return { count: best.length, codes: best };
+}
+
+/** "450, 550, 450": counted reply codes in reply order; past 8, each once with how often ("550 x101"), as the engine's detail. */
+export function codeList(codes: readonly number[]): string {
+  if (codes.length <= 8) return codes.join(', ');
+  const n = new Map<number, number>();
+  for (const c of codes) n.set(c, (n.get(c) ?? 0) + 1);
+  return [...n].map(([c, k]) => (k > 1 ? `${c} x${k}` : String(c))).join(', ');
 }
 
 function inspectingClass(d: ClassDecision): InspectingClass | null {
@@ -285,7 +301,29 @@ function matchFor(d: ClassDecision, rule: string): EsmtpMatch | undefined {
   return d.esmtp?.matches.find((m) => norm(m.text) === norm(rule));
 }
 
-function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false, settings: ExplainSettings = {}): Candidate | null {
+/** Per capture (its transcript list), per map and criterion: the value a raised limit is based on. */
+const captureMemo = new WeakMap<readonly SessionTranscript[], Map<string, { observed: number; text: string }>>();
+
+/**
+ * The capture's sessions a raised limit applies to: those inspected with the same ESMTP map (the
+ * copy replaces it for all of them), so "this capture reaches N" is the maximum over them.
+ */
+function sessionsUnderMap(mapName: string, t: SessionTranscript, capture: readonly SessionTranscript[], policy: CompiledPolicy): SessionTranscript[] {
+  const same = capture.filter((x) => x === t || decisionFor(policy, x).esmtp?.name === mapName);
+  return same.includes(t) ? same : [t, ...same];
+}
+
+/** The largest observed value over `sessions`, and the session that reaches it (first on ties). */
+function maxObserved(sessions: readonly SessionTranscript[], value: (x: SessionTranscript) => number): { value: number; session: SessionTranscript | null } {
+  let best: { value: number; session: SessionTranscript | null } = { value: 0, session: null };
+  for (const x of sessions) {
+    const v = value(x);
+    if (v > best.value) best = { value: v, session: x };
+  }
+  return best;
+}
+
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false, settings: ExplainSettings = {}, capture: readonly SessionTranscript[] = [t]): Candidate | null {
   const d = decisionFor(policy, t);
   const cls = inspectingClass(d);
   if (kind === 'exempt-gateway') {
@@ -307,10 +345,23 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
     const m = matchFor(d, f.rule);
     const cur = m ? /\bgt\s+(\d+)\s*$/i.exec(m.text) : null;
     if (!m || !cur) return null;
-    const observed = observedValue(t, f.category, lengthCountsCrlf, settings);
+    // one copy of the map serves every session inspected with it: the limit must fit them all
+    // (measured once per map and criterion: every finding of the capture asks the same)
+    let memo = captureMemo.get(capture);
+    if (!memo) captureMemo.set(capture, (memo = new Map()));
+    const memoKey = `${d.esmtp.name}\n${f.category}`;
+    let reach = memo.get(memoKey);
+    if (!reach) {
+      const under = sessionsUnderMap(d.esmtp.name, t, capture, policy);
+      const top = maxObserved(under, (x) => observedValue(x, f.category, lengthCountsCrlf, settings));
+      const inSession = (x: SessionTranscript | null) => (under.length > 1 && x ? ` (session ${x.id})` : '');
+      reach = { observed: top.value, text: `${inSession(top.session)}${measuredAs(under, top.session ?? t, f.category, settings, inSession)}` };
+      memo.set(memoKey, reach);
+    }
+    const observed = reach.observed;
     const gt = raisedLimit(Number(cur[1]), observed);
     change = { raise: { classId: m.classId, gt } };
-    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}${measuredAs(t, f.category, settings)}` : ''})`;
+    summary = `raise "${m.text}" to gt ${gt} (a copy of ${d.esmtp.name}${observed > 0 ? `; this capture reaches ${observed}${reach.text}` : ''})`;
     key = `raise:${d.esmtp.name}:${m.classId}`;
   } else if (kind === 'allow-tls') {
     change = { allowTls: true };
@@ -328,16 +379,17 @@ function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: read
  * How the value a raised limit is based on was measured, when an engine option decides it: the
  * admin must know which criterion the ASA is assumed to apply (and that the default reads it otherwise).
  */
-function measuredAs(t: SessionTranscript, category: Category, settings: ExplainSettings): string {
+function measuredAs(under: readonly SessionTranscript[], top: SessionTranscript, category: Category, settings: ExplainSettings, inSession: (x: SessionTranscript | null) => string): string {
   if (category === 'header-line-length' && settings.headerLineLength === 'unfolded') {
-    const physical = observedValue(t, category, settings.lengthCountsCrlf ?? false);
-    return ` as the longest header field unfolded, header-line-length=unfolded (folded lines counted together, CR LF not counted); its longest physical header line, which the default header-line-length=physical measures, is ${physical}`;
+    const physical = maxObserved(under, (x) => observedValue(x, category, settings.lengthCountsCrlf ?? false));
+    return ` as the longest header field unfolded, header-line-length=unfolded (folded lines counted together, CR LF not counted); its longest physical header line, which the default header-line-length=physical measures, is ${physical.value}${inSession(physical.session)}`;
   }
   if (category === 'invalid-recipients') {
     const scope = settings.rcptCountScope === 'connection' ? 'in the connection' : 'in one transaction';
-    return settings.invalidRecipientReplies === '4xx-5xx'
-      ? ` recipients refused with 4xx or 5xx ${scope} (invalid-recipient-replies=4xx-5xx); with 5xx only: ${invalidRecipients(t, { ...settings, invalidRecipientReplies: '5xx' })}`
-      : ` recipients refused with 5xx ${scope} (invalid-recipient-replies=5xx)`;
+    const codes = codeList(invalidRecipientTally(top, settings).codes);
+    if (settings.invalidRecipientReplies !== '4xx-5xx') return ` recipients refused with 5xx ${scope} (${codes}; invalid-recipient-replies=5xx)`;
+    const only5 = maxObserved(under, (x) => invalidRecipients(x, { ...settings, invalidRecipientReplies: '5xx' }));
+    return ` recipients refused with 4xx or 5xx ${scope} (${codes}; invalid-recipient-replies=4xx-5xx); with 5xx only: ${only5.value}${inSession(only5.session)}`;
   }
   return '';
 }
@@ -432,7 +484,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       }
       let chosen: FixProposal | null = null;
       for (const kind of kinds) {
-        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf, settings);
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf, settings, transcripts);
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;

@@ -3,24 +3,26 @@
  * decision (src/policy/compile.ts) is taken at the session's first packet, and its reason names
  * each access-list entry skipped because its time-range was not in effect then, and the time-range
  * of the entry that decided, with the ASA's local time. This turns that into one sentence for the
- * admin ("inspected because access-list T line 3's time-range NIGHT was not in effect at 02:13
- * local (2024-01-10): ..."), or null when no time-range took part.
+ * admin ("inspected because access-list T line 1 (config line 3)'s time-range NIGHT was not in
+ * effect at 02:13 local (2024-01-10): ..."), or null when no time-range took part. "line N" is the
+ * entry's 1-based position in the access-list, as the ASA numbers it; the config line finds it in the file.
  */
 import type { ClassDecision } from '../policy/types.js';
 
 interface Clause {
   acl: string;
-  /** The deciding entry: its line, permit/deny and text; null for the implicit deny. */
-  decided: { line: number; permits: boolean; text: string } | null;
+  /** The deciding entry: its position in the list, config line, permit/deny and text; null for the implicit deny. */
+  decided: { line: number; configLine: number; permits: boolean; text: string } | null;
   /** The deciding entry's time-range, in effect at the connection's start. */
   inEffect: { range: string; at: string } | null;
-  skipped: Array<{ line: number; range: string; at: string }>;
+  skipped: Array<{ line: number; configLine: number; range: string; at: string }>;
 }
 
-const DECIDED = /access-list (\S+) line (\d+) (permits|denies) it \((.*?)\)(?=;|$)/y;
+// "line N (config line L)": N is the entry's position in the list (the ASA's numbering), L the policy file's line
+const DECIDED = /access-list (\S+) line (\d+) \(config line (\d+)\) (permits|denies) it \((.*?)\)(?=;|$)/y;
 const IMPLICIT = /no line of access-list (\S+) permits it \(implicit deny\)/y;
 const IN_EFFECT = /; time-range (\S+) in effect at the connection's start, (\d\d:\d\d local \(\d{4}-\d\d-\d\d\))/y;
-const SKIPPED = /; line (\d+) skipped: time-range (\S+) not in effect at the connection's start, (\d\d:\d\d local \(\d{4}-\d\d-\d\d\))/y;
+const SKIPPED = /; line (\d+) \(config line (\d+)\) skipped: time-range (\S+) not in effect at the connection's start, (\d\d:\d\d local \(\d{4}-\d\d-\d\d\))/y;
 
 /** The access-list clauses of a decision reason, with their time-range parts. */
 export function readClauses(reason: string): Clause[] {
@@ -32,7 +34,7 @@ export function readClauses(reason: string): Clause[] {
     const n = d ? null : IMPLICIT.exec(reason);
     if (!d && !n) continue;
     const c: Clause = d
-      ? { acl: d[1] ?? '', decided: { line: Number(d[2]), permits: d[3] === 'permits', text: d[4] ?? '' }, inEffect: null, skipped: [] }
+      ? { acl: d[1] ?? '', decided: { line: Number(d[2]), configLine: Number(d[3]), permits: d[4] === 'permits', text: d[5] ?? '' }, inEffect: null, skipped: [] }
       : { acl: n?.[1] ?? '', decided: null, inEffect: null, skipped: [] };
     let at = (d ?? n)?.index ?? i;
     at += (d ?? n)?.[0].length ?? 0;
@@ -46,7 +48,7 @@ export function readClauses(reason: string): Clause[] {
       SKIPPED.lastIndex = at;
       const s = SKIPPED.exec(reason);
       if (!s) break;
-      c.skipped.push({ line: Number(s[1]), range: s[2] ?? '', at: s[3] ?? '' });
+      c.skipped.push({ line: Number(s[1]), configLine: Number(s[2]), range: s[3] ?? '', at: s[4] ?? '' });
       at = SKIPPED.lastIndex;
     }
     out.push(c);
@@ -55,17 +57,17 @@ export function readClauses(reason: string): Clause[] {
   return out;
 }
 
-function entryName(c: Clause, line: number, text?: string): string {
-  return `access-list ${c.acl} line ${line}${text ? ` (${text})` : ''}`;
+function entryName(c: Clause, line: number, configLine: number, text?: string): string {
+  return `access-list ${c.acl} line ${line} (config line ${configLine}${text ? `: ${text}` : ''})`;
 }
 
 function clauseSentence(c: Clause): string | null {
   const parts: string[] = [];
-  for (const s of c.skipped) parts.push(`${entryName(c, s.line)}'s time-range ${s.range} was not in effect at ${s.at}, so that entry was skipped`);
+  for (const s of c.skipped) parts.push(`${entryName(c, s.line, s.configLine)}'s time-range ${s.range} was not in effect at ${s.at}, so that entry was skipped`);
   if (c.decided && c.inEffect) {
-    parts.push(`${entryName(c, c.decided.line, c.decided.text)}'s time-range ${c.inEffect.range} was in effect at ${c.inEffect.at}, so that entry ${c.decided.permits ? 'permits' : 'denies'} it`);
+    parts.push(`${entryName(c, c.decided.line, c.decided.configLine, c.decided.text)}'s time-range ${c.inEffect.range} was in effect at ${c.inEffect.at}, so that entry ${c.decided.permits ? 'permits' : 'denies'} it`);
   } else if (parts.length > 0) {
-    parts.push(c.decided ? `${entryName(c, c.decided.line, c.decided.text)} ${c.decided.permits ? 'permits' : 'denies'} it` : `no other line of access-list ${c.acl} permits it (implicit deny)`);
+    parts.push(c.decided ? `${entryName(c, c.decided.line, c.decided.configLine, c.decided.text)} ${c.decided.permits ? 'permits' : 'denies'} it` : `no other line of access-list ${c.acl} permits it (implicit deny)`);
   }
   return parts.length > 0 ? parts.join('; ') : null;
 }

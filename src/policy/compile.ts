@@ -314,15 +314,19 @@ class Matcher {
   /** First ACE that matches decides: permit = match, deny = no match; none = implicit deny. */
   acl(acl: AccessList, f: FlowAddrs): { match: boolean; why: string } {
     let skipped = '';
-    for (const ace of acl.aces) {
+    for (let k = 0; k < acl.aces.length; k++) {
+      const ace = acl.aces[k]!;
       if (!this.ace(ace, f)) continue;
+      // "line N" is the entry's 1-based position in the list, as the ASA numbers it (show
+      // access-list, `access-list X line N`); the config-file line follows for finding it in the text
+      const where = `line ${k + 1} (config line ${ace.line})`;
       if (ace.timeRange !== undefined && !this.inEffect(ace.timeRange.name, f)) {
-        skipped += `; line ${ace.line} skipped: time-range ${ace.timeRange.name} not in effect at the connection's start, ${localText(f.localMinute)}`;
+        skipped += `; ${where} skipped: time-range ${ace.timeRange.name} not in effect at the connection's start, ${localText(f.localMinute)}`;
         continue;
       }
       // diagnose explains a decision a time-range made with the local time it was judged at
       const timed = ace.timeRange !== undefined ? `; time-range ${ace.timeRange.name} in effect at the connection's start, ${localText(f.localMinute)}` : '';
-      return { match: ace.action === 'permit', why: `access-list ${acl.name} line ${ace.line} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${timed}${skipped}` };
+      return { match: ace.action === 'permit', why: `access-list ${acl.name} ${where} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${timed}${skipped}` };
     }
     return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}` };
   }

@@ -33,12 +33,12 @@ export function timeRangeReports(cfg: ParsedConfig): TimeRangeReport[] {
   const zone = clock.summerTime ? `${clock.timezone}/${clock.summerTime.zone}` : clock.timezone;
   const usedBy = new Map<string, TimeRangeReport['usedBy']>();
   for (const acl of cfg.accessLists.values())
-    for (const ace of acl.aces) {
-      if (!ace.timeRange) continue;
+    acl.aces.forEach((ace, k) => {
+      if (!ace.timeRange) return;
       let list = usedBy.get(ace.timeRange.name);
       if (!list) usedBy.set(ace.timeRange.name, (list = []));
-      list.push({ accessList: acl.name, line: ace.line, entry: ace.text });
-    }
+      list.push({ accessList: acl.name, line: ace.line, position: k + 1, entry: ace.text });
+    });
   return [...cfg.timeRanges.values()].map((def) => ({
     name: def.name,
     line: def.pos.line,

@@ -155,8 +155,12 @@ export interface TimeRangeReport {
   absolute: { start: string | null; end: string | null; zone: string } | null;
   /** The `periodic` lines as printed back (`periodic weekdays 08:00 to 18:00`). */
   periodic: string[];
-  /** The access-list entries naming it (`entry` is the text after `access-list NAME extended `). */
-  usedBy: Array<{ accessList: string; line: number; entry: string }>;
+  /**
+   * The access-list entries naming it (`entry` is the text after `access-list NAME extended `):
+   * `line` is the policy file's line, as everywhere in this report; `position` the entry's 1-based
+   * place in the list, the N of the ASA's `access-list NAME line N` (and of the decision reason).
+   */
+  usedBy: Array<{ accessList: string; line: number; position: number; entry: string }>;
 }
 
 export interface CompiledPolicy {

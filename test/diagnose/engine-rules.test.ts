@@ -15,7 +15,7 @@ import { runDiagnose } from '../../src/diagnose/run.js';
 import { renderText } from '../../src/diagnose/text.js';
 import { reportJson } from '../../src/diagnose/model.js';
 import { categorize, symptomFor, type Stage } from '../../src/diagnose/catalogue.js';
-import { invalidRecipients } from '../../src/diagnose/analyze.js';
+import { codeList, invalidRecipientTally, invalidRecipients } from '../../src/diagnose/analyze.js';
 import { parseEngineOptions } from '../../src/inspect/options.js';
 
 const fixture = (n: string) => path.join(REPO_ROOT, 'test/inspect/fixtures', n);
@@ -89,7 +89,15 @@ describe('invalid-recipients and header-line-length with their engine options (r
     expect(f.symptom.summary).toMatch(/greylisting/);
     expect(f.fix?.kind).toBe('raise-limit');
     expect(f.fix?.verified).toBe(true);
-    expect(f.fix?.summary).toMatch(/reaches 3 recipients refused with 4xx or 5xx in one transaction \(invalid-recipient-replies=4xx-5xx\); with 5xx only: 1/);
+    // the codes counted: the engine's detail (at the 2nd) and the fix's measure (all 3 in the transaction)
+    expect(f.detail).toBe('2 invalid recipients (450, 550)');
+    expect(f.symptom.summary).toContain('(2 invalid recipients (450, 550))');
+    expect(renderText(r)).toContain('2 invalid recipients (450, 550)');
+    const j = reportJson(r) as { sessions: Array<{ findings: Array<{ rule: string; detail: string }> }> };
+    expect(j.sessions[0]!.findings.find((x) => x.rule === f.rule)!.detail).toBe('2 invalid recipients (450, 550)');
+    expect(f.fix?.summary).toMatch(/reaches 3 recipients refused with 4xx or 5xx in one transaction \(450, 550, 450; invalid-recipient-replies=4xx-5xx\); with 5xx only: 1\)$/);
+    expect(invalidRecipientTally(r.sessions[0]!.transcript, { invalidRecipientReplies: '4xx-5xx' })).toEqual({ count: 3, codes: [450, 550, 450] });
+    expect(invalidRecipientTally(r.sessions[0]!.transcript, {})).toEqual({ count: 1, codes: [550] });
     // the count itself, on the transcript
     expect(invalidRecipients(r.sessions[0]!.transcript, { invalidRecipientReplies: '4xx-5xx' })).toBe(3);
     expect(invalidRecipients(r.sessions[0]!.transcript, {})).toBe(1);
@@ -110,6 +118,47 @@ describe('invalid-recipients and header-line-length with their engine options (r
     // physical (default): no line is over 998
     const d = await runDiagnose(FILE, { policyPath: pol });
     expect(d.sessions[0]!.findings.some((x) => x.category === 'header-line-length')).toBe(false);
+  });
+});
+
+describe('"this capture reaches N" is the capture\'s maximum (review-two-header-sessions.pcap: session 1 has a 1101-byte header line, session 2 a field folded into 30 lines, 1207 unfolded, longest line 47)', () => {
+  const FILE = fixture('review-two-header-sessions.pcap');
+  const hlPolicy = (gt: number) => policyFile(`hl-${gt}.cfg`, `policy-map type inspect esmtp _default_esmtp_map\n match header line length gt ${gt}\n  drop-connection log\n`);
+  const fixes = (r: Awaited<ReturnType<typeof runDiagnose>>) => r.sessions.map((s) => s.findings.find((x) => x.category === 'header-line-length')?.fix ?? null);
+  it('unfolded: both sessions break, and their one fix names the longest field (1207, session 2) and the longest physical line (1101, session 1)', async () => {
+    const r = await runDiagnose(FILE, { policyPath: hlPolicy(998), engineOptions: parseEngineOptions(['header-line-length=unfolded']) });
+    expect(r.sessions).toHaveLength(2);
+    const [a, b] = fixes(r);
+    expect(a).not.toBeNull();
+    expect(b).toBe(a); // one proposal for the map, shared
+    expect(a!.summary).toMatch(/to gt 5000 .*this capture reaches 1207 \(session 2\) as the longest header field unfolded, header-line-length=unfolded .*its longest physical header line, which the default header-line-length=physical measures, is 1101 \(session 1\)\)$/);
+    expect(a!.verified).toBe(true);
+    expect(renderText(r)).not.toMatch(/reaches 1101 as the longest header field/);
+  });
+  it('physical, a limit both sessions pass over (gt 40): the figure is the longest line of the capture (1101, session 1), the fix the same for session 2 (47)', async () => {
+    // a map of its own (merged into the default map, the factory gt 998 would still drop session 1)
+    const pol = policyFile('hl-own.cfg', 'policy-map type inspect esmtp HL\n parameters\n  no mask-banner\n match header line length gt 40\n  drop-connection log\npolicy-map global_policy\n class inspection_default\n  no inspect esmtp\n  inspect esmtp HL\n');
+    const r = await runDiagnose(FILE, { policyPath: pol });
+    const [a, b] = fixes(r);
+    expect(b).toBe(a);
+    expect(a!.summary).toMatch(/^raise "match header line length gt 40" to gt 5000 \(a copy of HL; this capture reaches 1101 \(session 1\)\)$/);
+    expect(a!.verified).toBe(true);
+  });
+  it('one session in the capture: no session named', async () => {
+    const r = await runDiagnose(fixture('review-invalid-rcpt-folded.pcap'), { policyPath: hlPolicy(600) });
+    expect(fixes(r)[0]!.summary).toMatch(/this capture reaches 610\)$/);
+  });
+  it('unfolded, a header block that starts with a continuation line (review-leading-continuation.pcap): the finding gives the line\'s real offset and says so', async () => {
+    const r = await runDiagnose(fixture('review-leading-continuation.pcap'), { policyPath: hlPolicy(998), engineOptions: parseEngineOptions(['header-line-length=unfolded']) });
+    const f = r.sessions[0]!.findings.find((x) => x.category === 'header-line-length')!;
+    expect(f.detail).toMatch(/, field at stream offset \d+ \(the header block starts with a continuation line, no field name before it: measured from that line\)$/);
+    expect(f.detail).not.toMatch(/offset -1/);
+    expect(f.symptom.summary).toContain(f.detail);
+    expect(f.fix?.summary).toMatch(/this capture reaches 1100 as the longest header field unfolded/);
+  });
+  it('codeList: reply order up to 8, then each code once with how often', () => {
+    expect(codeList([450, 550, 450])).toBe('450, 550, 450');
+    expect(codeList([...Array(9).fill(550), 450])).toBe('550 x9, 450');
   });
 });
 
@@ -140,13 +189,13 @@ describe.skipIf(!haveShared)('drop-connection-rst and time-ranges on the generat
     // the window starts two hours after the session: skipped, so inspected
     const off = await runDiagnose(g('02-ehlo-basic.pcap'), { policyPath: policyFile('tr-off.cfg', cfg(2, 3)) });
     expect(off.sessions[0]!.inspected).toBe(true);
-    expect(off.sessions[0]!.timeRange).toMatch(new RegExp(`^inspected \\(class TR-CLASS\\) because access-list ESMTP-TR line 3's time-range NIGHT was not in effect at ${hhmm(0)} local \\(\\d{4}-\\d\\d-\\d\\d\\), so that entry was skipped; access-list ESMTP-TR line 4 \\(permit tcp any any eq smtp\\) permits it`));
+    expect(off.sessions[0]!.timeRange).toMatch(new RegExp(`^inspected \\(class TR-CLASS\\) because access-list ESMTP-TR line 1 \\(config line 3\\)'s time-range NIGHT was not in effect at ${hhmm(0)} local \\(\\d{4}-\\d\\d-\\d\\d\\), so that entry was skipped; access-list ESMTP-TR line 2 \\(config line 4: permit tcp any any eq smtp\\) permits it`));
     expect(renderText(off)).toContain(off.sessions[0]!.timeRange!);
     // with the ASA clock five hours behind UTC the same window (shifted) is in effect: exempt
     const on = await runDiagnose(g('02-ehlo-basic.pcap'), { policyPath: policyFile('tr-on.cfg', cfg(-5, -4, 'clock timezone EST -5\n')) });
     expect(on.sessions[0]!.inspected).toBe(false);
     expect(on.sessions[0]!.findings).toEqual([]);
-    expect(on.sessions[0]!.timeRange).toMatch(new RegExp(`^not inspected \\(exempt\\) because access-list ESMTP-TR line 4 \\(deny tcp any any eq smtp time-range NIGHT\\)'s time-range NIGHT was in effect at ${hhmm(-5)} local`));
+    expect(on.sessions[0]!.timeRange).toMatch(new RegExp(`^not inspected \\(exempt\\) because access-list ESMTP-TR line 1 \\(config line 4: deny tcp any any eq smtp time-range NIGHT\\)'s time-range NIGHT was in effect at ${hhmm(-5)} local`));
     expect((reportJson(on) as { sessions: Array<{ timeRange: string | null }> }).sessions[0]!.timeRange).toBe(on.sessions[0]!.timeRange);
     // no time-range in the policy: no such sentence
     expect(first.sessions[0]!.timeRange).toBeNull();

@@ -86,8 +86,37 @@ describe('invalid-recipient-replies (real smtp-server session: RCPTs answered 45
     expect(v[0]!.dir).toBe(1);
     // at the reply's last LF
     expect(latin1(r.input[1]).slice(0, v[0]!.offset + 1).endsWith('550 no such user\r\n')).toBe(true);
-    expect(v[0]!.detail).toBe('2 recipients answered 550');
+    // the codes counted, not just the last: the server answered 450 then 550
+    expect(v[0]!.detail).toBe('2 invalid recipients (450, 550)');
     expect(v[0]!.syslog[0]).toMatch(/^%ASA-6-108005: ESMTP Classification: Received ESMTP Response .*; matched Class \d+: invalid-recipients count gt 1$/);
+  });
+  it('the detail lists the codes counted in reply order; default 5xx counts only the 550', async () => {
+    const segs = await captureSegments(FILE);
+    const gt0 = mapFrom('policy-map type inspect esmtp M\n match invalid-recipients count gt 0\n  log\n match invalid-recipients count gt 2\n  log\n parameters\n  no mask-banner\n');
+    expect(run(gt0, segs).verdicts.filter((x) => x.action === 'log').map((x) => x.detail)).toEqual(['1 invalid recipient (550)']);
+    expect(run(gt0, segs, opts({ invalidRecipientReplies: '4xx-5xx' })).verdicts.filter((x) => x.action === 'log').map((x) => x.detail))
+      .toEqual(['1 invalid recipient (450)', '3 invalid recipients (450, 550, 450)']);
+  });
+});
+
+describe('header-line-length=unfolded when the header block starts with a continuation line (real smtp-server session)', () => {
+  // review-leading-continuation.pcap: the message's first line is " " + 1099 c's, then Subject:
+  const FILE = fixture('review-leading-continuation.pcap');
+  it('the orphan continuation line is measured from its own start: the detail gives its real offset and says why', async () => {
+    const segs = await captureSegments(FILE);
+    const m = mapFrom('policy-map type inspect esmtp M\n match header line length gt 998\n  log\n parameters\n  no mask-banner\n');
+    const r = run(m, segs, opts({ headerLineLength: 'unfolded' }));
+    const v = r.verdicts.filter((x) => x.rule === 'match header line length gt 998');
+    expect(v).toHaveLength(1);
+    const text = latin1(r.input[0]);
+    const line = text.indexOf('\r\n ' + 'c'.repeat(50)) + 2;
+    expect(text.slice(line - 6, line)).toBe('DATA\r\n');
+    expect(v[0]!.offset).toBe(line + 998);
+    expect(v[0]!.detail).toBe(`header field longer than 998 bytes unfolded (RFC 5322 2.2.3: folding CR LF removed, CR LF not counted), field at stream offset ${line} (the header block starts with a continuation line, no field name before it: measured from that line)`);
+    expect(v[0]!.detail).not.toContain('-1');
+    // physical (default) reports the same line as a line
+    const p = run(m, segs).verdicts.filter((x) => x.rule === 'match header line length gt 998');
+    expect(p.map((x) => x.detail)).toEqual([`header line longer than 998 bytes, line at stream offset ${line}`]);
   });
 });
 

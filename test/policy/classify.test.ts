@@ -46,10 +46,10 @@ describe("the seed article's exemption", () => {
   it('leaves the mail gateway uninspected in both directions', () => {
     const inbound = p.classify(flow('203.0.113.9', '192.0.2.25', 25, 'outside'));
     expect(inbound.esmtp).toBeNull();
-    expect(inbound.reason).toMatch(/access-list ESMTP-INSPECT line 1 denies/);
+    expect(inbound.reason).toMatch(/access-list ESMTP-INSPECT line 1 \(config line 1\) denies/);
     const outbound = p.classify(flow('192.0.2.25', '203.0.113.9', 25, 'inside'));
     expect(outbound.esmtp).toBeNull();
-    expect(outbound.reason).toMatch(/line 2 denies/);
+    expect(outbound.reason).toMatch(/access-list ESMTP-INSPECT line 2 \(config line 2\) denies/);
   });
   it('still inspects everyone else, with the default map', () => {
     const other = p.classify(flow('203.0.113.9', '192.0.2.26'));

@@ -103,8 +103,9 @@ describe('smtp-inspect policy', () => {
         absolute: { start: '2024-03-01T08:00', end: '2024-12-31T24:00', zone: 'EST/EDT' },
         periodic: ['periodic weekdays 08:00 to 18:00', 'periodic saturday 09:00 to 12:30'],
         usedBy: [
-          { accessList: 'MAIL', line: 8, entry: 'permit tcp any any eq smtp time-range office' },
-          { accessList: 'OTHER', line: 10, entry: 'permit tcp any any eq 587 time-range office' },
+          // line: the file's line; position: the ASA's "access-list NAME line N"
+          { accessList: 'MAIL', line: 8, position: 1, entry: 'permit tcp any any eq smtp time-range office' },
+          { accessList: 'OTHER', line: 10, position: 1, entry: 'permit tcp any any eq 587 time-range office' },
         ],
       },
       { name: 'spare', line: 7, absolute: null, periodic: [], usedBy: [] },

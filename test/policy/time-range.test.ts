@@ -210,10 +210,11 @@ access-list T extended permit tcp any any eq smtp
 `);
     const night = p.classify(flow(utc(2024, 1, 9, 23, 0)));
     expect(night.esmtp).toBeNull();
-    expect(night.reason).toMatch(/access-list T line 3 denies it/);
+    // line N is the entry's position in the list (the ASA's numbering), then its line in the file
+    expect(night.reason).toMatch(/access-list T line 1 \(config line 3\) denies it/);
     const day = p.classify(flow(utc(2024, 1, 9, 12, 0)));
     expect(day.esmtp).not.toBeNull();
-    expect(day.reason).toMatch(/access-list T line 4 permits it \(permit tcp any any eq smtp\); line 3 skipped: time-range NIGHT not in effect at the connection's start/);
+    expect(day.reason).toMatch(/access-list T line 2 \(config line 4\) permits it \(permit tcp any any eq smtp\); line 1 \(config line 3\) skipped: time-range NIGHT not in effect at the connection's start/);
     expect(inEffect(p, utc(2024, 1, 10, 6, 0, 59))).toBe(false); // the overnight window ends at 6:00 inclusive
     expect(inEffect(p, utc(2024, 1, 10, 6, 1))).toBe(true);
   });

@@ -48,6 +48,8 @@ import {
   syslog507003,
 } from '../syslog.js';
 
+/** Invalid-recipient reply codes a detail lists one by one, in reply order; more are summed per code. */
+const INVALID_CODES_LISTED = 8;
 const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
@@ -450,6 +452,15 @@ class EsmtpSession implements InspectorSession {
   private hdrLine: Meter = NO_METER;
   /** header-line-length=unfolded: stream offset of the current field's first line. */
   private hdrFieldStart = -1;
+  /**
+   * The reply codes counted as invalid recipients since the count last reset, for the detail:
+   * code -> how many, in first-seen order (at most 200 codes, 400-599), and the first few in reply
+   * order; null until the first one.
+   */
+  private invalidCodes: Map<number, number> | null = null;
+  private readonly invalidOrder: number[] = [];
+  /** The unfolded field being measured began with a continuation line (no field before it). */
+  private hdrFieldOrphan = false;
   private hdrTotal: Meter = NO_METER;
   private toCount: Meter = NO_METER;
   private bodyLine: Meter = NO_METER;
@@ -1178,6 +1189,8 @@ class EsmtpSession implements InspectorSession {
     if (this.opt.rcptCountScope === 'transaction') {
       this.rcptCount.reset();
       this.invalidRcpt.reset();
+      this.invalidCodes?.clear();
+      this.invalidOrder.length = 0;
     }
     this.declaredSize = -1;
   }
@@ -1416,6 +1429,7 @@ class EsmtpSession implements InspectorSession {
     this.hdrTotal.reset();
     this.hdrLine.reset();
     this.hdrFieldStart = -1;
+    this.hdrFieldOrphan = false;
     this.toCount.reset();
     this.bodyTotal.reset();
     this.maxHdrLine = 0;
@@ -1621,6 +1635,11 @@ class EsmtpSession implements InspectorSession {
       if (b0 !== SP && b0 !== TAB) {
         this.hdrLine.reset();
         this.hdrFieldStart = this.dlStart;
+        this.hdrFieldOrphan = false;
+      } else if (this.hdrFieldStart < 0) {
+        // the header block starts with a continuation line: it is measured from its own start
+        this.hdrFieldStart = this.dlStart;
+        this.hdrFieldOrphan = true;
       }
     }
     if (this.inHeaders || this.partHeaders) {
@@ -1648,9 +1667,22 @@ class EsmtpSession implements InspectorSession {
     return true;
   }
 
+  /**
+   * "2 invalid recipients (450, 550)": the count and the reply codes it counted (with
+   * invalid-recipient-replies=4xx-5xx they differ), in reply order; past INVALID_CODES_LISTED each
+   * code once with how often ("550 x101").
+   */
+  private invalidDetail(): string {
+    const n = this.invalidRcpt.value;
+    const all = [...(this.invalidCodes ?? new Map<number, number>())];
+    const counted = all.reduce((sum, [, k]) => sum + k, 0);
+    const codes = counted <= INVALID_CODES_LISTED ? this.invalidOrder.map(String) : all.map(([c, k]) => (k > 1 ? `${c} x${k}` : String(c)));
+    return `${n} invalid recipient${n === 1 ? '' : 's'} (${codes.join(', ')})`;
+  }
+
   private dataLineDetail(m: EsmtpMatch): string {
     if (this.inHeaders && this.opt.headerLineLength === 'unfolded') {
-      return `header field longer than ${gtOf(m)} bytes unfolded (RFC 5322 2.2.3: folding CR LF removed, CR LF not counted), field at stream offset ${this.hdrFieldStart}`;
+      return `header field longer than ${gtOf(m)} bytes unfolded (RFC 5322 2.2.3: folding CR LF removed, CR LF not counted), field at stream offset ${this.hdrFieldStart}${this.hdrFieldOrphan ? ' (the header block starts with a continuation line, no field name before it: measured from that line)' : ''}`;
     }
     return `${this.inHeaders ? 'header' : 'body'} line longer than ${gtOf(m)} bytes${this.opt.lengthCountsCrlf ? ' (CR LF counted)' : ''}, line at stream offset ${this.dlStart}`;
   }
@@ -2166,10 +2198,13 @@ class EsmtpSession implements InspectorSession {
         break;
       case Pend.RCPT:
         if (code >= 500 && code <= 599 || (code >= 400 && code <= 499 && this.opt.invalidRecipientReplies === '4xx-5xx')) {
-          this.invalidRcpt.advance(1, o, (m, off) => this.fireKeep(m, 1, off, `${this.invalidRcpt.value} recipients answered ${code}`));
+          const codes = (this.invalidCodes ??= new Map());
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          if (this.invalidOrder.length < INVALID_CODES_LISTED) this.invalidOrder.push(code);
+          this.invalidRcpt.advance(1, o, (m, off) => this.fireKeep(m, 1, off, this.invalidDetail()));
           if (this.state !== 'inspecting') return;
           for (const m of this.invalidRcpt.negated) {
-            if (this.invalidRcpt.value <= gtOf(m) && !this.fireKeep(m, 1, o, `${this.invalidRcpt.value} invalid recipients`)) return;
+            if (this.invalidRcpt.value <= gtOf(m) && !this.fireKeep(m, 1, o, this.invalidDetail())) return;
           }
         }
         break;
