@@ -18,6 +18,9 @@ function errnoOf(err: unknown): string {
   return err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : '';
 }
 
+/** A run this long or longer is written straight from the reader's buffer; shorter ones are copied. */
+const DIRECT_RUN_BYTES = 64 * 1024;
+
 export class OutputSink {
   buf: Buffer = Buffer.allocUnsafe(OUTPUT_BUFFER_BYTES);
   private len = 0;
@@ -58,6 +61,22 @@ export class OutputSink {
     if (this.failure) throw this.failure;
     this.writeAll(this.buf, 0, this.len);
     this.len = 0;
+  }
+
+  /**
+   * Writes a run of whole records `src[start, end)` from another buffer (the reader's): straight
+   * from it when long, through this sink's buffer when short (a syscall per short run costs more
+   * than the copy).
+   */
+  writeRun(src: Buffer, start: number, end: number): void {
+    const len = end - start;
+    if (len >= DIRECT_RUN_BYTES) {
+      this.writeDirect(src, start, end);
+    } else {
+      const off = this.reserve(len);
+      src.copy(this.buf, off, start, end);
+      this.commit(len);
+    }
   }
 
   /**

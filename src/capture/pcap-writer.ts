@@ -31,8 +31,6 @@ export function encodePcapHeader(h: PcapFileHeader, out: Buffer, off: number): v
   w32(h.linkTypeWord, 20);
 }
 
-/** A run this long or longer is written straight from the reader's buffer; shorter ones are copied. */
-const DIRECT_RUN_BYTES = 64 * 1024;
 
 export interface PcapWriterOptions {
   /**
@@ -159,14 +157,7 @@ class PcapWriter implements PacketWriter {
     const src = this.runBuf;
     if (src === null) return;
     this.runBuf = null;
-    const len = this.runEnd - this.runStart;
-    if (len >= DIRECT_RUN_BYTES) {
-      this.sink.writeDirect(src, this.runStart, this.runEnd);
-    } else {
-      const off = this.sink.reserve(len);
-      src.copy(this.sink.buf, off, this.runStart, this.runEnd);
-      this.sink.commit(len);
-    }
+    this.sink.writeRun(src, this.runStart, this.runEnd);
   }
 }
 

@@ -176,8 +176,6 @@ export function encodeInterfaceOptions(iface: CaptureInterface, le = true): Buff
   return ob.finish();
 }
 
-/** A run this long or longer is written straight from the reader's buffer; shorter ones are copied. */
-const DIRECT_RUN_BYTES = 64 * 1024;
 
 class PcapngWriterImpl implements PcapngWriter {
   count = 0;
@@ -557,14 +555,7 @@ class PcapngWriterImpl implements PcapngWriter {
     const src = this.runBuf;
     if (src === null) return;
     this.runBuf = null;
-    const len = this.runEnd - this.runStart;
-    if (len >= DIRECT_RUN_BYTES) {
-      this.sink.writeDirect(src, this.runStart, this.runEnd);
-    } else {
-      const off = this.sink.reserve(len);
-      src.copy(this.sink.buf, off, this.runStart, this.runEnd);
-      this.sink.commit(len);
-    }
+    this.sink.writeRun(src, this.runStart, this.runEnd);
   }
 
   releaseInput(): void {
