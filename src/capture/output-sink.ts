@@ -23,6 +23,8 @@ const DIRECT_RUN_BYTES = 64 * 1024;
 
 export class OutputSink {
   buf: Buffer = Buffer.allocUnsafe(OUTPUT_BUFFER_BYTES);
+  /** DataView over `buf` (remade with it): writers set header fields without Buffer's checks. */
+  view: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private len = 0;
   private readonly fd: number;
   private readonly dest: string;
@@ -48,7 +50,11 @@ export class OutputSink {
     if (this.closed) throw new OutputError('E_OUTPUT', 'write after close', { file: this.dest });
     if (this.len + n > this.buf.length) {
       this.flush();
-      if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n); // one oversized record: grow once
+      if (n > this.buf.length) {
+        // one oversized record: grow once
+        this.buf = Buffer.allocUnsafe(n);
+        this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+      }
     }
     return this.len;
   }

@@ -48,9 +48,6 @@ class PcapWriter implements PacketWriter {
   private readonly le: boolean;
   private readonly nanosecond: boolean;
   private readonly holdRuns: boolean;
-  /** DataView over the sink's buffer (remade if the sink replaces it): header fields without Buffer's checks. */
-  private view: DataView | null = null;
-  private viewOf: Buffer | null = null;
   /** The run of input records held: runBuf[runStart, runEnd), whole records with their headers. */
   private runBuf: Buffer | null = null;
   private runStart = 0;
@@ -92,12 +89,7 @@ class PcapWriter implements PacketWriter {
     const n = PCAP_RECORD_HEADER_BYTES + caplen;
     const off = this.sink.reserve(n);
     const buf = this.sink.buf;
-    let dv = this.view;
-    if (dv === null || this.viewOf !== buf) {
-      dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.view = dv;
-      this.viewOf = buf;
-    }
+    const dv = this.sink.view;
     const le = this.le;
     dv.setUint32(off, pkt.tsSec >>> 0, le);
     dv.setUint32(off + 4, frac >>> 0, le);

@@ -196,9 +196,6 @@ class PcapngWriterImpl implements PcapngWriter {
   private inputIds: number[] = [];
   private readonly raw: RawTime = { high: 0, low: 0 };
   private readonly wall = { tsSec: 0, tsNsec: 0 };
-  /** DataView over the sink's buffer (remade when the sink replaces it). */
-  private view: DataView | null = null;
-  private viewOf: Buffer | null = null;
   /** The run of input blocks held: runBuf[runStart, runEnd). */
   private runBuf: Buffer | null = null;
   private runStart = 0;
@@ -514,14 +511,7 @@ class PcapngWriterImpl implements PcapngWriter {
   // ------------------------------------------------------------------ byte plumbing
 
   private dv(): DataView {
-    const buf = this.sink.buf;
-    let dv = this.view;
-    if (dv === null || this.viewOf !== buf) {
-      dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.view = dv;
-      this.viewOf = buf;
-    }
-    return dv;
+    return this.sink.view;
   }
 
   /** Room for one whole block in the sink, after any held run (order is kept). */
