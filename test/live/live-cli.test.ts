@@ -6,32 +6,14 @@
  * Needs root (or CAP_NET_RAW) and the cap binding: skipped with a printed reason otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveTool, REPO_ROOT, tshark } from '../helpers/shared.js';
+import { haveTool, tshark } from '../helpers/shared.js';
 import { composeRaw, policyForPort, smtpTransport } from '../proxy/proxy-harness.js';
 import { canListenOnLoopback, RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
-
-const CLI = path.join(REPO_ROOT, 'dist/cli/main.js');
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-async function capLoads(): Promise<boolean> {
-  try {
-    const name = 'cap';
-    await import(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function buildCli(): boolean {
-  // Emits even when a neighbour's file has a type error; only a missing entry point is fatal here.
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  return existsSync(CLI);
-}
+import { CLI, capLoads, ensureBuiltCli, isRoot } from './live-prereqs.js';
 
 function runCli(args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, ...opts });
@@ -44,14 +26,14 @@ beforeAll(async () => {
   if (!(await capLoads())) skipReason = 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
   else if (!isRoot) skipReason = 'live capture tests need root (or CAP_NET_RAW)';
   else if (!(await canListenOnLoopback())) skipReason = 'cannot listen on 127.0.0.1';
-  else if (!buildCli()) skipReason = `the CLI did not build (${CLI} missing)`;
+  else if (!ensureBuiltCli()) skipReason = `the CLI did not build (${CLI} missing)`;
   if (skipReason) console.warn(`[skip] live capture tests: ${skipReason}`);
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('live: clear errors', () => {
   it('a missing binding says exactly how to enable it (exit 4)', (ctx) => {
-    if (!existsSync(CLI) && !buildCli()) return ctx.skip();
+    if (!ensureBuiltCli()) return ctx.skip();
     const r = runCli(['live', '-i', 'lo'], { env: { ...process.env, SMTP_INSPECT_CAP_MODULE: 'smtp-inspect-no-such-binding' } });
     expect(r.status).toBe(4);
     expect(r.stderr).toContain('apt-get install libpcap-dev && npm rebuild cap');

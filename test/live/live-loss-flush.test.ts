@@ -9,27 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { haveTool, REPO_ROOT, tshark } from '../helpers/shared.js';
+import { haveTool, tshark } from '../helpers/shared.js';
 import { composeRaw, policyForPort, smtpTransport } from '../proxy/proxy-harness.js';
 import { canListenOnLoopback, RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
-
-const CLI = path.join(REPO_ROOT, 'dist/cli/main.js');
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
-async function capLoads(): Promise<boolean> {
-  try {
-    const name = 'cap';
-    await import(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function buildCli(): boolean {
-  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: 'ignore' });
-  return existsSync(CLI);
-}
+import { CLI, capLoads, ensureBuiltCli, isRoot } from './live-prereqs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +22,7 @@ let srv: RecordingServer | null = null;
 let policyFile = '';
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'smtp-inspect-live-loss-'));
-  if (!existsSync(CLI) && !buildCli()) skipReason = `the CLI did not build (${CLI} missing)`;
+  if (!ensureBuiltCli()) skipReason = `the CLI did not build (${CLI} missing)`;
   else if (!(await capLoads())) skipReason = 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
   else if (!isRoot) skipReason = 'live capture tests need root (or CAP_NET_RAW)';
   else if (!(await canListenOnLoopback())) skipReason = 'cannot listen on 127.0.0.1';
