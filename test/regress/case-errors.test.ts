@@ -5,17 +5,16 @@
  * case folders are found. Every case runs; the exit code is 2 when any errored, else 1 on a FAIL.
  * Built on temp copies of a real case of captures/.
  */
-import { describe, it, expect, vi, afterEach } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
+import { cli } from './run-cli.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { PROJECT_CAPTURES } from '../helpers/shared.js';
 import { runSuite, suiteExitCode } from '../../src/regress/run.js';
 import { discoverCases } from '../../src/regress/case.js';
 import { loadCaseConfig } from '../../src/regress/case-config.js';
 import { SmtpInspectError } from '../../src/errors.js';
-import { registerRegress } from '../../src/cli/regress.js';
 
 const SOURCE = '01-plain-helo';
 const temps: string[] = [];
@@ -38,25 +37,6 @@ async function run(dir: string) {
   const results = await runSuite(dir, { update: false, log: (l) => lines.push(l) });
   const status = Object.fromEntries(results.map((r) => [r.name, r.status]));
   return { results, status, text: lines.join('\n'), code: suiteExitCode(results) };
-}
-
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    chunks.push(typeof s === 'string' ? s : Buffer.from(s).toString());
-    return true;
-  });
-  const program = new Command().exitOverride();
-  registerRegress(program);
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'smtp-inspect', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out: chunks.join('') };
 }
 
 afterEach(() => {

@@ -2,34 +2,12 @@
  * The two commands as a user runs them (commander in-process): exit codes and output.
  * `regress captures` is what CI's `npm test` runs through this file.
  */
-import { describe, it, expect, vi, afterEach } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
+import { cli } from './run-cli.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { PROJECT_CAPTURES, haveShared } from '../helpers/shared.js';
-import { registerRegress } from '../../src/cli/regress.js';
-import { registerDiagnose } from '../../src/cli/diagnose.js';
-
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
-    chunks.push(typeof s === 'string' ? s : Buffer.from(s).toString());
-    return true;
-  });
-  const program = new Command().exitOverride();
-  registerRegress(program);
-  registerDiagnose(program);
-  process.exitCode = 0;
-  try {
-    await program.parseAsync(['node', 'smtp-inspect', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { code, out: chunks.join('') };
-}
 
 afterEach(() => {
   process.exitCode = 0;
