@@ -10,19 +10,15 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EsmtpCounters } from '../../src/inspect/counters.js';
-import { defaultEngineOptions } from '../../src/inspect/options.js';
-import { compilePolicyText } from '../../src/policy/load.js';
-import { createInspectorFactory } from '../../src/proxy/engine-binding.js';
 import { fdBudget, FIXED_RESERVE, HEADROOM } from '../../src/proxy/fd-budget.js';
-import { formatTotals, ProxyLog } from '../../src/proxy/log.js';
-import { ProxyServer } from '../../src/proxy/server.js';
+import { formatTotals } from '../../src/proxy/log.js';
+import { PROXY_DEFAULTS } from '../../src/proxy/server.js';
 import { ensureBuiltCli } from '../helpers/built-cli.js';
 import { REPO_ROOT } from '../helpers/shared.js';
+import { policyForPort, startProxy } from './proxy-harness.js';
+import { canListenOnLoopback, startSmtpServer, type RecordingServer } from './smtp-harness.js';
 
 const INSTALLED = path.join(REPO_ROOT, 'dist/cli/launcher.cjs');
-import { ArrayLines, policyForPort } from './proxy-harness.js';
-import { canListenOnLoopback, startSmtpServer, type RecordingServer } from './smtp-harness.js';
 
 interface Rec {
   client: string;
@@ -72,27 +68,9 @@ function client(port: number): Promise<Outcome> {
 const closed = (s: net.Socket): Promise<void> => new Promise((r) => (s.destroyed ? r() : s.once('close', () => r())));
 
 async function proxyWithCap(upstreamPort: number, max: number) {
-  const verdicts = new ArrayLines();
-  const syslog = new ArrayLines();
-  const log = new ProxyLog({ verdictOutputs: [verdicts], syslogOutputs: [syslog], clientInterface: 'outside', serverInterface: 'inside' });
-  const server = new ProxyServer({
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    upstreamHost: '127.0.0.1',
-    upstreamPort,
-    inspector: createInspectorFactory({
-      policy: compilePolicyText(policyForPort(upstreamPort), 'test-policy'),
-      engineOptions: defaultEngineOptions(),
-      counters: new EsmtpCounters(),
-      clientInterface: 'outside',
-      serverInterface: 'inside',
-    }),
-    events: log,
-    maxConnections: max,
-  });
-  const { port } = await server.listen();
-  cleanups.push(async () => void (await server.shutdown(200)));
-  return { port, server, log, records: () => verdicts.lines.map((l) => JSON.parse(l) as Rec), syslog };
+  const p = await startProxy(upstreamPort, undefined, null, { maxConnections: max, lingerMs: PROXY_DEFAULTS.lingerMs });
+  cleanups.push(() => p.stop());
+  return { port: p.port, server: p.server, log: p.log, records: () => p.verdicts.lines.map((l) => JSON.parse(l) as Rec), syslog: p.syslog };
 }
 
 describe('proxy --max-connections', () => {

@@ -8,7 +8,7 @@ import { defaultEngineOptions } from '../../src/inspect/options.js';
 import { compilePolicyText } from '../../src/policy/load.js';
 import { createInspectorFactory } from '../../src/proxy/engine-binding.js';
 import { ProxyLog, type LineOutput } from '../../src/proxy/log.js';
-import { ProxyServer } from '../../src/proxy/server.js';
+import { ProxyServer, type ProxyServerOptions } from '../../src/proxy/server.js';
 import type { FileWireTap } from '../../src/proxy/wire-tap.js';
 
 /**
@@ -41,7 +41,13 @@ export interface RunningProxy {
   stop(): Promise<void>;
 }
 
-export async function startProxy(upstreamPort: number, policyText = policyForPort(upstreamPort), tap: FileWireTap | null = null): Promise<RunningProxy> {
+/** `options` override the harness's server options (e.g. maxConnections, lingerMs). */
+export async function startProxy(
+  upstreamPort: number,
+  policyText = policyForPort(upstreamPort),
+  tap: FileWireTap | null = null,
+  options: Partial<ProxyServerOptions> = {},
+): Promise<RunningProxy> {
   const policy = compilePolicyText(policyText, 'test-policy');
   const counters = new EsmtpCounters();
   const verdicts = new ArrayLines();
@@ -56,6 +62,7 @@ export async function startProxy(upstreamPort: number, policyText = policyForPor
     events: log,
     tap,
     lingerMs: 1000,
+    ...options,
   });
   const addr = await server.listen();
   return {
