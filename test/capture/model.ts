@@ -88,8 +88,8 @@ export async function readFile(path: string, tuning?: ReadTuning): Promise<ReadR
   return drain(await openCapture(path, tuning));
 }
 
-/** Reads `bytes` delivered in chunks cut at the given sizes (cycled), through the stream path. */
-export async function readChunked(bytes: Buffer, cuts: number[] = [65536], name = 'mem'): Promise<ReadResult> {
+/** `bytes` cut into chunks of the given sizes (cycled; at least 1 byte each). */
+export function cutInto(bytes: Buffer, cuts: number[]): Buffer[] {
   const parts: Buffer[] = [];
   let off = 0;
   let k = 0;
@@ -98,6 +98,12 @@ export async function readChunked(bytes: Buffer, cuts: number[] = [65536], name 
     parts.push(bytes.subarray(off, off + n));
     off += n;
   }
+  return parts;
+}
+
+/** Reads `bytes` delivered in chunks cut at the given sizes (cycled), through the stream path. */
+export async function readChunked(bytes: Buffer, cuts: number[] = [65536], name = 'mem'): Promise<ReadResult> {
+  const parts = cutInto(bytes, cuts);
   return drain(await openCaptureStream(Readable.from(parts, { objectMode: true }), name));
 }
 

@@ -23,7 +23,7 @@ import { openCaptureStream } from '../../src/capture/open.js';
 import type { SkippedBlock } from '../../src/capture/types.js';
 import { REPO_ROOT, haveTool } from '../helpers/shared.js';
 import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
-import { block, epb, idb, readChunked, readFile, shb, w32 } from './model.js';
+import { block, cutInto, epb, idb, readChunked, readFile, shb, w32 } from './model.js';
 
 const MiB = 1024 * 1024;
 const BAR = 100 * 1000 * 1000;
@@ -169,15 +169,7 @@ describe.skipIf(!haveProc || !built)('oversized non-packet blocks between packet
 
 /** Every packet's IP id, the blocks skipped and the error of reading `bytes` cut into the given chunks. */
 async function readCut(bytes: Buffer, cuts: number[]): Promise<{ ids: number[]; skipped: SkippedBlock[]; error: unknown; stats: unknown }> {
-  const parts: Buffer[] = [];
-  let off = 0;
-  let k = 0;
-  while (off < bytes.length) {
-    const n = Math.max(1, cuts[k++ % cuts.length]!);
-    parts.push(bytes.subarray(off, off + n));
-    off += n;
-  }
-  const src = await openCaptureStream(Readable.from(parts, { objectMode: true }), 'mem');
+  const src = await openCaptureStream(Readable.from(cutInto(bytes, cuts), { objectMode: true }), 'mem');
   const ids: number[] = [];
   const skipped: SkippedBlock[] = [];
   try {
