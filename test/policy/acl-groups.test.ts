@@ -13,15 +13,8 @@ import { compilePolicyText } from '../../src/policy/load.js';
 import type { CompiledPolicy, FlowTuple } from '../../src/policy/types.js';
 import { EXTERNAL_PCAPS, haveShared } from '../helpers/shared.js';
 import { replayToTemp } from '../replay/helpers.js';
+import { WRAP } from './exempting-policy.js';
 
-const WRAP = `class-map T
- match access-list T
-policy-map TP
- class T
-  inspect esmtp
-no service-policy global_policy global
-service-policy TP global
-`;
 
 function errorOf(text: string): { where: string; code: string; message: string } {
   try {

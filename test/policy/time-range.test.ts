@@ -20,16 +20,8 @@ import { TimeWindow, type PeriodicDef } from '../../src/policy/time-range.js';
 import type { CompiledPolicy, FlowTuple } from '../../src/policy/types.js';
 import { GENERATED_DIR, haveShared } from '../helpers/shared.js';
 import { replayToTemp } from '../replay/helpers.js';
+import { WRAP } from './exempting-policy.js';
 
-/** An own policy-map whose class selects by access-list T (a deny exempts the connection). */
-const WRAP = `class-map T
- match access-list T
-policy-map TP
- class T
-  inspect esmtp
-no service-policy global_policy global
-service-policy TP global
-`;
 
 const compile = (text: string): CompiledPolicy => compilePolicyText(text + WRAP, 'p.cfg');
 
