@@ -15,7 +15,6 @@ import { EXTERNAL_PCAPS, haveShared } from '../helpers/shared.js';
 import { replayToTemp } from '../replay/helpers.js';
 import { WRAP } from './exempting-policy.js';
 
-
 function errorOf(text: string): { where: string; code: string; message: string } {
   try {
     compilePolicyText(text + WRAP, 'p.cfg');
