@@ -4,6 +4,9 @@
  * calendar arithmetic (proleptic Gregorian, no Date objects): cheap enough to run once per new
  * connection that reaches an access-list entry with a time-range.
  */
+import { civilTime } from '../output/time.js';
+
+const SECONDS_PER_DAY = 86400;
 
 /** Days since 1970-01-01 of a civil date (month 1-12). Howard Hinnant's days_from_civil. */
 export function daysFromCivil(y: number, m: number, d: number): number {
@@ -16,16 +19,9 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468;
 }
 
-/** The civil year a day count (since 1970-01-01) falls in. */
+/** The civil year a day count (since 1970-01-01) falls in (the capture-time calendar's, output/time.ts). */
 export function yearOfDays(days: number): number {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return Number(civilTime(days * SECONDS_PER_DAY).year);
 }
 
 /** Day of the week of a day count, Monday = 0 ... Sunday = 6 (1970-01-01 was a Thursday). */
