@@ -19,7 +19,7 @@ import {
   type Stage,
 } from './catalogue.js';
 import { detectFirewall, type Evidence } from './detect.js';
-import { exemptGatewayLines, freshName, mapCopyLines, raisedLimit, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
+import { classExemptLines, exemptGatewayInClasses, freshName, mapCopyLines, raisedLimit, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
 import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './model.js';
 import type { SessionTranscript, TranscriptEntry } from './transcript.js';
 import { entryIndexFor } from './html.js';
@@ -276,8 +276,70 @@ function inspectingClass(d: ClassDecision): InspectingClass | null {
   return { policyMap: d.policyMap, className: d.className, mapName: d.esmtp.name };
 }
 
+/**
+ * The interfaces diagnose's replays put clients and servers on (the replay pipeline's defaults,
+ * as `replay` without --client-interface/--server-interface): the class decisions diagnose reasons
+ * about must be the replay's, or an interface service-policy is missed.
+ */
+export const DIAGNOSE_INTERFACES = { client: 'outside', server: 'inside' } as const;
+
 function decisionFor(policy: CompiledPolicy, t: SessionTranscript): ClassDecision {
-  return policy.classify({ ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort, ...(t.startTimeSec !== undefined ? { startTimeSec: t.startTimeSec } : {}) });
+  return policy.classify({
+    ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort,
+    ingressInterface: DIAGNOSE_INTERFACES.client, egressInterface: DIAGNOSE_INTERFACES.server,
+    ...(t.startTimeSec !== undefined ? { startTimeSec: t.startTimeSec } : {}),
+  });
+}
+
+type Compile = DiagnoseInput['compile'];
+
+/** Most rounds of "exempt where it is inspected, then look again" (interface policy, then global). */
+const EXEMPT_ROUNDS = 4;
+
+/**
+ * The seed article's exemption for the gateway(s) of `all`: every class that inspects one of those
+ * sessions stops, and a class whose ACL denies the gateway inspects the rest. Found by rounds: once
+ * an interface policy's class no longer inspects a session, the global policy may (per-flow
+ * precedence), so the policy is compiled again with the lines so far and any class still
+ * inspecting is exempted too.
+ */
+function exemptCandidate(all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, compile: Compile | null): Candidate {
+  const g = chooseGateways(all);
+  const classKey = (c: InspectingClass) => `${c.policyMap}\n${c.className}`;
+  const inspecting = (p: CompiledPolicy, skip: ReadonlySet<string>) => {
+    const found = new Map<string, InspectingClass>();
+    for (const t of all) {
+      const c = inspectingClass(decisionFor(p, t));
+      if (c && !skip.has(classKey(c))) found.set(classKey(c), c);
+    }
+    return [...found.values()];
+  };
+  let classes = inspecting(policy, new Set());
+  if (classes.length === 0) classes = [{ policyMap: 'global_policy', className: 'inspection_default', mapName: null }];
+  const { lines, className } = exemptGatewayInClasses(g.gateways, g.ports, classes, policyText);
+  const done = new Set(classes.map(classKey));
+  const placed = new Set(classes.map((c) => c.policyMap));
+  for (let round = 1; compile !== null && round < EXEMPT_ROUNDS; round++) {
+    let fixed: CompiledPolicy;
+    try {
+      fixed = compile(`${policyText.replace(/\s*$/, '')}\n${lines.join('\n')}\n`, `${policy.source} + proposed fix`);
+    } catch {
+      break; // verification reports the compile error
+    }
+    // the exempting class itself still inspecting a gateway session: more lines would not help
+    const more = inspecting(fixed, done).filter((c) => c.className !== className);
+    if (more.length === 0) break;
+    for (const c of more) {
+      lines.push(...classExemptLines(c, className, placed));
+      done.add(classKey(c));
+    }
+  }
+  return {
+    key: `exempt:${g.gateways.join(',')}`,
+    kind: 'exempt-gateway',
+    summary: `exempt the mail gateway${g.gateways.length > 1 ? 's' : ''} ${g.gateways.join(', ')} (${g.role} side) from ESMTP inspection`,
+    config: lines,
+  };
 }
 
 /** The address to exempt: the servers of the affected sessions, or their one client when it talks to many servers (an outbound gateway). */
@@ -323,19 +385,10 @@ function maxObserved(sessions: readonly SessionTranscript[], value: (x: SessionT
   return best;
 }
 
-function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, lengthCountsCrlf = false, settings: ExplainSettings = {}, capture: readonly SessionTranscript[] = [t]): Candidate | null {
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, compile: Compile | null, lengthCountsCrlf = false, settings: ExplainSettings = {}, capture: readonly SessionTranscript[] = [t]): Candidate | null {
   const d = decisionFor(policy, t);
   const cls = inspectingClass(d);
-  if (kind === 'exempt-gateway') {
-    const g = chooseGateways(all);
-    const c = cls ?? { policyMap: 'global_policy', className: 'inspection_default', mapName: null };
-    return {
-      key: `exempt:${g.gateways.join(',')}`,
-      kind,
-      summary: `exempt the mail gateway${g.gateways.length > 1 ? 's' : ''} ${g.gateways.join(', ')} (${g.role} side) from ESMTP inspection`,
-      config: exemptGatewayLines(g.gateways, g.ports, c, policyText),
-    };
-  }
+  if (kind === 'exempt-gateway') return exemptCandidate(all, policy, policyText, compile);
   if (!cls || !d.esmtp) return null;
   const copyName = freshName('ESMTP-DIAG-MAP', policyText);
   let change: MapChange;
@@ -468,7 +521,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       const kinds = fixKindsFor(f.category, f.severity);
       if (kinds.length === 0) continue;
       if (f.source === 'capture') {
-        const c = candidateFor('exempt-gateway', f, s.transcript, scope, inp.policy, inp.policyText);
+        const c = candidateFor('exempt-gateway', f, s.transcript, scope, inp.policy, inp.policyText, inp.compile);
         if (!c) continue;
         let e = proposals.get(c.key);
         if (!e) {
@@ -484,7 +537,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       }
       let chosen: FixProposal | null = null;
       for (const kind of kinds) {
-        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.lengthCountsCrlf, settings, transcripts);
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.compile, inp.lengthCountsCrlf, settings, transcripts);
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;
@@ -513,7 +566,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   if (affected.length > 0) {
     const anyEmulated = sessions.some((s) => s.findings.some((f) => f.source === 'emulation' && f.severity !== 'logged' && byInspection(f)));
     const someFinding = sessions.flatMap((s) => s.findings)[0];
-    const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText) : null;
+    const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText, inp.compile) : null;
     if (c && anyEmulated) {
       const e = await verify(c);
       if (e.verdicts) {

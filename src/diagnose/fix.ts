@@ -44,6 +44,22 @@ export function exemptGatewayLines(
   cls: InspectingClass,
   policyText: string,
 ): string[] {
+  return exemptGatewayInClasses(gateways, ports, [cls], policyText).lines;
+}
+
+/**
+ * The exemption for every class that inspects the gateway's sessions: one ACL and one class-map
+ * (a class-map may serve several policy-maps), then per inspecting class `no inspect esmtp` and the
+ * new class carrying its inspect. Several classes take part when an interface service-policy
+ * inspects the sessions and the global one would inspect them too once the interface policy no
+ * longer does (per-flow precedence: ASA-ESMTP.md §4.2, native-notes/policy-language.md).
+ */
+export function exemptGatewayInClasses(
+  gateways: readonly string[],
+  ports: readonly number[],
+  classes: readonly InspectingClass[],
+  policyText: string,
+): { lines: string[]; className: string } {
   const acl = freshName('ESMTP-INSPECT', policyText);
   const klass = freshName('ESMTP-CLASS', policyText);
   const lines: string[] = [];
@@ -56,8 +72,21 @@ export function exemptGatewayLines(
   }
   for (const p of ps) lines.push(`access-list ${acl} extended permit tcp any any eq ${portWord(p)}`);
   lines.push(`class-map ${klass}`, ` match access-list ${acl}`);
-  lines.push(`policy-map ${cls.policyMap}`, ` class ${cls.className}`, `  no inspect esmtp`, ` class ${klass}`, `  ${inspectLine(cls.mapName)}`);
-  return lines;
+  const placed = new Set<string>();
+  for (const cls of classes) lines.push(...classExemptLines(cls, klass, placed));
+  return { lines, className: klass };
+}
+
+/**
+ * In the inspecting class's policy-map: stop its ESMTP inspection and inspect in the exempting
+ * class instead. `placed` holds the policy-maps that already carry the exempting class: a second
+ * inspecting class there only loses its inspect (a class takes one `inspect esmtp`).
+ */
+export function classExemptLines(cls: InspectingClass, exemptingClass: string, placed: Set<string>): string[] {
+  const lines = [`policy-map ${cls.policyMap}`, ` class ${cls.className}`, `  no inspect esmtp`];
+  if (placed.has(cls.policyMap)) return lines;
+  placed.add(cls.policyMap);
+  return [...lines, ` class ${exemptingClass}`, `  ${inspectLine(cls.mapName)}`];
 }
 
 export function actionLine(a: MatchActions): string | null {
