@@ -8,6 +8,7 @@
 import { PolicyError } from '../errors.js';
 import { maskToPrefix, parseIp, type IpAddr } from './address.js';
 import { CRITERIA, RATE_LIMIT_MAX, criterionSyntax, type ActionName, type CriterionSpec } from './criteria.js';
+import { expandArguments, expandToken, resolvePrefix } from './abbrev.js';
 import { clearCommand } from './clear.js';
 import { Cursor } from './cursor.js';
 import { formatAce } from './format.js';
@@ -60,6 +61,12 @@ const KNOWN_GLOBAL = new Set([
   'config-url', 'dynamic-filter', 'eigrp', 'bgp', 'ospf', 'prefix-list', 'ipv6-router', 'service-module',
   'sfr', 'umbrella-global', 'smart-licensing', 'license-server', 'feature', 'coredump', 'account', 'memory',
 ]);
+
+/**
+ * Exec-level commands a typed excerpt carries around its configuration (`conf t` … `end`, `wr mem`,
+ * `copy run start`): not configuration, and no sub-mode follows them.
+ */
+const EXEC_WORDS = ['configure', 'write', 'copy', 'show', 'enable', 'disable', 'terminal'];
 
 type ModeKind =
   | 'global'
@@ -123,6 +130,47 @@ function commandWord(sl: SourceLine): string {
   if (!t0) return '';
   if (t0.lower === 'no' && sl.tokens[1]) return `no ${sl.tokens[1].lower}`;
   return t0.lower;
+}
+
+/** The innermost mode on the stack that takes the command word as written; -1 for global. */
+function findMode(stack: readonly Mode[], word: string, first: string, isGlobal: boolean): number {
+  for (let k = stack.length - 1; k >= 1; k--) {
+    const m = stack[k] as Mode;
+    if (m.kind === 'ignored') return isGlobal ? -1 : k;
+    if (accepts(m, word) || accepts(m, first)) return k;
+  }
+  return -1;
+}
+
+/**
+ * Resolves an abbreviated command word (ASA CLI: the fewest unique characters) against the modes
+ * on the stack, innermost first, then, for an unindented line, the global commands; rewrites the
+ * token(s) to the full word. Returns the depth of the mode that takes it (-1: global), or null.
+ * An ignored block keeps its indented lines whatever they start with.
+ */
+function expandCommandWord(stack: readonly Mode[], sl: SourceLine, file: string, indented: boolean): { depth: number } | null {
+  const neg = sl.tokens[0]?.lower === 'no' && sl.tokens.length > 1;
+  const t = sl.tokens[neg ? 1 : 0] as Token;
+  for (let k = stack.length - 1; k >= 1; k--) {
+    const m = stack[k] as Mode;
+    if (m.kind === 'ignored' || m.kind === 'global') {
+      if (indented && m.kind === 'ignored') return null;
+      break;
+    }
+    const words = MODE_WORDS[m.kind].filter((w) => w.startsWith('no ') === neg).map((w) => (neg ? w.slice(3) : w));
+    if (expandToken(t, words, file, sl.line) !== null) return { depth: k };
+  }
+  if (indented && stack.length > 1) return null;
+  // global: a prefix of one modelled command (a known unmodelled one is no abbreviation of ours)
+  const r = resolvePrefix(t.lower, [...MODELLED_GLOBAL, ...KNOWN_GLOBAL, ...EXEC_WORDS]);
+  if (r === null) return null;
+  if ('ambiguous' in r) {
+    if (!r.ambiguous.some((w) => MODELLED_GLOBAL.has(w))) return null;
+    expandToken(t, r.ambiguous, file, sl.line); // throws the ambiguity error
+  }
+  if (!('word' in r) || !MODELLED_GLOBAL.has(r.word)) return null;
+  expandToken(t, [r.word], file, sl.line);
+  return { depth: -1 };
 }
 
 function accepts(mode: Mode, word: string): boolean {
@@ -198,26 +246,34 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     const t0 = sl.tokens[0];
     // blank lines, `!` and `:` comment lines of a running config
     if (!t0 || t0.text.startsWith('!') || t0.text.startsWith(':')) continue;
-    const word = commandWord(sl);
+    let word = commandWord(sl);
     // `exit` leaves one sub-mode, as on the ASA
     if (word === 'exit' && sl.tokens.length === 1) {
       if (stack.length > 1) stack.pop();
       continue;
     }
-    const first = word.split(' ')[0] ?? '';
-    const isGlobal = MODELLED_GLOBAL.has(first) || KNOWN_GLOBAL.has(first) || word === 'no service-policy';
+    let first = word.split(' ')[0] ?? '';
+    let isGlobal = MODELLED_GLOBAL.has(first) || KNOWN_GLOBAL.has(first) || word === 'no service-policy';
+    // `conf t`, `wr mem`, `copy run start`: exec commands around a typed excerpt, no block after them
+    const exec = sl.tokens.length <= 3 && t0.lower.length >= 2 ? resolvePrefix(first, EXEC_WORDS) : null;
+    if (exec !== null && 'word' in exec && !MODELLED_GLOBAL.has(first) && !(stack.length > 1 && findMode(stack, word, first, false) >= 1)) {
+      cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: `exec command ${exec.word} (not configuration)` });
+      reportLost();
+      stack = [stack[0] as Mode];
+      continue;
+    }
 
     // find the innermost mode that accepts the command
-    let depth = -1;
-    for (let k = stack.length - 1; k >= 1; k--) {
-      const m = stack[k] as Mode;
-      if (m.kind === 'ignored') {
-        if (!isGlobal) depth = k;
-        break;
-      }
-      if (accepts(m, word) || accepts(m, first)) {
-        depth = k;
-        break;
+    let depth = findMode(stack, word, first, isGlobal);
+    if (depth < 0 && (!isGlobal || (first === 'no' && sl.tokens.length > 1 && !KNOWN_GLOBAL.has(sl.tokens[1]?.lower ?? '')))) {
+      // an abbreviated command word (`pol`, `insp`, `param`, `drop-conn`): innermost mode first, as the ASA
+      const indented = sl.raw.startsWith(' ') || sl.raw.startsWith('\t');
+      const r = expandCommandWord(stack, sl, file, indented);
+      if (r) {
+        word = commandWord(sl);
+        first = word.split(' ')[0] ?? '';
+        isGlobal = r.depth < 0;
+        depth = r.depth;
       }
     }
     if (depth >= 1) {
@@ -228,6 +284,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
         if (lost && mode.unknownOpener && (POLICY_WORDS.has(first) || POLICY_WORDS.has(word.split(' ')[1] ?? ''))) lost.lines.push({ line: sl.line, text: sl.raw.trim() });
         continue;
       }
+      expandArguments(mode.kind, sl.tokens, file, sl.line);
       const opened = subCommand(cfg, mode, sl, file);
       if (opened) stack.push(opened);
       continue;
@@ -246,6 +303,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     reportLost();
     const interrupted = [...stack].reverse().find((m) => MODE_TITLES[m.kind] !== undefined);
     stack = [stack[0] as Mode];
+    if (MODELLED_GLOBAL.has(first === 'no' ? (sl.tokens[1]?.lower ?? '') : first)) expandArguments('global', sl.tokens, file, sl.line);
     const opened = globalCommand(cfg, sl, file);
     if (opened) {
       if (opened.kind === 'ignored' && !isGlobal) {
