@@ -14,6 +14,8 @@ import { DEFAULT_BENCH_BYTES, ensureBulkCapture, GENERATOR_VERSION } from './gen
 import { loadBenchSections } from './load-sections.js';
 import { measureOurs, measurePeer, rssMethod } from './measure.js';
 import { benchSections, type BenchContext, type Measurement } from './registry.js';
+import { positiveIntegerOption } from '../cli/numbers.js';
+import { SmtpInspectError } from '../errors.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MB = 1e6;
@@ -67,10 +69,9 @@ async function main(): Promise<number> {
     );
     return 0;
   }
-  const size = values.size ? Number(values.size) : DEFAULT_BENCH_BYTES;
-  const runs = values.runs ? Number(values.runs) : 3;
-  if (!Number.isSafeInteger(size) || size < 1_000_000) throw new Error('--size must be an integer >= 1000000');
-  if (!Number.isSafeInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
+  const size = values.size !== undefined ? positiveIntegerOption(values.size, '--size') : DEFAULT_BENCH_BYTES;
+  const runs = values.runs !== undefined ? positiveIntegerOption(values.runs, '--runs') : 3;
+  if (size < 1_000_000) throw new SmtpInspectError('E_USAGE', `--size must be at least 1000000, got "${values.size}"`);
 
   const log = (s: string): void => void process.stdout.write(s + '\n');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
