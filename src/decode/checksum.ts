@@ -76,8 +76,10 @@ export function writeIpv4HeaderChecksum(pkt: DecodedPacket, value: number): void
 /** Sum of the pseudo-header: addresses, protocol 6, TCP length (from the IP length fields). */
 function pseudoHeaderSum(pkt: DecodedPacket, tcpLength: number): number {
   const d = pkt.data;
+  // The final destination when a source route / Routing header is still under way (decode.ts).
+  const dst = pkt.pseudoDstOffset !== 0 ? pkt.pseudoDstOffset : pkt.dstAddrOffset;
   let sum = onesComplementSum(d, pkt.srcAddrOffset, pkt.srcAddrOffset + pkt.addrLength);
-  sum += onesComplementSum(d, pkt.dstAddrOffset, pkt.dstAddrOffset + pkt.addrLength);
+  sum += onesComplementSum(d, dst, dst + pkt.addrLength);
   // IPv4: zero, protocol, 16-bit length. IPv6: 32-bit length, 3 zero bytes, next header.
   // Both add up to protocol + length (+ the high 16 bits of an IPv6 length, which fit in 16 bits here).
   return sum + PROTO_TCP + (tcpLength & 0xffff) + Math.floor(tcpLength / 0x10000);

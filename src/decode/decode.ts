@@ -1,5 +1,6 @@
 /**
- * The reusable decode chain: link layer -> IPv4/IPv6 (+ extension headers) -> TCP.
+ * The reusable decode chain: link layer (VLAN tags, PPPoE session, MPLS labels) -> IPv4/IPv6
+ * (+ extension headers) -> TCP.
  *
  * decodePacketAt() re-points one DecodedPacket at a record's bytes inside a larger buffer (the
  * capture reader's window: no per-packet Buffer view) and fills offsets only: no allocation, no
@@ -18,6 +19,27 @@ const TPID_8021AD = 0x88a8;
 const TPID_QINQ = 0x9100;
 /** More tags than this is not a real frame (Suricata keeps 3); stops a loop over a tag flood. */
 const MAX_VLAN_TAGS = 8;
+/** PPPoE session stage (RFC 2516): 6-byte header, then the 2-byte PPP protocol. */
+const ETHERTYPE_PPPOE_SESSION = 0x8864;
+const PPPOE_HEADER = 6;
+const PPP_PROTO_IPV4 = 0x0021;
+const PPP_PROTO_IPV6 = 0x0057;
+/** MPLS unicast and multicast (RFC 3032): 4-byte label stack entries, bottom-of-stack bit S. */
+const ETHERTYPE_MPLS = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST = 0x8848;
+/** Suricata stops at 8 labels too; a longer stack is not a real frame. */
+const MAX_MPLS_LABELS = 8;
+const MPLS_LABEL_IPV4_EXPLICIT_NULL = 0;
+const MPLS_LABEL_IPV6_EXPLICIT_NULL = 2;
+/** IPv4 options whose last address is the final destination while the route is not completed. */
+const IPV4_OPT_END = 0;
+const IPV4_OPT_NOP = 1;
+const IPV4_OPT_LSRR = 131;
+const IPV4_OPT_SSRR = 137;
+/** IPv6 Routing header types that carry the final destination as a 16-byte address. */
+const RH_TYPE0 = 0;
+const RH_TYPE2_MOBILE = 2;
+const RH_TYPE4_SEGMENT = 4;
 
 const ETHERNET_HEADER = 14;
 const SLL_HEADER = 16;
@@ -72,6 +94,9 @@ function reset(out: DecodedPacket, data: Buffer, start: number, end: number): vo
   out.srcAddrOffset = 0;
   out.dstAddrOffset = 0;
   out.addrLength = 0;
+  out.pseudoDstOffset = 0;
+  out.pppoeLengthOffset = -1;
+  out.mplsLabels = 0;
   out.protocol = 0;
   out.ttl = 0;
   out.l4Offset = 0;
@@ -192,9 +217,74 @@ function decodeEtherType(out: DecodedPacket, etherType: number, offset: number):
   out.vlanTags = tags;
   if (type === ETHERTYPE_IPV4) return decodeIpv4(out, off);
   if (type === ETHERTYPE_IPV6) return decodeIpv6(out, off);
+  if (type === ETHERTYPE_PPPOE_SESSION) return decodePppoeSession(out, off);
+  if (type === ETHERTYPE_MPLS || type === ETHERTYPE_MPLS_MULTICAST) return decodeMpls(out, off);
   out.l3Offset = off;
   out.kind = PacketKind.NON_IP;
   return out;
+}
+
+/**
+ * PPPoE session frame (an ASA or a mail server behind a DSL line): version/type 0x11, code 0, then
+ * PPP carrying IPv4 or IPv6 (protocol 0x0021 / 0x0057, or 0x21 / 0x57 compressed). The IP header's length ends the datagram, as for Ethernet padding;
+ * the PPPoE length field is recorded so a rebuilt packet can keep it true.
+ */
+function decodePppoeSession(out: DecodedPacket, off: number): DecodedPacket {
+  const data = out.data;
+  out.l3Offset = off;
+  if (off + PPPOE_HEADER + 1 > out.packetEnd) return malformed(out, true);
+  if (data[off] !== 0x11 || data[off + 1] !== 0) {
+    out.kind = PacketKind.NON_IP;
+    return out;
+  }
+  // Protocol-field compression (RFC 1661 §6.5): an odd first byte is a 1-byte protocol.
+  const first = data[off + PPPOE_HEADER]!;
+  const compressed = (first & 0x01) === 1;
+  if (!compressed && off + PPPOE_HEADER + 2 > out.packetEnd) return malformed(out, true);
+  const proto = compressed ? first : u16(data, off + PPPOE_HEADER);
+  const l3 = off + PPPOE_HEADER + (compressed ? 1 : 2);
+  if (proto === PPP_PROTO_IPV4 || proto === PPP_PROTO_IPV6) {
+    out.pppoeLengthOffset = off + 4;
+    return proto === PPP_PROTO_IPV4 ? decodeIpv4(out, l3) : decodeIpv6(out, l3);
+  }
+  // LCP, IPCP, CHAP, ...: control traffic of the PPP session.
+  out.kind = PacketKind.NON_IP;
+  return out;
+}
+
+/**
+ * MPLS label stack up to the bottom-of-stack entry, then IP: the explicit-null labels say which,
+ * otherwise the version nibble does (as Suricata and Wireshark guess). A pseudowire (control word,
+ * Ethernet inside) is not IP here: counted as non-ip.
+ */
+function decodeMpls(out: DecodedPacket, off: number): DecodedPacket {
+  const data = out.data;
+  let pos = off;
+  let labels = 0;
+  for (;;) {
+    if (labels === MAX_MPLS_LABELS) return malformed(out, false);
+    if (pos + 4 > out.packetEnd) {
+      out.l3Offset = pos;
+      out.mplsLabels = labels;
+      return malformed(out, true);
+    }
+    const bottom = (data[pos + 2]! & 0x01) !== 0;
+    const label = u32(data, pos) >>> 12;
+    pos += 4;
+    labels++;
+    if (!bottom) continue;
+    out.mplsLabels = labels;
+    if (pos >= out.packetEnd) {
+      out.l3Offset = pos;
+      return malformed(out, true);
+    }
+    const version = data[pos]! >> 4;
+    if (label === MPLS_LABEL_IPV4_EXPLICIT_NULL || (label !== MPLS_LABEL_IPV6_EXPLICIT_NULL && version === 4)) return decodeIpv4(out, pos);
+    if (label === MPLS_LABEL_IPV6_EXPLICIT_NULL || version === 6) return decodeIpv6(out, pos);
+    out.l3Offset = pos;
+    out.kind = PacketKind.NON_IP;
+    return out;
+  }
 }
 
 function decodeIpv4(out: DecodedPacket, off: number): DecodedPacket {
@@ -216,6 +306,7 @@ function decodeIpv4(out: DecodedPacket, off: number): DecodedPacket {
   out.ipHeaderLength = ihl;
   out.srcAddrOffset = off + 12;
   out.dstAddrOffset = off + 16;
+  if (ihl > IPV4_MIN_HEADER) out.pseudoDstOffset = ipv4FinalDestination(data, off, ihl);
   out.addrLength = 4;
   out.ttl = data[off + 8]!;
   const protocol = data[off + 9]!;
@@ -291,6 +382,7 @@ function decodeIpv6(out: DecodedPacket, off: number): DecodedPacket {
     }
     if (pos + extLength > claimedEnd) return ipv6Malformed(out, pos, next, false);
     if (pos + extLength > len) return ipv6Malformed(out, pos, next, true);
+    if (next === IPV6_ROUTING) routingFinalDestination(out, pos, extLength);
     next = data[pos]!;
     pos += extLength;
   }
@@ -301,6 +393,47 @@ function decodeIpv6(out: DecodedPacket, off: number): DecodedPacket {
     return out;
   }
   return decodeUpperLayer(out, next, pos, claimedEnd);
+}
+
+/**
+ * A Routing header with segments left names the final destination, which the TCP pseudo-header
+ * uses (RFC 8200 §8.1): the last address of type 0, the home address of type 2, Segment List[0] of
+ * a Segment Routing header (RFC 8754 §2). Type 3 (RPL) compresses its addresses: left alone.
+ */
+function routingFinalDestination(out: DecodedPacket, pos: number, extLength: number): void {
+  const data = out.data;
+  const type = data[pos + 2]!;
+  const segmentsLeft = data[pos + 3]!;
+  if (segmentsLeft === 0 || extLength < 8 + 16) return;
+  if (type === RH_TYPE0) out.pseudoDstOffset = pos + 8 + Math.floor((extLength - 8) / 16) * 16 - 16;
+  else if (type === RH_TYPE2_MOBILE || type === RH_TYPE4_SEGMENT) out.pseudoDstOffset = pos + 8;
+}
+
+/**
+ * The IPv4 destination the TCP pseudo-header uses: the last address of a loose or strict source
+ * route that is not yet completed (pointer within the option), as the sender computed it
+ * (RFC 9293 §3.1); else 0 (the header's destination). Options are only walked inside the header.
+ */
+function ipv4FinalDestination(data: Buffer, off: number, ihl: number): number {
+  const end = off + ihl;
+  let pos = off + IPV4_MIN_HEADER;
+  while (pos < end) {
+    const type = data[pos]!;
+    if (type === IPV4_OPT_END) break;
+    if (type === IPV4_OPT_NOP) {
+      pos++;
+      continue;
+    }
+    if (pos + 2 > end) break;
+    const optLength = data[pos + 1]!;
+    if (optLength < 2 || pos + optLength > end) break;
+    if ((type === IPV4_OPT_LSRR || type === IPV4_OPT_SSRR) && optLength >= 7) {
+      const pointer = data[pos + 2]!;
+      if (pointer <= optLength) return pos + optLength - 4;
+    }
+    pos += optLength;
+  }
+  return 0;
 }
 
 /** An extension header chain that runs off the datagram (or off the captured bytes). */
@@ -356,4 +489,17 @@ function decodeUpperLayer(out: DecodedPacket, protocol: number, l4: number, clai
   }
   out.kind = protocol === PROTO_ICMP || protocol === PROTO_ICMPV6 ? PacketKind.ICMP : PacketKind.OTHER_IP;
   return out;
+}
+
+/**
+ * Makes the link-layer length fields agree with the IP datagram after a builder changed its length
+ * (the RST builder copies a real packet's headers): today only the PPPoE session length, which
+ * counts the 2-byte PPP protocol field and the datagram. `pkt` must be freshly decoded.
+ */
+export function updateLinkLengths(pkt: DecodedPacket): void {
+  const at = pkt.pppoeLengthOffset;
+  if (at < 0) return;
+  const length = pkt.ipEnd - (at + 2);
+  pkt.data[at] = (length >> 8) & 0xff;
+  pkt.data[at + 1] = length & 0xff;
 }

@@ -71,6 +71,21 @@ export class DecodedPacket {
   srcAddrOffset = 0;
   dstAddrOffset = 0;
   addrLength = 0;
+  /**
+   * Offset of the destination address the TCP pseudo-header uses: the final destination when an
+   * IPv6 Routing header (types 0, 2, 4) still has segments left or an IPv4 source-route option
+   * (LSRR/SSRR) is not yet completed (RFC 8200 §8.1, RFC 9293 §3.1). 0 (never an address's
+   * offset: the IP header precedes it) means dstAddrOffset, so hand-built packets need not set it.
+   */
+  pseudoDstOffset = 0;
+  /**
+   * Offset of the PPPoE session header's length field (which counts the PPP protocol field and the
+   * IP datagram), or -1 when the frame has no PPPoE header: a builder that changes the datagram's
+   * length must rewrite it (updateLinkLengths()).
+   */
+  pppoeLengthOffset = -1;
+  /** MPLS labels walked before the IP header. */
+  mplsLabels = 0;
   /** Upper-layer protocol number (6 = TCP). */
   protocol = 0;
   /** IPv4 TTL / IPv6 hop limit. */

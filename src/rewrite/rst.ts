@@ -5,7 +5,7 @@
  * lengths are fixed and both checksums computed, so tshark sees a valid segment.
  */
 import { computeIpv4HeaderChecksum, computeTcpChecksum, writeIpv4HeaderChecksum, writeTcpChecksum } from '../decode/checksum.js';
-import { decodePacket } from '../decode/decode.js';
+import { decodePacket, updateLinkLengths } from '../decode/decode.js';
 import { LinkType } from '../decode/link-types.js';
 import { DecodedPacket, PacketKind, TcpFlag } from '../decode/packet.js';
 
@@ -93,6 +93,8 @@ export function buildRst(t: HeaderTemplate, f: RstFields, scratch: DecodedPacket
   buf.writeUInt16BE(0, l4 + 18); // urgent pointer
   const pkt = decodePacket(t.linkType, buf, scratch);
   if (pkt.kind !== PacketKind.TCP) throw new Error(`buildRst: template did not decode as TCP (kind ${pkt.kind})`);
+  // A PPPoE header copied from a data packet still counts that packet's length.
+  updateLinkLengths(pkt);
   if (t.ipVersion === 4) writeIpv4HeaderChecksum(pkt, computeIpv4HeaderChecksum(pkt));
   writeTcpChecksum(pkt, computeTcpChecksum(pkt));
   return buf;
