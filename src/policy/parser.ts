@@ -132,6 +132,42 @@ function commandWord(sl: SourceLine): string {
   return t0.lower;
 }
 
+/**
+ * Words that start the tail of an access-list entry and are no ASA command: a column-1 line that
+ * starts with one of them right after an `access-list` line is that line wrapped by the terminal
+ * it was copied from (`... object-group ESA-CLUSTER` / `eq smtp`). Parsed alone, the entry would
+ * silently lose its port (deny or permit ALL TCP) and the tail be ignored as an unknown command.
+ */
+const ACE_TAIL_WORDS = new Set(['eq', 'lt', 'gt', 'neq', 'range', 'log', 'inactive', 'interval', 'any', 'any4', 'any6', 'host']);
+
+/** A token that can only be the wrapped tail of an entry: a keyword above, a number or an address. */
+const isAceTail = (t: Token) => ACE_TAIL_WORDS.has(t.lower) || /^[0-9]/.test(t.text);
+
+/** Joins each wrapped access-list tail to its line, with a warning naming both lines. */
+function joinWrappedAces(lines: SourceLine[], cfg: ParsedConfig): void {
+  let prev: SourceLine | null = null;
+  for (const sl of lines) {
+    const t0 = sl.tokens[0];
+    if (!t0) continue;
+    // an access-list has no sub-mode: an indented tail is the wrap too (the break left the blank)
+    if (prev && isAceTail(t0)) {
+      const sep = prev.raw.endsWith(' ') || prev.raw.endsWith('\t') ? '' : ' ';
+      const offset = prev.raw.length + sep.length;
+      prev.raw = `${prev.raw}${sep}${sl.raw}`;
+      prev.tokens.push(...sl.tokens.map((t) => ({ ...t, col: t.col + offset })));
+      cfg.warnings.push({
+        line: prev.line,
+        level: 'warning',
+        message: `line ${sl.line} "${sl.raw.trim()}" is read as the end of this access-list line, wrapped where the configuration was copied (no ASA command starts with "${t0.text}"); join the two lines in the file`,
+      });
+      sl.raw = '';
+      sl.tokens = [];
+      continue;
+    }
+    prev = t0.lower === 'access-list' || (t0.lower === 'no' && sl.tokens[1]?.lower === 'access-list') ? sl : null;
+  }
+}
+
 /** The innermost mode on the stack that takes the command word as written; -1 for global. */
 function findMode(stack: readonly Mode[], word: string, first: string, isGlobal: boolean): number {
   for (let k = stack.length - 1; k >= 1; k--) {
@@ -183,7 +219,7 @@ function accepts(mode: Mode, word: string): boolean {
  * Command words that matter for ESMTP inspection: when one of them lands in a block opened by an
  * unknown word, the admin is told (a policy line silently lost would silently change inspection).
  */
-const POLICY_WORDS = new Set(['inspect', 'match', 'parameters', 'class', 'set', 'mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'drop-connection', 'reset']);
+const POLICY_WORDS = new Set(['inspect', 'match', 'parameters', 'class', 'set', 'mask-banner', 'mail-relay', 'special-character', 'allow-tls', 'drop-connection', 'reset', 'mask', 'rate-limit']);
 
 const MODE_TITLES: Partial<Record<ModeKind, (t: unknown) => string>> = {
   'class-map': (t) => `class-map ${(t as ClassMapDef).name}`,
@@ -216,6 +252,7 @@ function inherit(base: ParsedConfig): ParsedConfig {
 export function parseConfig(text: string, file: string, base?: ParsedConfig): ParsedConfig {
   const cfg = base ? inherit(base) : emptyConfig();
   const { lines, pagerLines } = lexPolicyText(text, file);
+  joinWrappedAces(lines, cfg);
   if (pagerLines.length > 0) {
     const shown = pagerLines.slice(0, 5).join(', ') + (pagerLines.length > 5 ? ', ...' : '');
     cfg.warnings.push({
