@@ -69,10 +69,18 @@ function stageAt(t: SessionTranscript, packet: number, dir: number | null, xed: 
       break;
     }
   }
+  // the server received only what came whole in earlier packets: the hit's own packet is the one
+  // a drop/reset leaves out (and nothing the client sends later reaches it)
+  let serverLastCommand = '';
+  for (const x of es) {
+    if (x.packet >= packet) break;
+    if (x.kind === 'command' && x.dir === 0 && x.endPacket < packet) serverLastCommand = x.verb;
+  }
   const e = i >= 0 ? es[i] : undefined;
   const greeting = es.find((x) => x.kind === 'reply');
   return {
     lastCommand,
+    serverLastCommand,
     inData: e?.kind === 'message' || e?.kind === 'bdat-chunk',
     xedCommands: xed,
     multiLineGreeting: (greeting?.lineCount ?? 0) > 1 && greeting?.verb === '220',

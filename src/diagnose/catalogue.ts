@@ -148,6 +148,13 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
 export interface Stage {
   /** The client's last command verb before the hit ('RCPT', 'DATA', 'MAIL', 'EHLO', '' = greeting). */
   lastCommand: string;
+  /**
+   * The last command the server received whole, in packets before the hit's own (a drop or reset
+   * leaves that packet out): what Postfix smtpd's "timeout after X" names. '' = none yet (CONNECT).
+   * Differs from lastCommand when the dropped packet carried the command (the 513-byte EHLO, the
+   * long MAIL FROM, a pipelined MAIL+RCPT group). Absent: lastCommand.
+   */
+  serverLastCommand?: string;
   /** True when the hit is inside message content. */
   inData: boolean;
   /** Number of X'd commands in the session (ESA bad-command limit). */
@@ -185,9 +192,16 @@ function postfixWhile(stage: Stage): string {
   }
 }
 
-function afterWhat(stage: Stage): string {
+/** Where the client was when the ASA cut in: the command in flight. */
+function atWhat(stage: Stage): string {
   if (stage.inData) return 'DATA';
   return stage.lastCommand || 'CONNECT';
+}
+
+/** Postfix smtpd's "after X": the last command the server itself received. */
+function afterWhat(stage: Stage): string {
+  if (stage.inData) return 'DATA';
+  return (stage.serverLastCommand ?? stage.lastCommand) || 'CONNECT';
 }
 
 /** The symptom wording for one hit. `server`/`client` are the endpoints as printed. */
@@ -209,6 +223,7 @@ export function symptomFor(
     // drop-connection-rst=yes: a drop also sends each side an RST, so both ends see a reset, not a time-out
     const rstDrop = action === 'drop-connection' && settings.dropConnectionRst === true;
     const reset = action === 'reset' || rstDrop;
+    const at = atWhat(stage);
     const after = afterWhat(stage);
     const how = action === 'reset'
       ? 'resets'
@@ -216,7 +231,7 @@ export function symptomFor(
         ? 'drops (and, with drop-connection-rst=yes, sends a TCP reset to each side of)'
         : 'silently drops';
     return {
-      summary: `${what}: the ASA ${how} the connection ${stage.inData ? 'in the middle of the message' : `at ${after}`}; ${rstDrop ? 'both sides see the connection reset at once instead of waiting for a time-out; ' : ''}the message is not delivered and the sender retries (and fails again) until it bounces.`,
+      summary: `${what}: the ASA ${how} the connection ${stage.inData ? 'in the middle of the message' : `at ${at}`}; ${rstDrop ? 'both sides see the connection reset at once instead of waiting for a time-out; ' : ''}the message is not delivered and the sender retries (and fails again) until it bounces.`,
       client: reset
         ? [
             `Postfix smtp: "lost connection with ${sHost} ${postfixWhile(stage)}"`,

@@ -27,9 +27,11 @@ const DROPS: Array<{ file: string; rule: string; packet: number; client: RegExp;
   { file: '07a-rcpt-120.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/, reaches: 120 },
   { file: '07c-rcpt-101.pcap', rule: 'match cmd RCPT count gt 100', packet: 211, client: /timed out while sending RCPT TO/, server: /timeout after RCPT/, raisedTo: /match cmd RCPT count gt 500/, reaches: 101 },
   { file: '08a-header-line-1500.pcap', rule: 'match header line length gt 998', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match header line length gt 5000/, reaches: 1500 },
-  { file: '10a-sender-340.pcap', rule: 'match sender-address length gt 320', packet: 9, client: /timed out while sending MAIL FROM/, server: /timeout after MAIL/, raisedTo: /match sender-address length gt 1000/, reaches: 340 },
+  // server: Postfix smtpd's "timeout after X" names the last command it received: the dropped
+  // packet carried the MAIL FROM (10a) / the EHLO (13a), so the server last saw EHLO / nothing (CONNECT)
+  { file: '10a-sender-340.pcap', rule: 'match sender-address length gt 320', packet: 9, client: /timed out while sending MAIL FROM/, server: /timeout after EHLO from 127\.0\.0\.1" \(then "lost connection after EHLO"\)/, raisedTo: /match sender-address length gt 1000/, reaches: 340 },
   { file: '11a-mime-filename-300.pcap', rule: 'match MIME filename length gt 255', packet: 15, client: /timed out while sending message body/, server: /timeout after DATA/, raisedTo: /match MIME filename length gt 1000/, reaches: 300 },
-  { file: '13a-cmdline-ehlo-600.pcap', rule: 'match cmd line length gt 512', packet: 6, client: /timed out while performing the EHLO handshake/, server: /timeout after EHLO/, raisedTo: /match cmd line length gt 2000/, reaches: 600 },
+  { file: '13a-cmdline-ehlo-600.pcap', rule: 'match cmd line length gt 512', packet: 6, client: /timed out while performing the EHLO handshake/, server: /timeout after CONNECT from/, raisedTo: /match cmd line length gt 2000/, reaches: 600 },
 ];
 
 describe.skipIf(!haveShared)('diagnose on the generated scenarios', () => {
