@@ -1642,8 +1642,11 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
     const pT = c.word('an inspection protocol (esmtp, dns, ftp, ...)');
     // `inspect smtp` is converted to `inspect esmtp` by the ASA
     const protocol = pT.lower === 'smtp' ? 'esmtp' : pT.lower;
+    // `inspect h323 h225` and `inspect h323 ras` are two inspections (the factory default has both)
+    const sub = protocol === 'h323' ? (c.peek()?.lower ?? '') : null;
+    const same = (i: { protocol: string; map: string | null }) => i.protocol === protocol && (sub === null || (i.map ?? '').split(' ')[0]?.toLowerCase() === sub);
     if (neg) {
-      cls.inspects = cls.inspects.filter((i) => i.protocol !== protocol);
+      cls.inspects = cls.inspects.filter((i) => !same(i));
       return null;
     }
     let map: string | null = null;
@@ -1664,8 +1667,9 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
         });
       cls.inspects = cls.inspects.filter((i) => i.protocol !== 'esmtp');
     } else {
-      if (!c.atEnd()) map = (c.next() as Token).text; // other inspections: arguments not validated
-      cls.inspects = cls.inspects.filter((i) => i.protocol !== protocol);
+      // other inspections: arguments kept as written, not validated
+      if (!c.atEnd()) map = c.sl.tokens.slice(c.i).map((t) => t.text).join(' ');
+      cls.inspects = cls.inspects.filter((i) => !same(i));
     }
     cls.inspects.push({ protocol, map, mapPos, line: c.sl.line });
     return null;
