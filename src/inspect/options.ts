@@ -33,6 +33,11 @@ export interface EngineOptions {
   mailRelaySubdomains: boolean;
   /** BDAT chunk bytes after an X'd BDAT: skipped as opaque data, or judged as command lines. */
   bdatChunk: 'opaque' | 'commands';
+  /**
+   * What ends a message after 354: 'crlf': only CR LF . CR LF (RFC 5321 4.1.1.4, the exact
+   * sequence PIX Mailguard looked for); 'lf': a '.' line ended by any line end (bare LF too).
+   */
+  endOfData: 'crlf' | 'lf';
   /** Log 108006 when a message exceeds the SIZE declared on MAIL FROM. */
   sizeCheck: boolean;
   /** `drop-connection` also sends an RST to each side (like `reset`), still counted as `drop`. */
@@ -153,6 +158,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'bdat-chunk', key: 'bdatChunk', values: ['opaque', 'commands'], default: 'opaque',
     help: "bytes of a BDAT chunk (after the X'd BDAT line): skipped uninspected, or judged as command lines",
     evidence: 'D: CHUNKING unsupported; chunk handling undocumented (I; MANIFEST 06)',
+  },
+  {
+    name: 'end-of-data', key: 'endOfData', values: ['crlf', 'lf'], default: 'crlf',
+    help: "what ends a message after the 354: crlf: only CR LF . CR LF; lf: a '.' line with any line end (bare LF: <LF>.<LF>, <LF>.<CR><LF>, <CR><LF>.<LF>), for servers that accept those",
+    evidence: 'I: RFC 5321 4.1.1.4 / 2.3.8 (CR LF . CR LF; bare LF is not a line end); D/F: PIX Mailguard looked for the CRLF.CRLF string (MS KB Q295725, CSCds90792; ASA-ESMTP.md 2.3); SMTP smuggling (SEC Consult 2023): servers differ',
   },
   {
     name: 'size-check', key: 'sizeCheck', values: ['yes', 'no'], default: 'yes',

@@ -435,6 +435,11 @@ class EsmtpSession implements InspectorSession {
   private dlDot = false;
   private dlContent = 0;
   private dlPendingCr = false;
+  /**
+   * The previous message line ended with CR LF (the DATA line counts): with end-of-data=crlf a
+   * '.' line ends the message only after CR LF and with CR LF of its own (RFC 5321 4.1.1.4).
+   */
+  private dlPrevCrlf = true;
   private dlSkip = false;
   private head: Buffer = NO_BYTES;
   private headLen = 0;
@@ -506,6 +511,8 @@ class EsmtpSession implements InspectorSession {
   private dDesync = false;
   /** End-of-data search after a DATA gap: 0 position unknown, 1 line start, 2 '.', 3 '.' CR. */
   private dPos = 0;
+  /** End-of-data search after a DATA gap: the byte before the next one was a CR. */
+  private dCr = false;
   /** Server bytes are not judged (no masking) until a reply is seen whole after the gap. */
   private sDesync = false;
   /** No server byte seen since the server gap (a reply code at the next segment start resyncs). */
@@ -707,6 +714,7 @@ class EsmtpSession implements InspectorSession {
   private dataDesync(): void {
     this.dDesync = true;
     this.dPos = 0;
+    this.dCr = false;
     this.dlStarted = false;
     this.dlSkip = false;
     this.fieldState = 0;
@@ -1420,6 +1428,7 @@ class EsmtpSession implements InspectorSession {
     this.dlStarted = false;
     this.dlSkip = false;
     this.dlPendingCr = false;
+    this.dlPrevCrlf = true;
     this.dDesync = false;
     this.fieldState = 0;
     this.holdC = -1;
@@ -1507,6 +1516,8 @@ class EsmtpSession implements InspectorSession {
     }
     this.msgSize = size;
     this.maxBodyLine = maxLine;
+    // p > i: whole lines were consumed; the last one's LF is at p - 1 (a CR before it, inside that line, makes CR LF)
+    if (p > i) this.dlPrevCrlf = p - 1 > i && data[p - 2] === CR;
     return p;
   }
 
@@ -1566,11 +1577,18 @@ class EsmtpSession implements InspectorSession {
       if (!this.content(data, i, contentEnd, base, 0)) return n;
     }
     if (lf === n) return n;
+    const prevCrlf = this.dlPrevCrlf;
+    this.dlPrevCrlf = crs === 1;
     if (!this.dlSkip && this.dlDot && this.dlContent === 0) {
-      // CRLF.CRLF: the terminating dot line is not message content
-      this.dlStarted = false;
-      this.endMessage(base + lf);
-      return lf + 1;
+      if (this.opt.endOfData === 'lf' || (prevCrlf && crs === 1)) {
+        // CRLF.CRLF: the terminating dot line is not message content
+        this.dlStarted = false;
+        this.endMessage(base + lf);
+        return lf + 1;
+      }
+      // a '.' line with a bare LF on either side (<LF>.<LF>, <CR><LF>.<LF>, <LF>.<CR><LF>) does
+      // not end the message (end-of-data=crlf): unstuffed, it is an empty line of the message
+      this.dlDot = false;
     }
     // terminator: CR (if any) and LF
     if (!this.dlSkip && !this.terminator(base + lf - crs, crs + 1)) return n;
@@ -1584,28 +1602,54 @@ class EsmtpSession implements InspectorSession {
    */
   private dataDesyncBytes(data: Buffer, i: number, base: number): number {
     const n = data.length;
+    const strict = this.opt.endOfData === 'crlf';
     while (i < n) {
       if (this.dPos === 0) {
+        // to the next line end; with end-of-data=crlf only a CR LF starts a possible dot line
         const lf = data.indexOf(LF, i);
-        if (lf < 0) return n;
-        i = lf;
+        if (lf < 0) {
+          this.dCr = data[n - 1] === CR;
+          return n;
+        }
+        const crBefore = lf > i ? data[lf - 1] === CR : this.dCr;
+        this.dCr = false;
+        if (!strict || crBefore) this.dPos = 1;
+        i = lf + 1;
+        continue;
       }
       const b = data[i]!;
-      if (b === LF) {
-        if (this.dPos === 2 || this.dPos === 3) {
-          this.dDesync = false;
-          this.endMessageUninspected();
-          this.cAtLineStart = true;
-          this.episodeCheck('resynchronised at the end of data (CRLF.CRLF)', false, 0, base + i);
-          return i + 1;
+      if (this.dPos === 1) {
+        if (b !== 0x2e) {
+          this.dPos = 0;
+          continue;
         }
-        this.dPos = 1;
-      } else if (this.dPos === 1 && b === 0x2e) this.dPos = 2;
-      else if (this.dPos === 2 && b === CR) this.dPos = 3;
-      else this.dPos = 0;
+        this.dPos = 2;
+      } else if (this.dPos === 2) {
+        if (b === CR) this.dPos = 3;
+        else if (b === LF && !strict) return this.desyncEnd(i, base);
+        else {
+          this.dPos = 0;
+          continue;
+        }
+      } else {
+        // dPos 3: '.' CR seen
+        if (b === LF) return this.desyncEnd(i, base);
+        this.dPos = 0;
+        this.dCr = true;
+        continue;
+      }
       i++;
     }
     return n;
+  }
+
+  /** The end of data found after a DATA gap, at the LF at i. */
+  private desyncEnd(i: number, base: number): number {
+    this.dDesync = false;
+    this.endMessageUninspected();
+    this.cAtLineStart = true;
+    this.episodeCheck('resynchronised at the end of data (CRLF.CRLF)', false, 0, base + i);
+    return i + 1;
   }
 
   /** The message ended while it was not inspected (after a gap): back to commands, no end checks. */
