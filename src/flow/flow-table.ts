@@ -104,6 +104,8 @@ export class FlowTableStats {
   untrackedPackets = 0;
   /** Packets ignored: sequence far outside the stream, or data after a FIN/close. */
   ignoredPackets = 0;
+  /** RSTs ignored (also in ignoredPackets): sequence number outside the receiver's window. */
+  ignoredResets = 0;
   /** Out-of-order segments discarded ('drop' limit, or 'drop' timeout). */
   outOfOrderDrops = 0;
   /** Times a per-direction out-of-order limit was hit. */
@@ -135,6 +137,26 @@ const ACK = TcpFlag.ACK;
 const SYN = TcpFlag.SYN;
 const FIN = TcpFlag.FIN;
 const RST = TcpFlag.RST;
+
+/** The window-scale shift a SYN carries (RFC 7323 §2.2; capped at 14), or -1 without the option. */
+function windowScaleOption(pkt: DecodedPacket): number {
+  const d = pkt.data;
+  const end = pkt.payloadOffset;
+  let i = end - pkt.tcpHeaderLength + 20;
+  while (i < end) {
+    const kind = d[i] ?? 0;
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = d[i + 1] ?? 0;
+    if (len < 2 || i + len > end) break;
+    if (kind === 3 && len === 3) return Math.min(d[i + 2] ?? 0, 14);
+    i += len;
+  }
+  return -1;
+}
 
 /** One step of a multiplicative hash (murmur3-style finalising): every input bit reaches every output bit. */
 function mix(h: number, v: number): number {
@@ -517,9 +539,11 @@ export class FlowTable<S = unknown> {
     const h = conn.half[dir];
     const peer = conn.half[dir === 0 ? 1 : 0];
     const isSyn = (flags & SYN) !== 0;
+    const anchored = h.seqKnown;
     h.needPeer = 0;
     if (isSyn) {
       r.status |= FlowStatus.SYN;
+      if (h.wscale === -2) h.wscale = windowScaleOption(pkt);
       if (!h.isnKnown && !h.seqKnown) {
         h.isnKnown = true;
         h.isn = pkt.seq;
@@ -543,6 +567,14 @@ export class FlowTable<S = unknown> {
     const rel = seqDiff(dataSeq, h.nextSeq);
     const off = h.nextOffset + rel;
     r.streamOffset = off;
+    if ((flags & RST) !== 0 && anchored && !conn.closed && !this.resetAcceptable(conn, h, peer, pkt, rel)) {
+      // An endpoint ignores such a RST (RFC 793 §3.4 / RFC 5961 §3), and so do stateful middleboxes
+      // (Linux conntrack, the ASA's tcp-rstfin-ooo): the connection goes on, and so does inspection.
+      r.status |= FlowStatus.IGNORED;
+      this.stats.ignoredPackets++;
+      this.stats.ignoredResets++;
+      return;
+    }
     h.window = pkt.window;
     h.sawPacket = true;
 
@@ -616,6 +648,21 @@ export class FlowTable<S = unknown> {
     }
     this.checkFinished(conn, r);
     if (!conn.closed && (h.deferred !== null || peer.deferred !== null)) this.checkDeferred(conn);
+  }
+
+  /**
+   * Whether a RST from side `h` (its sequence number `rel` past h.nextSeq) would reset the
+   * connection: in the handshake, one that acknowledges the peer's SYN (RFC 793 SYN-SENT);
+   * otherwise one whose sequence number lies within the receiver's window either side of the next
+   * expected byte — the window the peer last advertised, scaled as its SYN said, at least 64 KiB;
+   * ±2^30 when the scale is unknown (no SYN seen) — as conntrack's in-window test.
+   */
+  private resetAcceptable(conn: Connection<S>, h: HalfStream, peer: HalfStream, pkt: DecodedPacket, rel: number): boolean {
+    if (!conn.established && (pkt.flags & ACK) !== 0 && peer.isnKnown && pkt.ack === seqAdd(peer.isn, 1)) return true;
+    // Scaling is on only when both SYNs carried the option; unknown if the peer's SYN was not seen.
+    const shift = peer.wscale === -1 || h.wscale === -1 ? 0 : peer.wscale;
+    const bound = shift < 0 ? MAX_SEQ_DISTANCE : Math.max(peer.window * 2 ** shift, 65535);
+    return rel >= -bound && rel <= bound;
   }
 
   private checkFinished(conn: Connection<S>, r: PacketFlowResult<S> | null): void {

@@ -64,6 +64,11 @@ export class HalfStream implements HalfStreamStats {
   window = -1;
   /** A packet of this direction was seen (false: a silent side, placed by its peer's ACKs). */
   sawPacket = false;
+  /**
+   * Window-scale option of this side's SYN (RFC 7323): 0..14, -1 for a SYN without it, -2 before
+   * any SYN of this side (unknown). Read only to judge a RST's sequence number.
+   */
+  wscale = -2;
 
   // --- bytes the peer acknowledged but we have not seen (yet) ---
   /** Highest stream offset the peer has acknowledged (may include the FIN's own sequence number). */

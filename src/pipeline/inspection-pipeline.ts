@@ -246,7 +246,10 @@ export class InspectionPipeline implements SessionEvents {
     e.streamOffset = r.streamOffset;
     e.payloadLength = r.payloadLength;
     st.packets++;
-    if ((pkt.flags & TcpFlag.RST) !== 0) st.rstDir = r.dir;
+    if ((pkt.flags & TcpFlag.RST) !== 0) {
+      if ((r.status & FlowStatus.IGNORED) === 0) st.rstDir = r.dir;
+      else if (st.kind === ConnKind.INSPECT) this.ignoredReset(e, st, r.dir);
+    }
 
     if (st.kind === ConnKind.EXEMPT) {
       this.processNewDrops(null);
@@ -274,6 +277,13 @@ export class InspectionPipeline implements SessionEvents {
     if (this.annotating && (r.status & FlowStatus.OUT_OF_ORDER) !== 0) e.note(`out of order: held by reassembly until the hole before it is filled (${dirName(r.dir)})`);
     if (this.annotating && (r.status & FlowStatus.TRUNCATED) !== 0) e.note('payload cut by the snaplen: the missing bytes are a gap for the inspector');
     if (r.payloadLength > 0 && !this.isReady(e)) e.waiting = true;
+  }
+
+  /** A RST the flow layer ignored (sequence number outside the window): said, because the connection goes on. */
+  private ignoredReset(e: QueueEntry, st: ConnState, dir: Direction): void {
+    const text = `RST ignored: its sequence number is outside the receiver's window (an endpoint ignores it, RFC 5961 §3), so the connection and its inspection go on`;
+    if (this.annotating) e.note(text);
+    this.verdictRecord(e, st, dir, 'tcp-rst-out-of-window', 'note', null, text);
   }
 
   /** Applies known edits (and the inspected bytes, for a disagreeing retransmission) to the current packet. */
