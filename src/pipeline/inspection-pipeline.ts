@@ -732,7 +732,19 @@ export class InspectionPipeline implements SessionEvents {
       st.releaseSession();
       if (!st.tornDown) {
         const tr = this.teardownReason(st, reason);
-        if (tr !== null) this.teardown(st, tr, conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? conn.lastPacketNumber);
+        if (tr !== null) {
+          // A timeout tears the connection down when its timer runs out (last activity + the
+          // timeout), as the ASA logs it — not at the packet that made us notice, nor at the last one.
+          const timer = reason === 'idle-timeout' ? this.flows.options.idleTimeoutSec : reason === 'half-open-timeout' ? this.flows.options.halfOpenTimeoutSec : 0;
+          const whole = Math.floor(timer);
+          let sec = conn.lastTimeSec + whole;
+          let nsec = conn.lastTimeNsec + Math.round((timer - whole) * 1e9);
+          if (nsec >= 1e9) {
+            sec++;
+            nsec -= 1e9;
+          }
+          this.teardown(st, tr, sec, nsec, this.current?.packetNumber ?? conn.lastPacketNumber);
+        }
         else {
           st.tornDown = true;
           this.verdictAt(conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? conn.lastPacketNumber, conn.client, conn.server, null, 'connection', 'note', null, `still open at the end of the capture (no teardown logged)`);

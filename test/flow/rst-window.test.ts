@@ -6,7 +6,7 @@
  * X'd). Real captures (Linux, window scale 10) with one RST added after the EHLO.
  */
 import path from 'node:path';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { executeReplay } from '../../src/cli/replay.js';
@@ -16,6 +16,7 @@ import { DecodedPacket, TcpFlag } from '../../src/decode/packet.js';
 import { loadPackets, runFlowOrder, identityOrder, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool } from '../helpers/shared.js';
 import { tsharkFollow } from './tshark-follow.js';
+import { writeCapturedPcap } from '../pipeline/write-pcap.js';
 
 const CAPTURE = path.join(GENERATED_DIR, '12-unknown-commands.pcap');
 
@@ -39,19 +40,8 @@ function withRst(capture: string, after: number, delta: number, dir: string): { 
   const at = packets[after]!;
   const rst = forgedRst(pureAck, (at.seq + at.len - pureAck.seq + delta) | 0);
   packets.splice(after + 1, 0, { ...rst, tsSec: at.tsSec, tsNsec: at.tsNsec });
-  const head = readFileSync(capture).subarray(0, 24);
-  expect(head.readUInt32LE(0)).toBe(0xa1b2c3d4); // µs, little-endian, as tcpdump wrote it
-  const parts: Buffer[] = [head];
-  for (const p of packets) {
-    const h = Buffer.alloc(16);
-    h.writeUInt32LE(p.tsSec, 0);
-    h.writeUInt32LE(Math.floor(p.tsNsec / 1000), 4);
-    h.writeUInt32LE(p.data.length, 8);
-    h.writeUInt32LE(p.data.length, 12);
-    parts.push(h, p.data);
-  }
   const file = path.join(dir, `${path.basename(capture, '.pcap')}-rst${delta}.pcap`);
-  writeFileSync(file, Buffer.concat(parts));
+  writeCapturedPcap(file, capture, packets);
   return { packets, file };
 }
 
