@@ -31,8 +31,12 @@ export interface EngineOptions {
   invalidRecipientReplies: '5xx' | '4xx-5xx';
   /** `mail-relay DOMAIN`: whether subdomains of DOMAIN count as local. */
   mailRelaySubdomains: boolean;
-  /** BDAT chunk bytes after an X'd BDAT: skipped as opaque data, or judged as command lines. */
-  bdatChunk: 'opaque' | 'commands';
+  /**
+   * BDAT chunk bytes after an X'd BDAT: 'offered': skipped as opaque data unless the server is
+   * known not to offer CHUNKING (then judged as command lines, as that server reads them);
+   * 'opaque': always skipped; 'commands': always judged as command lines.
+   */
+  bdatChunk: 'offered' | 'opaque' | 'commands';
   /**
    * What ends a message after 354: 'crlf': only CR LF . CR LF (RFC 5321 4.1.1.4, the exact
    * sequence PIX Mailguard looked for); 'lf': a '.' line ended by any line end (bare LF too).
@@ -155,9 +159,9 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     evidence: 'I: ADDENDUM B-7',
   },
   {
-    name: 'bdat-chunk', key: 'bdatChunk', values: ['opaque', 'commands'], default: 'opaque',
-    help: "bytes of a BDAT chunk (after the X'd BDAT line): skipped uninspected, or judged as command lines",
-    evidence: 'D: CHUNKING unsupported; chunk handling undocumented (I; MANIFEST 06)',
+    name: 'bdat-chunk', key: 'bdatChunk', values: ['offered', 'opaque', 'commands'], default: 'offered',
+    help: "bytes of a BDAT chunk (after the X'd BDAT line): offered: skipped uninspected unless the server's EHLO reply lacked CHUNKING (or the session used HELO), then judged as command lines, as that server reads them; opaque: always skipped; commands: always judged as command lines",
+    evidence: 'D: CHUNKING unsupported (the ASA X\'s BDAT and does not know chunks); RFC 3030 2: a server that did not offer CHUNKING rejects BDAT and reads the chunk as commands; chunk handling undocumented (I; MANIFEST 06)',
   },
   {
     name: 'end-of-data', key: 'endOfData', values: ['crlf', 'lf'], default: 'crlf',

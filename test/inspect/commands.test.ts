@@ -134,11 +134,14 @@ describe('AUTH exchanges: lines answering a 334 are not commands', () => {
   });
 });
 
+// The server offered CHUNKING (as Postfix in MANIFEST 06): the chunk is skipped (bdat-chunk=offered).
+// Without the offer the chunk is commands: test/inspect/bdat-not-offered.test.ts.
+const CHUNKING_EHLO = [C('EHLO c\r\n'), S('250-mx.example.test\r\n250 CHUNKING\r\n')] as const;
 describe('BDAT is never known; its chunk is never parsed as commands', () => {
   it('the BDAT line is X\'d and the chunk (with a lone dot and RCPT) passes untouched', () => {
     const chunk = 'RCPT TO:<x@y>\r\n.\r\nVERB\r\n';
-    const r = run(plain(), [GREETING, C(`BDAT ${chunk.length} LAST\r\n${chunk}`), C('VERB\r\n')]);
-    expect(latin1(r.out[0])).toBe(`XXXXXXXXXXXX\r\n${chunk}XXXX\r\n`);
+    const r = run(plain(), [GREETING, ...CHUNKING_EHLO, C(`BDAT ${chunk.length} LAST\r\n${chunk}`), C('VERB\r\n')]);
+    expect(latin1(r.out[0])).toBe(`EHLO c\r\nXXXXXXXXXXXX\r\n${chunk}XXXX\r\n`);
   });
   it('bdat-chunk=commands judges the chunk as command lines', () => {
     const chunk = 'VERB\r\n';
@@ -146,8 +149,8 @@ describe('BDAT is never known; its chunk is never parsed as commands', () => {
     expect(latin1(r.out[0])).toBe('XXXXXX\r\nXXXX\r\n');
   });
   it('a chunk split across segments is skipped exactly', () => {
-    const r = run(plain(), [GREETING, C('BDAT 10\r\n12345'), C('67890VERB\r\n')]);
-    expect(latin1(r.out[0])).toBe('XXXXXXX\r\n1234567890XXXX\r\n');
+    const r = run(plain(), [GREETING, ...CHUNKING_EHLO, C('BDAT 10\r\n12345'), C('67890VERB\r\n')]);
+    expect(latin1(r.out[0])).toBe('EHLO c\r\nXXXXXXX\r\n1234567890XXXX\r\n');
   });
 });
 

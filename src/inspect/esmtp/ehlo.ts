@@ -56,3 +56,13 @@ const BY_LENGTH: (readonly (readonly [string, string])[] | undefined)[] = (() =>
   for (const [word, cls] of all) (out[word.length] ??= []).push([word, cls]);
   return out;
 })();
+
+/** Whether keyword bytes [start, end) are `word` (upper case), compared case-insensitively as bytes. */
+export function isEhloKeyword(buf: Uint8Array, start: number, end: number, word: string): boolean {
+  if (end - start !== word.length) return false;
+  for (let k = 0; k < word.length; k++) {
+    const b = buf[start + k]!;
+    if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== word.charCodeAt(k)) return false;
+  }
+  return true;
+}

@@ -21,7 +21,7 @@ import type { EngineOptions } from '../options.js';
 import type { EsmtpCounters, ParameterName } from '../counters.js';
 import { actionText } from '../counters.js';
 import { Verb, MAX_VERB_LEN, lookupVerb, verbName, type VerbId } from './commands.js';
-import { classifyEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './ehlo.js';
+import { classifyEhloKeyword, isEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './ehlo.js';
 import { parseField, mediaType, encodingClass } from './mime.js';
 import { Meter, MeterSpec, gtOf } from './meter.js';
 import {
@@ -398,6 +398,14 @@ class EsmtpSession implements InspectorSession {
   private authExpect = false;
   private enterDataAfterLine = false;
   private opaqueRemaining = 0;
+  /**
+   * Whether the server offers CHUNKING (bdat-chunk=offered): -1 unknown (a greeting or EHLO reply
+   * may have been lost: midstream, server gap), 0 no (no EHLO reply yet, its last EHLO reply
+   * lacked it, or the session used HELO), 1 yes.
+   */
+  private chunking = -1;
+  /** CHUNKING seen among the keywords of the EHLO reply being read. */
+  private ehloChunking = false;
   private cmdLine: Meter = NO_METER;
   // address scanner
   private addr: AddrT = Addr.NONE;
@@ -660,7 +668,10 @@ class EsmtpSession implements InspectorSession {
     this.episodeGap(dir, offset, length, reason);
     this.inGap = true;
     if (dir === 0) this.clientGap(offset);
-    else this.serverGap(offset);
+    else {
+      this.chunking = -1; // the gap may have held an EHLO reply
+      this.serverGap(offset);
+    }
     this.flushRun(); // held greeting digits masked by serverGap: out before committed() moves on
     this.inGap = false;
     this.episodeCheck('nothing else had to be resynchronised');
@@ -1133,7 +1144,9 @@ class EsmtpSession implements InspectorSession {
       if (this.epActive) this.epKept = 'a reply that changes the client\'s state (to DATA, AUTH or STARTTLS) may be lost: client bytes are not judged until the server\'s next reply';
       return;
     }
-    if (disp === Disp.X && this.verb === Verb.BDAT && this.opt.bdatChunk === 'opaque') {
+    // RFC 3030 2: BDAT only after CHUNKING was offered; a server that did not offer it rejects
+    // BDAT and reads the chunk as commands, and so does the ASA, which does not know BDAT at all
+    if (disp === Disp.X && this.verb === Verb.BDAT && (this.opt.bdatChunk === 'opaque' || (this.opt.bdatChunk === 'offered' && this.chunking !== 0))) {
       const size = this.parseLeadingNumber();
       if (size > 0) {
         this.mode = Mode.OPAQUE;
@@ -2098,6 +2111,7 @@ class EsmtpSession implements InspectorSession {
 
   private decideKeyword(_o: number): void {
     this.kwPhase = false;
+    if (isEhloKeyword(this.kw, 0, this.kwLen, 'CHUNKING')) this.ehloChunking = true;
     const cls = classifyEhloKeyword(this.kw, 0, Math.min(this.kwLen, MAX_KEYWORD));
     if (cls === STARTTLS_CLASS) {
       if (!this.map.parameters.allowTls && this.kwLen === 8) {
@@ -2165,7 +2179,10 @@ class EsmtpSession implements InspectorSession {
       if (this.qLen === 0) this.unexpectedTransition(o, `server reply ${code} while no command awaited a reply`);
       else if (code === 354 && kind !== Pend.DATA) this.unexpectedTransition(o, 'server reply 354 (start mail input) to a command other than DATA: ignored, the state stays command');
     }
-    if (kind === Pend.GREETING && !resync) this.greetingDone = true;
+    if (kind === Pend.GREETING && !resync) {
+      this.greetingDone = true;
+      this.chunking = 0; // nothing offered before an EHLO reply
+    }
     else if (this.byCode) kind = this.pairByCode(code, this.replyLine > 0);
     else if (this.qLen > 0) this.pop();
     if (this.mode === Mode.DATA && this.dDesync && kind !== Pend.GREETING) {
@@ -2191,7 +2208,16 @@ class EsmtpSession implements InspectorSession {
         this.verb = -1;
       }
     }
+    const chunkingSeen = this.ehloChunking;
+    this.ehloChunking = false;
     switch (kind) {
+      case Pend.EHLO:
+        if (code >= 200 && code <= 299 && !this.pairGuessed) this.chunking = chunkingSeen ? 1 : 0;
+        break;
+      case Pend.HELO:
+        // HELO: no service extensions (RFC 5321 4.1.1.1), so no CHUNKING
+        if (code >= 200 && code <= 299 && !this.pairGuessed) this.chunking = 0;
+        break;
       case Pend.DATA:
         if (code === 354) {
           this.dropAfterData(o);
