@@ -17,7 +17,9 @@ import { builtDetail, teardownDetail } from '../output/connection-wording.js';
 import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
 import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
 import { decodePacketAt } from '../decode/decode.js';
-import { DecodedPacket, PacketKind, TcpFlag } from '../decode/packet.js';
+import { DecodedPacket, PacketKind, PACKET_KIND_NAMES, TcpFlag } from '../decode/packet.js';
+import { formatEndpoint } from '../decode/address.js';
+import { LinkType } from '../decode/link-types.js';
 import type { Connection } from '../flow/connection.js';
 import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
 import { ASA_OUT_OF_ORDER, type FlowOptions } from '../flow/options.js';
@@ -39,6 +41,7 @@ import { ConnKind, ConnState, type SessionEvents } from './conn-state.js';
 import { ConnectionLimiter } from './connection-limits.js';
 import { HoldQueue } from './hold-queue.js';
 import { QueueEntry } from './queue-entry.js';
+import { ASA_FRAGMENT_LIMITS, DatagramState, FragmentTable, fragmentFields, type FragmentedDatagram } from './ip-defrag.js';
 import {
   DEFAULT_MAX_HELD_BYTES,
   DEFAULT_MAX_HELD_PACKETS,
@@ -53,6 +56,9 @@ const ANALYSIS_FLOW: Partial<FlowOptions> = { onOutOfOrderLimit: 'gap', outOfOrd
 
 const OOO_RULE = 'tcp out-of-order queue';
 const LIMIT_NOTE = 'hold-back limit';
+/** The rule of fragments discarded by the fragment database (its limits, as the ASA's `fragment`). */
+const FRAGMENT_RULE = 'ip fragment reassembly';
+const IP_PROTOCOL_TCP = 6;
 
 function dirName(d: Direction): 'c2s' | 's2c' {
   return d === C2S ? 'c2s' : 's2c';
@@ -107,6 +113,8 @@ export class InspectionPipeline implements SessionEvents {
 
   /** Hold-back queue: a ring of reused slots and entries. */
   private readonly hq = new HoldQueue();
+  /** IP fragments of TCP datagrams being collected. */
+  private readonly fragments: FragmentTable;
 
   private readonly interfaces: CaptureInterface[] = [];
   private lastTsSec = 0;
@@ -154,6 +162,7 @@ export class InspectionPipeline implements SessionEvents {
       },
       flowOpts,
     );
+    this.fragments = new FragmentTable({ ...ASA_FRAGMENT_LIMITS, ...opts.fragmentLimits });
   }
 
   // ------------------------------------------------------------------ public API
@@ -177,8 +186,17 @@ export class InspectionPipeline implements SessionEvents {
     e.load(rec);
     // Decoded in place in the reader's buffer: no view of the record is made.
     const pkt = decodePacketAt(rec.linkType, rec.buffer, rec.offset, rec.offset + rec.captureLength, this.pkt);
+    const frags = this.fragments;
+    if (frags.size > 0) this.expireFragments(rec.tsSec, rec.tsNsec);
     this.current = e;
     if (pkt.kind === PacketKind.TCP) this.handleTcp(e, pkt);
+    else if (pkt.kind === PacketKind.IP_FRAGMENT && pkt.protocol === IP_PROTOCOL_TCP) {
+      this.handleFragment(e, pkt, frags);
+      this.current = null;
+      this.flush();
+      this.enforceHoldLimit();
+      return;
+    }
     this.current = null;
     this.place(e);
     this.flush();
@@ -196,6 +214,7 @@ export class InspectionPipeline implements SessionEvents {
     if (tsSec < this.lastTsSec || (tsSec === this.lastTsSec && tsNsec <= this.lastTsNsec)) return;
     this.lastTsSec = tsSec;
     this.lastTsNsec = tsNsec;
+    if (this.fragments.size > 0) this.expireFragments(tsSec, tsNsec);
     this.flows.advanceTime(tsSec, tsNsec);
     this.processNewDrops(null);
     this.flush();
@@ -209,6 +228,9 @@ export class InspectionPipeline implements SessionEvents {
   finish(): ReplaySummary {
     if (!this.finished) {
       this.finished = true;
+      for (const dg of this.fragments.drain()) {
+        if (dg.state === DatagramState.COLLECTING) this.fragments.pass(dg, 'fragment set still incomplete at the end of input: passed as captured, not inspected');
+      }
       this.flows.finish(this.lastTsSec, this.lastTsNsec);
       this.processNewDrops(null);
       this.flushAll();
@@ -338,7 +360,8 @@ export class InspectionPipeline implements SessionEvents {
     // Taken again when the direction moves to another interface (a new pcapng section describes
     // its interfaces anew): a RST goes where the connection's packets are now, with their headers.
     const tmpl = st.templateOf(dir);
-    if (tmpl === null || tmpl.interfaceIndex !== e.interfaceIndex) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
+    // An assembled datagram is raw IP (no link header): RSTs take their headers from real packets.
+    if (e.datagram === null && (tmpl === null || tmpl.interfaceIndex !== e.interfaceIndex)) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
     let len = pkt.payloadLength + pkt.payloadMissing;
     if ((pkt.flags & TcpFlag.SYN) !== 0) len++;
     if ((pkt.flags & TcpFlag.FIN) !== 0) len++;
@@ -347,6 +370,7 @@ export class InspectionPipeline implements SessionEvents {
 
   private isReady(e: QueueEntry): boolean {
     if (e.dropped || e.synthesized) return true;
+    if (e.fragment !== null) return this.fragmentReady(e.fragment);
     const st = e.conn;
     if (st === null || st.session === null || st.closed) return true;
     if (st.session.state !== 'inspecting') return true;
@@ -435,6 +459,12 @@ export class InspectionPipeline implements SessionEvents {
   /** Writes one entry to OUT (unless dropped) and to the annotated capture. */
   private emit(e: QueueEntry): void {
     const p = this.s.packets;
+    if (e.datagram !== null) {
+      this.retireDatagram(e);
+      return;
+    }
+    const fragmentOf = e.fragment;
+    if (fragmentOf !== null) this.settleFragment(e, fragmentOf);
     if (this.annotating && (e.waiting || e.wasHeld)) {
       if (!e.dropped) e.note('held back until the inspector decided its bytes');
     }
@@ -443,12 +473,21 @@ export class InspectionPipeline implements SessionEvents {
       const st = e.conn;
       if (this.annotating) e.note(e.dropDetail.includes(e.dropRule) ? `dropped: ${e.dropDetail}` : `dropped: ${e.dropDetail} (${e.dropRule})`);
       if (st) {
-        this.verdictRecord(e, st, e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
+        this.verdictRecord(e, st, e.dropRule === FRAGMENT_RULE ? null : e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
         const c = st.counters;
-        if (c !== null && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE) {
+        if (c !== null && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE && e.dropRule !== FRAGMENT_RULE) {
           if (st.dropAction === 'reset') c.resetDrop++;
           else c.drop++;
         }
+      } else if (fragmentOf !== null) {
+        // A fragment whose set never reached a connection: its own addresses (and ports, if seen),
+        // the server being the side on an inspected port.
+        const src = fragmentOf.srcPort >= 0 ? formatEndpoint(fragmentOf.src, fragmentOf.srcPort, fragmentOf.ipVersion) : fragmentOf.src;
+        const dst = fragmentOf.dstPort >= 0 ? formatEndpoint(fragmentOf.dst, fragmentOf.dstPort, fragmentOf.ipVersion) : fragmentOf.dst;
+        const ports = this.flows.options.serverPorts;
+        const fromServer = ports !== null && ports.includes(fragmentOf.srcPort) && !ports.includes(fragmentOf.dstPort);
+        const dir = fragmentOf.srcPort < 0 ? null : fromServer ? S2C : C2S;
+        this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, fromServer ? dst : src, fromServer ? src : dst, dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail, e.interfaceIndex);
       }
     } else {
       if (e.synthesized) p.synthesized++;
@@ -470,6 +509,164 @@ export class InspectionPipeline implements SessionEvents {
       // A dropped packet never reaches OUT: the annotated capture shows it as it arrived.
       if (e.dropped) e.showArrived();
       ann.write(e, all);
+    }
+  }
+
+  // ------------------------------------------------------------------ IP fragments
+
+  /**
+   * An IP fragment of a TCP datagram: held (a copy) in input order until its set is settled. A
+   * complete set on an inspected port is assembled and goes through reassembly and inspection as
+   * one segment; its fragments then leave with the datagram's bytes and fate.
+   */
+  private handleFragment(e: QueueEntry, pkt: DecodedPacket, table: FragmentTable): void {
+    const f = fragmentFields(pkt)!;
+    let dg = table.datagramFor(f, pkt, e.tsSec, e.tsNsec);
+    const q = this.hq.copyOf(e);
+    q.waiting = true;
+    if (dg === null) {
+      // The database is full: this fragment is not collected (the ASA discards it).
+      dg = table.standalone(f, pkt, e.tsSec, e.tsNsec);
+      table.settle(dg, DatagramState.ABANDONED, `fragment database full (${table.limits.size} fragments awaiting reassembly)`);
+    }
+    q.fragment = dg;
+    table.add(dg, q, f, pkt);
+    this.enqueue(q);
+    if (dg.state !== DatagramState.COLLECTING) return;
+    if (dg.members.length > table.limits.chain) {
+      this.abandonFragments(dg, `more than ${table.limits.chain} fragments in one datagram (fragment chain ${table.limits.chain})`);
+    } else if (dg.firstSeen && dg.dstPort >= 0 && !this.portSelected(dg)) {
+      table.pass(dg, 'not TCP to an inspected port');
+    } else if (dg.cut) {
+      table.pass(dg, 'a fragment was cut by the snaplen: the datagram cannot be assembled, not inspected');
+      table.forget(dg);
+    } else if (dg.complete) {
+      this.inspectDatagram(dg, q, table);
+    }
+  }
+
+  private portSelected(dg: FragmentedDatagram): boolean {
+    const ports = this.flows.options.serverPorts;
+    return ports === null || ports.includes(dg.dstPort) || ports.includes(dg.srcPort);
+  }
+
+  /** Sets not complete within the fragment timeout (capture time) are given up. */
+  private expireFragments(sec: number, nsec: number): void {
+    const table = this.fragments;
+    for (const dg of table.expired(sec, nsec)) {
+      if (dg.state === DatagramState.COLLECTING) this.abandonFragments(dg, `fragment set incomplete after ${table.limits.timeoutSec} s (fragment timeout ${table.limits.timeoutSec})`);
+    }
+  }
+
+  private abandonFragments(dg: FragmentedDatagram, reason: string): void {
+    const table = this.fragments;
+    table.settle(dg, DatagramState.ABANDONED, reason);
+    table.forget(dg);
+  }
+
+  /** A complete set: its datagram, as one raw-IP packet, through reassembly and inspection. */
+  private inspectDatagram(dg: FragmentedDatagram, last: QueueEntry, table: FragmentTable): void {
+    table.forget(dg);
+    const buf = dg.assemble();
+    table.settle(dg, DatagramState.INSPECTED, '');
+    const pkt = decodePacketAt(LinkType.RAW, buf, 0, buf.length, this.pkt);
+    if (pkt.kind !== PacketKind.TCP) {
+      dg.state = DatagramState.PASSED;
+      dg.reason = `the assembled datagram is not a TCP segment (${PACKET_KIND_NAMES[pkt.kind]}): not inspected`;
+      return;
+    }
+    const v = this.hq.blank();
+    v.load({
+      packetNumber: last.packetNumber,
+      interfaceIndex: last.interfaceIndex,
+      linkType: LinkType.RAW,
+      tsSec: last.tsSec,
+      tsNsec: last.tsNsec,
+      tsRawHigh: last.tsRawHigh,
+      tsRawLow: last.tsRawLow,
+      originalLength: buf.length,
+      buffer: buf,
+      offset: 0,
+      captureLength: buf.length,
+      comments: null,
+    });
+    v.fromInput = false;
+    v.datagram = dg;
+    dg.virtual = v;
+    this.current = v;
+    this.handleTcp(v, pkt);
+    this.current = null;
+    // In the queue after its last fragment, so edits and drops reach it like any held packet.
+    this.enqueue(v);
+    const extra = this.afterCurrent;
+    if (extra.length > 0) {
+      for (const x of extra) this.enqueue(x);
+      extra.length = 0;
+    }
+  }
+
+  /** A held fragment can leave once its set is settled and the datagram's bytes are decided. */
+  private fragmentReady(dg: FragmentedDatagram): boolean {
+    if (dg.state === DatagramState.COLLECTING) return false;
+    const v = dg.virtual;
+    return v === null || v.dropped || this.isReady(v);
+  }
+
+  /** Just before a fragment is written: the datagram's edits and fate become the fragment's. */
+  private settleFragment(e: QueueEntry, dg: FragmentedDatagram): void {
+    e.fragment = null;
+    e.waiting = false;
+    e.wasHeld = false;
+    let m = null;
+    for (const x of dg.members) {
+      if (x.entry === e) {
+        m = x;
+        x.entry = null;
+        break;
+      }
+    }
+    const where = m === null ? '' : ` (data bytes ${m.dataOffset}-${m.dataOffset + m.length - 1} of the datagram)`;
+    const v = dg.virtual;
+    if (dg.state === DatagramState.INSPECTED && v !== null) {
+      if (this.annotating) {
+        e.note(`IP fragment${where}: reassembled with the other ${dg.members.length - 1} fragment(s) of its datagram and inspected as one TCP segment (complete at packet ${v.packetNumber})`);
+        if (e.packetNumber === v.packetNumber && v.comments !== null) for (const c of v.comments) e.note(`reassembled datagram: ${c}`);
+      }
+      if (v.dropped) {
+        e.conn = v.conn;
+        e.dir = v.dir;
+        this.markDropped(e, v.dropRule, v.dropDetail, null);
+        return;
+      }
+      if (m !== null && v.modified) {
+        const from = v.offset + dg.headerLength + m.dataOffset;
+        const to = e.offset + m.dataAt;
+        if (v.buffer.compare(e.buffer, to, to + m.length, from, from + m.length) !== 0) {
+          if (this.annotating) e.keepArrived();
+          e.own();
+          v.buffer.copy(e.buffer, e.offset + m.dataAt, from, from + m.length);
+          e.modified = true;
+        }
+      }
+      return;
+    }
+    if (dg.state === DatagramState.ABANDONED && this.profile === 'asa' && (dg.dstPort < 0 || this.portSelected(dg))) {
+      this.markDropped(e, FRAGMENT_RULE, `IP fragment${where} discarded: ${dg.reason}, as the ASA does`, null);
+      return;
+    }
+    if (this.annotating) {
+      const why = dg.state === DatagramState.COLLECTING ? 'forwarded before its fragment set was complete' : dg.state === DatagramState.ABANDONED ? `${dg.reason}: passed as captured (analysis profile or other ports)` : dg.reason;
+      e.note(`IP fragment${where}: ${why}`);
+    }
+  }
+
+  /** The assembled datagram leaves the queue: nothing of it is written (its fragments were). */
+  private retireDatagram(v: QueueEntry): void {
+    const dg = v.datagram!;
+    dg.virtual = null;
+    if (v.modified && v.inputChecksumOk === true && !v.dropped) {
+      const d = decodePacketAt(v.linkType, v.buffer, v.offset, v.offset + v.captureLength, this.scratch);
+      if (tcpChecksumOk(d) === false) this.s.packets.checksumBroken++;
     }
   }
 

@@ -6,6 +6,7 @@
 import type { CaptureRecord, WritablePacket } from '../capture/types.js';
 import type { Direction } from '../flow/types.js';
 import type { ConnState } from './conn-state.js';
+import type { FragmentedDatagram } from './ip-defrag.js';
 
 const EMPTY = Buffer.alloc(0);
 /** Enough for a full Ethernet frame: most stores never grow. */
@@ -75,6 +76,13 @@ export class QueueEntry implements WritablePacket {
   modified = false;
   /** TCP checksum verified in the input before any change (null = not judged). */
   inputChecksumOk: boolean | null = null;
+  /** An IP fragment held with its set: written when the set is settled (ip-defrag.ts). */
+  fragment: FragmentedDatagram | null = null;
+  /**
+   * The assembled datagram of a fragment set, inspected as one segment: never written itself;
+   * its fragments are written with its bytes and fate.
+   */
+  datagram: FragmentedDatagram | null = null;
 
   /** The packet's bytes as a view (made on each call: off the hot path). */
   get data(): Buffer {
@@ -133,6 +141,8 @@ export class QueueEntry implements WritablePacket {
     this.synthesized = false;
     this.modified = false;
     this.inputChecksumOk = null;
+    this.fragment = null;
+    this.datagram = null;
   }
 
   /** Becomes a copy of `src` for the hold-back queue: every field, the bytes into this entry's store. */
@@ -168,6 +178,8 @@ export class QueueEntry implements WritablePacket {
     this.synthesized = src.synthesized;
     this.modified = src.modified;
     this.inputChecksumOk = src.inputChecksumOk;
+    this.fragment = src.fragment;
+    this.datagram = src.datagram;
   }
 
   /** Makes `data` writable without touching the reader's buffer. Returns true if it was copied. */
@@ -192,6 +204,8 @@ export class QueueEntry implements WritablePacket {
     this.inputComments = null;
     this.comments = null;
     this.conn = null;
+    this.fragment = null;
+    this.datagram = null;
   }
 
   /** Before the first change to the bytes: keeps a copy of them as they arrived (see `arrived`). */

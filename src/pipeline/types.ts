@@ -1,4 +1,5 @@
 /** What the inspection pipeline is built from and what it reports. */
+import type { FragmentLimits } from './ip-defrag.js';
 import type { CaptureFormat, CaptureInterface, PacketWriter } from '../capture/types.js';
 import type { ChecksumMode } from '../decode/checksum.js';
 import type { FlowOptions } from '../flow/options.js';
@@ -42,6 +43,12 @@ export interface PipelineOptions {
   /** Hold-back bound: packets (default 10000) and bytes (default 64 MiB) waiting for a decision. */
   maxHeldPackets?: number;
   maxHeldBytes?: number;
+  /**
+   * IP fragments of TCP datagrams are collected and each complete datagram is inspected as one
+   * segment, as the ASA reassembles fragments before inspection. The fragment database's limits
+   * (default the ASA's `fragment` defaults: chain 24, size 200, timeout 5 s).
+   */
+  fragmentLimits?: Partial<FragmentLimits>;
 }
 
 export const DEFAULT_MAX_HELD_PACKETS = 10_000;

@@ -1,0 +1,344 @@
+/**
+ * IP fragments of TCP datagrams, collected until the datagram is whole. The ASA reassembles
+ * fragments before its inspection engines see them (its `fragment` command: at most `chain`
+ * fragments per datagram, `size` fragments awaiting reassembly, `timeout` seconds for a set to
+ * complete; defaults 24, 200 and 5). Here the whole datagram is inspected as one TCP segment, and
+ * the edits are written back into the fragments it came in, so OUT keeps one record per input
+ * packet. Off the hot path: only packets the decoder calls IP_FRAGMENT come here.
+ */
+import { DecodedPacket, PacketKind } from '../decode/packet.js';
+import { formatIp } from '../decode/address.js';
+import type { QueueEntry } from './queue-entry.js';
+
+/** The ASA's `fragment` defaults (per interface there; one database here). */
+export const ASA_FRAGMENT_LIMITS = { chain: 24, size: 200, timeoutSec: 5 } as const;
+
+export interface FragmentLimits {
+  /** Fragments one datagram may come in; more and the whole set is discarded. */
+  chain: number;
+  /** Fragments held awaiting reassembly; a fragment beyond it is discarded. */
+  size: number;
+  /** Seconds (capture time) from a set's first fragment for it to complete. */
+  timeoutSec: number;
+}
+
+const IP_PROTOCOL_TCP = 6;
+const IPV6_HEADER = 40;
+const IPV6_FRAGMENT = 44;
+const IPV6_AH = 51;
+/** Largest datagram IP can express: a fragment set that claims more is not assembled. */
+const MAX_DATAGRAM = 65535;
+
+export const DatagramState = {
+  /** Fragments are being held until the set is complete. */
+  COLLECTING: 0,
+  /** Assembled and given to reassembly/inspection as one segment (`virtual` is its entry). */
+  INSPECTED: 1,
+  /** Not inspected (other ports, cut by the snaplen, bad set): its fragments pass as captured. */
+  PASSED: 2,
+  /** Never completed, or over the chain limit: its fragments are discarded (ASA profile) or passed. */
+  ABANDONED: 3,
+} as const;
+export type DatagramState = (typeof DatagramState)[keyof typeof DatagramState];
+
+/** One fragment held in the hold-back queue: where its data sits in the datagram and in its entry. */
+export interface FragmentMember {
+  /** Null once written (the entry goes back to the queue's pool). */
+  entry: QueueEntry | null;
+  /** Offset of the fragment's data in the datagram's payload (the IP fragment offset in bytes). */
+  dataOffset: number;
+  /** Captured data bytes of the fragment. */
+  length: number;
+  /** Index in entry.buffer of the first data byte (relative to entry.offset). */
+  dataAt: number;
+}
+
+export class FragmentedDatagram {
+  readonly key: string;
+  readonly ipVersion: 4 | 6;
+  readonly members: FragmentMember[] = [];
+  readonly startSec: number;
+  readonly startNsec: number;
+  state: DatagramState = DatagramState.COLLECTING;
+  /** Why it was passed or abandoned (annotations, verdicts). */
+  reason = '';
+  /** The assembled datagram's entry, once inspected. */
+  virtual: QueueEntry | null = null;
+  /** Source and destination as text, and the ports once the first fragment is seen. */
+  readonly src: string;
+  readonly dst: string;
+  srcPort = -1;
+  dstPort = -1;
+  /** Payload length, known once the last fragment (more-fragments clear) arrived. */
+  total = -1;
+  /** The IP header (IPv4, options included) or unfragmentable part (IPv6) of the first fragment. */
+  header: Buffer | null = null;
+  /** IPv6: where in `header` the next-header byte naming the Fragment header sits. */
+  nextHeaderAt = -1;
+  /** IPv6: the Fragment header's next header (the upper-layer protocol). */
+  upperProtocol = IP_PROTOCOL_TCP;
+  /** A fragment was cut by the snaplen: its bytes are not all in the capture. */
+  cut = false;
+  /** Payload bytes, first copy wins where fragments overlap; `covered` marks the ones seen. */
+  payload: Buffer = Buffer.alloc(0);
+  private covered: Uint8Array = new Uint8Array(0);
+  private coveredCount = 0;
+
+  constructor(key: string, ipVersion: 4 | 6, src: string, dst: string, sec: number, nsec: number) {
+    this.key = key;
+    this.ipVersion = ipVersion;
+    this.src = src;
+    this.dst = dst;
+    this.startSec = sec;
+    this.startNsec = nsec;
+  }
+
+  /** Bytes before the payload in the assembled datagram (IP header, or IPv6 unfragmentable part). */
+  get headerLength(): number {
+    return this.header === null ? 0 : this.header.length;
+  }
+
+  get firstSeen(): boolean {
+    return this.header !== null;
+  }
+
+  /** Every payload byte from 0 to the last fragment's end has arrived. */
+  get complete(): boolean {
+    return this.total >= 0 && this.coveredCount === this.total;
+  }
+
+  /** Copies fragment data at `offset` into the payload (first copy wins). */
+  addData(src: Buffer, from: number, length: number, offset: number): void {
+    const end = offset + length;
+    if (end > this.payload.length) {
+      const grown = Buffer.alloc(Math.min(MAX_DATAGRAM, Math.max(end, this.payload.length * 2, 2048)));
+      this.payload.copy(grown);
+      const cov = new Uint8Array(grown.length);
+      cov.set(this.covered);
+      this.payload = grown;
+      this.covered = cov;
+    }
+    for (let i = 0; i < length; i++) {
+      if (this.covered[offset + i] === 0) {
+        this.covered[offset + i] = 1;
+        this.payload[offset + i] = src[from + i]!;
+        if (this.total < 0 || offset + i < this.total) this.coveredCount++;
+      }
+    }
+  }
+
+  /** The last fragment fixed the payload length: bytes seen beyond it do not count. */
+  setTotal(total: number): void {
+    if (this.total >= 0) return;
+    this.total = total;
+    let n = 0;
+    const lim = Math.min(total, this.covered.length);
+    for (let i = 0; i < lim; i++) n += this.covered[i]!;
+    this.coveredCount = n;
+  }
+
+  /** The datagram as one unfragmented packet (raw IP, LINKTYPE_RAW), fragment fields cleared. */
+  assemble(): Buffer {
+    const h = this.header!;
+    const out = Buffer.alloc(h.length + this.total);
+    h.copy(out, 0);
+    this.payload.copy(out, h.length, 0, this.total);
+    if (this.ipVersion === 4) {
+      out.writeUInt16BE(h.length + this.total, 2);
+      // Keep DF, clear more-fragments and the offset.
+      out.writeUInt16BE(out.readUInt16BE(6) & 0x4000, 6);
+      out.writeUInt16BE(0, 10);
+      out.writeUInt16BE(ipv4HeaderChecksum(out, h.length), 10);
+    } else {
+      out.writeUInt16BE(h.length - IPV6_HEADER + this.total, 4);
+      out[this.nextHeaderAt] = this.upperProtocol;
+    }
+    return out;
+  }
+}
+
+function ipv4HeaderChecksum(b: Buffer, ihl: number): number {
+  let sum = 0;
+  for (let i = 0; i < ihl; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** What the decoder says about a fragment, read from its headers. */
+export interface FragmentFields {
+  ipVersion: 4 | 6;
+  /** Upper-layer protocol (IPv4 protocol, IPv6 Fragment header's next header). */
+  protocol: number;
+  /** Payload offset in bytes. */
+  offset: number;
+  moreFragments: boolean;
+  /** First data byte, relative to the packet's start in its buffer. */
+  dataAt: number;
+  /** Captured data bytes. */
+  length: number;
+  /** Data bytes the snaplen cut off. */
+  missing: number;
+  key: string;
+}
+
+/** Reads a decoded IP_FRAGMENT packet's fragment fields (null when it is not one). */
+export function fragmentFields(pkt: DecodedPacket): FragmentFields | null {
+  if (pkt.kind !== PacketKind.IP_FRAGMENT) return null;
+  const d = pkt.data;
+  const l3 = pkt.l3Offset;
+  const dataStart = l3 + pkt.ipHeaderLength;
+  const length = Math.max(0, pkt.ipEnd - dataStart);
+  const missing = pkt.payloadMissing;
+  const addr = d.toString('latin1', pkt.srcAddrOffset, pkt.srcAddrOffset + pkt.addrLength) + d.toString('latin1', pkt.dstAddrOffset, pkt.dstAddrOffset + pkt.addrLength);
+  if (pkt.ipVersion === 4) {
+    const field = d.readUInt16BE(l3 + 6);
+    const id = d.readUInt16BE(l3 + 4);
+    return {
+      ipVersion: 4,
+      protocol: pkt.protocol,
+      offset: (field & 0x1fff) * 8,
+      moreFragments: (field & 0x2000) !== 0,
+      dataAt: dataStart - pkt.packetStart,
+      length,
+      missing,
+      key: `4:${addr}:${pkt.protocol}:${id}`,
+    };
+  }
+  const fh = dataStart - 8;
+  const field = d.readUInt16BE(fh + 2);
+  const id = d.readUInt32BE(fh + 4);
+  return {
+    ipVersion: 6,
+    protocol: d[fh]!,
+    offset: field & 0xfff8,
+    moreFragments: (field & 1) !== 0,
+    dataAt: dataStart - pkt.packetStart,
+    length,
+    missing,
+    key: `6:${addr}:${id}`,
+  };
+}
+
+/** The fragment's IP header (IPv4) or unfragmentable part (IPv6, without the Fragment header). */
+function firstHeader(pkt: DecodedPacket, dg: FragmentedDatagram): void {
+  const d = pkt.data;
+  const l3 = pkt.l3Offset;
+  if (pkt.ipVersion === 4) {
+    dg.header = Buffer.from(d.subarray(l3, l3 + pkt.ipHeaderLength));
+    return;
+  }
+  const fh = l3 + pkt.ipHeaderLength - 8;
+  dg.header = Buffer.from(d.subarray(l3, fh));
+  dg.upperProtocol = d[fh]!;
+  // The next-header byte that names the Fragment header: the IPv6 header's, or that of the last
+  // extension header before it (each starts with its next header; AH counts 4-byte units).
+  let at = l3 + 6;
+  let next = d[at]!;
+  let pos = l3 + IPV6_HEADER;
+  while (next !== IPV6_FRAGMENT && pos < fh) {
+    const len = next === IPV6_AH ? (d[pos + 1]! + 2) * 4 : (d[pos + 1]! + 1) * 8;
+    at = pos;
+    next = d[pos]!;
+    pos += len;
+  }
+  dg.nextHeaderAt = at - l3;
+}
+
+/** The fragments being collected, oldest set first (Map order) for the timeout. */
+export class FragmentTable {
+  private readonly open = new Map<string, FragmentedDatagram>();
+  /** Fragments held by sets still collecting. */
+  held = 0;
+  readonly limits: FragmentLimits;
+
+  constructor(limits: FragmentLimits) {
+    this.limits = limits;
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** The set a fragment belongs to, made if new (null when the database is full). */
+  datagramFor(f: FragmentFields, pkt: DecodedPacket, sec: number, nsec: number): FragmentedDatagram | null {
+    const known = this.open.get(f.key);
+    if (known !== undefined) return known;
+    if (this.held >= this.limits.size) return null;
+    const len = pkt.addrLength === 16 ? 16 : 4;
+    const dg = new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+    this.open.set(f.key, dg);
+    return dg;
+  }
+
+  /** A set for one fragment that is not collected (the database is full): never in the table. */
+  standalone(f: FragmentFields, pkt: DecodedPacket, sec: number, nsec: number): FragmentedDatagram {
+    const len = pkt.addrLength === 16 ? 16 : 4;
+    return new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+  }
+
+  /**
+   * Adds a held fragment to its set. Returns false when it cannot be assembled with it (the set
+   * is then PASSED with a reason); the caller decides what the set's state means for the member.
+   */
+  add(dg: FragmentedDatagram, entry: QueueEntry, f: FragmentFields, pkt: DecodedPacket): void {
+    dg.members.push({ entry, dataOffset: f.offset, length: f.length, dataAt: f.dataAt });
+    if (dg.state !== DatagramState.COLLECTING) return;
+    this.held++;
+    if (f.missing > 0) {
+      dg.cut = true;
+      return;
+    }
+    if (f.offset + f.length > MAX_DATAGRAM - 60) {
+      this.pass(dg, 'fragment set longer than an IP datagram can be: not assembled');
+      return;
+    }
+    if (f.offset === 0 && dg.header === null) {
+      firstHeader(pkt, dg);
+      if (f.protocol === IP_PROTOCOL_TCP && f.length >= 4) {
+        const at = entry.offset + f.dataAt;
+        dg.srcPort = entry.buffer.readUInt16BE(at);
+        dg.dstPort = entry.buffer.readUInt16BE(at + 2);
+      }
+    }
+    dg.addData(entry.buffer, entry.offset + f.dataAt, f.length, f.offset);
+    if (!f.moreFragments) dg.setTotal(f.offset + f.length);
+  }
+
+  /** The set leaves the collecting table with a final state. */
+  settle(dg: FragmentedDatagram, state: DatagramState, reason: string): void {
+    if (dg.state === DatagramState.COLLECTING) this.held -= dg.members.length;
+    dg.state = state;
+    dg.reason = reason;
+    // Its payload copy is no longer needed once assembled or given up.
+    dg.payload = Buffer.alloc(0);
+  }
+
+  pass(dg: FragmentedDatagram, reason: string): void {
+    this.settle(dg, DatagramState.PASSED, reason);
+  }
+
+  /** Forgets a set: later fragments with its key start a new one. */
+  forget(dg: FragmentedDatagram): void {
+    if (this.open.get(dg.key) === dg) this.open.delete(dg.key);
+  }
+
+  /** Sets whose timeout passed at capture time (sec, nsec), oldest first; they are forgotten. */
+  expired(sec: number, nsec: number): FragmentedDatagram[] {
+    const out: FragmentedDatagram[] = [];
+    const t = this.limits.timeoutSec;
+    for (const dg of this.open.values()) {
+      const waited = sec - dg.startSec + (nsec - dg.startNsec) * 1e-9;
+      if (waited <= t) break;
+      out.push(dg);
+    }
+    for (const dg of out) this.open.delete(dg.key);
+    return out;
+  }
+
+  /** Every set still known (end of input). */
+  drain(): FragmentedDatagram[] {
+    const all = [...this.open.values()];
+    this.open.clear();
+    return all;
+  }
+}
