@@ -139,7 +139,7 @@ const FIN = TcpFlag.FIN;
 const RST = TcpFlag.RST;
 
 /** The window-scale shift a SYN carries (RFC 7323 §2.2; capped at 14), or -1 without the option. */
-function windowScaleOption(pkt: DecodedPacket): number {
+export function windowScaleOption(pkt: DecodedPacket): number {
   const d = pkt.data;
   const end = pkt.payloadOffset;
   let i = end - pkt.tcpHeaderLength + 20;

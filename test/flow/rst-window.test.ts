@@ -9,7 +9,9 @@ import path from 'node:path';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { executeReplay } from '../../src/cli/replay.js';
+import { windowScaleOption } from '../../src/flow/flow-table.js';
 import { decodePacket } from '../../src/decode/decode.js';
 import { computeTcpChecksum, writeTcpChecksum } from '../../src/decode/checksum.js';
 import { DecodedPacket, TcpFlag } from '../../src/decode/packet.js';
@@ -120,5 +122,46 @@ describe.skipIf(!haveShared)('a RST outside the window does not end the connecti
     expect(near.c2s.length).toBeLessThan(clean.c2s.length);
     const far = flowRun(withRst(big, after, 400_000, dir).packets);
     expect(far.c2s.length).toBe(clean.c2s.length);
+  });
+});
+
+describe.skipIf(!haveShared)('window-scale option parsing (the SYN of 12-unknown-commands with other options)', () => {
+  const syn = haveShared ? loadPackets(CAPTURE)[0]! : null;
+
+  it('reads the real SYN (WS=1024: shift 10)', () => {
+    const pkt = new DecodedPacket();
+    decodePacket(syn!.linkType, syn!.data, pkt);
+    expect(windowScaleOption(pkt)).toBe(10);
+  });
+
+  it('any option bytes: never throws, never reads past the header, and agrees with a plain reading', () => {
+    const pkt = new DecodedPacket();
+    decodePacket(syn!.linkType, syn!.data, pkt);
+    const optStart = pkt.payloadOffset - pkt.tcpHeaderLength + 20;
+    const optLen = pkt.payloadOffset - optStart;
+    const reference = (o: Uint8Array): number => {
+      for (let i = 0; i < o.length; ) {
+        const kind = o[i]!;
+        if (kind === 0) return -1;
+        if (kind === 1) {
+          i++;
+          continue;
+        }
+        if (i + 1 >= o.length) return -1;
+        const len = o[i + 1]!;
+        if (len < 2 || i + len > o.length) return -1;
+        if (kind === 3 && len === 3) return Math.min(o[i + 2]!, 14);
+        i += len;
+      }
+      return -1;
+    };
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: optLen, maxLength: optLen }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (opts, after) => {
+        const frame = Buffer.concat([syn!.data, Buffer.from(after)]); // bytes after the header must not be read as options
+        Buffer.from(opts).copy(frame, optStart);
+        decodePacket(syn!.linkType, frame, pkt);
+        expect(windowScaleOption(pkt)).toBe(reference(opts));
+      }),
+    );
   });
 });
