@@ -26,6 +26,12 @@ const IP_PROTOCOL_TCP = 6;
 const IPV6_HEADER = 40;
 const IPV6_FRAGMENT = 44;
 const IPV6_AH = 51;
+/**
+ * Sets remembered at once, per fragment the database may hold: settled sets stay known until their
+ * timeout only so that their late fragments join them; beyond this the oldest settled ones are
+ * forgotten (a flood of first fragments cannot grow the table without bound).
+ */
+const SETS_PER_HELD_FRAGMENT = 8;
 /** Largest datagram IP can express: a fragment set that claims more is not assembled. */
 const MAX_DATAGRAM = 65535;
 
@@ -264,6 +270,7 @@ export class FragmentTable {
     const known = this.open.get(f.key);
     if (known !== undefined) return known;
     if (this.held >= this.limits.size) return null;
+    if (this.open.size >= this.limits.size * SETS_PER_HELD_FRAGMENT) this.forgetOldestSettled();
     const len = pkt.addrLength === 16 ? 16 : 4;
     const dg = new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
     this.open.set(f.key, dg);
@@ -273,7 +280,14 @@ export class FragmentTable {
   /** A set for one fragment that is not collected (the database is full): never in the table. */
   standalone(f: FragmentFields, pkt: DecodedPacket, sec: number, nsec: number): FragmentedDatagram {
     const len = pkt.addrLength === 16 ? 16 : 4;
-    return new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+    const dg = new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+    // A first fragment still tells its ports (traffic on other ports passes).
+    if (f.offset === 0 && f.protocol === IP_PROTOCOL_TCP && f.length >= 4) {
+      const at = pkt.packetStart + f.dataAt;
+      dg.srcPort = pkt.data.readUInt16BE(at);
+      dg.dstPort = pkt.data.readUInt16BE(at + 2);
+    }
+    return dg;
   }
 
   /**
@@ -315,6 +329,15 @@ export class FragmentTable {
 
   pass(dg: FragmentedDatagram, reason: string): void {
     this.settle(dg, DatagramState.PASSED, reason);
+  }
+
+  private forgetOldestSettled(): void {
+    for (const dg of this.open.values()) {
+      if (dg.state !== DatagramState.COLLECTING) {
+        this.open.delete(dg.key);
+        return;
+      }
+    }
   }
 
   /** Forgets a set: later fragments with its key start a new one. */

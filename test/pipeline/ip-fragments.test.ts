@@ -14,7 +14,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { executeReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
 import { FragmentedDatagram } from '../../src/pipeline/ip-defrag.js';
+import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
+import { writeCapturedPcap } from './write-pcap.js';
 
 const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-'));
@@ -160,5 +162,32 @@ describe('FragmentedDatagram (property)', () => {
         expect(out.readUInt16BE(6) & 0x3fff).toBe(0);
       }),
     );
+  });
+});
+
+describe('a flood of fragment sets that never complete', () => {
+  it('stays within the fragment database: 200 collected, the rest of port 25 discarded, other ports passed; every packet accounted for', async () => {
+    const ps = loadPackets(path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'));
+    // Packet 4: the first fragment of the server's banner (from port 25).
+    const first = ps[3]!;
+    const ipAt = 14;
+    expect(first.data.readUInt16BE(ipAt + 6) & 0x2000).toBe(0x2000);
+    const flood: CapturedPacket[] = [];
+    for (let i = 0; i < 3000; i++) {
+      for (const port of [25, 8080]) {
+        const data = Buffer.from(first.data);
+        data.writeUInt16BE((i * 2 + (port === 25 ? 0 : 1)) & 0xffff, ipAt + 4); // IP ID
+        data.writeUInt16BE(port, ipAt + 20); // TCP source port, in the fragment's data
+        flood.push({ ...first, data });
+      }
+    }
+    const file = path.join(dir, 'flood.pcap');
+    writeCapturedPcap(file, path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'), flood);
+    const r = await replay(file);
+    accounted(r);
+    const full = r.verdicts.filter((v) => v.detail.includes('fragment database full (200 fragments awaiting reassembly)'));
+    expect(full).toHaveLength(2800);
+    expect(r.summary.dropped).toBe(2800);
+    expect(r.summary.forwarded).toBe(3200);
   });
 });
