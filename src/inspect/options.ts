@@ -42,6 +42,11 @@ export interface EngineOptions {
    * sequence PIX Mailguard looked for); 'lf': a '.' line ended by any line end (bare LF too).
    */
   endOfData: 'crlf' | 'lf';
+  /**
+   * The file name `mime filename length` measures: 'decoded' (RFC 2231 and RFC 2047 decoded: the
+   * name's octets), 'rfc2231' (RFC 2231 decoded, RFC 2047 words as written), 'raw' (as written).
+   */
+  mimeFilename: 'decoded' | 'rfc2231' | 'raw';
   /** Log 108006 when a message exceeds the SIZE declared on MAIL FROM. */
   sizeCheck: boolean;
   /** `drop-connection` also sends an RST to each side (like `reset`), still counted as `drop`. */
@@ -167,6 +172,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'end-of-data', key: 'endOfData', values: ['crlf', 'lf'], default: 'crlf',
     help: "what ends a message after the 354: crlf: only CR LF . CR LF; lf: a '.' line with any line end (bare LF: <LF>.<LF>, <LF>.<CR><LF>, <CR><LF>.<LF>), for servers that accept those",
     evidence: 'I: RFC 5321 4.1.1.4 / 2.3.8 (CR LF . CR LF; bare LF is not a line end); D/F: PIX Mailguard looked for the CRLF.CRLF string (MS KB Q295725, CSCds90792; ASA-ESMTP.md 2.3); SMTP smuggling (SEC Consult 2023): servers differ',
+  },
+  {
+    name: 'mime-filename', key: 'mimeFilename', values: ['decoded', 'rfc2231', 'raw'], default: 'decoded',
+    help: "the file name `mime filename length` measures (Content-Type name / Content-Disposition filename): decoded: RFC 2231 (filename*=, percent-encoding, charset prefix) and RFC 2047 (=?UTF-8?B?…?= words) decoded to the name's octets; rfc2231: only RFC 2231 decoded (the behaviour before this option); raw: the parameter as written",
+    evidence: 'D: "a file name is longer than the specified number of bytes" (ASA-ESMTP.md 3.2); how the ASA reads encoded names is undocumented (I)',
   },
   {
     name: 'size-check', key: 'sizeCheck', values: ['yes', 'no'], default: 'yes',

@@ -62,7 +62,11 @@ function percentDecode(s: string): string {
   return s.replace(/%([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-export function parseField(raw: string): ParsedField {
+/**
+ * Parse one field. `asWritten`: RFC 2231 sections are still assembled in order, but neither
+ * percent-decoded nor stripped of their charset'language' prefix (mime-filename=raw).
+ */
+export function parseField(raw: string, asWritten = false): ParsedField {
   const parts = splitParams(raw);
   const value = (parts[0] ?? '').trim();
   // Common case: no RFC 2231 section or extended name (no '*' in any name): the first value of
@@ -114,6 +118,10 @@ export function parseField(raw: string): ParsedField {
         return;
       }
       let v = s.v;
+      if (asWritten) {
+        out += v;
+        return;
+      }
       if (idx === 0) {
         // charset'language'value
         const q1 = v.indexOf("'");
@@ -146,4 +154,24 @@ export const KNOWN_ENCODINGS = ['7bit', '8bit', 'base64', 'binary', 'quoted-prin
 export function encodingClass(value: string): string {
   const v = value.trim().toLowerCase();
   return (KNOWN_ENCODINGS as readonly string[]).includes(v) ? v : 'others';
+}
+
+/** RFC 2047 encoded word: =?charset[*language]?B|Q?text?= (text without '?' or white space). */
+const ENCODED_WORD = /=\?[^?\s]+\?([BbQq])\?([^?\s]*)\?=/g;
+/** White space between two adjacent encoded words is not displayed (RFC 2047 6.2). */
+const BETWEEN_WORDS = /(\?=)[ \t\r\n]+(?==\?[^?\s]+\?[BbQq]\?)/g;
+
+/**
+ * Decodes RFC 2047 encoded words in a (latin1) parameter value into their octets, one latin1
+ * char per octet, so `.length` counts octets in the word's charset. Mailers write file names
+ * this way (nodemailer's Content-Type `name`, Outlook's `filename`), quoted and folded, though
+ * RFC 2047 5 does not allow it in a quoted string. Text that is not an encoded word is kept.
+ */
+export function decodeEncodedWords(s: string): string {
+  if (s.indexOf('=?') < 0) return s;
+  return s.replace(BETWEEN_WORDS, '$1').replace(ENCODED_WORD, (_m, enc: string, text: string) => {
+    if (enc === 'B' || enc === 'b') return Buffer.from(text, 'base64').toString('latin1');
+    // Q: '_' is a space, =XX an octet (RFC 2047 4.2)
+    return text.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_q, h: string) => String.fromCharCode(parseInt(h, 16)));
+  });
 }

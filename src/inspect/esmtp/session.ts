@@ -22,7 +22,7 @@ import type { EsmtpCounters, ParameterName } from '../counters.js';
 import { actionText } from '../counters.js';
 import { Verb, MAX_VERB_LEN, lookupVerb, verbName, type VerbId } from './commands.js';
 import { classifyEhloKeyword, isEhloKeyword, normaliseEhloParameter, STARTTLS_CLASS } from './ehlo.js';
-import { parseField, mediaType, encodingClass } from './mime.js';
+import { parseField, mediaType, encodingClass, decodeEncodedWords } from './mime.js';
 import { Meter, MeterSpec, gtOf } from './meter.js';
 import {
   NO_REPLY_CODE_DETAIL,
@@ -1854,10 +1854,10 @@ class EsmtpSession implements InspectorSession {
       const boundary = f.params.get('boundary');
       if (ok && mt.toLowerCase().startsWith('multipart/') && boundary) this.entityBoundary = Buffer.from(boundary, 'latin1');
       const name = f.params.get('name');
-      if (ok && name !== undefined) ok = this.checkFilename(name, off, 'Content-Type name');
+      if (ok && name !== undefined) ok = this.checkFilename(name, text, 'name', off, 'Content-Type name');
     } else if (kind === 'content-disposition') {
       const fn = f.params.get('filename');
-      if (fn !== undefined) ok = this.checkFilename(fn, off, 'Content-Disposition filename');
+      if (fn !== undefined) ok = this.checkFilename(fn, text, 'filename', off, 'Content-Disposition filename');
     } else if (kind === 'content-transfer-encoding') {
       const cls = encodingClass(f.value);
       for (const m of this.byKind.get('mime-encoding') ?? []) {
@@ -1873,13 +1873,25 @@ class EsmtpSession implements InspectorSession {
     return ok;
   }
 
-  private checkFilename(name: string, off: number, where: string): boolean {
+  /**
+   * `mime filename length` on the entity's first file name. `rfc2231Name` is the parameter with
+   * RFC 2231 decoded (parseField); mime-filename says what else is (not) decoded.
+   */
+  private checkFilename(rfc2231Name: string, fieldText: string, param: string, off: number, where: string): boolean {
     if (this.entityFilenameChecked) return true;
     this.entityFilenameChecked = true;
-    for (const m of this.byKind.get('mime-filename-length') ?? []) {
+    const ms = this.byKind.get('mime-filename-length');
+    if (!ms || ms.length === 0) return true;
+    const mode = this.opt.mimeFilename;
+    const name = mode === 'decoded' ? decodeEncodedWords(rfc2231Name) : mode === 'raw' ? (parseField(fieldText, true).params.get(param) ?? rfc2231Name) : rfc2231Name;
+    let written = -1; // the length as written, said in the detail when decoding changed it
+    for (const m of ms) {
       if (m.criterion.kind !== 'mime-filename-length') continue;
       const hit = name.length > m.criterion.gt !== m.not;
-      if (hit && !this.fireKeep(m, 0, off, `${where} of ${name.length} bytes`)) return false;
+      if (!hit) continue;
+      if (written < 0) written = mode === 'raw' ? name.length : (parseField(fieldText, true).params.get(param) ?? name).length;
+      const how = written !== name.length ? ` (${written} as written; mime-filename=${mode})` : '';
+      if (!this.fireKeep(m, 0, off, `${where} of ${name.length} bytes${how}`)) return false;
     }
     return true;
   }
