@@ -1812,6 +1812,8 @@ class EsmtpSession implements InspectorSession {
   private fieldNamed(colonOffset: number): boolean {
     this.fieldState = 0;
     this.holdC = -1;
+    // RFC 5322 4.5.x obs-optional: white space may stand between the field name and its colon
+    while (this.nameLen > 0 && (this.nameBuf[this.nameLen - 1] === SP || this.nameBuf[this.nameLen - 1] === TAB)) this.nameLen--;
     if (this.inHeaders && this.topEntity && this.nameIs('to')) {
       const ok = this.toCount.advance(1, colonOffset, (m, off) => this.fireKeep(m, 0, off, `To: header field #${this.toCount.value}`));
       if (!ok) return false;
