@@ -93,7 +93,8 @@ describe('MIME filename length', () => {
     const r = states(map, [body]);
     expect(r.session.state).toBe('dropped');
     expect(r.session.dropOffset).toBe(at + body.indexOf('Content-Disposition: attachment'));
-    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes');
+    // the detail also gives the length as written (utf-8''%41%42%43 + defgh + ijk) when decoding changed it
+    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes (24 as written; mime-filename=decoded)');
   });
   it('Content-Type name= counts too (first one wins)', () => {
     const body = mime('Content-Type: application/pdf; name=abcdefghijk\r\n');
@@ -105,7 +106,8 @@ describe('MIME filename length', () => {
     const longer = cont.replace('filename*2="ij"', 'filename*2="ijk"');
     const r = states(map, [longer]);
     expect(r.session.state).toBe('dropped');
-    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes');
+    // the detail also gives the length as written (utf-8''%41%42%43 + defgh + ijk) when decoding changed it
+    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes (24 as written; mime-filename=decoded)');
   });
   it('a field folded across segments is held (committed) until complete', () => {
     const body = mime('Content-Type: application/pdf\r\nContent-Disposition: attachment;\r\n filename="abcdefghijkl"\r\n');
