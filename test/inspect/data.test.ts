@@ -93,8 +93,7 @@ describe('MIME filename length', () => {
     const r = states(map, [body]);
     expect(r.session.state).toBe('dropped');
     expect(r.session.dropOffset).toBe(at + body.indexOf('Content-Disposition: attachment'));
-    // the detail also gives the length as written (utf-8''%41%42%43 + defgh + ijk) when decoding changed it
-    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes (24 as written; mime-filename=decoded)');
+    expect(r.verdicts[0]!.detail).toBe('Content-Disposition filename of 11 bytes');
   });
   it('Content-Type name= counts too (first one wins)', () => {
     const body = mime('Content-Type: application/pdf; name=abcdefghijk\r\n');
