@@ -341,7 +341,8 @@ export class InspectionPipeline implements SessionEvents {
       const n = applyStreamEdit(pkt, start, hist.offset(i), hist.bytes(i), this.checksumMode);
       if (n > 0) {
         e.modified = true;
-        if (this.annotating) e.note(`${hist.rule(i)}: ${actionWord(hist.action(i))} ${n} byte(s)${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
+        // The stream offset keeps two edits of one rule on one packet apart (notes are deduplicated).
+        if (this.annotating) e.note(`${hist.rule(i)}: ${actionWord(hist.action(i))} ${n} byte(s) at ${dirName(dir)} offset ${hist.offset(i)}${retrans ? ' (retransmission: same edit re-applied)' : ''}`);
       }
     }
   }
@@ -1020,7 +1021,7 @@ export class InspectionPipeline implements SessionEvents {
       if (n > 0) {
         if (!h.modified) h.inputChecksumOk = before;
         h.modified = true;
-        if (this.annotating) h.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s)`);
+        if (this.annotating) h.note(`${ed.rule}: ${actionWord(ed.action)} ${n} byte(s) at ${dirName(ed.dir)} offset ${ed.offset}`);
       }
     }
   }
