@@ -553,7 +553,7 @@ class EsmtpSession implements InspectorSession {
   // Meter callbacks, bound once (the meters run per byte / per line: no closure per call).
   // Meter callbacks: static, with the session passed as context (no closures per session).
   private static cmdLineHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
-    return s.fireKeep(m, 0, off, s.cmdLineDetail());
+    return s.fireKeep(m, 0, off, s.cmdLineDetail(m, false));
   }
   private static senderHit(m: EsmtpMatch, off: number, s: EsmtpSession): boolean {
     return s.fireKeep(m, 0, off, `sender address longer than ${gtOf(m)} bytes`);
@@ -1099,7 +1099,7 @@ class EsmtpSession implements InspectorSession {
     const disp = this.disp;
     if (disp !== Disp.AUTHDATA && disp !== Disp.SKIP) {
       for (const m of this.cmdLine.negated) {
-        if (this.cmdLine.value <= gtOf(m) && !this.fireKeep(m, 0, o, this.cmdLineDetail())) return;
+        if (this.cmdLine.value <= gtOf(m) && !this.fireKeep(m, 0, o, this.cmdLineDetail(m, true))) return;
       }
     }
     if (disp === Disp.PASS && (this.addr === Addr.BRACKET || this.addr === Addr.BARE)) {
@@ -1175,8 +1175,14 @@ class EsmtpSession implements InspectorSession {
     return false;
   }
 
-  private cmdLineDetail(): string {
-    return `command line length ${this.cmdLine.value}${this.opt.lengthCountsCrlf ? ' (CR LF counted)' : ''} at line offset ${this.lineStart}`;
+  /**
+   * A `gt` hit is judged as the limit is crossed, before the line ends: the line is longer than the
+   * limit, and only its first value+1 bytes were counted (a 600-byte EHLO line is not "513").
+   */
+  private cmdLineDetail(m: EsmtpMatch, complete: boolean): string {
+    const crlf = this.opt.lengthCountsCrlf ? ' (CR LF counted)' : '';
+    if (complete) return `command line length ${this.cmdLine.value}${crlf} at line offset ${this.lineStart}`;
+    return `command line longer than ${gtOf(m)} bytes${crlf} (judged when byte ${this.cmdLine.value} arrived, before the line ended) at line offset ${this.lineStart}`;
   }
 
   private parseSize(): number {
