@@ -3,7 +3,7 @@
  * replay/live pipeline and the proxy so that the same event reads the same in both
  * (test/proxy/wording.test.ts holds the proxy to a real replay's records).
  */
-import type { TeardownReason } from '../inspect/syslog.js';
+import { teardownReasonText, type TeardownReason } from '../inspect/syslog.js';
 
 export interface InspectingClassName {
   policyMap: string;
@@ -17,7 +17,7 @@ export function builtDetail(c: InspectingClassName): string {
   return `built: inspected by class ${c.className} (policy-map ${c.policyMap}, inspect esmtp ${c.mapName})`;
 }
 
-/** Detail of the 302014 record: the teardown reason as the syslog line prints it. */
-export function teardownDetail(reason: TeardownReason): string {
-  return `teardown: ${reason}`;
+/** Detail of the 302014 record: the teardown reason as the syslog line prints it (same spacing). */
+export function teardownDetail(reason: TeardownReason, spacing: 'compact' | 'spaced' = 'compact'): string {
+  return `teardown: ${teardownReasonText(reason, spacing)}`;
 }

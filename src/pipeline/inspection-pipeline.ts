@@ -993,7 +993,7 @@ export class InspectionPipeline implements SessionEvents {
     const [a, b] = this.builtEnds(conn);
     const line = syslog302014(conn.id, a, b, duration, bytes, reason, this.engineOptions.resetReasonSpacing);
     this.syslog(line, tsSec, tsNsec);
-    this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, teardownDetail(reason));
+    this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, teardownDetail(reason, this.engineOptions.resetReasonSpacing));
   }
 
   private checkDrop(st: ConnState): void {

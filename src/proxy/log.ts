@@ -188,7 +188,7 @@ export class ProxyLog implements ProxyEvents {
     const bytes = at?.bytes ?? stats.bytesIn[0] + stats.bytesIn[1];
     const durationMs = at?.durationMs ?? stats.durationMs;
     const line = syslog302014(meta.id, a, b, durationMs / 1000, bytes, reason, this.o.resetReasonSpacing ?? 'compact');
-    this.record(meta, 0, null, 'connection', 'note', [line], teardownDetail(reason));
+    this.record(meta, 0, null, 'connection', 'note', [line], teardownDetail(reason, this.o.resetReasonSpacing ?? 'compact'));
   }
 }
 
