@@ -12,10 +12,22 @@
  * an over-long line's segment (`long-reply-line`) and at a reply-code change (`reply-code-change`),
  * so a greeting that never got its CR LF does not swallow the next reply and pair every later reply
  * with the command before its own.
+ *
+ * A message and a BDAT chunk end where the engine ends them too (the same engine options), so the
+ * ladder does not show message text as commands, or commands as message text:
+ * - `end-of-data`: with `crlf` (default) only CR LF . CR LF ends a message (RFC 5321 4.1.1.4); a '.'
+ *   line with a bare LF on either side is message text (an empty line to the engine);
+ * - `bdat-chunk`: with `offered` (default) a chunk is skipped only when the server may have offered
+ *   CHUNKING (RFC 3030 2); after HELO, an EHLO reply without it, or before any EHLO reply, the
+ *   chunk's bytes are command lines, as that server and the engine read them.
  */
 import type { ConnectionMeta, Direction, CloseReason, StreamListener } from '../flow/types.js';
 import { defaultEngineOptions } from '../inspect/options.js';
 import { endsOverlongLine, replyCodeAt, startsNextReply, type ReplyBoundaryOptions } from '../inspect/esmtp/reply-boundary.js';
+import type { EngineOptions } from '../inspect/options.js';
+
+/** The engine options the transcript reads: where replies, messages and BDAT chunks end. */
+export type TranscriptOptions = ReplyBoundaryOptions & Pick<EngineOptions, 'endOfData' | 'bdatChunk'>;
 
 export const TEXT_KEEP = 160;
 export const MAX_ENTRIES = 600;
@@ -109,6 +121,8 @@ class LineState {
   /** Packet of the line's last byte so far. */
   lastPacket = 0;
   sawCR = false;
+  /** The line just ended had CR LF (not a bare LF) as its end. */
+  endedCrlf = false;
 }
 
 class SessionState {
@@ -117,6 +131,20 @@ class SessionState {
   clientMode: ClientMode = 'command';
   bdatRemaining = 0;
   bdatLast = false;
+  /**
+   * Whether the server offered CHUNKING, as the engine tracks it (bdat-chunk=offered): -1 unknown
+   * (picked up mid-session, or a server gap may have held the EHLO reply), 0 no (greeting seen and
+   * no EHLO reply yet, HELO, or an EHLO reply without it), 1 yes.
+   */
+  chunking = -1;
+  /** CHUNKING among the keywords (lines 2..) of the 2xx reply being read. */
+  replyChunking = false;
+  greetingSeen = false;
+  readonly midstream: boolean;
+  /** In a message: the previous line ended with CR LF (the DATA line's CR LF counts). */
+  dataPrevCrlf = true;
+  /** In a message: a line start is known (false after a client gap until the next line end). */
+  dataLineStart = true;
   lastCommandVerb = '';
   lastReplyCode = '';
   /** The reply being assembled (multi-line), and its first line's code (-1: none). */
@@ -130,6 +158,8 @@ class SessionState {
   tlsEntry: TranscriptEntry[] = [];
 
   constructor(conn: ConnectionMeta) {
+    // as the pipeline tells the engine: no handshake seen means no greeting is expected
+    this.midstream = conn.clientBy !== 'syn' && conn.clientBy !== 'syn-ack';
     this.t = {
       id: conn.id,
       client: conn.client,
@@ -194,8 +224,8 @@ export class TranscriptRecorder implements StreamListener {
   private readonly live = new Map<number, SessionState>();
   readonly sessions: SessionTranscript[] = [];
 
-  /** `opt`: the engine options diagnose replays with (only the reply-boundary ones are read). */
-  constructor(private readonly opt: ReplyBoundaryOptions = defaultEngineOptions()) {}
+  /** `opt`: the engine options diagnose replays with (the reply-boundary, end-of-data and bdat-chunk ones are read). */
+  constructor(private readonly opt: TranscriptOptions = defaultEngineOptions()) {}
 
   onOpen(conn: ConnectionMeta): void {
     const s = new SessionState(conn);
@@ -242,6 +272,11 @@ export class TranscriptRecorder implements StreamListener {
     ls.kept = 0;
     ls.length = 0;
     ls.startOffset = -1;
+    ls.sawCR = false;
+    // as the engine: a server gap may have held an EHLO reply; after a client gap in a message, a
+    // '.' line ends it only once a line end was seen since the gap
+    if (dir === 1) s.chunking = -1;
+    else s.dataLineStart = false;
     void offset;
   }
 
@@ -296,6 +331,7 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private endLine(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
+    ls.endedCrlf = ls.sawCR;
     ls.sawCR = false;
     this.line(s, dir, ls, packet);
     ls.kept = 0;
@@ -327,7 +363,7 @@ export class TranscriptRecorder implements StreamListener {
     else if (verb === 'QUIT') s.t.quitSeen = true;
     else if (verb === 'BDAT') {
       const m = /^BDAT\s+(\d+)(\s+LAST)?/i.exec(text);
-      if (m) {
+      if (m && this.bdatChunkOpaque(s)) {
         s.bdatRemaining = Number(m[1]);
         s.bdatLast = m[2] !== undefined;
         s.message = null;
@@ -336,12 +372,22 @@ export class TranscriptRecorder implements StreamListener {
     }
   }
 
+  /** Is the BDAT chunk just announced skipped (true) or read as command lines (the engine's rule)? */
+  private bdatChunkOpaque(s: SessionState): boolean {
+    if (this.opt.bdatChunk === 'opaque') return true;
+    if (this.opt.bdatChunk === 'commands') return false;
+    return s.chunking !== 0;
+  }
+
   private replyLine(s: SessionState, ls: LineState, text: string, packet: number): void {
     const code = text.slice(0, 3);
     const more = text.charAt(3) === '-';
     const num = replyCodeAt(ls.buf.subarray(0, ls.kept), 0);
     // a 3-byte line ("334" CR LF) ends right after its code: the engine sees CR or LF there
     if (s.reply && startsNextReply(this.opt, s.replyCode, num, ls.kept > 3 ? (ls.buf[3] ?? 0) : 0x0a)) this.flushReply(s);
+    // an EHLO keyword (the engine's: lines 2.. of the reply, a line starting with '2', the word from
+    // byte 5 to SP, '=' or CR; any case); counted on every line, also beyond MAX_REPLY_LINES
+    if (s.reply && text.charCodeAt(0) === 0x32 && /^chunking(?:[ =]|\\x0d|$)/i.test(text.slice(4))) s.replyChunking = true;
     const span: [number, number] = [ls.startPacket || packet, packet];
     if (!s.reply) {
       s.reply = entry(1, 'reply', ls, packet, code, text);
@@ -368,10 +414,19 @@ export class TranscriptRecorder implements StreamListener {
     s.reply = null;
     s.pushReply(r);
     s.lastReplyCode = r.verb;
+    const offered = s.replyChunking;
+    s.replyChunking = false;
+    const ok = r.verb.charCodeAt(0) === 0x32;
+    if (!s.greetingSeen && !s.midstream) s.chunking = 0; // nothing is offered before an EHLO reply
+    else if (ok && s.lastCommandVerb === 'EHLO') s.chunking = offered ? 1 : 0;
+    else if (ok && s.lastCommandVerb === 'HELO') s.chunking = 0; // HELO: no extensions (RFC 5321 4.1.1.1)
+    s.greetingSeen = true;
     if (r.verb === '354' && s.lastCommandVerb === 'DATA') {
       s.clientMode = 'data';
       s.inHeaders = true;
       s.message = null;
+      s.dataPrevCrlf = true;
+      s.dataLineStart = true;
     } else if (r.verb === '220' && s.lastCommandVerb === 'STARTTLS') {
       s.clientMode = 'tls';
       s.t.tlsStarted = true;
@@ -390,12 +445,21 @@ export class TranscriptRecorder implements StreamListener {
     }
     const sum = m.message as MessageSummary;
     m.endPacket = packet;
-    if (text === '.' && ls.length === 1) {
-      sum.complete = true;
-      m.text = messageText(sum);
-      s.clientMode = 'command';
-      s.message = null;
-      return;
+    const prevCrlf = s.dataPrevCrlf;
+    const lineStart = s.dataLineStart;
+    s.dataPrevCrlf = ls.endedCrlf;
+    s.dataLineStart = true;
+    if (text === '.' && ls.length === 1 && lineStart) {
+      if (this.opt.endOfData === 'lf' || (prevCrlf && ls.endedCrlf)) {
+        sum.complete = true;
+        m.text = messageText(sum);
+        s.clientMode = 'command';
+        s.message = null;
+        return;
+      }
+      // a '.' line with a bare LF on either side (end-of-data=crlf) is message text: unstuffed, an
+      // empty line to the engine, so it ends the header section
+      s.inHeaders = false;
     }
     this.account(sum, ls.length, text, packet, s);
     m.text = messageText(sum);

@@ -60,8 +60,11 @@ describe('transcript', () => {
 
   it('skips BDAT chunk bytes (a "." or RCPT line inside a chunk is not a command)', () => {
     const chunk = 'RCPT TO:<x@y>\r\n.\r\n';
+    // the server offers CHUNKING (bdat-chunk=offered reads a chunk as commands otherwise)
     const [t] = record([
       [1, '220 hi\r\n'],
+      [0, 'EHLO c.example\r\n'],
+      [1, '250-hi\r\n250 CHUNKING\r\n'],
       [0, `MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT ${chunk.length} LAST\r\n${chunk}`],
       [1, '250 a\r\n250 b\r\n250 c\r\n'],
       [0, 'QUIT\r\n'],
