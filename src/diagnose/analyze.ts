@@ -24,7 +24,9 @@ import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './mode
 import type { SessionTranscript, TranscriptEntry } from './transcript.js';
 import { entryIndexFor } from './html.js';
 import { senderLength } from './detect.js';
-import { isConnectionLimitDrop, isInspectionFinding } from './notes.js';
+import { isConnectionLimitDrop, isFirewallDrop, isFragmentDiscard, isInspectionFinding } from './notes.js';
+import { fragmentFix } from './fragments.js';
+import { largestFragmentSet } from './defrag.js';
 import { explainTimeRange } from './decision.js';
 import { isUncertain, markUncertain, sessionCaveats } from './caveats.js';
 
@@ -93,10 +95,15 @@ function stageAt(t: SessionTranscript, packet: number, dir: number | null, xed: 
  * Other notes become caveats (caveats.ts); the pipeline's bookkeeping is left out.
  */
 export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly VerdictRecord[], settings: ExplainSettings = {}): Finding[] {
-  // a refused connection has one drop record per SYN: the first says it
+  // a refused connection has one drop record per SYN, discarded fragments one per fragment: the first says it
   let refused = false;
+  let discarded = false;
   const relevant = verdicts.filter((v) => {
     if (!isInspectionFinding(v)) return false;
+    if (isFragmentDiscard(v)) {
+      if (discarded) return false;
+      return (discarded = true);
+    }
     if (!isConnectionLimitDrop(v)) return true;
     if (refused) return false;
     return (refused = true);
@@ -104,22 +111,57 @@ export function findingsFromVerdicts(t: SessionTranscript, verdicts: readonly Ve
   const xed = relevant.filter((v) => categorize(v.rule, v.detail) === 'unknown-command').length;
   return relevant.map((v) => {
     const category = categorize(v.rule, v.detail);
-    const dir = v.direction === 'c2s' ? 0 : v.direction === 's2c' ? 1 : null;
+    let dir: number | null = v.direction === 'c2s' ? 0 : v.direction === 's2c' ? 1 : null;
+    let stage: Stage;
+    if (category === 'ip-fragment') {
+      // the discarded segment is in the transcript where its set completed (its last fragment):
+      // the first entry of the sender at or after the first discarded fragment
+      const next = t.entries.find((e) => e.packet >= v.packet && (dir === null || e.dir === dir));
+      dir ??= fragmentSender(v, t) ?? next?.dir ?? null;
+      stage = { ...stageAt(t, next?.packet ?? v.packet, dir, xed), ...(dir !== null ? { sender: dir === 0 ? 'client' as const : 'server' as const } : {}) };
+    } else stage = stageAt(t, v.packet, dir, xed);
     return {
       packet: v.packet,
       rule: v.rule,
       action: v.action,
       category,
       severity: severityOf(category, v.action),
-      direction: directionWord(v.direction),
+      direction: dir === 0 ? 'client-to-server' : dir === 1 ? 'server-to-client' : directionWord(v.direction),
       detail: v.detail,
       syslog: v.syslog ? v.syslog.split('\n') : [],
-      symptom: symptomFor(category, v.action, stageAt(t, v.packet, dir, xed), t.client, t.server, v.detail, settings, v.syslog ? v.syslog.split('\n') : []),
+      symptom: symptomFor(category, v.action, stage, t.client, t.server, v.detail, settings, v.syslog ? v.syslog.split('\n') : []),
       fix: null,
       source: 'emulation' as const,
       uncertain: null,
     };
   });
+}
+
+/** A fragment record without ports names the fragment's own addresses: its sender, when the two ends differ. */
+function fragmentSender(v: VerdictRecord, t: SessionTranscript): number | null {
+  if (t.clientIp === t.serverIp) return null;
+  if (v.client === t.clientIp && v.server === t.serverIp) return 0;
+  if (v.client === t.serverIp && v.server === t.clientIp) return 1;
+  return null;
+}
+
+/**
+ * The session a verdict belongs to. A discarded fragment whose set never showed its ports (its
+ * first fragment had not arrived) names addresses only: it goes to the session between those
+ * addresses that is open at its packet (the latest one started before it).
+ */
+export function verdictSessionKey(v: VerdictRecord, transcripts: readonly SessionTranscript[]): string {
+  const key = sessionKey(v.client, v.server);
+  if (!isFragmentDiscard(v) || transcripts.some((t) => sessionKey(t.client, t.server) === key)) return key;
+  let best: SessionTranscript | null = null;
+  for (const t of transcripts) {
+    const ends = (v.client === t.clientIp && v.server === t.serverIp) || (v.client === t.serverIp && v.server === t.clientIp);
+    if (!ends || t.firstPacket > v.packet) continue;
+    const open = t.lastPacket >= v.packet;
+    const bestOpen = best !== null && best.lastPacket >= v.packet;
+    if (best === null || (open && !bestOpen) || (open === bestOpen && t.firstPacket > best.firstPacket)) best = t;
+  }
+  return best ? sessionKey(best.client, best.server) : key;
 }
 
 const EVIDENCE_ACTION: Record<Evidence['kind'], string> = {
@@ -458,7 +500,7 @@ function measuredAs(under: readonly SessionTranscript[], top: SessionTranscript,
 /** Does finding f of session `key` still happen in `verdicts`? */
 function stillHappens(f: Finding, kind: FixKind, verdicts: readonly VerdictRecord[], key: string): boolean {
   for (const v of verdicts) {
-    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v) || isConnectionLimitDrop(v)) continue;
+    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v) || isFirewallDrop(v)) continue;
     if (kind === 'exempt-gateway') return true; // any inspection left on the session
     if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
   }
@@ -471,7 +513,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   const detection = detectFirewall(transcripts);
   const byKey = new Map<string, VerdictRecord[]>();
   for (const v of first.verdicts) {
-    const k = sessionKey(v.client, v.server);
+    const k = verdictSessionKey(v, transcripts);
     const list = byKey.get(k) ?? [];
     list.push(v);
     byKey.set(k, list);
@@ -517,8 +559,8 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
 
   const affectedTranscripts = (pred: (f: Finding) => boolean) =>
     sessions.filter((s) => s.findings.some(pred)).map((s) => s.transcript);
-  // a connection-limit refusal is not ESMTP inspection: exempting the gateway does not lift it
-  const byInspection = (f: Finding) => f.category !== 'connection-limit';
+  // a connection-limit refusal or a fragment discard is not ESMTP inspection: exempting the gateway does not lift it
+  const byInspection = (f: Finding) => f.category !== 'connection-limit' && f.category !== 'ip-fragment';
   const breaking = affectedTranscripts((f) => byInspection(f) && (f.severity === 'breaks' || f.severity === 'degrades'));
   const affected = breaking.length > 0 ? breaking : affectedTranscripts((f) => byInspection(f) && f.severity !== 'logged');
 
@@ -526,6 +568,16 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     const key = sessionKey(s.client, s.server);
     const scope = affected.length ? affected : [s.transcript];
     for (const f of s.findings) {
+      if (f.category === 'ip-fragment') {
+        const c = fragmentFix(f, byKey.get(key) ?? [], DIAGNOSE_INTERFACES, largestFragmentSet(s.transcript));
+        let e = proposals.get(c.key);
+        if (!e) {
+          e = { p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: c.verification }, verdicts: null, failures: [], passes: 0 };
+          proposals.set(c.key, e);
+        }
+        f.fix = e.p;
+        continue;
+      }
       const kinds = fixKindsFor(f.category, f.severity);
       if (kinds.length === 0) continue;
       if (f.source === 'capture') {
@@ -578,11 +630,14 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     if (c && anyEmulated) {
       const e = await verify(c);
       if (e.verdicts) {
-        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v) && !isConnectionLimitDrop(v)));
+        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v) && !isFirewallDrop(v)));
         e.p.verified = left.length === 0;
         e.p.verification = left.length === 0
           ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`
           : `replayed with the fix: ${left.length} session(s) still inspected (${left.map((t) => t.id).join(', ')})`;
+        // the firewall's own drops (fragments, connection limits) are not inspection: say that they stay
+        const own = sessions.filter((x) => x.findings.some((f) => f.source === 'emulation' && !byInspection(f)));
+        if (own.length > 0) e.p.verification += `; it does not lift the firewall's own drops (IP fragments discarded, connections refused by a limit) in session${own.length > 1 ? 's' : ''} ${own.map((x) => x.id).join(', ')}: see ${own.length > 1 ? 'their' : 'its'} findings`;
       }
       recommended = e.p;
     } else if (c) recommended = proposals.get(c.key)?.p ?? null;

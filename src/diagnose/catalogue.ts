@@ -43,6 +43,8 @@ export type Category =
   | 'size-violation'
   /** A `set connection` limit of the class refused the connection (pipeline, 201011/201013...). */
   | 'connection-limit'
+  /** The ASA's fragment database discarded the IP fragments of a segment (pipeline, over a `fragment` limit). */
+  | 'ip-fragment'
   | 'other';
 
 /**
@@ -62,7 +64,9 @@ export interface ExplainSettings {
 export type Severity = 'breaks' | 'degrades' | 'cosmetic' | 'logged';
 
 /** The preferred fixes, in the order diagnose tries to verify them. */
-export type FixKind = 'raise-limit' | 'allow-tls' | 'no-mask-banner' | 'exempt-gateway';
+export type FixKind = 'raise-limit' | 'allow-tls' | 'no-mask-banner' | 'exempt-gateway'
+  /** The ASA's `fragment` limits (or no fragmentation): not ESMTP policy, so not verified by replay. */
+  | 'fragment-limits';
 
 /** Classifies a verdict's rule (and detail) into a catalogue category. */
 export function categorize(rule: string, detail = ''): Category {
@@ -74,6 +78,7 @@ export function categorize(rule: string, detail = ''): Category {
   if (r === 'unexpected-transition') return 'unexpected-transition';
   if (r === 'size-violation') return 'size-violation';
   if (r.startsWith('set connection ')) return 'connection-limit';
+  if (r === 'ip fragment reassembly') return 'ip-fragment';
   if (r.includes('mask-banner') || r === 'banner') return 'mask-banner';
   if (r.includes('allow-tls') || r.includes('starttls')) return 'starttls-masked';
   if (r.includes('ehlo-reply-parameter')) return d.includes('starttls') ? 'starttls-masked' : 'ehlo-keyword-masked';
@@ -99,7 +104,7 @@ export function isBreakingAction(action: string): boolean {
 }
 
 export function severityOf(category: Category, action: string): Severity {
-  if (action === 'drop-connection' || action === 'reset' || category === 'connection-limit') return 'breaks';
+  if (action === 'drop-connection' || action === 'reset' || category === 'connection-limit' || category === 'ip-fragment') return 'breaks';
   // Through the ASA the server rejects what the capture shows it accepting: the client sees a 5xx.
   if (category === 'starttls-divergence' || category === 'x-divergence') return 'degrades';
   if (category === 'unknown-command' || category === 'starttls-masked' || action === 'replace') return 'degrades';
@@ -125,6 +130,9 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
       return [];
     case 'connection-limit':
       // ESMTP exemption does not lift a `set connection` limit: the fix is the limit itself (symptom text)
+      return [];
+    case 'ip-fragment':
+      // the ASA reassembles fragments for all traffic: the fix is the fragmentation or the `fragment` limits (analyze.ts)
       return [];
     case 'starttls-masked':
     case 'starttls-divergence':
@@ -161,6 +169,8 @@ export interface Stage {
   xedCommands: number;
   /** The greeting is multi-line (220-...). */
   multiLineGreeting: boolean;
+  /** Who sent the packet the hit is on, when known (fragment discards: whose segment was lost). */
+  sender?: 'client' | 'server';
 }
 
 export interface Symptom {
@@ -218,6 +228,7 @@ export function symptomFor(
   const sHost = server.replace(/:\d+$/, '');
   const cHost = client.replace(/:\d+$/, '');
   if (category === 'connection-limit') return connectionLimitSymptom(detail, syslog, sHost);
+  if (category === 'ip-fragment') return fragmentSymptom(detail, stage, sHost, cHost);
   if (action === 'drop-connection' || action === 'reset') {
     const what = dropWhat(category, detail, settings);
     // drop-connection-rst=yes: a drop also sends each side an RST, so both ends see a reset, not a time-out
@@ -426,6 +437,54 @@ function connectionLimitSymptom(detail: string, syslog: readonly string[], sHost
       `Postfix smtp: "connect to …[${sHost}]:…: Connection timed out" (the SYN is dropped), the mail is deferred and retried`,
     ],
     server: ['never sees the connection', syslog.length > 0 ? `the ASA logs ${syslogIds(syslog)}` : 'no ASA syslog line for this packet'],
+  };
+}
+
+/** Which `fragment` limit the pipeline's discard detail names (src/pipeline/inspection-pipeline.ts). */
+export type FragmentLimit = 'chain' | 'timeout' | 'size';
+
+export function fragmentLimitOf(detail: string): FragmentLimit | null {
+  if (/\(fragment chain \d+\)/.test(detail)) return 'chain';
+  if (/\(fragment timeout \d+\)/.test(detail)) return 'timeout';
+  if (/fragment database full/.test(detail)) return 'size';
+  return null;
+}
+
+/**
+ * The ASA's fragment database discarded a segment's IP fragments (Cisco ASA command reference,
+ * `fragment`: chain default 24 / max 8200, size default 200, timeout default 5 s / max 30 s). The
+ * endpoint never gets the datagram; the sender retransmits, and while the path fragments it the
+ * same way every copy is discarded too: the session stalls until a time-out.
+ */
+function fragmentSymptom(detail: string, stage: Stage, sHost: string, cHost: string): Symptom {
+  const limit = fragmentLimitOf(detail);
+  const why = limit === 'chain'
+    ? `the datagram came in more fragments than \`fragment chain\` allows (${/fragment chain (\d+)/.exec(detail)?.[1] ?? '24'}; ASA default 24)`
+    : limit === 'timeout'
+      ? `not all of the datagram's fragments arrived within \`fragment timeout\` (${/fragment timeout (\d+)/.exec(detail)?.[1] ?? '5'} s; ASA default 5 s)`
+      : limit === 'size'
+        ? `the ASA's fragment database was full (\`fragment size\`, ASA default 200 fragments awaiting reassembly)`
+        : `a \`fragment\` limit${detail ? ` (${detail})` : ''}`;
+  const sender = stage.sender === 'server' ? `the server (${sHost})` : stage.sender === 'client' ? `the client (${cHost})` : 'the sender';
+  const at = stage.inData ? 'in the middle of the message' : `at ${atWhat(stage)}`;
+  const raise = limit === 'chain'
+    ? '`fragment chain N interface` (up to 8200)'
+    : limit === 'timeout'
+      ? '`fragment timeout N interface` (up to 30 s) if the missing fragments arrive late; if they never arrive they were lost on the way, and the endpoint could not have reassembled the datagram either'
+      : limit === 'size'
+        ? '`fragment size N interface`, after checking with `show fragment` (its Overflow counter) whether other fragmented traffic or a fragment flood fills the database'
+        : 'the `fragment` limit named above';
+  return {
+    summary: `The ASA discards the IP fragments of a segment from ${sender} ${at}: ${why}. The datagram never arrives; the sender retransmits it and, as long as the path fragments it the same way, every copy is discarded too: the session stalls until a time-out and the mail is deferred, then retried (and fails again) until it bounces. The ASA reassembles fragments for all traffic before any inspection, so exempting the gateway from ESMTP inspection does not help. Fix the fragmentation: keep the ASA's TCP MSS clamp on (\`sysopt connection tcpmss\`, default 1380) or lower it below the smallest MTU on the path minus 40, check the MTUs along the path (tunnels, PPPoE, a small interface MTU), and have the sender use path MTU discovery (DF set) instead of fragmenting; or raise the limit with ${raise} (Cisco ASA command reference, \`fragment\`).`,
+    client: [
+      `Postfix smtp: "conversation with ${sHost} timed out ${postfixWhile(stage)}"`,
+      `Cisco ESA (delivering): "Connection error: DCID … [Errno 60] Operation timed out"; "Message aborted MID …"`,
+    ],
+    server: [
+      `Postfix smtpd: "timeout after ${afterWhat(stage)} from ${cHost}" (then "lost connection after ${afterWhat(stage)}")`,
+      `Cisco ESA (receiving): "Receiving aborted ICID … lost", "ICID … close"`,
+      'on the ASA, `show fragment` counts the discarded sets under Fail (or Overflow for a full database)',
+    ],
   };
 }
 

@@ -14,6 +14,18 @@ export const MAX_CAVEATS = 20;
 
 export function sessionCaveats(t: SessionTranscript, verdicts: readonly VerdictRecord[], findings: readonly Finding[]): Caveat[] {
   const all: Caveat[] = [];
+  // The ASA discarded a fragmented segment: through the ASA the session stalls there. With no hole
+  // in the capture itself, the engine's gaps are the discarded bytes, which this caveat explains.
+  const discard = findings.find((f) => f.source === 'emulation' && f.category === 'ip-fragment');
+  if (discard) {
+    all.push({
+      packet: discard.packet,
+      kind: 'fragment-discard',
+      text: `from packet ${discard.packet} on, the capture shows a segment the ASA discards (its IP fragments, see the finding) and what followed it without the ASA: through the ASA that segment never arrives and the session stalls, so findings after it describe this capture, not what happens through the ASA${t.gaps === 0 ? '; inspection in the replay sees the discarded bytes as a gap' : ''}`,
+      uncertainFrom: discard.packet + 1,
+      source: 'emulation',
+    });
+  }
   for (const v of verdicts) {
     // unexpected-transition=log reports a server line without a reply code as a finding; the
     // uncertainty it puts on the replies after it is the same as the server-anomaly note's
@@ -23,10 +35,12 @@ export function sessionCaveats(t: SessionTranscript, verdicts: readonly VerdictR
       continue;
     }
     if (v.action !== 'note' || noteUse(v) === 'ignore') continue;
+    if (discard && t.gaps === 0 && v.rule === 'gap') continue;
     const c = caveatFromNote(v);
     if (!c) continue;
     // the pipeline writes the end-of-capture note after the last packet (packet 0): the session's last packet says more
     if (c.kind === 'capture-ended' && c.packet === 0) c.packet = t.lastPacket;
+    if (c.kind === 'rst-out-of-window') c.text += rstAftermath(t, c.packet);
     all.push(c);
   }
   // The capture's own view: for sessions our replay did not inspect (no engine notes), and for
@@ -59,6 +73,14 @@ export function sessionCaveats(t: SessionTranscript, verdicts: readonly VerdictR
   return kept;
 }
 
+/** What the capture shows after an ignored RST: the session going on (the receiver ignored it too) or not. */
+function rstAftermath(t: SessionTranscript, packet: number): string {
+  const later = t.entries.find((e) => e.packet > packet);
+  return later
+    ? `. Here the session goes on after it (packet ${later.packet}), so the receiver ignored it too`
+    : `. Here nothing of the session's dialogue follows it: the receiver may have honoured it (then the session ended at this RST whatever the ASA did), or the dialogue was over`;
+}
+
 function reasonFor(c: Caveat): string {
   switch (c.kind) {
     case 'gap':
@@ -73,6 +95,9 @@ function reasonFor(c: Caveat): string {
       return c.reason ?? `after an unusual server reply (packet ${c.packet})`;
     case 'capture-ended':
       return 'the capture ends with this connection open: it may have gone on normally after the capture stopped';
+    case 'fragment-discard':
+      return `after packet ${c.packet}, where the ASA discards the session's IP fragments: through the ASA the session stalls there, so what follows in the capture does not happen`;
+    case 'rst-out-of-window':
     case 'other-note':
       return c.text;
   }

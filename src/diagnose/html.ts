@@ -167,7 +167,7 @@ export function renderHtml(r: DiagnoseReport): string {
   out.push('<section id="summary"><h2>Summary</h2><table>');
   out.push(`<tr><td>SMTP sessions</td><td>${r.counts.sessions}</td></tr>`);
   out.push(`<tr><td>sessions changed by inspection</td><td>${r.counts.affected}</td></tr>`);
-  out.push(`<tr><td>sessions broken (connection dropped/reset)</td><td>${r.counts.broken}</td></tr>`);
+  out.push(`<tr><td>sessions broken (connection dropped, reset, refused or stalled)</td><td>${r.counts.broken}</td></tr>`);
   out.push(`<tr><td>findings</td><td>${r.counts.findings}</td></tr>`);
   const unsure = r.sessions.filter((s) => s.uncertain).map((s) => `<a href="#session-${s.id}">${s.id}</a>`);
   out.push(`<tr><td>sessions whose findings are uncertain (gaps, divergence from the ASA's path, capture ends early)</td><td>${r.counts.uncertain}${unsure.length ? ` (sessions ${unsure.join(', ')})` : ''}</td></tr>`);

@@ -11,12 +11,19 @@
  * | `pipelining-limit`                | caveat   | the engine forgot the oldest pending command: replies after it may be paired with the wrong command |
  * | `server-anomaly`                  | caveat   | where a server reply ends was guessed (a line without a reply code ignored, an over-long line without LF cut at its segment's end, a multi-line reply without a final line split at a code change); what the ASA does there is not documented, so replies after it may pair with other commands through the ASA |
  * | `pipelining-after-data`          | caveat   | lines the client sent after DATA before the 354: X'd as commands (as the ASA does), but the server read them as message text |
+ * | `tcp-rst-out-of-window`           | caveat   | the capture has a RST whose sequence number is outside the receiver's window: endpoints ignore it (RFC 5961 §3) and so does the ASA, so replay kept inspecting; the capture alone cannot show whether the receiver honoured it (a session that ends there did), and a RST that is neither an endpoint's nor in window was likely injected by a device in the path |
  * | `midstream`                       | caveat   | the capture starts mid-session (no handshake): the greeting and the commands before the first complete reply were not seen or judged |
  * | `connection` "still open at the end of the capture" | caveat | the rest of the session is not in the capture: a later hit cannot be seen, a quiet end is not a death |
  * | `connection` built / teardown (302013/302014) | ignored | the ASA's connection log: every inspected session has them, `inspected` already says so, a teardown by inspection repeats the drop finding, a FIN/RST teardown is the endpoints' doing |
  * | `tcp-gap`                         | ignored  | one per hole (unbounded on a lossy capture); the engine's `gap` note reports the same holes per episode with how inspection resynchronised, and for sessions not inspected the transcript's gap count is used |
  * | a `match` line without an action  | ignored  | the ASA neither changes nor logs anything, so mail is unaffected |
  * | any other note                    | caveat   | a note kind this table does not know yet is shown rather than lost; it does not lower confidence |
+ *
+ * Of the pipeline's `drop` records (one per dropped packet, bookkeeping otherwise), two are the
+ * only record of what happened to a session and become a finding (the first per session): a
+ * connection refused by a `set connection` limit, and IP fragments the ASA's fragment database
+ * discarded (rule `ip fragment reassembly`: over `fragment chain`, `fragment timeout` or
+ * `fragment size`). Neither is ESMTP inspection, so exempting the gateway fixes neither.
  */
 import type { VerdictRecord } from '../output/verdicts.js';
 import { readServerAnomaly } from '../inspect/esmtp/reply-boundary.js';
@@ -38,6 +45,7 @@ export function noteUse(v: NoteLike): NoteUse {
     case 'pipelining-after-data':
     case 'server-anomaly':
     case 'midstream':
+    case 'tcp-rst-out-of-window':
       return 'caveat';
     case 'connection':
       return v.detail.startsWith(END_OF_CAPTURE_DETAIL) ? 'caveat' : 'ignore';
@@ -60,16 +68,32 @@ export function isConnectionLimitDrop(v: NoteLike): boolean {
   return v.action === 'drop' && v.rule.startsWith('set connection ');
 }
 
+/** The pipeline's rule for fragments its fragment database discarded (src/pipeline/inspection-pipeline.ts). */
+export const FRAGMENT_DISCARD_RULE = 'ip fragment reassembly';
+
+/**
+ * An IP fragment the ASA's fragment database discarded (over a `fragment` limit; one `drop` per
+ * fragment). The datagram never reaches the endpoint, so the session stalls there.
+ */
+export function isFragmentDiscard(v: NoteLike): boolean {
+  return v.action === 'drop' && v.rule === FRAGMENT_DISCARD_RULE;
+}
+
+/** A drop by the firewall that is not ESMTP inspection: exempting the gateway from inspection does not lift it. */
+export function isFirewallDrop(v: NoteLike): boolean {
+  return isConnectionLimitDrop(v) || isFragmentDiscard(v);
+}
+
 /** Verdicts diagnose keeps from a replay: what inspection does, and the notes it uses. */
 export function keptForDiagnose(v: NoteLike): boolean {
   if (v.action === 'note') return noteUse(v) !== 'ignore';
-  return !BOOKKEEPING.has(v.action) || isConnectionLimitDrop(v);
+  return !BOOKKEEPING.has(v.action) || isFirewallDrop(v);
 }
 
-/** Verdicts that are inspection doing something to the session (findings), notes that are findings included. */
+/** Verdicts that are the firewall doing something to the session (findings), notes that are findings included. */
 export function isInspectionFinding(v: NoteLike): boolean {
   if (v.action === 'note') return noteUse(v) === 'finding';
-  return !BOOKKEEPING.has(v.action) || isConnectionLimitDrop(v);
+  return !BOOKKEEPING.has(v.action) || isFirewallDrop(v);
 }
 
 export type CaveatKind =
@@ -80,6 +104,9 @@ export type CaveatKind =
   | 'capture-ended'
   | 'pipelining-limit'
   | 'server-anomaly'
+  | 'rst-out-of-window'
+  /** The ASA discarded a fragmented datagram: the capture after it is not what happens through the ASA. */
+  | 'fragment-discard'
   | 'other-note';
 
 /** Something that limits what diagnose can say about a session. */
@@ -143,6 +170,14 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
       return { packet: v.packet, kind: 'other-note', text: `${v.detail}: findings on those lines describe commands the server never ran`, uncertainFrom: null, source: 'emulation' };
     case 'server-anomaly':
       return { packet: v.packet, kind: 'server-anomaly', source: 'emulation', ...serverAnomaly(v.detail, v.packet) };
+    case 'tcp-rst-out-of-window':
+      return {
+        packet: v.packet,
+        kind: 'rst-out-of-window',
+        text: `packet ${v.packet} is a RST whose sequence number is outside the receiver's window: an endpoint ignores such a RST (RFC 5961 §3, RFC 793 §3.4) and the ASA drops it, so replay went on inspecting the connection. The capture alone cannot prove what the receiver did: if the session goes on after it, the RST was ignored; if the session ends there, the receiver honoured it. A RST out of window is usually forged or stray: sent by a device in the path (an IPS or another firewall resetting the session) or left over from an earlier connection on the same ports`,
+        uncertainFrom: null,
+        source: 'emulation',
+      };
     case 'midstream':
       return {
         packet: v.packet,

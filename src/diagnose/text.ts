@@ -8,7 +8,7 @@ function verifiedWord(f: FixProposal): string {
 export function renderText(r: DiagnoseReport): string {
   const out: string[] = [];
   out.push(`smtp-inspect diagnose: ${r.input} (policy ${r.policy})`);
-  out.push(`${r.counts.sessions} SMTP session(s); ${r.counts.affected} changed by inspection, ${r.counts.broken} broken (connection dropped/reset).`);
+  out.push(`${r.counts.sessions} SMTP session(s); ${r.counts.affected} changed by inspection, ${r.counts.broken} broken (connection dropped, reset, refused or stalled).`);
   if (r.counts.uncertain > 0) {
     const ids = r.sessions.filter((s) => s.uncertain).map((s) => s.id);
     out.push(`Findings uncertain in ${r.counts.uncertain} session(s) (${ids.join(', ')}): gaps in the capture, a dialogue the ASA would not allow, or a capture that ends too early; see each session's caveats.`);

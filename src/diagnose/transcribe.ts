@@ -4,10 +4,11 @@
  */
 import { openCapture } from '../capture/open.js';
 import { decodePacket } from '../decode/decode.js';
-import { DecodedPacket } from '../decode/packet.js';
+import { DecodedPacket, PacketKind } from '../decode/packet.js';
 import { FlowTable, PacketFlowResult } from '../flow/flow-table.js';
 import { TranscriptRecorder, type SessionTranscript } from './transcript.js';
 import { defaultEngineOptions, type EngineOptions } from '../inspect/options.js';
+import { TranscriptDefrag } from './defrag.js';
 
 export const SMTP_PORTS = [25, 465, 587, 2525];
 
@@ -22,15 +23,20 @@ export async function transcribeCapture(
   const table = new FlowTable(rec, { serverPorts });
   const pkt = new DecodedPacket();
   const r = new PacketFlowResult();
+  const defrag = new TranscriptDefrag();
   let lastSec = 0;
   let lastNsec = 0;
   await src.run((c) => {
     decodePacket(c.linkType, c.data, pkt);
     lastSec = c.tsSec;
     lastNsec = c.tsNsec;
-    table.process(pkt, c.packetNumber, c.tsSec, c.tsNsec, r);
+    // a fragmented segment is read whole, numbered as the fragment that completed it (as replay does)
+    const p = pkt.kind === PacketKind.IP_FRAGMENT ? defrag.add(pkt, c.tsSec, c.tsNsec) : pkt;
+    if (p !== null) table.process(p, c.packetNumber, c.tsSec, c.tsNsec, r);
   });
   table.finish(lastSec, lastNsec);
   // Keep connections that spoke SMTP-ish (port selection may be "any" with an ACL policy).
-  return rec.finish().filter((t) => t.entries.some((e) => e.kind === 'reply' || e.kind === 'command'));
+  const all = rec.finish();
+  defrag.annotate(all);
+  return all.filter((t) => t.entries.some((e) => e.kind === 'reply' || e.kind === 'command'));
 }
