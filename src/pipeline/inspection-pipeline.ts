@@ -559,10 +559,12 @@ export class InspectionPipeline implements SessionEvents {
     }
   }
 
+  /**
+   * The set is given up. It stays known until its timeout (if it has not passed already), so that
+   * the rest of its fragments share its fate instead of starting a set of their own.
+   */
   private abandonFragments(dg: FragmentedDatagram, reason: string): void {
-    const table = this.fragments;
-    table.settle(dg, DatagramState.ABANDONED, reason);
-    table.forget(dg);
+    this.fragments.settle(dg, DatagramState.ABANDONED, reason);
   }
 
   /** A complete set: its datagram, as one raw-IP packet, through reassembly and inspection. */

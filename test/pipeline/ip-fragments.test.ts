@@ -191,3 +191,14 @@ describe('a flood of fragment sets that never complete', () => {
     expect(r.summary.forwarded).toBe(3200);
   });
 });
+
+describe('a datagram in more fragments than the chain limit', () => {
+  it('every one of its fragments is discarded, also those after the 24th (they do not start a set of their own)', async () => {
+    // 09b-body-line-998's message sent as 57 fragments, in reverse order (make-fragments.py).
+    const r = await replay(path.join(FIXTURES, 'frag-v4-09b-chain.pcap'));
+    const chain = r.verdicts.filter((v) => v.rule === 'ip fragment reassembly' && v.detail.includes('fragment chain 24'));
+    expect(chain).toHaveLength(57);
+    expect(new Set(chain.map((v) => v.packet)).size).toBe(57);
+    accounted(r);
+  });
+});
