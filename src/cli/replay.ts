@@ -23,7 +23,7 @@ import { blockTypeName } from '../capture/pcapng-reader.js';
 import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
-import { Interrupt } from './interrupt.js';
+import { endProcessIfInputBlocked, Interrupt, untilEndOrInterrupt } from './interrupt.js';
 import { collect } from './repeatable.js';
 import { engineOptionsFromCli } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
@@ -65,7 +65,7 @@ export function registerReplay(program: Command): void {
     .option('--syslog-timestamps', 'prefix syslog lines with the capture time in ASA "logging timestamp" form')
     .option('--annotate <FILE>', 'write every input packet (dropped ones too) as pcapng with a comment for each thing done or seen')
     .option('--summary', 'print the summary and counters (always printed when stderr is a terminal)')
-    .addOption(new Option('--checksum <MODE>', 'TCP checksum after an edit: incremental keeps a wrong one wrong').choices(['incremental', 'fix', 'keep']).default('incremental'))
+    .addOption(new Option('--checksum <MODE>', 'TCP checksum of an edited packet: incremental (RFC 1624 update: a wrong one stays wrong), fix (recomputed), keep (left untouched: it no longer matches the edited bytes)').choices(['incremental', 'fix', 'keep']).default('incremental'))
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
@@ -120,6 +120,8 @@ export interface ReplayResult {
   interrupted: boolean;
   /** The capture error that ended the input early (everything before it was processed and written). */
   inputError: SmtpInspectError | null;
+  /** False when an interrupt abandoned a read still waiting on a silent pipe (see endProcessIfInputBlocked). */
+  inputEnded: boolean;
 }
 
 /**
@@ -204,19 +206,32 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   // Blocks too large to buffer are passed over by the reader, so the outputs cannot copy them.
   const leftOutOf = [...(outs.packets ? ['OUT'] : []), ...(outs.annotate ? ['the annotated capture'] : [])];
   const skippedBlocks: SkippedBlockNote[] = [];
+  // A reader sees stop() only with its next chunk: on a pipe that stays open and silent
+  // (`tcpdump -U -w - | smtp-inspect replay -`) Ctrl-C would wait for traffic, and a second
+  // Ctrl-C would end the process with the outputs unflushed. So the signal wins the race and the
+  // abandoned reading delivers nothing more (its callbacks are shut).
+  let abandoned = false;
+  let inputEnded = true;
   try {
-    await source.run(
+    const reading = source.run(
       (rec) => {
+        if (abandoned) return;
         if (feed.process(rec)) progress.update(rec.fileOffset, rec.packetNumber);
       },
-      (iface) => pipeline.addInterface(iface),
-      () => outs.packets?.releaseInput?.(),
+      (iface) => {
+        if (!abandoned) pipeline.addInterface(iface);
+      },
+      () => {
+        if (!abandoned) outs.packets?.releaseInput?.();
+      },
       // pcapng: sections, interfaces and the other blocks go to OUT and the annotated capture as read.
       (block) => {
+        if (abandoned) return;
         outs.packets?.writeInputBlock?.(block);
         outs.annotate?.writeInputBlock?.(block);
       },
       (block) => {
+        if (abandoned) return;
         const note: SkippedBlockNote = {
           type: block.type,
           typeName: blockTypeName(block.type),
@@ -229,6 +244,11 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
         process.stderr.write(`smtp-inspect: warning: ${describeSkippedBlock(note, MAX_OTHER_BLOCK_BYTES)}\n`);
       },
     );
+    const outcome = await untilEndOrInterrupt(reading, interrupt);
+    if (!outcome.ended) {
+      abandoned = true;
+      inputEnded = false;
+    }
   } catch (err) {
     if (err instanceof OutputError) feed.outputError ??= err;
     else if (err instanceof SmtpInspectError) inputError = err;
@@ -251,11 +271,11 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   }
   if (summary === null) throw new OutputError('E_OUTPUT', 'replay ended without a summary');
   if (skippedBlocks.length > 0) summary.skippedBlocks = skippedBlocks;
-  return { summary, interrupted: interrupt.interrupted, inputError };
+  return { summary, interrupted: interrupt.interrupted, inputError, inputEnded };
 }
 
 export async function runReplay(input: string, opts: ReplayCliOptions): Promise<number> {
-  const { summary, interrupted, inputError } = await executeReplay(input, opts);
+  const { summary, interrupted, inputError, inputEnded } = await executeReplay(input, opts);
   const toStdout = opts.output !== '-' && opts.verdicts !== '-' && opts.syslog !== '-' && opts.annotate !== '-';
   if (opts.summary === true || process.stderr.isTTY) {
     const text = formatSummary(
@@ -283,6 +303,7 @@ export async function runReplay(input: string, opts: ReplayCliOptions): Promise<
   if (inputError !== null) throw inputError;
   if (interrupted) {
     process.stderr.write('smtp-inspect: interrupted: outputs are complete up to the last packet processed\n');
+    endProcessIfInputBlocked(inputEnded, input);
     return EXIT.INTERRUPTED;
   }
   return rc;
