@@ -110,7 +110,7 @@ export function registerLive(program: Command): void {
     .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")
     .option('-c, --count <N>', 'stop after N captured packets')
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_BUFFER_KIB} = ${DEFAULT_BUFFER_KIB / 1024} MiB); raise it when the summary reports capture gaps`)
-    .addOption(new Option('--checksum <MODE>', 'TCP checksum after an edit: incremental keeps a wrong one wrong (on lo every checksum is offloaded, i.e. partial: fix makes them valid)').choices(['incremental', 'fix', 'keep']).default('incremental'))
+    .addOption(new Option('--checksum <MODE>', 'TCP checksum of an edited packet: incremental (RFC 1624 update: a wrong one stays wrong), fix (recomputed), keep (left as it was); on lo every checksum is offloaded, i.e. partial: only fix makes the edited ones valid').choices(['incremental', 'fix', 'keep']).default('incremental'))
     .option('-q, --quiet', 'do not print the counters at the end')
     .addHelpText(
       'after',

@@ -59,7 +59,7 @@ export function registerPolicy(program: Command): void {
         process.stdout.write(p.normalized());
         const n = p.ignored.length;
         if (opts.verbose) {
-          process.stdout.write(`! ${n} line(s) not modelled (ignored):\n`);
+          process.stdout.write(n > 0 ? `! ${n} line(s) not modelled (ignored):\n` : '! no line ignored: every line is modelled\n');
           for (const i of p.ignored) process.stdout.write(`!   ${file}:${i.line}: ${i.text}${i.reason ? `   [${i.reason}]` : ''}\n`);
         } else if (n > 0) process.stdout.write(`! ${n} line(s) not modelled were ignored (list them with --verbose)\n`);
         return EXIT.OK;
