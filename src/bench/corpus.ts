@@ -22,9 +22,13 @@ export function captureFiles(dirs: readonly string[], maxBytes = 2_000_000): str
   return out;
 }
 
+/** Test fixtures made from real sessions: encapsulations (decode) and IP fragments (pipeline). */
+export const FIXTURE_CAPTURE_DIRS = [path.join(REPO_ROOT, 'test', 'decode', 'fixtures'), path.join(REPO_ROOT, 'test', 'pipeline', 'fixtures')];
+
 export function defaultCaptureSeeds(): string[] {
   return captureFiles([
     path.join(REPO_ROOT, 'captures'),
+    ...FIXTURE_CAPTURE_DIRS,
     path.join(SHARED_CAPTURES, 'generated'),
     path.join(SHARED_CAPTURES, 'external', 'pcaps'),
   ]);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { executeReplay, type ReplayCliOptions } from '../../cli/replay.js';
 import { CaptureError } from '../../errors.js';
 import { checkReplayInvariant } from '../../pipeline/invariant.js';
-import { captureFiles, REPO_ROOT, SHARED_CAPTURES } from '../corpus.js';
+import { captureFiles, FIXTURE_CAPTURE_DIRS, REPO_ROOT, SHARED_CAPTURES } from '../corpus.js';
 import { registerFuzzTarget } from '../fuzz-registry.js';
 
 export class ReplayInvariantError extends Error {
@@ -59,7 +59,7 @@ export async function replayTarget(input: Buffer): Promise<void> {
 }
 
 export function replaySeeds(): string[] {
-  return captureFiles([path.join(REPO_ROOT, 'captures'), path.join(SHARED_CAPTURES, 'generated'), path.join(SHARED_CAPTURES, 'external', 'pcaps')], 300_000);
+  return captureFiles([path.join(REPO_ROOT, 'captures'), ...FIXTURE_CAPTURE_DIRS, path.join(SHARED_CAPTURES, 'generated'), path.join(SHARED_CAPTURES, 'external', 'pcaps')], 300_000);
 }
 
 registerFuzzTarget({
