@@ -825,6 +825,9 @@ export class InspectionPipeline implements SessionEvents {
     if (map === null) {
       conn.state = new ConnState(ConnKind.EXEMPT, decision, conn);
       this.s.connections.exempted++;
+      // The ASA logs every connection it builds, inspected or not: an exempted session shows up.
+      const why = decision.reason ?? 'no class inspects esmtp';
+      this.logBuilt(conn, `built: ${why.startsWith('not inspected') ? why : `not inspected: ${why}`}`);
       return;
     }
     const st = new ConnState(ConnKind.INSPECT, decision, conn);
@@ -854,11 +857,16 @@ export class InspectionPipeline implements SessionEvents {
     st.counters = counters;
     st.events = this;
     st.session = createEsmtpSession(map, ctx, this.engineOptions, st, this.counters);
+    this.logBuilt(conn, builtDetail({ className: decision.className, policyMap: decision.policyMap, mapName: map.name }));
+  }
+
+  /** 302013, in the syslog and as a `connection` note on the current packet. */
+  private logBuilt(conn: Connection<ConnState>, detail: string): void {
     const [a, b] = this.builtEnds(conn);
     const line = syslog302013(conn.id, this.clientIf === 'inside' ? 'outbound' : 'inbound', a, b);
     this.syslog(line, conn.firstTimeSec, conn.firstTimeNsec);
     const e = this.current;
-    if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, builtDetail({ className: decision.className, policyMap: decision.policyMap, mapName: map.name }));
+    if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, detail);
   }
 
   /** The two ends in the order 302013/302014 print them: the outside (foreign) side first. */
@@ -921,6 +929,13 @@ export class InspectionPipeline implements SessionEvents {
   private onClose(conn: Connection<ConnState>, reason: CloseReason): void {
     const st = conn.state;
     if (st === null) return;
+    if (st.kind === ConnKind.EXEMPT) {
+      // Its teardown, as for an inspected connection; at the end of the capture nothing is logged
+      // (the ASA has not torn it down, and no inspection is missing).
+      const tr = this.teardownReason(st, reason);
+      if (tr !== null) this.teardownAfter(conn, st, tr, reason);
+      return;
+    }
     if (st.kind === ConnKind.INSPECT) {
       if (st.session !== null && !st.dropped) {
         st.session.end();
@@ -932,19 +947,7 @@ export class InspectionPipeline implements SessionEvents {
       st.releaseSession();
       if (!st.tornDown) {
         const tr = this.teardownReason(st, reason);
-        if (tr !== null) {
-          // A timeout tears the connection down when its timer runs out (last activity + the
-          // timeout), as the ASA logs it — not at the packet that made us notice, nor at the last one.
-          const timer = reason === 'idle-timeout' ? this.flows.options.idleTimeoutSec : reason === 'half-open-timeout' ? this.flows.options.halfOpenTimeoutSec : 0;
-          const whole = Math.floor(timer);
-          let sec = conn.lastTimeSec + whole;
-          let nsec = conn.lastTimeNsec + Math.round((timer - whole) * 1e9);
-          if (nsec >= 1e9) {
-            sec++;
-            nsec -= 1e9;
-          }
-          this.teardown(st, tr, sec, nsec, this.current?.packetNumber ?? conn.lastPacketNumber);
-        }
+        if (tr !== null) this.teardownAfter(conn, st, tr, reason);
         else {
           st.tornDown = true;
           this.verdictAt(conn.lastTimeSec, conn.lastTimeNsec, this.current?.packetNumber ?? conn.lastPacketNumber, conn.client, conn.server, null, 'connection', 'note', null, `still open at the end of the capture (no teardown logged)`);
@@ -984,6 +987,22 @@ export class InspectionPipeline implements SessionEvents {
       default:
         return null;
     }
+  }
+
+  /**
+   * A timeout tears the connection down when its timer runs out (last activity + the timeout), as
+   * the ASA logs it — not at the packet that made us notice, nor at the last one.
+   */
+  private teardownAfter(conn: Connection<ConnState>, st: ConnState, tr: TeardownReason, reason: CloseReason): void {
+    const timer = reason === 'idle-timeout' ? this.flows.options.idleTimeoutSec : reason === 'half-open-timeout' ? this.flows.options.halfOpenTimeoutSec : 0;
+    const whole = Math.floor(timer);
+    let sec = conn.lastTimeSec + whole;
+    let nsec = conn.lastTimeNsec + Math.round((timer - whole) * 1e9);
+    if (nsec >= 1e9) {
+      sec++;
+      nsec -= 1e9;
+    }
+    this.teardown(st, tr, sec, nsec, this.current?.packetNumber ?? conn.lastPacketNumber);
   }
 
   private teardown(st: ConnState, reason: TeardownReason, tsSec: number, tsNsec: number, packetNumber: number): void {
