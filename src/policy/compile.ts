@@ -386,6 +386,82 @@ export class PolicyImpl implements CompiledPolicy {
     if (resolved.layeringChoice) this.layering = { ...resolved.layeringChoice };
     this.matcher = new Matcher(resolved.cfg);
     this.precedence = options.interfacePrecedence ?? 'per-flow';
+    this.warnings.push(...this.shadowedEsmtpClasses());
+  }
+
+  /**
+   * A class whose `inspect esmtp` can never apply to some of its ports: an earlier class of the same
+   * policy-map that matches on the port alone (default-inspection-traffic, port, any) already
+   * inspects esmtp there, and a connection matches only the first class with an inspect action
+   * (Cisco, "Feature Matching Within a Service Policy"). The classic case: a class for tcp/25 added
+   * to global_policy without `no inspect esmtp` under inspection_default.
+   */
+  private shadowedEsmtpClasses(): PolicyWarning[] {
+    const out: PolicyWarning[] = [];
+    const pms = [...(this.resolved.global ? [this.resolved.global] : []), ...this.resolved.interfaces.values()];
+    for (const pm of pms) {
+      const def = this.resolved.cfg.policyMaps.get(pm.name);
+      // Ports inspected by earlier port-only classes; null once one of them takes every port.
+      let covered: Set<number> | null = new Set();
+      let coverName = '';
+      for (const c of pm.classes) {
+        if (!c.esmtp) continue;
+        const ports = this.classPorts(c);
+        if (covered === null || covered.size > 0) {
+          const hit = covered === null ? ports ?? 'every port' : ports === null ? [...covered] : ports.filter((p) => covered!.has(p));
+          if (hit === 'every port' || hit.length > 0) {
+            const where = hit === 'every port' ? 'any traffic' : hit.map((p) => `tcp/${p}`).join(', ');
+            const line = def?.classes.find((x) => x.className === c.name)?.pos.line ?? def?.pos.line ?? 1;
+            out.push({
+              line,
+              level: 'warning',
+              message: `class ${c.name} in policy-map ${pm.name} inspects esmtp (${c.esmtp.name}), but class ${coverName} comes first and already inspects esmtp on ${where}: a connection matches only the first class with an inspect action, so ${c.name}'s inspect esmtp never applies there (add "no inspect esmtp" under class ${coverName}, or match the traffic in ${coverName}'s place)`,
+            });
+          }
+        }
+        if (this.portOnlyClass(c)) {
+          if (coverName === '') coverName = c.name;
+          if (ports === null) covered = null;
+          else if (covered !== null) for (const p of ports) covered.add(p);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The class decides on the server port alone (no access-list, no unmodelled match). */
+  private portOnlyClass(c: ResolvedClass): boolean {
+    if (!c.classMap) return true; // class-default
+    return c.classMap.matches.every((m) => m.kind === 'any' || m.kind === 'default-inspection-traffic' || m.kind === 'port');
+  }
+
+  /** TCP server ports an inspecting class selects; null when it is port-agnostic or too wide to list. */
+  private classPorts(c: ResolvedClass): number[] | null {
+    const ports = new Set<number>();
+    const addSet = (set: readonly PortLeaf[]): boolean => {
+      for (const spec of set) {
+        if (spec.op === 'eq') ports.add(spec.port);
+        else if (spec.op === 'range' && spec.hi - spec.lo + 1 <= PORT_LIST_MAX) for (let p = spec.lo; p <= spec.hi; p++) ports.add(p);
+        else return false; // any, lt, gt, neq, a huge range: port-agnostic
+      }
+      return true;
+    };
+    if (!c.classMap) return null; // class-default
+    const kinds = c.classMap.matches.map((m) => m.kind);
+    if (kinds.includes('default-inspection-traffic')) return [ESMTP_DEFAULT_PORT];
+    for (const m of c.classMap.matches) {
+      if (m.kind === 'any') return null;
+      if (m.kind === 'port') {
+        if (m.proto === 'tcp' && !addSet(this.matcher.flat.ports(m.spec))) return null;
+      } else if (m.kind === 'access-list') {
+        const acl = this.resolved.cfg.accessLists.get(m.name);
+        for (const ace of acl?.aces ?? []) {
+          if (ace.action !== 'permit' || ace.inactive) continue;
+          for (const sv of this.matcher.flat.ace(ace).services) if (!addSet(sv.dst)) return null;
+        }
+      }
+    }
+    return ports.size > PORT_LIST_MAX ? null : [...ports].sort((a, b) => a - b);
   }
 
   /**
@@ -505,36 +581,12 @@ export class PolicyImpl implements CompiledPolicy {
   esmtpPorts(): number[] | null {
     const ports = new Set<number>();
     const pms = [...(this.resolved.global ? [this.resolved.global] : []), ...this.resolved.interfaces.values()];
-    /** Adds the ports a set selects; false when it is port-agnostic or too wide to list. */
-    const addSet = (set: readonly PortLeaf[]): boolean => {
-      for (const spec of set) {
-        if (spec.op === 'eq') ports.add(spec.port);
-        else if (spec.op === 'range' && spec.hi - spec.lo + 1 <= PORT_LIST_MAX) for (let p = spec.lo; p <= spec.hi; p++) ports.add(p);
-        else return false; // any, lt, gt, neq, a huge range: port-agnostic
-      }
-      return true;
-    };
     for (const pm of pms) {
       for (const c of pm.classes) {
         if (!c.esmtp) continue;
-        if (!c.classMap) return null; // class-default
-        const kinds = c.classMap.matches.map((m) => m.kind);
-        if (kinds.includes('default-inspection-traffic')) {
-          ports.add(ESMTP_DEFAULT_PORT);
-          continue;
-        }
-        for (const m of c.classMap.matches) {
-          if (m.kind === 'any') return null;
-          if (m.kind === 'port') {
-            if (m.proto === 'tcp' && !addSet(this.matcher.flat.ports(m.spec))) return null;
-          } else if (m.kind === 'access-list') {
-            const acl = this.resolved.cfg.accessLists.get(m.name);
-            for (const ace of acl?.aces ?? []) {
-              if (ace.action !== 'permit' || ace.inactive) continue;
-              for (const s of this.matcher.flat.ace(ace).services) if (!addSet(s.dst)) return null;
-            }
-          }
-        }
+        const own = this.classPorts(c);
+        if (own === null) return null;
+        for (const p of own) ports.add(p);
       }
     }
     if (ports.size > PORT_LIST_MAX) return null;
