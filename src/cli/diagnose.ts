@@ -14,7 +14,7 @@ import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
 import { reportJson } from '../diagnose/model.js';
 import { collect } from './repeatable.js';
-import { engineOptionsFromCli } from './engine-set.js';
+import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { spoolStdinIfPiped } from './spool-stdin.js';
 
@@ -41,7 +41,7 @@ export function registerDiagnose(program: Command): void {
     .addOption(new Option('--policy-mode <MODE>', 'how the policy file is laid over the ASA factory default: auto (a show running-config printout replaces, an excerpt is merged as commands), merge, snapshot').choices([...POLICY_MODES]).default('auto'))
     .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
     .option('--json', 'print one JSON object instead of text')
-    .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line', collect)
+    .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line; --set help lists them', collectEngineOption)
     .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', collect)
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {

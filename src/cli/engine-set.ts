@@ -3,7 +3,7 @@
  * different values: the last one would silently win, and the user meant one of them.
  */
 import { SmtpInspectError } from '../errors.js';
-import { parseEngineOptions, type EngineOptions } from '../inspect/options.js';
+import { engineOptionsHelp, parseEngineOptions, type EngineOptions } from '../inspect/options.js';
 
 function optionName(text: string): string {
   const eq = text.indexOf('=');
@@ -27,4 +27,16 @@ export function engineOptionsFromCli(texts: readonly string[], flag = '--set', d
     seen.set(name, t);
   }
   return parseEngineOptions([...defaults.filter((d) => !seen.has(optionName(d))), ...texts]);
+}
+
+/**
+ * commander's parser for `--set` (repeatable): `--set help` prints every engine option with its
+ * values, default and evidence, and exits, as `--help` does.
+ */
+export function collectEngineOption(value: string, previous: string[] = []): string[] {
+  if (value.trim() === 'help') {
+    process.stdout.write(`engine options (--set NAME=VALUE, repeatable):\n${engineOptionsHelp()}\n`);
+    process.exit(0);
+  }
+  return [...previous, value];
 }

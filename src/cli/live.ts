@@ -25,8 +25,7 @@ import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/
 import { action } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import { dropPrivileges } from '../capture/live-privileges.js';
-import { collect } from './repeatable.js';
-import { engineOptionsFromCli } from './engine-set.js';
+import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { positiveIntegerOption } from './numbers.js';
 
@@ -104,7 +103,7 @@ export function registerLive(program: Command): void {
       ]),
     )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
     .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")

@@ -16,8 +16,7 @@ import { descriptorsFor, fdBudget, FIXED_RESERVE, HEADROOM, openFdCount, SOCKETS
 import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
 import { action } from './errors.js';
-import { collect } from './repeatable.js';
-import { engineOptionsFromCli } from './engine-set.js';
+import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { positiveIntegerOption, secondsOption } from './numbers.js';
 
@@ -100,7 +99,7 @@ export function registerProxy(program: Command): void {
     .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout: the same as --print syslog)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
     .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable); the proxy judges whole lines (judging=line) unless --set judging=segment, which judges each read() as a segment', collect, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable); the proxy judges whole lines (judging=line) unless --set judging=segment, which judges each read() as a segment; --set help lists them', collectEngineOption, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the server in syslog lines', 'inside')
     .option('--grace <SECONDS>', 'on SIGINT/SIGTERM, how long open sessions may finish before they are cut', '10')

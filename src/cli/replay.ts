@@ -24,8 +24,7 @@ import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
 import { action } from './errors.js';
 import { endProcessIfInputBlocked, Interrupt, untilEndOrInterrupt } from './interrupt.js';
-import { collect } from './repeatable.js';
-import { engineOptionsFromCli } from './engine-set.js';
+import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { positiveIntegerOption } from './numbers.js';
 
@@ -66,7 +65,7 @@ export function registerReplay(program: Command): void {
     .option('--annotate <FILE>', 'write every input packet (dropped ones too) as pcapng with a comment for each thing done or seen')
     .option('--summary', 'print the summary and counters (always printed when stderr is a terminal)')
     .addOption(new Option('--checksum <MODE>', 'TCP checksum of an edited packet: incremental (RFC 1624 update: a wrong one stays wrong), fix (recomputed), keep (left untouched: it no longer matches the edited bytes)').choices(['incremental', 'fix', 'keep']).default('incremental'))
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line', collect, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption, [])
     .option('--client-interface <NAME>', 'ASA interface name of the clients in syslog lines', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the servers in syslog lines', 'inside')
     .option('--check', 'verify afterwards that every packet is accounted for and OUT is sound (exit 1 if not)')
