@@ -72,7 +72,7 @@ function statsText(s: FlowTableStats, packets: number, interrupted: boolean): st
   if (s.ignoredPackets > 0) limits.push(`packets ignored ${s.ignoredPackets}`);
   return (
     (interrupted ? 'interrupted (SIGINT/SIGTERM): ' : '') +
-    `${s.opened} connections (${closed || 'none closed'}); ${packets} packets, ${s.trackedPackets} on tracked connections, ` +
+    `${s.opened} connection${s.opened === 1 ? '' : 's'} (${closed || 'none closed'}); ${packets} packets, ${s.trackedPackets} on tracked connections, ` +
     `${s.untrackedPackets} not tracked; peak buffered ${s.peakMemoryInUse} B` +
     (limits.length ? `; ${limits.join(', ')}` : '')
   );

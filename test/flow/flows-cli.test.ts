@@ -56,7 +56,7 @@ describe.skipIf(!haveShared || !existsSync(pcap('sv-bug-5989')))('the flows comm
     expect(r.stdout).toContain('#1 192.168.1.4:3326 -> 217.12.11.66:587 (client by syn)');
     expect(r.stdout).toContain('closed: rst');
     expect(r.stdout).toContain('overlap-different-data 3008 B');
-    expect(r.stdout).toMatch(/^1 connections \(rst 1\); 47 packets/m);
+    expect(r.stdout).toMatch(/^1 connection \(rst 1\); 47 packets/m);
   });
 
   it('port selection: default SMTP ports, --ports LIST, --all-ports', () => {
