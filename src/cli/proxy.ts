@@ -15,6 +15,7 @@ import { formatTotals, ProxyLog, type LineOutput } from '../proxy/log.js';
 import { descriptorsFor, fdBudget, FIXED_RESERVE, HEADROOM, openFdCount, SOCKETS_PER_CONNECTION, softFdLimit } from '../proxy/fd-budget.js';
 import { ProxyServer, PROXY_DEFAULTS } from '../proxy/server.js';
 import { createWireTap } from '../proxy/wire-tap.js';
+import { endpointText } from '../proxy/connection.js';
 import { action } from './errors.js';
 import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
@@ -197,7 +198,9 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
     throw new SmtpInspectError('E_OUTPUT', `cannot listen on ${opts.listen}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`);
   }
   const shownListen = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
-  process.stderr.write(`smtp-inspect: proxy listening on ${shownListen}, upstream ${upstream.host}:${upstream.port}, policy ${policy.source}; Ctrl-C to stop\n`);
+  // [::1]:25, not ::1:25, as the listen address is shown
+  const upstreamText = endpointText(upstream.host, upstream.port);
+  process.stderr.write(`smtp-inspect: proxy listening on ${shownListen}, upstream ${upstreamText}, policy ${policy.source}; Ctrl-C to stop\n`);
   process.stderr.write(`smtp-inspect: ${cap.text}\n`);
   const portWarning = uninspectedPortWarning(policy, upstream.port);
   if (portWarning) process.stderr.write(portWarning + '\n');
@@ -214,8 +217,8 @@ export async function runProxy(opts: ProxyCliOptions): Promise<number> {
   stdout.flush();
   if (!opts.quiet) {
     let text =
-      `proxy ${shownListen} -> ${upstream.host}:${upstream.port}: ${server.accepted + server.refused} client connection(s): ` +
-      `${server.accepted} accepted, ${server.refused} refused at accept; ${cut} cut at shutdown\n`;
+      `proxy ${shownListen} -> ${upstreamText}: ${server.accepted + server.refused + server.gone} client connection(s): ` +
+      `${server.accepted} accepted, ${server.refused} refused at accept, ${server.gone} reset before accept; ${cut} cut at shutdown\n`;
     text += formatTotals(log.totals);
     if (tap) text += `synthetic capture: ${opts.write} (${tap.count} packets)\n`;
     const sp = formatServicePolicy(counters);

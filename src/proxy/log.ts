@@ -25,6 +25,8 @@ export interface ProxyTotals {
   inspected: number;
   exempted: number;
   upstreamFailures: number;
+  /** Clients that reset before they were accepted (address unknown): one record each. */
+  gone: number;
   /** Clients closed at accept by --max-connections (or while shutting down): one record each. */
   refused: number;
   /** Accept failures of the listening socket (EMFILE/ENFILE): one record each. */
@@ -55,6 +57,7 @@ export class ProxyLog implements ProxyEvents {
     exempted: 0,
     upstreamFailures: 0,
     refused: 0,
+    gone: 0,
     acceptErrors: 0,
     dropped: 0,
     reset: 0,
@@ -168,6 +171,21 @@ export class ProxyLog implements ProxyEvents {
     this.write('unknown', upstream, 0, C2S, 'accept-error', 'drop', [], `accept on ${listen} failed: ${code}${why}; waiting client(s) may have been closed unrecorded`);
   }
 
+  /** A client reset before it was accepted: no address, no upstream connection, no syslog line to build. */
+  clientGone(listen: string, upstream: string): void {
+    this.totals.gone++;
+    this.write(
+      'unknown',
+      upstream,
+      0,
+      C2S,
+      'client-gone',
+      'note',
+      [],
+      `a client reset its connection to ${listen} before it was accepted: its address could no longer be read; closed, not relayed`,
+    );
+  }
+
   close(meta: ConnectionMeta, cause: CloseCause, stats: ConnectionStats): void {
     for (const d of [0, 1] as const) {
       this.totals.bytesIn[d] += stats.bytesIn[d];
@@ -217,6 +235,7 @@ export function formatTotals(t: ProxyTotals): string {
     `connections: ${t.connections} (${t.inspected} inspected, ${t.exempted} exempted, ${t.upstreamFailures} upstream unreachable; ` +
     `${t.dropped} dropped by drop-connection, ${t.reset} reset)\n` +
     `refused at accept: ${t.refused} (max-connections or shutdown)` +
+    (t.gone > 0 ? `; reset by the client before accept: ${t.gone} (address unknown, not relayed)` : '') +
     (t.acceptErrors > 0 ? `; accept errors: ${t.acceptErrors} (waiting clients may have been closed unrecorded)` : '') +
     '\n' +
     `bytes client->server: ${t.bytesIn[0]} read, ${t.bytesOut[0]} forwarded, ${t.bytesDropped[0]} discarded\n` +

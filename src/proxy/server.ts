@@ -55,6 +55,8 @@ export class ProxyServer {
   accepted = 0;
   /** Clients closed at accept (cap reached or shutting down): each one was reported. */
   refused = 0;
+  /** Clients gone before they were accepted (reset in the backlog: no address to proxy or log). */
+  gone = 0;
   /** Errors of the listening socket (accept EMFILE/ENFILE): logged, serving goes on. */
   acceptErrors = 0;
   private readonly limit: number;
@@ -89,6 +91,16 @@ export class ProxyServer {
   }
 
   private onClient(sock: net.Socket): void {
+    if (sock.remoteAddress === undefined) {
+      // Reset while it waited in the backlog: getpeername fails, so there is no address for the
+      // policy's classify() or the syslog lines (they said 0.0.0.0/0) and no one to relay for.
+      this.gone++;
+      const addr = this.server.address();
+      const listen = addr !== null && typeof addr === 'object' ? endpointText(plainIp(addr.address), addr.port) : String(addr);
+      this.opts.events.clientGone?.(listen, endpointText(this.opts.upstreamHost, this.opts.upstreamPort));
+      sock.destroy();
+      return;
+    }
     if (!this.accepting) {
       this.refuse('shutdown', sock.remoteAddress, sock.remotePort, this.conns.size);
       sock.destroy();

@@ -46,6 +46,12 @@ export interface ProxyEvents {
    * down). Optional so existing sinks compile; ProxyLog records it (nothing is lost silently).
    */
   refused?(client: RefusedClient): void;
+  /**
+   * A client reset (or closed) its connection before the proxy accepted it: the kernel still hands
+   * it over, but its address can no longer be read (getpeername: ENOTCONN). It is closed without an
+   * upstream connection; `listen` and `upstream` are endpoint texts.
+   */
+  clientGone?(listen: string, upstream: string): void;
   /** The listening socket reported an error (EMFILE/ENFILE on accept); the proxy keeps serving. */
   acceptError?(err: NodeJS.ErrnoException, listen: string, upstream: string): void;
 }
