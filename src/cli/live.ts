@@ -24,7 +24,7 @@ import { TextFileOutput } from '../output/text-file.js';
 import { formatVerdict, VerdictFileWriter, type VerdictRecord } from '../output/verdicts.js';
 import { action } from './errors.js';
 import { Interrupt } from './interrupt.js';
-import { dropPrivileges } from '../capture/live-privileges.js';
+import { dropPrivileges, resolveUser } from '../capture/live-privileges.js';
 import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { positiveIntegerOption } from './numbers.js';
@@ -157,6 +157,8 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
   const engineOptions = engineOptionsFromCli(opts.set ?? []);
   const policy = await loadPolicy(opts.policy ?? null, opts.policyMode ? { mode: opts.policyMode } : {});
   const filter = opts.filter ?? defaultFilter(policy.esmtpPorts());
+  // A wrong --user is a usage error before the device or any output file is opened.
+  const targetUser = opts.user !== undefined ? resolveUser(opts.user) : null;
 
   // Open the device first: permission, device and filter errors come before any file is created.
   const source = await LiveSource.open({ device: opts.interface, filter, kernelBuffer: bufferKiB * 1024 });
@@ -196,7 +198,7 @@ export async function runLive(opts: LiveCliOptions): Promise<number> {
     packets?.flush?.();
     annotate?.flush?.();
     // Outputs are open (files created as root where root may write): now give up root.
-    if (opts.user !== undefined) dropPrivileges(opts.user);
+    if (targetUser !== null) dropPrivileges(targetUser);
   } catch (err) {
     source.stop();
     await closeAll();

@@ -6,7 +6,7 @@
  * Needs root (or CAP_NET_RAW) and the cap binding: skipped with a printed reason otherwise.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,18 @@ describe('live: clear errors', () => {
     const list = runCli(['live', '--list-interfaces']);
     expect(list.status).toBe(0);
     expect(list.stdout).toMatch(/^lo\s+127\.0\.0\.1/m);
+  });
+});
+
+describe('live --user', () => {
+  it('an unknown user is a usage error before the device or any output is opened (no capture file left)', (ctx) => {
+    if (skipReason) return ctx.skip();
+    const out = path.join(tmp, 'user-check.pcap');
+    const r = runCli(['live', '-i', 'lo', '--user', 'no-such-user-smtp-inspect', '-w', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--user no-such-user-smtp-inspect: no such user');
+    // Before the fix the device and -w were opened first: a 24-byte pcap header stayed behind.
+    expect(existsSync(out)).toBe(false);
   });
 });
 
