@@ -167,7 +167,8 @@ describe.skipIf(process.platform === 'win32')('proxy under ulimit -n 64', () => 
     const listening = async (): Promise<number> => {
       for (;;) {
         const m = /proxy listening on 127\.0\.0\.1:(\d+)/.exec(err);
-        if (m) return Number(m[1]);
+        // The connection cap is the next stderr line: it may arrive in a later chunk.
+        if (m && /max-connections \d+/.test(err)) return Number(m[1]);
         if (child.exitCode !== null) throw new Error(`proxy exited: ${err}`);
         await new Promise((r) => setTimeout(r, 20));
       }
