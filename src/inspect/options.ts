@@ -140,7 +140,7 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'pipe-signature', key: 'pipeSignature', values: ['leading', 'any', 'none'], default: 'leading',
-    help: "which '|' in a MAIL/RCPT address close the session (108003, drop): a '|' starting the address (pipe-to-program), any '|' (the seed TechNote's reading; MANIFEST 15a), or none; every other '|' becomes a space + 108002",
+    help: "which '|' in a MAIL/RCPT address close the session (108003, drop): a '|' starting the mailbox (pipe-to-program, as sendmail reads one: also after an opening quote, \"|prg args\", or after a source route @a:), any '|' (the seed TechNote's reading; MANIFEST 15a), or none; every other '|' becomes a space + 108002",
     evidence: 'D: config + syslog guides: | -> space + 108002 (ASA-ESMTP.md 2.2); D: seed TechNote: pipe signature closes the session; 108003 patterns undocumented (I)',
   },
   {

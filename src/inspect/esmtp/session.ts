@@ -88,6 +88,15 @@ function pairTargets(code: number, multiLine: boolean): number {
   }
 }
 
+/**
+ * Where a mailbox starts, for a pipe-to-program address (pipe-signature=leading): sendmail takes
+ * an address as a program when it begins with '|' after quotation marks are stripped ("|prg args"
+ * and |"prg args" alike; sendmail 4th ed. 12.2.3 and 11.12.3), and RFC 5321 4.1.2's source route
+ * `@a,@b:` comes before the mailbox (servers ignore it, 3.6.1).
+ */
+const Lead = { START: 0, QUOTED: 1, ROUTE: 2, NONE: 3 } as const;
+type LeadT = (typeof Lead)[keyof typeof Lead];
+
 /** MAIL/RCPT argument scanner states. */
 const Addr = { NONE: 0, PRE: 1, POSTCOLON: 2, BRACKET: 3, BARE: 4, PARAMS: 5 } as const;
 type AddrT = (typeof Addr)[keyof typeof Addr];
@@ -411,6 +420,12 @@ class EsmtpSession implements InspectorSession {
   private addr: AddrT = Addr.NONE;
   private addrStart = 0;
   private addrLen = 0;
+  /**
+   * Where the address byte being read stands for pipe-signature=leading: Lead.START (the first
+   * byte of the mailbox), Lead.QUOTED (the byte after an opening '"' there), Lead.ROUTE (inside a
+   * source route `@a,@b:`), Lead.NONE. Set from addrLen === 1 on each address's first byte.
+   */
+  private addrLead: LeadT = Lead.NONE;
   private addrBuf: Buffer = NO_BYTES;
   private addrBufLen = 0;
   /**
@@ -1264,6 +1279,12 @@ class EsmtpSession implements InspectorSession {
 
   private addressChar(b: number, o: number): number {
     this.addrLen++;
+    if (this.addrLen === 1) this.addrLead = Lead.START;
+    const lead = this.addrLead;
+    // the next byte's place: an opening quote or a source route's ':' keep the mailbox start ahead
+    if (lead === Lead.START) this.addrLead = b === 0x22 ? Lead.QUOTED : b === 0x40 ? Lead.ROUTE : Lead.NONE;
+    else if (lead === Lead.QUOTED) this.addrLead = Lead.NONE;
+    else if (lead === Lead.ROUTE && b === 0x3a) this.addrLead = Lead.START;
     if (this.verb === Verb.MAIL && this.senderLen.active) {
       const ok = this.senderLen.advance(1, o, EsmtpSession.senderHit, this);
       if (!ok) return b;
@@ -1273,7 +1294,7 @@ class EsmtpSession implements InspectorSession {
       this.specialFired = true;
       if (!this.specialCharacter(o, b)) return b;
     }
-    if (b === 0x7c) v = this.pipe(o, true);
+    if (b === 0x7c) v = this.pipe(o, true, lead);
     if (this.addrBufLen < this.addrBuf.length) this.addrBuf[this.addrBufLen++] = v;
     if (v === 0x40) this.domainLen = 0;
     else if (this.domainLen >= 0) {
@@ -1284,16 +1305,19 @@ class EsmtpSession implements InspectorSession {
   }
 
   /** A '|' in an address (or argument): signature → 108003 + drop; else → space + 108002. */
-  private pipe(o: number, inAddress: boolean): number {
+  private pipe(o: number, inAddress: boolean, lead: LeadT = Lead.NONE): number {
     const sig = this.opt.pipeSignature;
-    const signature = sig === 'any' || (sig === 'leading' && inAddress && this.addrLen === 1);
+    const leading = inAddress && (lead === Lead.START || lead === Lead.QUOTED);
+    const signature = sig === 'any' || (sig === 'leading' && leading);
     const where = inAddress ? PIPE_IN_ADDRESS : this.addr === Addr.PARAMS ? PIPE_IN_PARAMS : PIPE_BEFORE_ADDRESS;
     if (signature) {
       const address = this.pipeAddressText(o, where);
       const line = syslog108003(this.client, this.server, address, this.opt.syslog108003Wording);
       const verb = verbName(this.verb as VerbId);
       const place = where === PIPE_IN_ADDRESS
-        ? `${this.addrLen === 1 ? 'starting' : 'in'} the ${verb} address`
+        ? leading
+          ? `starting the ${verb} ${this.addrLen === 1 ? 'address' : lead === Lead.QUOTED ? 'address after its opening quote' : 'mailbox after its source route'}`
+          : `in the ${verb} address`
         : `in ${pipePlace(where, verb)} (pipe-scope=argument; Mail Address: holds the address)`;
       this.terminate(0, o, 'dropped', 'pipe-signature', [line, this.line507003(0, 'dropped')], `'|' ${place} (pipe-signature=${sig})`);
       return 0x7c;
