@@ -59,6 +59,8 @@ const LIMIT_NOTE = 'hold-back limit';
 /** The rule of fragments discarded by the fragment database (its limits, as the ASA's `fragment`). */
 const FRAGMENT_RULE = 'ip fragment reassembly';
 const IP_PROTOCOL_TCP = 6;
+/** An out-of-window RST: ignored by reassembly, dropped in the ASA profile (not an inspection drop). */
+const RST_OOW_RULE = 'tcp-rst-out-of-window';
 
 function dirName(d: Direction): 'c2s' | 's2c' {
   return d === C2S ? 'c2s' : 's2c';
@@ -301,11 +303,16 @@ export class InspectionPipeline implements SessionEvents {
     if (r.payloadLength > 0 && !this.isReady(e)) e.waiting = true;
   }
 
-  /** A RST the flow layer ignored (sequence number outside the window): said, because the connection goes on. */
+  /**
+   * A RST the flow layer ignored (sequence number outside the window): said, because the connection
+   * goes on; in the ASA profile the packet is also dropped, as the ASA's TCP normaliser drops it
+   * (show asp drop: tcp-rstfin-ooo).
+   */
   private ignoredReset(e: QueueEntry, st: ConnState, dir: Direction): void {
     const text = `RST ignored: its sequence number is outside the receiver's window (an endpoint ignores it, RFC 5961 §3), so the connection and its inspection go on`;
     if (this.annotating) e.note(text);
-    this.verdictRecord(e, st, dir, 'tcp-rst-out-of-window', 'note', null, text);
+    this.verdictRecord(e, st, dir, RST_OOW_RULE, 'note', null, text);
+    if (this.profile === 'asa') this.markDropped(e, RST_OOW_RULE, 'RST outside the receiver\'s window: dropped as the ASA\'s TCP normaliser does (tcp-rstfin-ooo)', null);
   }
 
   /** Applies known edits (and the inspected bytes, for a disagreeing retransmission) to the current packet. */
@@ -476,7 +483,7 @@ export class InspectionPipeline implements SessionEvents {
       if (st) {
         this.verdictRecord(e, st, e.dropRule === FRAGMENT_RULE ? null : e.dir, e.dropRule, 'drop', e.dropSyslog, e.dropDetail);
         const c = st.counters;
-        if (c !== null && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE && e.dropRule !== FRAGMENT_RULE) {
+        if (c !== null && st.kind === ConnKind.INSPECT && e.dropRule !== OOO_RULE && e.dropRule !== FRAGMENT_RULE && e.dropRule !== RST_OOW_RULE) {
           if (st.dropAction === 'reset') c.resetDrop++;
           else c.drop++;
         }
