@@ -73,6 +73,11 @@ export interface EngineOptions {
    * command awaited, a 354 that answers no DATA) is a `log` verdict without a syslog line ('log').
    */
   unexpectedTransition: 'note' | 'log';
+  /**
+   * "Incorrect command termination" (a listed anomaly with no documented action): a command line
+   * ended by a bare LF passes unchanged either way; 'log' also reports each one (bounded).
+   */
+  bareLfCommand: 'pass' | 'log';
   /** What an event beyond a match line's `rate-limit N` does. */
   rateLimitExceeded: 'drop-connection' | 'log';
   /** Octets (CR LF included, RFC 5321 4.5.3.1.5: 512) beyond which a server line is over-long. */
@@ -222,6 +227,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'unexpected-transition', key: 'unexpectedTransition', values: ['note', 'log'], default: 'note',
     help: '"unexpected transition by the SMTP server": a server line without a reply code gives a note and nothing else (note), or every such event (also a reply no command awaited, a 354 answering no DATA) is a log verdict (a finding) with no syslog line, since none is documented (log); nothing is dropped either way',
     evidence: 'D: listed among the anomalies SMTP inspection monitors, no action or syslog documented (ASA-ESMTP.md 2.2, 11.5; ADDENDUM B-5: no action by default)',
+  },
+  {
+    name: 'bare-lf-command', key: 'bareLfCommand', values: ['pass', 'log'], default: 'pass',
+    help: '"incorrect command termination": a client command line ended by a bare LF (no CR) is forwarded unchanged and judged like any line (pass), or is also reported, one log verdict per line without a syslog line (none is documented), at most 16 per connection with the notes (log); never X\'d or dropped',
+    evidence: 'D: listed among the anomalies SMTP inspection monitors, no action or syslog documented (ASA-ESMTP.md 2.2, 2.3: a Telnet session "may hang"); I: Cisco\'s own workaround is netcat (TechNote 113423), which ends lines with a bare LF, and RFC 5321 servers such as Postfix and Exim accept it',
   },
   {
     name: 'rate-limit-exceeded', key: 'rateLimitExceeded', values: ['drop-connection', 'log'], default: 'drop-connection',

@@ -402,6 +402,8 @@ class EsmtpSession implements InspectorSession {
   private tokLen = 0;
   /** The command line so far is one CR: an empty line if LF follows (passes), else the CR is content. */
   private lineCR = false;
+  /** The previous command-mode client byte was a CR (a line's LF without it is a bare LF). */
+  private cPrevCr = false;
   private arg: Buffer = NO_BYTES;
   private argLen = 0;
   private authExpect = false;
@@ -953,6 +955,8 @@ class EsmtpSession implements InspectorSession {
   }
 
   private cmdByte(b: number, o: number): void {
+    const afterCr = this.cPrevCr;
+    this.cPrevCr = b === CR;
     if (!this.lineStarted) this.beginLine(o);
     const isCommand = this.disp !== Disp.AUTHDATA && this.disp !== Disp.SKIP;
     if (this.lineCR && b !== LF && this.disp === Disp.PENDING) {
@@ -971,6 +975,7 @@ class EsmtpSession implements InspectorSession {
       if (isCommand && this.opt.lengthCountsCrlf) {
         if (!this.cmdLine.advance(1, o, EsmtpSession.cmdLineHit, this)) return;
       }
+      if (!afterCr && isCommand && this.opt.bareLfCommand === 'log') this.bareLf(o);
       this.endCmdLine(o);
       return;
     }
@@ -2509,6 +2514,18 @@ class EsmtpSession implements InspectorSession {
    * transition by the SMTP server", ASA-ESMTP.md 2.2). No syslog is documented for it, so the
    * verdict has none; bounded with the notes.
    */
+  /**
+   * bare-lf-command=log: a command line ended by LF without CR ("incorrect command termination",
+   * ASA-ESMTP.md 2.2). The line was judged and forwarded as any other; no syslog is documented, so
+   * the verdict has none; bounded with the notes.
+   */
+  private bareLf(o: number): void {
+    if (this.notes >= 16) return;
+    this.notes++;
+    const what = this.verb >= 0 ? `${verbName(this.verb as VerbId)} command line` : this.tokLen === 0 ? 'empty command line' : 'command line';
+    this.sink.verdict({ dir: 0, offset: this.lineStart, rule: 'bare-lf-command', action: 'log', syslog: [], detail: `${what} ended by a bare LF, not CR LF (incorrect command termination; forwarded unchanged)` });
+  }
+
   private unexpectedTransition(offset: number, detail: string): void {
     if (this.notes >= 16) return;
     this.notes++;
