@@ -199,10 +199,16 @@ function classifyOpenError(cap: CapModule, opts: OpenOptions, kernelBuffer: numb
   return new SmtpInspectError('E_LIVE_UNAVAILABLE', `cannot capture on ${opts.device}: ${msg}`);
 }
 
-/** The default BPF filter for the ports the policy can select (`null` = any port). */
+/**
+ * IP fragments of TCP that `tcp port N` cannot see: IPv4 fragments after the first (no TCP header:
+ * offset != 0, protocol TCP) and IPv6 packets whose first next header is a Fragment header. The
+ * pipeline reassembles them (replay.md "IP fragments"); without them no fragment set completes.
+ */
+const FRAGMENTS_FILTER = '(ip[6:2] & 0x1fff != 0 and ip[9] == 6) or (ip6 and ip6[6] == 44)';
+
+/** The default BPF filter for the ports the policy can select (`null` = any port), with TCP's IP fragments. */
 export function defaultFilter(ports: readonly number[] | null): string {
-  if (ports === null) return 'tcp';
-  if (ports.length === 0) return 'tcp port 25';
-  const uniq = [...new Set(ports)].sort((a, b) => a - b);
-  return uniq.map((p) => `tcp port ${p}`).join(' or ');
+  if (ports === null) return 'tcp or ' + FRAGMENTS_FILTER;
+  const uniq = ports.length === 0 ? [25] : [...new Set(ports)].sort((a, b) => a - b);
+  return uniq.map((p) => `tcp port ${p}`).join(' or ') + ' or ' + FRAGMENTS_FILTER;
 }
