@@ -41,6 +41,8 @@ export type Category =
   | 'unexpected-transition'
   /** size-check=yes: the message is larger than the SIZE declared on MAIL FROM (108006). */
   | 'size-violation'
+  /** bare-lf-command=log: a client command line ended by a bare LF (no ASA syslog, forwarded unchanged). */
+  | 'bare-lf-command'
   /** A `set connection` limit of the class refused the connection (pipeline, 201011/201013...). */
   | 'connection-limit'
   /** The ASA's fragment database discarded the IP fragments of a segment (pipeline, over a `fragment` limit). */
@@ -77,6 +79,7 @@ export function categorize(rule: string, detail = ''): Category {
   if (r === 'x-divergence') return 'x-divergence';
   if (r === 'unexpected-transition') return 'unexpected-transition';
   if (r === 'size-violation') return 'size-violation';
+  if (r === 'bare-lf-command') return 'bare-lf-command';
   if (r.startsWith('set connection ')) return 'connection-limit';
   if (r === 'ip fragment reassembly') return 'ip-fragment';
   if (r.includes('mask-banner') || r === 'banner') return 'mask-banner';
@@ -127,6 +130,7 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
       return severity === 'logged' ? [] : ['raise-limit', 'exempt-gateway'];
     case 'unexpected-transition':
     case 'size-violation':
+    case 'bare-lf-command':
       return [];
     case 'connection-limit':
       // ESMTP exemption does not lift a `set connection` limit: the fix is the limit itself (symptom text)
@@ -337,6 +341,12 @@ export function symptomFor(
       };
     case 'unexpected-transition':
       return unexpectedTransitionSymptom(detail, sHost);
+    case 'bare-lf-command':
+      return {
+        summary: `A client command line ended by a bare LF instead of CR LF ("incorrect command termination", an anomaly the ASA documents watching, with no action or syslog): the line was judged and forwarded unchanged; reported only because bare-lf-command=log.`,
+        client: ['nothing from the ASA; such lines usually come from hand-typed tests (netcat sends a bare LF) or a broken client, and RFC 5321 asks for CR LF'],
+        server: ['receives the line unchanged; most servers accept a bare LF at the end of a command, some answer 500 or close'],
+      };
     case 'size-violation':
       return {
         summary: `The message is larger than the SIZE the client declared on MAIL FROM${detail ? ` (${detail})` : ''}: only logged (size-check=yes, 108006); mail is not affected by the ASA.`,
@@ -525,6 +535,8 @@ function dropWhat(category: Category, detail: string, settings: ExplainSettings 
       return `The server answered out of step${d}`;
     case 'size-violation':
       return `A message larger than its declared SIZE${d}`;
+    case 'bare-lf-command':
+      return `A command line ended by a bare LF${d}`;
     case 'connection-limit':
       return `A connection limit${d}`;
     case 'unknown-command':
