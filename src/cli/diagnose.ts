@@ -13,7 +13,6 @@ import { POLICY_MODES, type PolicyMode } from '../policy/load.js';
 import { renderHtml } from '../diagnose/html.js';
 import { renderText } from '../diagnose/text.js';
 import { reportJson } from '../diagnose/model.js';
-import { collect } from './repeatable.js';
 import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { spoolStdinIfPiped } from './spool-stdin.js';
@@ -42,7 +41,7 @@ export function registerDiagnose(program: Command): void {
     .option('--html <report.html>', 'also write a self-contained HTML report with ladder diagrams')
     .option('--json', 'print one JSON object instead of text')
     .option('--set <OPTION=VALUE>', 'engine option for open behaviours (repeatable), as in replay, e.g. --set judging=line; --set help lists them', collectEngineOption)
-    .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', collect)
+    .option('--engine-option <name=value>', 'same as --set (kept for compatibility)', collectEngineOption)
     .action(
       action(async (input: string, opts: DiagnoseCliOptions) => {
         // The report goes to stdout: --html must be a file, and neither the capture nor the policy.

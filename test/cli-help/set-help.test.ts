@@ -15,4 +15,10 @@ describe('--set help', () => {
     expect(r.status).toBe(0);
     for (const o of ENGINE_OPTION_TABLE) expect(r.stdout).toContain(`  ${o.name}=`);
   });
+
+  it('diagnose --engine-option help (the older spelling of --set) lists them too', () => {
+    const r = spawnSync(process.execPath, [CLI_MAIN, 'diagnose', '--engine-option', 'help'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('  judging=');
+  });
 });
