@@ -69,7 +69,8 @@ export class ProxyLog implements ProxyEvents {
   };
   private readonly clock = new ArrivalClock();
   private readonly stamp = { tsSec: 0, tsNsec: 0 };
-  private readonly inspectedIds = new Set<number>();
+  /** Connections whose 302013 was logged: they get a 302014. */
+  private readonly loggedIds = new Set<number>();
 
   constructor(private readonly o: ProxyLogOptions) {}
 
@@ -118,15 +119,16 @@ export class ProxyLog implements ProxyEvents {
 
   open(meta: ConnectionMeta, inspected: boolean, by: InspectingClassName | null): void {
     this.totals.connections++;
+    // The ASA logs every connection it builds (302013/302014), inspected or not, as replay does.
+    this.loggedIds.add(meta.id);
+    const [a, b] = this.ends(meta);
+    const built = syslog302013(meta.id, this.o.clientInterface === 'inside' ? 'outbound' : 'inbound', a, b);
     if (!inspected) {
       this.totals.exempted++;
-      this.record(meta, 0, null, 'connection', 'passthrough', [], 'exempt: no class with inspect esmtp selects this connection; relayed unchanged');
+      this.record(meta, 0, null, 'connection', 'note', [built], 'built: not inspected: no class with inspect esmtp selects this connection; relayed unchanged');
       return;
     }
     this.totals.inspected++;
-    this.inspectedIds.add(meta.id);
-    const [a, b] = this.ends(meta);
-    const built = syslog302013(meta.id, this.o.clientInterface === 'inside' ? 'outbound' : 'inbound', a, b);
     this.record(meta, 0, null, 'connection', 'note', [built], by ? builtDetail(by) : 'built: inspected');
   }
 
@@ -198,7 +200,7 @@ export class ProxyLog implements ProxyEvents {
       this.record(meta, 0, null, 'connection', 'note', [], `upstream ${meta.server} unreachable: client connection reset`);
       return;
     }
-    if (!this.inspectedIds.delete(meta.id)) return;
+    if (!this.loggedIds.delete(meta.id)) return;
     const [a, b] = this.ends(meta);
     const reason = teardownReason(cause, this.o.clientInterface);
     // Dropped or reset by inspection: the bytes and duration at the drop, as replay logs them.

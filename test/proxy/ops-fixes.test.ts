@@ -53,6 +53,26 @@ async function setup(withTap = false) {
 }
 
 describe('proxy operational details', () => {
+  it('an exempted connection is logged as the ASA logs any connection it builds: 302013, then 302014 (before: one passthrough record, no syslog)', async (ctx) => {
+    if (!loopbackOk) return ctx.skip();
+    const srv = await startSmtpServer({ banner: 'ESMTP test' });
+    running.push(srv);
+    // The class selects another port: nothing inspects the test server's port.
+    const proxy = await startProxy(srv.port, policyForPort(srv.port + 1));
+    running.push(proxy);
+    const c = await RawSmtpClient.connect(proxy.port);
+    expect(await c.reply()).toContain('ESMTP test'); // unmasked: not inspected
+    await c.cmd('QUIT');
+    await c.waitClosed();
+    c.destroy();
+    const td = await teardownLogged(proxy);
+    expect(td.syslog).toMatch(/^%ASA-6-302014: Teardown TCP connection \d+ .* TCP FINs$/);
+    const built = records(proxy).find((r) => r.detail.startsWith('built'));
+    expect(built?.syslog).toMatch(/^%ASA-6-302013: Built inbound TCP connection/);
+    expect(built?.detail).toMatch(/^built: not inspected: /);
+    expect(proxy.syslog.lines).toHaveLength(2);
+  });
+
   it('after a drop, bytes read = forwarded + discarded in each direction (bytes after the drop are read and discarded)', async (ctx) => {
     if (!loopbackOk) return ctx.skip();
     const { proxy } = await setup();
