@@ -170,7 +170,7 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'bdat-chunk', key: 'bdatChunk', values: ['offered', 'opaque', 'commands'], default: 'offered',
-    help: "bytes of a BDAT chunk (after the X'd BDAT line): offered: skipped uninspected unless the server's EHLO reply lacked CHUNKING (or the session used HELO), then judged as command lines, as that server reads them; opaque: always skipped; commands: always judged as command lines",
+    help: "bytes of a BDAT chunk (after the X'd BDAT line): offered: skipped uninspected unless the server did not offer CHUNKING (its last EHLO reply lacked it, the session used HELO, or no EHLO reply came before), then judged as command lines, as that server reads them; opaque: always skipped; commands: always judged as command lines",
     evidence: 'D: CHUNKING unsupported (the ASA X\'s BDAT and does not know chunks); RFC 3030 2: a server that did not offer CHUNKING rejects BDAT and reads the chunk as commands; chunk handling undocumented (I; MANIFEST 06)',
   },
   {
@@ -190,7 +190,7 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'drop-connection-rst', key: 'dropConnectionRst', values: ['no', 'yes'], default: 'no',
-    help: 'drop-connection (and the other drops: pipe signature, mail-relay, special-character) silently discards the connection (no), or also synthesises an RST to each side as `reset` does (yes); counted as drop either way, never reset-drop (replay and live; the proxy has --drop-mode)',
+    help: 'drop-connection (and the other drops: pipe signature, mail-relay, special-character, rate-limit-exceeded=drop-connection) silently discards the connection (no), or also synthesises an RST to each side as `reset` does (yes); counted as drop either way, never reset-drop (replay and live; the proxy has --drop-mode)',
     evidence: 'I from D: Cisco defines drop-connection and reset as distinct actions, and a default-map device shows reset-drop 0 (ADDENDUM B-11, F counters); Oxford blog "the remote server simply sees a TCP connection reset" (F, weak); ASA-ESMTP.md 11.11',
   },
   {
