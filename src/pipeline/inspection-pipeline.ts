@@ -56,6 +56,12 @@ const ANALYSIS_FLOW: Partial<FlowOptions> = { onOutOfOrderLimit: 'gap', outOfOrd
 
 const OOO_RULE = 'tcp out-of-order queue';
 const LIMIT_NOTE = 'hold-back limit';
+/** A raw-IP header template put behind a link header (an assembled datagram's, for RSTs). */
+function behindLink(t: HeaderTemplate, link: Buffer, linkType: number): HeaderTemplate {
+  const n = link.length;
+  return { ...t, linkType, bytes: Buffer.concat([link, t.bytes]), l3Offset: t.l3Offset + n, srcAddrOffset: t.srcAddrOffset + n, dstAddrOffset: t.dstAddrOffset + n };
+}
+
 /** The rule of fragments discarded by the fragment database (its limits, as the ASA's `fragment`). */
 const FRAGMENT_RULE = 'ip fragment reassembly';
 const IP_PROTOCOL_TCP = 6;
@@ -117,6 +123,8 @@ export class InspectionPipeline implements SessionEvents {
   private readonly hq = new HoldQueue();
   /** IP fragments of TCP datagrams being collected. */
   private readonly fragments: FragmentTable;
+  /** While an assembled datagram is processed: the link header of the fragment that completed it. */
+  private datagramLink: { bytes: Buffer; linkType: number } | null = null;
 
   private readonly interfaces: CaptureInterface[] = [];
   private lastTsSec = 0;
@@ -368,8 +376,13 @@ export class InspectionPipeline implements SessionEvents {
     // Taken again when the direction moves to another interface (a new pcapng section describes
     // its interfaces anew): a RST goes where the connection's packets are now, with their headers.
     const tmpl = st.templateOf(dir);
-    // An assembled datagram is raw IP (no link header): RSTs take their headers from real packets.
-    if (e.datagram === null && (tmpl === null || tmpl.interfaceIndex !== e.interfaceIndex)) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
+    if (tmpl === null || tmpl.interfaceIndex !== e.interfaceIndex) {
+      // An assembled datagram is raw IP: its RST headers are its IP header behind the link header
+      // of the fragment that completed it (a connection whose every packet came in fragments
+      // has no other packet to take them from).
+      if (e.datagram === null) st.setTemplate(dir, { t: captureTemplate(pkt, e.linkType), interfaceIndex: e.interfaceIndex });
+      else if (this.datagramLink !== null) st.setTemplate(dir, { t: behindLink(captureTemplate(pkt, LinkType.RAW), this.datagramLink.bytes, this.datagramLink.linkType), interfaceIndex: e.interfaceIndex });
+    }
     let len = pkt.payloadLength + pkt.payloadMissing;
     if ((pkt.flags & TcpFlag.SYN) !== 0) len++;
     if ((pkt.flags & TcpFlag.FIN) !== 0) len++;
@@ -541,7 +554,7 @@ export class InspectionPipeline implements SessionEvents {
     table.add(dg, q, f, pkt);
     this.enqueue(q);
     if (dg.state !== DatagramState.COLLECTING) return;
-    if (dg.members.length > table.limits.chain) {
+    if (dg.count > table.limits.chain) {
       this.abandonFragments(dg, `more than ${table.limits.chain} fragments in one datagram (fragment chain ${table.limits.chain})`);
     } else if (dg.firstSeen && dg.dstPort >= 0 && !this.portSelected(dg)) {
       table.pass(dg, 'not TCP to an inspected port');
@@ -549,7 +562,7 @@ export class InspectionPipeline implements SessionEvents {
       table.pass(dg, 'a fragment was cut by the snaplen: the datagram cannot be assembled, not inspected');
       table.forget(dg);
     } else if (dg.complete) {
-      this.inspectDatagram(dg, q, table);
+      this.inspectDatagram(dg, q, table, { bytes: Buffer.from(pkt.data.subarray(pkt.packetStart, pkt.l3Offset)), linkType: e.linkType });
     }
   }
 
@@ -575,8 +588,9 @@ export class InspectionPipeline implements SessionEvents {
   }
 
   /** A complete set: its datagram, as one raw-IP packet, through reassembly and inspection. */
-  private inspectDatagram(dg: FragmentedDatagram, last: QueueEntry, table: FragmentTable): void {
-    table.forget(dg);
+  private inspectDatagram(dg: FragmentedDatagram, last: QueueEntry, table: FragmentTable, link: { bytes: Buffer; linkType: number }): void {
+    // The set stays known until its timeout: a late copy of one of its fragments (a duplicate, a
+    // conflicting overlap) joins it and is written with the datagram's bytes, not inspected anew.
     const buf = dg.assemble();
     table.settle(dg, DatagramState.INSPECTED, '');
     const pkt = decodePacketAt(LinkType.RAW, buf, 0, buf.length, this.pkt);
@@ -604,7 +618,9 @@ export class InspectionPipeline implements SessionEvents {
     v.datagram = dg;
     dg.virtual = v;
     this.current = v;
+    this.datagramLink = link;
     this.handleTcp(v, pkt);
+    this.datagramLink = null;
     this.current = null;
     // In the queue after its last fragment, so edits and drops reach it like any held packet.
     this.enqueue(v);
@@ -627,35 +643,48 @@ export class InspectionPipeline implements SessionEvents {
     e.fragment = null;
     e.waiting = false;
     e.wasHeld = false;
-    let m = null;
-    for (const x of dg.members) {
-      if (x.entry === e) {
-        m = x;
-        x.entry = null;
-        break;
-      }
-    }
-    const where = m === null ? '' : ` (data bytes ${m.dataOffset}-${m.dataOffset + m.length - 1} of the datagram)`;
+    const m = dg.takeMember(e);
+    const where = m === null ? '' : m.length === 0 ? ` (no data, at byte ${m.dataOffset} of the datagram)` : ` (data bytes ${m.dataOffset}-${m.dataOffset + m.length - 1} of the datagram)`;
     const v = dg.virtual;
-    if (dg.state === DatagramState.INSPECTED && v !== null) {
+    if (dg.state === DatagramState.INSPECTED && (v !== null || dg.final !== null)) {
       if (this.annotating) {
-        e.note(`IP fragment${where}: reassembled with the other ${dg.members.length - 1} fragment(s) of its datagram and inspected as one TCP segment (complete at packet ${v.packetNumber})`);
-        if (e.packetNumber === v.packetNumber && v.comments !== null) for (const c of v.comments) e.note(`reassembled datagram: ${c}`);
+        const at = v === null ? 'after its datagram was reassembled and written: a late copy' : `complete at packet ${v.packetNumber}`;
+        e.note(`IP fragment${where}: reassembled with the other ${dg.count - 1} fragment(s) of its datagram and inspected as one TCP segment (${at})`);
+        if (v !== null && e.packetNumber === v.packetNumber && v.comments !== null) for (const c of v.comments) e.note(`reassembled datagram: ${c}`);
       }
-      if (v.dropped) {
+      const drop = v !== null ? (v.dropped ? { rule: v.dropRule, detail: v.dropDetail } : null) : dg.finalDrop;
+      if (v !== null) {
         e.conn = v.conn;
         e.dir = v.dir;
-        this.markDropped(e, v.dropRule, v.dropDetail, null);
+      }
+      if (drop !== null) {
+        this.markDropped(e, drop.rule, drop.detail, null);
         return;
       }
-      if (m !== null && v.modified) {
-        const from = v.offset + dg.headerLength + m.dataOffset;
-        const to = e.offset + m.dataAt;
-        if (v.buffer.compare(e.buffer, to, to + m.length, from, from + m.length) !== 0) {
-          if (this.annotating) e.keepArrived();
-          e.own();
-          v.buffer.copy(e.buffer, e.offset + m.dataAt, from, from + m.length);
-          e.modified = true;
+      if (m === null || m.length === 0) return;
+      const bytes = v !== null ? v.buffer : dg.final!;
+      const from = (v !== null ? v.offset : 0) + dg.headerLength + m.dataOffset;
+      if (m.dataOffset + m.length > dg.total) {
+        // Only a late fragment can reach past the datagram's end (a collecting set that does is
+        // discarded): the receiver starts a set of its own with it, which never completes.
+        if (this.profile === 'asa') this.markDropped(e, FRAGMENT_RULE, `IP fragment${where} discarded: it arrived after its datagram was reassembled and reaches past its end (${dg.total} data bytes), so its set can never complete, as the ASA does after the fragment timeout`, null);
+        else if (this.annotating) e.note(`IP fragment${where}: arrived after its datagram was reassembled and reaches past its end: passed as captured`);
+        return;
+      }
+      const to = e.offset + m.dataAt;
+      if (bytes.compare(e.buffer, to, to + m.length, from, from + m.length) !== 0) {
+        // The datagram's bytes: edits, or the first copy where fragments overlapped with other
+        // data (the receiver's choice among overlapping copies varies by stack; now they agree).
+        const overlapDiffers = m.conflict;
+        if (this.annotating) e.keepArrived();
+        e.own();
+        bytes.copy(e.buffer, e.offset + m.dataAt, from, from + m.length);
+        e.modified = true;
+        if (overlapDiffers) {
+          const text = `IP fragment${where} overlapped other fragments of its datagram with different data: made to agree with the copy that was inspected (the first)`;
+          if (this.annotating) e.note(text);
+          const st = e.conn ?? v?.conn ?? null;
+          if (st !== null) this.verdictRecord(e, st, e.dir, 'overlap-different-data', 'rewrite-retransmission', null, text);
         }
       }
       return;
@@ -674,6 +703,9 @@ export class InspectionPipeline implements SessionEvents {
   private retireDatagram(v: QueueEntry): void {
     const dg = v.datagram!;
     dg.virtual = null;
+    // Kept while the set is known (until its timeout), for late copies of its fragments.
+    dg.final = Buffer.from(v.buffer.subarray(v.offset, v.offset + v.captureLength));
+    dg.finalDrop = v.dropped ? { rule: v.dropRule, detail: v.dropDetail } : null;
     if (v.modified && v.inputChecksumOk === true && !v.dropped) {
       const d = decodePacketAt(v.linkType, v.buffer, v.offset, v.offset + v.captureLength, this.scratch);
       if (tcpChecksumOk(d) === false) this.s.packets.checksumBroken++;

@@ -32,8 +32,10 @@ const IPV6_AH = 51;
  * forgotten (a flood of first fragments cannot grow the table without bound).
  */
 const SETS_PER_HELD_FRAGMENT = 8;
-/** Largest datagram IP can express: a fragment set that claims more is not assembled. */
+/** Largest datagram IP can express: a fragment set that claims more is discarded (RFC 791, RFC 8200 §4.5). */
 const MAX_DATAGRAM = 65535;
+/** Shortest IPv4 header: the most payload an IPv4 datagram can carry is 65535 minus it. */
+const IPV4_MIN_HEADER = 20;
 
 export const DatagramState = {
   /** Fragments are being held until the set is complete. */
@@ -57,12 +59,19 @@ export interface FragmentMember {
   length: number;
   /** Index in entry.buffer of the first data byte (relative to entry.offset). */
   dataAt: number;
+  /** Some of its data overlapped an earlier fragment's with different bytes (the earlier copy won). */
+  conflict: boolean;
 }
 
 export class FragmentedDatagram {
   readonly key: string;
   readonly ipVersion: 4 | 6;
+  /** Fragments not yet written, oldest first (written ones are shifted off: see `nextWritten`). */
   readonly members: FragmentMember[] = [];
+  /** Fragments the set came in so far, written ones included (the chain limit counts them). */
+  count = 0;
+  /** Index in `members` of the next fragment to be written (the queue writes them in input order). */
+  private written = 0;
   readonly startSec: number;
   readonly startNsec: number;
   state: DatagramState = DatagramState.COLLECTING;
@@ -70,6 +79,13 @@ export class FragmentedDatagram {
   reason = '';
   /** The assembled datagram's entry, once inspected. */
   virtual: QueueEntry | null = null;
+  /**
+   * The datagram as inspected and edited, kept after its entry left the queue while the set is
+   * still known (until its timeout), so that a late copy of a fragment is written with the same
+   * bytes; `finalDrop` is the drop that took it, if any.
+   */
+  final: Buffer | null = null;
+  finalDrop: { rule: string; detail: string } | null = null;
   /** Source and destination as text, and the ports once the first fragment is seen. */
   readonly src: string;
   readonly dst: string;
@@ -89,6 +105,8 @@ export class FragmentedDatagram {
   payload: Buffer = Buffer.alloc(0);
   private covered: Uint8Array = new Uint8Array(0);
   private coveredCount = 0;
+  /** End of the furthest fragment data seen (a last fragment must not end before it). */
+  maxEnd = 0;
 
   constructor(key: string, ipVersion: 4 | 6, src: string, dst: string, sec: number, nsec: number) {
     this.key = key;
@@ -113,9 +131,33 @@ export class FragmentedDatagram {
     return this.total >= 0 && this.coveredCount === this.total;
   }
 
-  /** Copies fragment data at `offset` into the payload (first copy wins). */
-  addData(src: Buffer, from: number, length: number, offset: number): void {
+  /** The member about to be written (the queue writes a set's fragments in input order). */
+  takeMember(entry: QueueEntry): FragmentMember | null {
+    let m: FragmentMember | null = null;
+    const first = this.members[this.written];
+    if (first !== undefined && first.entry === entry) {
+      m = first;
+      this.written++;
+    } else {
+      const i = this.members.findIndex((x) => x.entry === entry);
+      if (i >= 0) m = this.members[i]!;
+    }
+    if (m !== null) m.entry = null;
+    // Written members are not needed any more: a flood of one set's fragments stays small.
+    if (this.written === this.members.length) {
+      this.members.length = 0;
+      this.written = 0;
+    } else if (this.written > 64 && this.written * 2 > this.members.length) {
+      this.members.splice(0, this.written);
+      this.written = 0;
+    }
+    return m;
+  }
+
+  /** Copies fragment data at `offset` into the payload (first copy wins); true when a byte already there differed. */
+  addData(src: Buffer, from: number, length: number, offset: number): boolean {
     const end = offset + length;
+    if (end > this.maxEnd) this.maxEnd = end;
     if (end > this.payload.length) {
       const grown = Buffer.alloc(Math.min(MAX_DATAGRAM, Math.max(end, this.payload.length * 2, 2048)));
       this.payload.copy(grown);
@@ -124,13 +166,30 @@ export class FragmentedDatagram {
       this.payload = grown;
       this.covered = cov;
     }
+    let differs = false;
     for (let i = 0; i < length; i++) {
       if (this.covered[offset + i] === 0) {
         this.covered[offset + i] = 1;
         this.payload[offset + i] = src[from + i]!;
         if (this.total < 0 || offset + i < this.total) this.coveredCount++;
-      }
+      } else if (this.payload[offset + i] !== src[from + i]) differs = true;
     }
+    return differs;
+  }
+
+  /**
+   * Why the set cannot be one datagram, or null: its fragments disagree on where it ends, or it
+   * would be longer than IP can express. Receivers discard such a set (Linux ip_fragment.c: "the
+   * segment is corrupted"; RFC 8200 §4.5 for the length), so a firewall cannot know what they
+   * would make of it.
+   */
+  inconsistency(offset: number, length: number, last: boolean): string | null {
+    const end = offset + length;
+    if (end > (this.ipVersion === 4 ? MAX_DATAGRAM - IPV4_MIN_HEADER : MAX_DATAGRAM)) return `a fragment ends at data byte ${end}, beyond the largest IP datagram`;
+    if (this.total >= 0 && end > this.total) return `a fragment ends at data byte ${end}, after the last fragment's end (${this.total})`;
+    if (last && this.total >= 0 && end !== this.total) return `two last fragments end at ${this.total} and ${end}`;
+    if (last && end < this.maxEnd) return `the last fragment ends at ${end}, before data already seen (up to ${this.maxEnd})`;
+    return null;
   }
 
   /** The last fragment fixed the payload length: bytes seen beyond it do not count. */
@@ -295,15 +354,18 @@ export class FragmentTable {
    * is then PASSED with a reason); the caller decides what the set's state means for the member.
    */
   add(dg: FragmentedDatagram, entry: QueueEntry, f: FragmentFields, pkt: DecodedPacket): void {
-    dg.members.push({ entry, dataOffset: f.offset, length: f.length, dataAt: f.dataAt });
+    const member: FragmentMember = { entry, dataOffset: f.offset, length: f.length, dataAt: f.dataAt, conflict: false };
+    dg.members.push(member);
+    dg.count++;
     if (dg.state !== DatagramState.COLLECTING) return;
     this.held++;
     if (f.missing > 0) {
       dg.cut = true;
       return;
     }
-    if (f.offset + f.length > MAX_DATAGRAM - 60) {
-      this.pass(dg, 'fragment set longer than an IP datagram can be: not assembled');
+    const bad = dg.inconsistency(f.offset, f.length + f.missing, !f.moreFragments);
+    if (bad !== null) {
+      this.settle(dg, DatagramState.ABANDONED, `malformed fragment set (${bad})`);
       return;
     }
     if (f.offset === 0 && dg.header === null) {
@@ -314,13 +376,13 @@ export class FragmentTable {
         dg.dstPort = entry.buffer.readUInt16BE(at + 2);
       }
     }
-    dg.addData(entry.buffer, entry.offset + f.dataAt, f.length, f.offset);
+    member.conflict = dg.addData(entry.buffer, entry.offset + f.dataAt, f.length, f.offset);
     if (!f.moreFragments) dg.setTotal(f.offset + f.length);
   }
 
   /** The set leaves the collecting table with a final state. */
   settle(dg: FragmentedDatagram, state: DatagramState, reason: string): void {
-    if (dg.state === DatagramState.COLLECTING) this.held -= dg.members.length;
+    if (dg.state === DatagramState.COLLECTING) this.held -= dg.count;
     dg.state = state;
     dg.reason = reason;
     // Its payload copy is no longer needed once assembled or given up.
