@@ -703,9 +703,8 @@ export class InspectionPipeline implements SessionEvents {
   private retireDatagram(v: QueueEntry): void {
     const dg = v.datagram!;
     dg.virtual = null;
-    // Kept while the set is known (until its timeout), for late copies of its fragments.
-    dg.final = Buffer.from(v.buffer.subarray(v.offset, v.offset + v.captureLength));
-    dg.finalDrop = v.dropped ? { rule: v.dropRule, detail: v.dropDetail } : null;
+    // Kept while the set is known (until its timeout, within a byte budget), for late copies of its fragments.
+    this.fragments.retainFinal(dg, Buffer.from(v.buffer.subarray(v.offset, v.offset + v.captureLength)), v.dropped ? { rule: v.dropRule, detail: v.dropDetail } : null);
     if (v.modified && v.inputChecksumOk === true && !v.dropped) {
       const d = decodePacketAt(v.linkType, v.buffer, v.offset, v.offset + v.captureLength, this.scratch);
       if (tcpChecksumOk(d) === false) this.s.packets.checksumBroken++;

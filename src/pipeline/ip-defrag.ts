@@ -32,6 +32,11 @@ const IPV6_AH = 51;
  * forgotten (a flood of first fragments cannot grow the table without bound).
  */
 const SETS_PER_HELD_FRAGMENT = 8;
+/**
+ * Bytes of reassembled datagrams kept for late copies of their fragments, over all known sets;
+ * beyond it the oldest settled sets are forgotten (their late copies then start sets of their own).
+ */
+const FINAL_BYTES_MAX = 16 * 1024 * 1024;
 /** Largest datagram IP can express: a fragment set that claims more is discarded (RFC 791, RFC 8200 §4.5). */
 const MAX_DATAGRAM = 65535;
 /** Shortest IPv4 header: the most payload an IPv4 datagram can carry is 65535 minus it. */
@@ -86,6 +91,8 @@ export class FragmentedDatagram {
    */
   final: Buffer | null = null;
   finalDrop: { rule: string; detail: string } | null = null;
+  /** `final` counts in the table's retained bytes (the set is known). */
+  finalCounted = false;
   /** Source and destination as text, and the ports once the first fragment is seen. */
   readonly src: string;
   readonly dst: string;
@@ -393,18 +400,43 @@ export class FragmentTable {
     this.settle(dg, DatagramState.PASSED, reason);
   }
 
-  private forgetOldestSettled(): void {
+  /** Bytes of reassembled datagrams kept for late copies (bounded by FINAL_BYTES_MAX). */
+  private finalBytes = 0;
+
+  /** Keeps a reassembled datagram's final bytes for late copies while its set is known. */
+  retainFinal(dg: FragmentedDatagram, bytes: Buffer, drop: { rule: string; detail: string } | null): void {
+    dg.final = bytes;
+    dg.finalDrop = drop;
+    if (this.open.get(dg.key) !== dg) return;
+    dg.finalCounted = true;
+    this.finalBytes += bytes.length;
+    while (this.finalBytes > FINAL_BYTES_MAX && this.forgetOldestSettled());
+  }
+
+  /** The set left the table: its kept bytes no longer count (entries still holding it keep them). */
+  private released(dg: FragmentedDatagram): void {
+    if (!dg.finalCounted) return;
+    dg.finalCounted = false;
+    this.finalBytes -= dg.final?.length ?? 0;
+  }
+
+  private forgetOldestSettled(): boolean {
     for (const dg of this.open.values()) {
       if (dg.state !== DatagramState.COLLECTING) {
         this.open.delete(dg.key);
-        return;
+        this.released(dg);
+        return true;
       }
     }
+    return false;
   }
 
   /** Forgets a set: later fragments with its key start a new one. */
   forget(dg: FragmentedDatagram): void {
-    if (this.open.get(dg.key) === dg) this.open.delete(dg.key);
+    if (this.open.get(dg.key) === dg) {
+      this.open.delete(dg.key);
+      this.released(dg);
+    }
   }
 
   /** Sets whose timeout passed at capture time (sec, nsec), oldest first; they are forgotten. */
@@ -416,7 +448,10 @@ export class FragmentTable {
       if (waited <= t) break;
       out.push(dg);
     }
-    for (const dg of out) this.open.delete(dg.key);
+    for (const dg of out) {
+      this.open.delete(dg.key);
+      this.released(dg);
+    }
     return out;
   }
 
@@ -424,6 +459,7 @@ export class FragmentTable {
   drain(): FragmentedDatagram[] {
     const all = [...this.open.values()];
     this.open.clear();
+    for (const dg of all) this.released(dg);
     return all;
   }
 }

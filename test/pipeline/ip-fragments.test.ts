@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { executeReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
-import { FragmentedDatagram } from '../../src/pipeline/ip-defrag.js';
+import { ASA_FRAGMENT_LIMITS, DatagramState, FragmentedDatagram, FragmentTable, fragmentFields } from '../../src/pipeline/ip-defrag.js';
+import { decodePacket } from '../../src/decode/decode.js';
+import { DecodedPacket } from '../../src/decode/packet.js';
 import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
 import { writeCapturedPcap } from './write-pcap.js';
@@ -202,3 +204,22 @@ describe('a datagram in more fragments than the chain limit', () => {
     accounted(r);
   });
 });
+
+describe('the bytes kept for late copies of fragments are bounded', () => {
+  it('300 reassembled 64 KiB datagrams: the oldest sets are forgotten beyond 16 MiB', () => {
+    const first = loadPackets(path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'))[3]!;
+    const pkt = decodePacket(1, first.data, new DecodedPacket());
+    const f = fragmentFields(pkt)!;
+    const table = new FragmentTable({ ...ASA_FRAGMENT_LIMITS });
+    for (let i = 0; i < 300; i++) {
+      const dg = table.datagramFor({ ...f, key: `set-${i}` }, pkt, 0, 0)!;
+      table.settle(dg, DatagramState.INSPECTED, '');
+      table.retainFinal(dg, Buffer.alloc(65535), null);
+    }
+    // 16 MiB / 65535 bytes = 256 sets kept, the newest ones.
+    expect(table.size).toBe(256);
+    expect(table.datagramFor({ ...f, key: 'set-299' }, pkt, 0, 0)!.final).not.toBeNull();
+    expect(table.datagramFor({ ...f, key: 'set-0' }, pkt, 0, 0)!.final).toBeNull(); // forgotten: a new set
+  });
+});
+
