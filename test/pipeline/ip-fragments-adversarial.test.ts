@@ -10,50 +10,15 @@ import path from 'node:path';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { executeReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
 import { FragmentedDatagram } from '../../src/pipeline/ip-defrag.js';
 import type { QueueEntry } from '../../src/pipeline/queue-entry.js';
 import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
+import { badChecksums, expectAccounted, FIXTURES, followStream, replayFragments } from './fragment-replay.js';
 import { writeCapturedPcap } from './write-pcap.js';
 
-const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-adv-'));
 
-interface Verdict {
-  packet: number;
-  rule: string;
-  action: string;
-  detail: string;
-}
-interface Run {
-  out: string;
-  verdicts: Verdict[];
-  summary: { in: number; out: number; dropped: number; forwarded: number; synthesized: number };
-}
-
-let runs = 0;
-async function replay(file: string, extra: Partial<ReplayCliOptions> = {}): Promise<Run> {
-  const n = ++runs;
-  const out = path.join(dir, `${n}.out.pcap`);
-  const verdicts = path.join(dir, `${n}.jsonl`);
-  const r = await executeReplay(file, { output: out, verdicts, checksum: 'incremental', set: [], clientInterface: 'outside', serverInterface: 'inside', asaOoo: true, ...extra });
-  const text = readFileSync(verdicts, 'utf8').trim();
-  const p = r.summary.packets;
-  return {
-    out,
-    verdicts: text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as Verdict),
-    summary: { in: p.in, out: p.out, dropped: p.dropped, forwarded: p.forwarded, synthesized: p.synthesized },
-  };
-}
-
-function accounted(r: Run): void {
-  expect(r.summary.in).toBe(r.summary.forwarded + r.summary.dropped);
-  expect(r.verdicts.filter((v) => v.action === 'drop')).toHaveLength(r.summary.dropped);
-}
-
-const follow = (file: string): string => tshark(['-r', file, '-q', '-z', 'follow,tcp,raw,0']);
-const badChecksums = (file: string): string => tshark(['-r', file, '-o', 'tcp.check_checksum:TRUE', '-Y', 'tcp.checksum.status == 0 || ip.checksum.status == 0', '-T', 'fields', '-e', 'frame.number']).trim();
 const fixture = (name: string): string => path.join(FIXTURES, name);
 
 describe.skipIf(!haveShared)('overlapping fragments with different bytes', () => {
@@ -63,8 +28,8 @@ describe.skipIf(!haveShared)('overlapping fragments with different bytes', () =>
     const input = readFileSync(fixture('frag-v4-12-overlap.pcap'));
     const z = Buffer.from('Z'.repeat(16));
     expect(input.includes(z)).toBe(true);
-    const r = await replay(fixture('frag-v4-12-overlap.pcap'));
-    accounted(r);
+    const r = await replayFragments(fixture('frag-v4-12-overlap.pcap'));
+    expectAccounted(r);
     expect(r.summary.dropped).toBe(0);
     // Before, only the copies in edited datagrams were rewritten: 20 'Z' fragments reached OUT.
     expect(readFileSync(r.out).includes(z)).toBe(false);
@@ -73,8 +38,8 @@ describe.skipIf(!haveShared)('overlapping fragments with different bytes', () =>
     for (const v of overlaps) expect(v.detail).toContain('made to agree with the copy that was inspected');
     expect(r.verdicts.filter((v) => v.action === 'x-substitute')).toHaveLength(13);
     if (haveTool('tshark')) {
-      const o = await replay(path.join(GENERATED_DIR, '12-unknown-commands.pcap'));
-      expect(follow(r.out)).toBe(follow(o.out));
+      const o = await replayFragments(path.join(GENERATED_DIR, '12-unknown-commands.pcap'));
+      expect(followStream(r.out)).toBe(followStream(o.out));
       expect(badChecksums(r.out)).toBe('');
     }
   });
@@ -82,21 +47,21 @@ describe.skipIf(!haveShared)('overlapping fragments with different bytes', () =>
 
 describe.skipIf(!haveShared)('a fragment set that cannot be one datagram', () => {
   it('longer than IP allows (a fragment at offset 65528): discarded in the ASA profile, not passed uninspected', async () => {
-    const r = await replay(fixture('frag-v4-12-oversize.pcap'));
-    accounted(r);
+    const r = await replayFragments(fixture('frag-v4-12-oversize.pcap'));
+    expectAccounted(r);
     const bad = r.verdicts.filter((v) => v.rule === 'ip fragment reassembly');
     expect(bad.length).toBeGreaterThan(0);
     for (const v of bad) expect(v.detail).toContain('beyond the largest IP datagram');
     // Before, such sets passed as captured: the banner reached OUT unmasked.
     expect(readFileSync(r.out).includes(Buffer.from('ESMTP Postfix'))).toBe(false);
-    const a = await replay(fixture('frag-v4-12-oversize.pcap'), { profile: 'analysis' });
-    accounted(a);
+    const a = await replayFragments(fixture('frag-v4-12-oversize.pcap'), { profile: 'analysis' });
+    expectAccounted(a);
     expect(a.summary.dropped).toBe(0);
   });
 
   it('an early last fragment (ends at 32): the datagram ends there; the fragments past it are discarded, not passed', async () => {
-    const r = await replay(fixture('frag-v4-12-conflicting-end.pcap'));
-    accounted(r);
+    const r = await replayFragments(fixture('frag-v4-12-conflicting-end.pcap'));
+    expectAccounted(r);
     const past = r.verdicts.filter((v) => v.rule === 'ip fragment reassembly');
     // The EHLO segment: 58 data bytes, fragments at 32-47 and 48-57 lie past the claimed end.
     expect(past).toHaveLength(2);
@@ -134,8 +99,8 @@ describe.skipIf(!haveShared)('a copy of a fragment after its datagram was reasse
     const late = { ...ps[i]!, tsSec: ps[j]!.tsSec, tsNsec: ps[j]!.tsNsec };
     const file = path.join(dir, 'late-copy.pcap');
     writeCapturedPcap(file, src, [...ps.slice(0, j + 1), late, ...ps.slice(j + 1)]);
-    const r = await replay(file);
-    accounted(r);
+    const r = await replayFragments(file);
+    expectAccounted(r);
     expect(r.summary.dropped).toBe(0);
     const out = loadPackets(r.out);
     expect(out[i]!.data.includes(word)).toBe(false);
@@ -148,9 +113,9 @@ describe.skipIf(!haveShared)('a reset on a connection whose every packet came in
   it('synthesises the two RSTs with the link header of the fragments and the addresses of the unfragmented session', async () => {
     const policy = path.join(dir, 'reset.txt');
     writeFileSync(policy, ['policy-map type inspect esmtp rst_map', ' parameters', '  mask-banner', ' match cmd RCPT count gt 100', '  reset log', 'policy-map global_policy', ' class inspection_default', '  inspect esmtp rst_map', ''].join('\n'));
-    const r = await replay(fixture('frag-v4-07c-all8.pcap'), { policy });
-    const o = await replay(path.join(GENERATED_DIR, '07c-rcpt-101.pcap'), { policy });
-    accounted(r);
+    const r = await replayFragments(fixture('frag-v4-07c-all8.pcap'), { policy });
+    const o = await replayFragments(path.join(GENERATED_DIR, '07c-rcpt-101.pcap'), { policy });
+    expectAccounted(r);
     // Before, no packet had given the connection RST headers: 0 synthesised.
     expect(o.summary.synthesized).toBe(2);
     expect(r.summary.synthesized).toBe(2);

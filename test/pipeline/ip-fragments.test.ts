@@ -8,50 +8,22 @@
  * must equal its stream of our OUT for the unfragmented session, and every checksum must hold.
  */
 import path from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { executeReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
 import { ASA_FRAGMENT_LIMITS, DatagramState, FragmentedDatagram, FragmentTable, fragmentFields } from '../../src/pipeline/ip-defrag.js';
 import { decodePacket } from '../../src/decode/decode.js';
 import { DecodedPacket } from '../../src/decode/packet.js';
 import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
+import { badChecksums, expectAccounted, FIXTURES, followStream, replayFragments, type FragmentVerdict } from './fragment-replay.js';
 import { writeCapturedPcap } from './write-pcap.js';
 
-const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
-const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-'));
-
-interface Verdict {
-  packet: number;
-  client: string;
-  server: string;
-  direction: string | null;
-  rule: string;
-  action: string;
-  detail: string;
-}
-
-interface Run {
-  out: string;
-  verdicts: Verdict[];
-  summary: { in: number; out: number; dropped: number; forwarded: number };
-}
-
-let runs = 0;
-async function replay(file: string, extra: Partial<ReplayCliOptions> = {}): Promise<Run> {
-  const n = ++runs;
-  const out = path.join(dir, `${n}.out.pcap`);
-  const verdicts = path.join(dir, `${n}.jsonl`);
-  const r = await executeReplay(file, { output: out, verdicts, checksum: 'incremental', set: [], clientInterface: 'outside', serverInterface: 'inside', asaOoo: true, ...extra });
-  const text = readFileSync(verdicts, 'utf8').trim();
-  const p = r.summary.packets;
-  return { out, verdicts: text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as Verdict), summary: { in: p.in, out: p.out, dropped: p.dropped, forwarded: p.forwarded } };
-}
+const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-flood-'));
 
 /** What the inspector did, as a multiset of rule|action (drop records counted apart: one per packet). */
-function actions(v: Verdict[]): Record<string, number> {
+function actions(v: FragmentVerdict[]): Record<string, number> {
   const m: Record<string, number> = {};
   for (const r of v) {
     if (r.action === 'drop') continue;
@@ -61,13 +33,6 @@ function actions(v: Verdict[]): Record<string, number> {
   return m;
 }
 
-const follow = (file: string): string => tshark(['-r', file, '-q', '-z', 'follow,tcp,raw,0']);
-const badChecksums = (file: string): string => tshark(['-r', file, '-o', 'tcp.check_checksum:TRUE', '-Y', 'tcp.checksum.status == 0 || ip.checksum.status == 0', '-T', 'fields', '-e', 'frame.number']).trim();
-
-function accounted(r: Run): void {
-  expect(r.summary.in).toBe(r.summary.forwarded + r.summary.dropped);
-  expect(r.verdicts.filter((v) => v.action === 'drop')).toHaveLength(r.summary.dropped);
-}
 
 describe.skipIf(!haveShared)('fragmented sessions are inspected as the unfragmented ones', () => {
   const cases = [
@@ -77,26 +42,26 @@ describe.skipIf(!haveShared)('fragmented sessions are inspected as the unfragmen
   ] as const;
 
   it.each(cases)('%s (%s → %s)', async (fragmented, original, _what) => {
-    const f = await replay(path.join(FIXTURES, fragmented));
-    const o = await replay(path.join(GENERATED_DIR, original));
+    const f = await replayFragments(path.join(FIXTURES, fragmented));
+    const o = await replayFragments(path.join(GENERATED_DIR, original));
     expect(actions(f.verdicts)).toEqual(actions(o.verdicts));
-    accounted(f);
+    expectAccounted(f);
     expect(f.summary.in).toBeGreaterThan(o.summary.in); // it really is fragmented
     if (haveTool('tshark')) {
-      expect(follow(f.out)).toBe(follow(o.out));
+      expect(followStream(f.out)).toBe(followStream(o.out));
       expect(badChecksums(f.out)).toBe('');
     }
   });
 
   it('12: the banner is masked and all 13 unknown commands are X-ed, inside fragments', async () => {
-    const f = await replay(path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'));
+    const f = await replayFragments(path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'));
     expect(f.verdicts.filter((v) => v.action === 'x-substitute')).toHaveLength(13);
     expect(f.verdicts.filter((v) => v.rule === 'mask-banner')).toHaveLength(1);
     expect(f.summary.dropped).toBe(0);
   });
 
   it('07c: every fragment from the 101st RCPT on is dropped, with the rule that dropped it', async () => {
-    const f = await replay(path.join(FIXTURES, 'frag-v4-07c-rcpt-101.pcap'));
+    const f = await replayFragments(path.join(FIXTURES, 'frag-v4-07c-rcpt-101.pcap'));
     const drops = f.verdicts.filter((v) => v.action === 'drop');
     expect(drops.length).toBeGreaterThan(0);
     expect(new Set(drops.map((d) => d.rule))).toEqual(new Set(['match cmd RCPT count gt 100']));
@@ -111,7 +76,7 @@ describe('a fragment set that never completes', () => {
   const file = path.join(FIXTURES, 'frag-v4-02-incomplete.pcap');
 
   it('ASA profile: its fragments are discarded after the fragment timeout, each with a verdict', async () => {
-    const r = await replay(file);
+    const r = await replayFragments(file);
     const drops = r.verdicts.filter((v) => v.rule === 'ip fragment reassembly');
     // The third fragmented datagram (the EHLO reply, 64-byte fragments) lost its second fragment.
     expect(drops.length).toBeGreaterThan(1);
@@ -120,14 +85,14 @@ describe('a fragment set that never completes', () => {
       expect(d.detail).toContain('fragment timeout 5');
       expect(d.server).toMatch(/:25$/);
     }
-    accounted(r);
+    expectAccounted(r);
     if (haveTool('tshark')) expect(Number(tshark(['-r', r.out, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').length)).toBe(r.summary.out);
   });
 
   it('analysis profile: they pass as captured, uninspected', async () => {
-    const r = await replay(file, { profile: 'analysis' });
+    const r = await replayFragments(file, { profile: 'analysis' });
     expect(r.verdicts.filter((v) => v.rule === 'ip fragment reassembly')).toHaveLength(0);
-    accounted(r);
+    expectAccounted(r);
   });
 });
 
@@ -185,8 +150,8 @@ describe('a flood of fragment sets that never complete', () => {
     }
     const file = path.join(dir, 'flood.pcap');
     writeCapturedPcap(file, path.join(FIXTURES, 'frag-v4-12-unknown-commands.pcap'), flood);
-    const r = await replay(file);
-    accounted(r);
+    const r = await replayFragments(file);
+    expectAccounted(r);
     const full = r.verdicts.filter((v) => v.detail.includes('fragment database full (200 fragments awaiting reassembly)'));
     expect(full).toHaveLength(2800);
     expect(r.summary.dropped).toBe(2800);
@@ -197,11 +162,11 @@ describe('a flood of fragment sets that never complete', () => {
 describe('a datagram in more fragments than the chain limit', () => {
   it('every one of its fragments is discarded, also those after the 24th (they do not start a set of their own)', async () => {
     // 09b-body-line-998's message sent as 57 fragments, in reverse order (make-fragments.py).
-    const r = await replay(path.join(FIXTURES, 'frag-v4-09b-chain.pcap'));
+    const r = await replayFragments(path.join(FIXTURES, 'frag-v4-09b-chain.pcap'));
     const chain = r.verdicts.filter((v) => v.rule === 'ip fragment reassembly' && v.detail.includes('fragment chain 24'));
     expect(chain).toHaveLength(57);
     expect(new Set(chain.map((v) => v.packet)).size).toBe(57);
-    accounted(r);
+    expectAccounted(r);
   });
 });
 
