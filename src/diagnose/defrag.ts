@@ -74,6 +74,8 @@ export class TranscriptDefrag {
     }
     if (!dg.complete) return null;
     table.forget(dg);
+    // An endpoint cannot take it as one datagram either (its length does not fit the IP header).
+    if (dg.tooLong) return null;
     const pair = pairKey(formatEndpoint(dg.src, dg.srcPort, dg.ipVersion), formatEndpoint(dg.dst, dg.dstPort, dg.ipVersion));
     this.largest.set(pair, Math.max(this.largest.get(pair) ?? 0, dg.members.length));
     const buf = dg.assemble();

@@ -561,6 +561,8 @@ export class InspectionPipeline implements SessionEvents {
     } else if (dg.cut) {
       table.pass(dg, 'a fragment was cut by the snaplen: the datagram cannot be assembled, not inspected');
       table.forget(dg);
+    } else if (dg.complete && dg.tooLong) {
+      this.abandonFragments(dg, `malformed fragment set (its header and ${dg.total} data bytes are longer than an IP datagram can be)`);
     } else if (dg.complete) {
       this.inspectDatagram(dg, q, table, { bytes: Buffer.from(pkt.data.subarray(pkt.packetStart, pkt.l3Offset)), linkType: e.linkType });
     }

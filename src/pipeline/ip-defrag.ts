@@ -209,6 +209,16 @@ export class FragmentedDatagram {
     this.coveredCount = n;
   }
 
+  /**
+   * A complete set whose datagram cannot be written as one IP packet: the first fragment's header
+   * (IPv4 options, IPv6 extension headers) plus the data exceed the 16-bit length field. Checked
+   * before assemble(), which could not store the length.
+   */
+  get tooLong(): boolean {
+    const h = this.headerLength;
+    return this.ipVersion === 4 ? h + this.total > MAX_DATAGRAM : h - IPV6_HEADER + this.total > MAX_DATAGRAM;
+  }
+
   /** The datagram as one unfragmented packet (raw IP, LINKTYPE_RAW), fragment fields cleared. */
   assemble(): Buffer {
     const h = this.header!;

@@ -7,6 +7,7 @@
  * tshark judges OUT: it reassembles the fragments itself, so its TCP stream of our fragmented OUT
  * must equal its stream of our OUT for the unfragmented session, and every checksum must hold.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js'
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
 import { badChecksums, expectAccounted, FIXTURES, followStream, replayFragments, type FragmentVerdict } from './fragment-replay.js';
 import { writeCapturedPcap } from './write-pcap.js';
+import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-flood-'));
 
@@ -188,3 +190,30 @@ describe('the bytes kept for late copies of fragments are bounded', () => {
   });
 });
 
+
+describe('a complete set too long for one IP datagram', () => {
+  // frag-v4-options-too-long.pcap: 40 bytes of IPv4 options + 65512 data bytes in 10 fragments (under
+  // the chain limit). Before, assembling it threw RangeError (total length 65572) and replay and
+  // diagnose ended with an internal error.
+  const file = path.join(FIXTURES, 'frag-v4-options-too-long.pcap');
+
+  it('replay (ASA profile): every fragment discarded as a malformed set, each with its verdict', async () => {
+    const r = await replayFragments(file);
+    expectAccounted(r);
+    expect(r.summary.dropped).toBe(10);
+    for (const v of r.verdicts) expect(v.detail).toContain('longer than an IP datagram can be');
+  });
+
+  it('replay (analysis profile): passed as captured', async () => {
+    const r = await replayFragments(file, { profile: 'analysis' });
+    expectAccounted(r);
+    expect(r.summary.forwarded).toBe(10);
+  });
+
+  it('diagnose reads it without an internal error', () => {
+    expect(ensureBuiltCli()).toBe(true);
+    const d = spawnSync(process.execPath, [CLI_MAIN, 'diagnose', file], { encoding: 'utf8', timeout: 60_000 });
+    expect(d.stderr).not.toContain('internal error');
+    expect(d.status).toBe(0);
+  });
+});
