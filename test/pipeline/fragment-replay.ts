@@ -3,23 +3,14 @@
  * packets-accounted-for check, and tshark's judgements of OUT (reassembled stream, bad checksums).
  */
 import path from 'node:path';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { expect } from 'vitest';
-import { executeReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
+import type { ReplayCliOptions } from '../../src/cli/replay.js';
 import { tshark } from '../helpers/shared.js';
+import { readVerdicts, replayToTemp, type VerdictLine } from '../replay/helpers.js';
 
 export const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 
-export interface FragmentVerdict {
-  packet: number;
-  client: string;
-  server: string;
-  direction: string | null;
-  rule: string;
-  action: string;
-  detail: string;
-}
+export type FragmentVerdict = VerdictLine;
 
 export interface FragmentRun {
   out: string;
@@ -27,22 +18,11 @@ export interface FragmentRun {
   summary: { in: number; out: number; dropped: number; forwarded: number; synthesized: number };
 }
 
-const dir = mkdtempSync(path.join(tmpdir(), 'ip-fragments-'));
-let runs = 0;
-
-/** Replays `file` (ASA profile unless `extra` says otherwise) into a fresh OUT and verdict file. */
+/** Replays `file` (ASA profile unless `extra` says otherwise) with the replay tests' temp-dir runner. */
 export async function replayFragments(file: string, extra: Partial<ReplayCliOptions> = {}): Promise<FragmentRun> {
-  const n = ++runs;
-  const out = path.join(dir, `${n}.out.pcap`);
-  const verdicts = path.join(dir, `${n}.jsonl`);
-  const r = await executeReplay(file, { output: out, verdicts, checksum: 'incremental', set: [], clientInterface: 'outside', serverInterface: 'inside', asaOoo: true, ...extra });
-  const text = readFileSync(verdicts, 'utf8').trim();
+  const r = await replayToTemp(file, extra, '.pcap');
   const p = r.summary.packets;
-  return {
-    out,
-    verdicts: text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as FragmentVerdict),
-    summary: { in: p.in, out: p.out, dropped: p.dropped, forwarded: p.forwarded, synthesized: p.synthesized },
-  };
+  return { out: r.out, verdicts: readVerdicts(r.verdicts), summary: { in: p.in, out: p.out, dropped: p.dropped, forwarded: p.forwarded, synthesized: p.synthesized } };
 }
 
 /** Every input packet is forwarded or dropped, and every dropped one has its drop record. */
