@@ -8,6 +8,7 @@
  */
 import { DecodedPacket, PacketKind } from '../decode/packet.js';
 import { formatIp } from '../decode/address.js';
+import { onesComplementSum } from '../decode/checksum.js';
 import type { QueueEntry } from './queue-entry.js';
 
 /** The ASA's `fragment` defaults (per interface there; one database here). */
@@ -230,20 +231,13 @@ export class FragmentedDatagram {
       // Keep DF, clear more-fragments and the offset.
       out.writeUInt16BE(out.readUInt16BE(6) & 0x4000, 6);
       out.writeUInt16BE(0, 10);
-      out.writeUInt16BE(ipv4HeaderChecksum(out, h.length), 10);
+      out.writeUInt16BE(~onesComplementSum(out, 0, h.length) & 0xffff, 10);
     } else {
       out.writeUInt16BE(h.length - IPV6_HEADER + this.total, 4);
       out[this.nextHeaderAt] = this.upperProtocol;
     }
     return out;
   }
-}
-
-function ipv4HeaderChecksum(b: Buffer, ihl: number): number {
-  let sum = 0;
-  for (let i = 0; i < ihl; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 /** What the decoder says about a fragment, read from its headers. */
@@ -326,6 +320,19 @@ function firstHeader(pkt: DecodedPacket, dg: FragmentedDatagram): void {
   dg.nextHeaderAt = at - l3;
 }
 
+function newDatagram(f: FragmentFields, pkt: DecodedPacket, sec: number, nsec: number): FragmentedDatagram {
+  const len = pkt.addrLength === 16 ? 16 : 4;
+  return new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+}
+
+/** The TCP ports, from a first fragment that carries them. */
+function takePorts(dg: FragmentedDatagram, f: FragmentFields, pkt: DecodedPacket): void {
+  if (f.offset !== 0 || f.protocol !== IP_PROTOCOL_TCP || f.length < 4) return;
+  const at = pkt.packetStart + f.dataAt;
+  dg.srcPort = pkt.data.readUInt16BE(at);
+  dg.dstPort = pkt.data.readUInt16BE(at + 2);
+}
+
 /** The fragments being collected, oldest set first (Map order) for the timeout. */
 export class FragmentTable {
   private readonly open = new Map<string, FragmentedDatagram>();
@@ -347,22 +354,16 @@ export class FragmentTable {
     if (known !== undefined) return known;
     if (this.held >= this.limits.size) return null;
     if (this.open.size >= this.limits.size * SETS_PER_HELD_FRAGMENT) this.forgetOldestSettled();
-    const len = pkt.addrLength === 16 ? 16 : 4;
-    const dg = new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+    const dg = newDatagram(f, pkt, sec, nsec);
     this.open.set(f.key, dg);
     return dg;
   }
 
   /** A set for one fragment that is not collected (the database is full): never in the table. */
   standalone(f: FragmentFields, pkt: DecodedPacket, sec: number, nsec: number): FragmentedDatagram {
-    const len = pkt.addrLength === 16 ? 16 : 4;
-    const dg = new FragmentedDatagram(f.key, f.ipVersion, formatIp(pkt.data, pkt.srcAddrOffset, len), formatIp(pkt.data, pkt.dstAddrOffset, len), sec, nsec);
+    const dg = newDatagram(f, pkt, sec, nsec);
     // A first fragment still tells its ports (traffic on other ports passes).
-    if (f.offset === 0 && f.protocol === IP_PROTOCOL_TCP && f.length >= 4) {
-      const at = pkt.packetStart + f.dataAt;
-      dg.srcPort = pkt.data.readUInt16BE(at);
-      dg.dstPort = pkt.data.readUInt16BE(at + 2);
-    }
+    takePorts(dg, f, pkt);
     return dg;
   }
 
@@ -387,11 +388,7 @@ export class FragmentTable {
     }
     if (f.offset === 0 && dg.header === null) {
       firstHeader(pkt, dg);
-      if (f.protocol === IP_PROTOCOL_TCP && f.length >= 4) {
-        const at = entry.offset + f.dataAt;
-        dg.srcPort = entry.buffer.readUInt16BE(at);
-        dg.dstPort = entry.buffer.readUInt16BE(at + 2);
-      }
+      takePorts(dg, f, pkt);
     }
     member.conflict = dg.addData(entry.buffer, entry.offset + f.dataAt, f.length, f.offset);
     if (!f.moreFragments) dg.setTotal(f.offset + f.length);

@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ASA_FRAGMENT_LIMITS, DatagramState, FragmentedDatagram, FragmentTable, fragmentFields } from '../../src/pipeline/ip-defrag.js';
 import { decodePacket } from '../../src/decode/decode.js';
+import { onesComplementSum } from '../../src/decode/checksum.js';
 import { DecodedPacket } from '../../src/decode/packet.js';
 import { loadPackets, type CapturedPacket } from '../helpers/capture-packets.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
@@ -129,6 +130,8 @@ describe('FragmentedDatagram (property)', () => {
         expect(out.subarray(header.length)).toEqual(src);
         expect(out.readUInt16BE(2)).toBe(header.length + payload.length);
         expect(out.readUInt16BE(6) & 0x3fff).toBe(0);
+        // the rewritten IPv4 header checksum verifies
+        expect(onesComplementSum(out, 0, header.length)).toBe(0xffff);
       }),
     );
   });
