@@ -524,7 +524,8 @@ export class InspectionPipeline implements SessionEvents {
       this.out.packets?.write(e, e.inputComments);
     }
     const ann = this.out.annotate;
-    if (ann) {
+    // Synthesised packets are in OUT only: their trigger's comment describes them.
+    if (ann && !e.synthesized) {
       const c = e.comments;
       const all = e.inputComments ? (c ? [...e.inputComments, ...c] : e.inputComments) : c;
       // A dropped packet never reaches OUT: the annotated capture shows it as it arrived.
@@ -824,8 +825,12 @@ export class InspectionPipeline implements SessionEvents {
       const towards = from === C2S ? 'server' : 'client';
       const why = st.dropAction === 'reset' ? 'reset' : 'connection dropped (drop-connection-rst=yes)';
       const text = `synthesised RST towards the ${towards} (${why} by ${st.dropRule}, after packet ${trigger.packetNumber})`;
-      x.note(text);
       this.verdictRecord(x, st, from, st.dropRule, 'synthesize', null, text);
+      // The annotated capture holds exactly the input packets (its frame N is verdict packet N),
+      // so the RST is described on its trigger, with the numbers to find it in OUT.
+      if (this.annotating) {
+        trigger.note(`synthesised RST+ACK towards the ${towards}, written to OUT right after this packet (raw seq ${seqOf(from)}, ack ${seqOf(other)}; ${why} by ${st.dropRule})`);
+      }
       made.push(x);
     }
     if (made.length === 0) return;
