@@ -206,9 +206,18 @@ function classifyOpenError(cap: CapModule, opts: OpenOptions, kernelBuffer: numb
  */
 const FRAGMENTS_FILTER = '(ip[6:2] & 0x1fff != 0 and ip[9] == 6) or (ip6 and ip6[6] == 44)';
 
-/** The default BPF filter for the ports the policy can select (`null` = any port), with TCP's IP fragments. */
+/**
+ * The default BPF filter for the ports the policy can select (`null` = any port), with TCP's IP
+ * fragments, untagged or behind one or two 802.1Q/802.1ad tags (a trunk or SPAN port: the decoder
+ * reads the tags, so only the filter kept them out). libpcap's `vlan` shifts the offsets of
+ * everything after it, so the tagged alternatives come last, the second `vlan` inside the first.
+ */
 export function defaultFilter(ports: readonly number[] | null): string {
-  if (ports === null) return 'tcp or ' + FRAGMENTS_FILTER;
-  const uniq = ports.length === 0 ? [25] : [...new Set(ports)].sort((a, b) => a - b);
-  return uniq.map((p) => `tcp port ${p}`).join(' or ') + ' or ' + FRAGMENTS_FILTER;
+  let base: string;
+  if (ports === null) base = 'tcp or ' + FRAGMENTS_FILTER;
+  else {
+    const uniq = ports.length === 0 ? [25] : [...new Set(ports)].sort((a, b) => a - b);
+    base = uniq.map((p) => `tcp port ${p}`).join(' or ') + ' or ' + FRAGMENTS_FILTER;
+  }
+  return `${base} or (vlan and (${base} or (vlan and (${base}))))`;
 }

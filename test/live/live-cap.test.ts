@@ -1,7 +1,8 @@
 /** The cap wrapper's pure parts: link-type mapping, the default BPF filter, original length behind the snaplen. */
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { haveTool, REPO_ROOT } from '../helpers/shared.js';
 import { CAP_SNAPLEN, defaultFilter, deviceMtu, linkTypeFromCap } from '../../src/capture/live-cap.js';
@@ -21,9 +22,10 @@ describe('live capture helpers', () => {
 
   it('builds the default BPF filter from the policy ports', () => {
     const frags = '(ip[6:2] & 0x1fff != 0 and ip[9] == 6) or (ip6 and ip6[6] == 44)';
-    expect(defaultFilter([25])).toBe(`tcp port 25 or ${frags}`);
-    expect(defaultFilter([2525, 25, 25])).toBe(`tcp port 25 or tcp port 2525 or ${frags}`);
-    expect(defaultFilter(null)).toBe(`tcp or ${frags}`);
+    const tagged = (b: string) => `${b} or (vlan and (${b} or (vlan and (${b}))))`;
+    expect(defaultFilter([25])).toBe(tagged(`tcp port 25 or ${frags}`));
+    expect(defaultFilter([2525, 25, 25])).toBe(tagged(`tcp port 25 or tcp port 2525 or ${frags}`));
+    expect(defaultFilter(null)).toBe(tagged(`tcp or ${frags}`));
   });
 
   it('recovers the wire length of a record cut at the 65535-byte snaplen from the IPv4 header', () => {
@@ -60,4 +62,48 @@ describe.skipIf(!haveTool('tcpdump'))('the default filter takes IP fragments of 
     const all = execFileSync('tcpdump', ['-nr', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
     expect(kept).toBe(all);
   });
+
+  // On a trunk or SPAN port every frame carries a tag; before, the default filter kept none of them.
+  it.each([
+    ['one 802.1Q tag', [0x8100]],
+    ['802.1ad QinQ (two tags)', [0x88a8, 0x8100]],
+  ])('tagged frames (%s) pass, and untagged non-SMTP traffic still does not', (_name, tpids) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vlan-filter-'));
+    try {
+      for (const name of ['frag-v4-12-unknown-commands.pcap', 'frag-v6-17-ipv6-loopback.pcap']) {
+        const file = path.join(dir, name);
+        writeFileSync(file, withVlanTags(readFileSync(path.join(REPO_ROOT, 'test', 'pipeline', 'fixtures', name)), tpids));
+        const all = execFileSync('tcpdump', ['-nr', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
+        expect(all).toBeGreaterThan(20);
+        const kept = execFileSync('tcpdump', ['-nr', file, defaultFilter([25])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').length;
+        expect(kept).toBe(all);
+        // The filter is not "everything": another port's traffic behind the same tags is left out.
+        const other = execFileSync('tcpdump', ['-nr', file, defaultFilter([2525])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        const keptOther = other === '' ? 0 : other.split('\n').length;
+        expect(keptOther).toBeLessThan(all);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** A little-endian classic pcap of Ethernet frames with 802.1Q/802.1ad tags inserted after the MACs (outermost first). */
+function withVlanTags(pcap: Buffer, tpids: number[]): Buffer {
+  const parts: Buffer[] = [pcap.subarray(0, 24)];
+  for (let off = 24; off + 16 <= pcap.length; ) {
+    const incl = pcap.readUInt32LE(off + 8);
+    const hdr = Buffer.from(pcap.subarray(off, off + 16));
+    const frame = pcap.subarray(off + 16, off + 16 + incl);
+    const tags = Buffer.alloc(4 * tpids.length);
+    tpids.forEach((tpid, i) => {
+      tags.writeUInt16BE(tpid, 4 * i);
+      tags.writeUInt16BE(100 + i, 4 * i + 2); // VLAN ids 100, 101
+    });
+    hdr.writeUInt32LE(incl + tags.length, 8);
+    hdr.writeUInt32LE(hdr.readUInt32LE(12) + tags.length, 12);
+    parts.push(hdr, frame.subarray(0, 12), tags, frame.subarray(12));
+    off += 16 + incl;
+  }
+  return Buffer.concat(parts);
+}
