@@ -435,10 +435,24 @@ function maxObserved(sessions: readonly SessionTranscript[], value: (x: SessionT
   return best;
 }
 
-function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, compile: Compile | null, lengthCountsCrlf = false, settings: ExplainSettings = {}, capture: readonly SessionTranscript[] = [t]): Candidate | null {
+/**
+ * The exemption for one scope of sessions, computed once per diagnose run: it classifies every
+ * session of the scope and compiles the policy up to EXEMPT_ROUNDS times, and every finding of
+ * the scope asks the same (policy, text and compiler are fixed for the run).
+ */
+type ExemptMemo = WeakMap<readonly SessionTranscript[], Candidate>;
+
+function candidateFor(kind: FixKind, f: Finding, t: SessionTranscript, all: readonly SessionTranscript[], policy: CompiledPolicy, policyText: string, compile: Compile | null, lengthCountsCrlf = false, settings: ExplainSettings = {}, capture: readonly SessionTranscript[] = [t], exemptMemo: ExemptMemo | null = null): Candidate | null {
+  if (kind === 'exempt-gateway') {
+    let c = exemptMemo?.get(all);
+    if (!c) {
+      c = exemptCandidate(all, policy, policyText, compile);
+      exemptMemo?.set(all, c);
+    }
+    return c;
+  }
   const d = decisionFor(policy, t);
   const cls = inspectingClass(d);
-  if (kind === 'exempt-gateway') return exemptCandidate(all, policy, policyText, compile);
   if (!cls || !d.esmtp) return null;
   const copyName = freshName('ESMTP-DIAG-MAP', policyText);
   let change: MapChange;
@@ -497,10 +511,22 @@ function measuredAs(under: readonly SessionTranscript[], top: SessionTranscript,
   return '';
 }
 
-/** Does finding f of session `key` still happen in `verdicts`? */
-function stillHappens(f: Finding, kind: FixKind, verdicts: readonly VerdictRecord[], key: string): boolean {
+/** A replay's verdicts by session key (client|server), in replay order: each finding looks at its own session only. */
+export function verdictsBySession(verdicts: readonly VerdictRecord[]): Map<string, VerdictRecord[]> {
+  const m = new Map<string, VerdictRecord[]>();
   for (const v of verdicts) {
-    if (sessionKey(v.client, v.server) !== key || !isInspectionFinding(v) || isFirewallDrop(v)) continue;
+    const k = sessionKey(v.client, v.server);
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+  }
+  return m;
+}
+
+/** Does finding f still happen in its session's verdicts of a replay with the fix? */
+function stillHappens(f: Finding, kind: FixKind, sessionVerdicts: readonly VerdictRecord[]): boolean {
+  for (const v of sessionVerdicts) {
+    if (!isInspectionFinding(v) || isFirewallDrop(v)) continue;
     if (kind === 'exempt-gateway') return true; // any inspection left on the session
     if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
   }
@@ -519,13 +545,21 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     byKey.set(k, list);
   }
   const settings = inp.settings ?? {};
+  // each session looks at its own evidence (a capture behind a firewall has some in every session)
+  const evidenceOf = new Map<number, Evidence[]>();
+  for (const e of detection.evidence) {
+    const list = evidenceOf.get(e.session);
+    if (list) list.push(e);
+    else evidenceOf.set(e.session, [e]);
+  }
   const sessions: SessionReport[] = transcripts.map((t) => {
     const decision = decisionFor(inp.policy, t);
-    const fromCapture = findingsFromEvidence(t, detection.evidence, detection.firewallDetected);
+    const mine = evidenceOf.get(t.id) ?? [];
+    const fromCapture = findingsFromEvidence(t, mine, detection.firewallDetected);
     // Behind a firewall our emulation re-masks what is already masked: those are not news.
     const emulated = withoutRepeats(
       findingsFromVerdicts(t, byKey.get(sessionKey(t.client, t.server)) ?? [], settings),
-      detection.evidence.filter((e) => e.session === t.id && (e.strong || detection.firewallDetected)),
+      mine.filter((e) => e.strong || detection.firewallDetected),
     );
     const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
     const caveats = sessionCaveats(t, byKey.get(sessionKey(t.client, t.server)) ?? [], findings);
@@ -538,7 +572,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   });
 
   // Fixes: try each finding's candidates in order until one verifies; share identical proposals.
-  interface Trial { p: FixProposal; verdicts: VerdictRecord[] | null; failures: string[]; passes: number }
+  interface Trial { p: FixProposal; verdicts: Map<string, VerdictRecord[]> | null; failures: string[]; passes: number }
   const proposals = new Map<string, Trial>();
   let nextId = 1;
   const verify = async (c: Candidate): Promise<Trial> => {
@@ -549,7 +583,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     proposals.set(c.key, entry);
     try {
       const fixed = inp.compile(`${inp.policyText.replace(/\s*$/, '')}\n${c.config.join('\n')}\n`, `${inp.policy.source} + proposed fix`);
-      entry.verdicts = (await inp.replay(fixed)).verdicts;
+      entry.verdicts = verdictsBySession((await inp.replay(fixed)).verdicts);
     } catch (err) {
       p.verified = false;
       p.verification = `the fixed policy could not be compiled or replayed: ${err instanceof Error ? err.message : String(err)}`;
@@ -564,6 +598,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   const breaking = affectedTranscripts((f) => byInspection(f) && (f.severity === 'breaks' || f.severity === 'degrades'));
   const affected = breaking.length > 0 ? breaking : affectedTranscripts((f) => byInspection(f) && f.severity !== 'logged');
 
+  const exemptMemo: ExemptMemo = new WeakMap();
   for (const s of sessions) {
     const key = sessionKey(s.client, s.server);
     const scope = affected.length ? affected : [s.transcript];
@@ -581,7 +616,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       const kinds = fixKindsFor(f.category, f.severity);
       if (kinds.length === 0) continue;
       if (f.source === 'capture') {
-        const c = candidateFor('exempt-gateway', f, s.transcript, scope, inp.policy, inp.policyText, inp.compile);
+        const c = candidateFor('exempt-gateway', f, s.transcript, scope, inp.policy, inp.policyText, inp.compile, false, {}, [s.transcript], exemptMemo);
         if (!c) continue;
         let e = proposals.get(c.key);
         if (!e) {
@@ -597,12 +632,12 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       }
       let chosen: FixProposal | null = null;
       for (const kind of kinds) {
-        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.compile, inp.lengthCountsCrlf, settings, transcripts);
+        const c = candidateFor(kind, f, s.transcript, scope, inp.policy, inp.policyText, inp.compile, inp.lengthCountsCrlf, settings, transcripts, exemptMemo);
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;
         if (!e.verdicts) continue;
-        if (stillHappens(f, kind, e.verdicts, key)) {
+        if (stillHappens(f, kind, e.verdicts.get(key) ?? [])) {
           e.failures.push(`"${f.rule}" still hits session ${s.id} at packet ${f.packet}`);
           continue;
         }
@@ -626,11 +661,11 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   if (affected.length > 0) {
     const anyEmulated = sessions.some((s) => s.findings.some((f) => f.source === 'emulation' && f.severity !== 'logged' && byInspection(f)));
     const someFinding = sessions.flatMap((s) => s.findings)[0];
-    const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText, inp.compile) : null;
+    const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText, inp.compile, false, {}, [affected[0] as SessionTranscript], exemptMemo) : null;
     if (c && anyEmulated) {
       const e = await verify(c);
       if (e.verdicts) {
-        const left = affected.filter((t) => e.verdicts?.some((v) => sessionKey(v.client, v.server) === sessionKey(t.client, t.server) && isInspectionFinding(v) && !isFirewallDrop(v)));
+        const left = affected.filter((t) => e.verdicts?.get(sessionKey(t.client, t.server))?.some((v) => isInspectionFinding(v) && !isFirewallDrop(v)));
         e.p.verified = left.length === 0;
         e.p.verification = left.length === 0
           ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`
