@@ -20,7 +20,18 @@ export interface SummaryPaths {
   annotate: string | null;
 }
 
-export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = null, interrupted = false): string {
+/**
+ * Stream bytes the capture never had (what Wireshark flags "previous segment not captured" and Zeek
+ * counts as missed_bytes): the inspector could not see them. Snaplen-cut payload is not counted.
+ */
+export function formatTcpGaps(g: ReplaySummary['gaps']): string {
+  const cut = g.cutPackets > 0 ? `; payload cut by the snaplen: ${g.cutBytes} byte(s) in ${g.cutPackets} packet(s) (not inspected)` : '';
+  if (g.count === 0) return `TCP gaps: none${cut === '' ? ' (no stream bytes missing from the capture)' : cut}`;
+  return `TCP gaps: ${g.count} gap(s), ${g.bytes} byte(s) never captured (not inspected), in ${g.connections} connection(s)${cut}`;
+}
+
+/** `gaps`: add the TCP gaps line (live prints its own capture-loss line instead). */
+export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = null, interrupted = false, gaps = false): string {
   const c = s.connections;
   const p = s.packets;
   const lines: string[] = [];
@@ -31,6 +42,7 @@ export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = nul
   );
   lines.push(`packets in: ${p.in} = ${p.forwarded} forwarded + ${p.dropped} dropped`);
   lines.push(`packets out: ${p.out} = ${p.forwarded} forwarded (${p.modified} modified) + ${p.synthesized} synthesised`);
+  if (gaps) lines.push(formatTcpGaps(s.gaps));
   if (p.forcedForward > 0) lines.push(`held packets forwarded undecided (hold-back limit or end of input): ${p.forcedForward}`);
   lines.push(`most packets held back at once: ${p.maxHeld}`);
   if (p.checksumBroken > 0) lines.push(`WARNING: ${p.checksumBroken} packet(s) had a valid TCP checksum in the input and not in OUT`);

@@ -134,7 +134,7 @@ export class InspectionPipeline implements SessionEvents {
   private readonly s: ReplaySummary = {
     connections: { tracked: 0, inspected: 0, exempted: 0, denied: 0, dropped: 0, reset: 0 },
     packets: { in: 0, out: 0, forwarded: 0, modified: 0, dropped: 0, synthesized: 0, forcedForward: 0, checksumBroken: 0, maxHeld: 0 },
-    gaps: { count: 0, bytes: 0, connections: 0 },
+    gaps: { count: 0, bytes: 0, connections: 0, cutPackets: 0, cutBytes: 0 },
     bytesIn: 0,
     edits: 0,
     verdicts: 0,
@@ -278,6 +278,12 @@ export class InspectionPipeline implements SessionEvents {
     e.streamOffset = r.streamOffset;
     e.payloadLength = r.payloadLength;
     st.packets++;
+    if (pkt.payloadMissing > 0) {
+      // Payload the snaplen cut off: not a gap in the summary's count, but not inspected either.
+      const g = this.s.gaps;
+      g.cutPackets++;
+      g.cutBytes += pkt.payloadMissing;
+    }
     if ((pkt.flags & TcpFlag.RST) !== 0) {
       if ((r.status & FlowStatus.IGNORED) === 0) st.rstDir = r.dir;
       else if (st.kind === ConnKind.INSPECT) this.ignoredReset(e, st, r.dir);

@@ -93,6 +93,9 @@ export interface ReplaySummary {
     bytes: number;
     /** Connections with at least one such gap. */
     connections: number;
+    /** Packets of tracked connections whose TCP payload the snaplen cut, and the bytes cut off. */
+    cutPackets: number;
+    cutBytes: number;
   };
   bytesIn: number;
   edits: number;
