@@ -4,7 +4,7 @@
  * or of `show running-config <section>`). `--policy-mode auto` reads the signs below; a typed
  * excerpt has none of them, and a printout has no command-only line.
  */
-import { tokenizeLine } from './lexer.js';
+import { cliPrompt, tokenizeLine } from './lexer.js';
 
 export const POLICY_MODES = ['auto', 'merge', 'snapshot'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -58,18 +58,27 @@ export function readSigns(text: string): { full: Sign | null; section: Sign | nu
   let blockWord = '';
   let inDnsPreset = 0;
   const dnsDefaults = new Set<string>();
-  lines.forEach((raw, k) => {
+  lines.forEach((captured, k) => {
     const line = k + 1;
+    // a pasted session line: what follows a configuration prompt was typed, so it is a command-only
+    // line whatever it says (`asa(config)# hostname FW2`); an exec prompt's line is no configuration
+    const prompt = cliPrompt(captured);
+    if (prompt?.kind === 'exec') return;
+    const raw = prompt ? captured.slice(prompt.length).trimStart() : captured;
     const t = tokenizeLine(raw, line).map((x) => x.lower);
     const w0 = t[0];
     if (w0 === undefined) return;
+    if (prompt && !command) command = { line, what: `a command typed at a configuration prompt ("${captured.trim()}")` };
     const indented = /^[ \t]/.test(raw);
     // whole running-config: a header or trailer, never typed
     if (!full) {
       if (/^: Saved\b/.test(raw)) full = { line, what: '": Saved" header' };
       else if (/^ASA Version \S/.test(raw)) full = { line, what: '"ASA Version" line' };
       else if (/^! smtp-inspect effective policy\b/.test(raw)) full = { line, what: 'the header "policy check" prints' };
-      else if (/^Cryptochecksum:/i.test(raw)) full = { line, what: '"Cryptochecksum:" line' };
+      // `show running-config` ends with `Cryptochecksum:<32 hex>`; `write memory` prints
+      // `Cryptochecksum: xxxxxxxx xxxxxxxx xxxxxxxx xxxxxxxx` (a blank after the colon) after the
+      // excerpt it saves, which is no printout
+      else if (/^Cryptochecksum:\S/i.test(raw)) full = { line, what: '"Cryptochecksum:" line' };
       else if (/^: end\s*$/.test(raw)) full = { line, what: '": end" trailer' };
       else if (/^: (Serial Number|Hardware):/.test(raw)) full = { line, what: `": ${raw.slice(2).split(':')[0] ?? ''}:" header line` };
     }

@@ -19,6 +19,35 @@ export interface SourceLine {
   /** The raw line without its end-of-line characters. */
   raw: string;
   tokens: Token[];
+  /**
+   * The ASA CLI prompt the line started with in a pasted terminal session (`asa(config-pmap)# `),
+   * blanked in `raw` so the columns stay those of the file: `exec` for `asa# ` / `asa> ` (the line
+   * is an exec command), `config` for `asa(config)# ` (typed in global configuration mode),
+   * `sub` for a sub-mode prompt (`asa(config-pmap-c)# `). Absent for a line without a prompt.
+   */
+  prompt?: 'exec' | 'config' | 'sub';
+}
+
+/**
+ * An ASA CLI prompt at the start of a line copied from a terminal session: the hostname (letters,
+ * digits, `-`, `_`, `.`), then `/context` and `/pri/act`-style failover parts, then `(config)` or
+ * `(config-MODE)` and `#`, or `#` / `>` alone in exec mode (the blank after it is lost in some
+ * copies: `FW(config-if)#write memory`).
+ * Cisco's configuration guides write every example this way (`hostname(config-pmap-p)# mask-banner`).
+ * No configuration line starts like this: a command word never holds `#`, `>` or `(`.
+ */
+const CLI_PROMPT = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}(?:\/[A-Za-z0-9_.-]+){0,3}(?:(\(config(-[a-z0-9-]+)?\))#|[#>])/;
+
+/** The prompt a session line starts with, or null; `length` is its length in characters. */
+export function cliPrompt(raw: string): { kind: 'exec' | 'config' | 'sub'; length: number } | null {
+  const m = CLI_PROMPT.exec(raw);
+  if (!m) return null;
+  return { kind: m[1] === undefined ? 'exec' : m[2] === undefined ? 'config' : 'sub', length: m[0].length };
+}
+
+/** A line written indented, a sub-command by its layout (a line after a CLI prompt never is). */
+export function isIndented(sl: SourceLine): boolean {
+  return sl.prompt === undefined && (sl.raw.startsWith(' ') || sl.raw.startsWith('\t'));
 }
 
 export function tokenizeLine(raw: string, line: number): Token[] {
@@ -100,7 +129,12 @@ export function lexPolicyText(text: string, file: string): LexResult {
         });
       }
     }
-    out.push({ line, raw, tokens: tokenizeLine(raw, line) });
+    // a pasted session line: the prompt is blanked (columns stay the file's) and remembered
+    const p = cliPrompt(raw);
+    if (p) {
+      const blanked = ' '.repeat(p.length) + raw.slice(p.length);
+      out.push({ line, raw: blanked, tokens: tokenizeLine(blanked, line), prompt: p.kind });
+    } else out.push({ line, raw, tokens: tokenizeLine(raw, line) });
   });
   return { lines: out, pagerLines };
 }

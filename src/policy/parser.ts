@@ -12,7 +12,7 @@ import { expandArguments, expandToken, resolvePrefix } from './abbrev.js';
 import { clearCommand } from './clear.js';
 import { Cursor } from './cursor.js';
 import { formatAce } from './format.js';
-import { PAGER_PROMPT, lexPolicyText, rest, type SourceLine, type Token } from './lexer.js';
+import { PAGER_PROMPT, isIndented, lexPolicyText, rest, type SourceLine, type Token } from './lexer.js';
 import {
   emptyConfig,
   type AccessList,
@@ -150,7 +150,7 @@ function joinWrappedAces(lines: SourceLine[], cfg: ParsedConfig): void {
     const t0 = sl.tokens[0];
     if (!t0) continue;
     // an access-list has no sub-mode: an indented tail is the wrap too (the break left the blank)
-    if (prev && isAceTail(t0)) {
+    if (prev && isAceTail(t0) && sl.prompt === undefined) {
       const sep = prev.raw.endsWith(' ') || prev.raw.endsWith('\t') ? '' : ' ';
       const offset = prev.raw.length + sep.length;
       prev.raw = `${prev.raw}${sep}${sl.raw}`;
@@ -261,6 +261,17 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       message: `${pagerLines.length} pager prompt(s) "${PAGER_PROMPT}" removed (line ${shown}): the configuration was copied with "pager lines" in effect; "terminal pager 0" before "show running-config" avoids them`,
     });
   }
+  const prompted = lines.filter((l) => l.prompt !== undefined);
+  if (prompted.length > 0) {
+    const exec = prompted.filter((l) => l.prompt === 'exec').length;
+    cfg.warnings.push({
+      line: (prompted[0] as SourceLine).line,
+      level: 'note',
+      message:
+        `${prompted.length} line(s) start with an ASA CLI prompt ("asa(config-pmap)# "): read as a pasted terminal session, each command as typed after its prompt` +
+        (exec > 0 ? `; ${exec} line(s) at an exec prompt ("asa# ") ignored as exec commands` : ''),
+    });
+  }
   let stack: Mode[] = [{ kind: 'global' }];
   /** Policy lines lost to the ignored block opened by an unknown word, reported when it closes. */
   let lost: { opener: NonNullable<Mode['unknownOpener']>; lines: Array<{ line: number; text: string }> } | null = null;
@@ -283,6 +294,18 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     const t0 = sl.tokens[0];
     // blank lines, `!` and `:` comment lines of a running config
     if (!t0 || t0.text.startsWith('!') || t0.text.startsWith(':')) continue;
+    // a pasted session: the prompt says the mode the line was typed in
+    if (sl.prompt === 'exec') {
+      // `asa# show running-config`, `asa# write memory`: never configuration, whatever the command
+      cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'exec command (typed at an exec prompt, not configuration)' });
+      reportLost();
+      stack = [stack[0] as Mode];
+      continue;
+    }
+    if (sl.prompt === 'config' && stack.length > 1) {
+      reportLost();
+      stack = [stack[0] as Mode];
+    }
     let word = commandWord(sl);
     // `exit` leaves one sub-mode, as on the ASA
     if (word === 'exit' && sl.tokens.length === 1) {
@@ -304,7 +327,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     let depth = findMode(stack, word, first, isGlobal);
     if (depth < 0 && (!isGlobal || (first === 'no' && sl.tokens.length > 1 && !KNOWN_GLOBAL.has(sl.tokens[1]?.lower ?? '')))) {
       // an abbreviated command word (`pol`, `insp`, `param`, `drop-conn`): innermost mode first, as the ASA
-      const indented = sl.raw.startsWith(' ') || sl.raw.startsWith('\t');
+      const indented = isIndented(sl);
       const r = expandCommandWord(stack, sl, file, indented);
       if (r) {
         word = commandWord(sl);
@@ -326,9 +349,10 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       if (opened) stack.push(opened);
       continue;
     }
-    // not a sub-mode command: an indented unknown word inside a modelled mode is a typo
+    // not a sub-mode command: an indented unknown word inside a modelled mode is a typo, and so is
+    // one typed at a sub-mode prompt (`asa(config-pmap-c)# drop-conection log`: the ASA refused it)
     const inner = stack[stack.length - 1] as Mode;
-    const indented = sl.raw.startsWith(' ') || sl.raw.startsWith('\t');
+    const indented = isIndented(sl) || sl.prompt === 'sub';
     if (!isGlobal && indented && inner.kind !== 'global' && inner.kind !== 'ignored') {
       const words = MODE_WORDS[inner.kind];
       throw new PolicyError('E_POLICY_SYNTAX', `expected one of ${words.map((w) => `"${w}"`).join(', ')} in this mode, got "${t0.text}"`, {

@@ -1,0 +1,108 @@
+/**
+ * A configuration pasted from a terminal session, each command after its ASA CLI prompt
+ * (`mailfw(config-pmap-p)# allow-tls action log`), as Cisco's configuration guides print every
+ * example and as admins paste their change records. Before, every prompted line was one unknown
+ * global command: the whole session was ignored and the factory default silently applied.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PolicyError } from '../../src/errors.js';
+import { compilePolicyText } from '../../src/policy/load.js';
+import type { FlowTuple } from '../../src/policy/types.js';
+import { GENERATED_DIR, REPO_ROOT, haveShared } from '../helpers/shared.js';
+import { readVerdicts, replayToTemp } from '../replay/helpers.js';
+
+const fixture = (name: string) => readFileSync(path.join(REPO_ROOT, 'test/policy/fixtures/realistic', name), 'utf8');
+const flow = (serverIp: string, serverPort = 25): FlowTuple => ({ ipVersion: 4, clientIp: '198.51.100.7', clientPort: 40000, serverIp, serverPort, ingressInterface: 'outside' });
+
+function errorOf(text: string): PolicyError {
+  try {
+    compilePolicyText(text, 's.txt');
+  } catch (e) {
+    if (e instanceof PolicyError) return e;
+    throw e;
+  }
+  throw new Error('no error');
+}
+
+describe('a pasted CLI session (prompts before the commands)', () => {
+  it('is read command by command: the ACL class inspects with SMTP-MAP, inspection_default no longer inspects esmtp', () => {
+    const p = compilePolicyText(fixture('pasted-session-prompts.txt'), 'session.txt');
+    // `write memory` prints "Cryptochecksum: xxxxxxxx ..." after the commands: not a running-config printout
+    expect(p.layering).toMatchObject({ mode: 'merge' });
+    const m = p.classify(flow('10.0.0.25')).esmtp;
+    expect(m?.name).toBe('SMTP-MAP');
+    expect(m?.parameters).toMatchObject({ maskBanner: false });
+    expect(m?.matches.map((x) => x.text)).toEqual(['match sender-address regex BADSENDER', 'match cmd RCPT count gt 50']);
+    expect(p.classify(flow('10.0.0.26')).esmtp).toBeNull();
+    // the service policy stays: nothing here says the text is a whole running config
+    expect(p.normalized()).toContain('service-policy global_policy global\n');
+    expect(p.warnings.some((w) => w.level === 'note' && /24 line\(s\) start with an ASA CLI prompt.*3 line\(s\) at an exec prompt/.test(w.message))).toBe(true);
+    expect(p.warnings.filter((w) => w.level === 'warning')).toEqual([]);
+  });
+
+  it('an error on a prompted line points at the file column (the prompt counted)', () => {
+    const e = errorOf('asa(config)# policy-map type inspect esmtp M\nasa(config-pmap)# match cmd line length lt 512\n');
+    expect(e.code).toBe('E_POLICY_SYNTAX');
+    expect(e.describe()).toContain('s.txt:2:41: expected "gt", got "lt"');
+  });
+
+  it('an unknown word typed at a sub-mode prompt is an error, as the ASA refused it', () => {
+    const e = errorOf('hostname(config)# policy-map type inspect esmtp M\nhostname(config-pmap)# match cmd line length gt 600\nhostname(config-pmap-c)# drop-conection log\n');
+    expect(e.describe()).toMatch(/s\.txt:3:26: expected one of "drop-connection"/);
+  });
+
+  it('takes prompts without the blank, with context and failover parts, and a "hostname" typed at the prompt is no printout', () => {
+    const p = compilePolicyText(
+      'ciscoasa(config)# hostname FW2\nFW2/pri/act(config)#policy-map type inspect esmtp _default_esmtp_map\nFW2/pri/act(config-pmap)#parameters\nFW2/pri/act(config-pmap-p)#allow-tls\nFW2/pri/act(config-pmap-p)#exit\n',
+      's.txt',
+    );
+    expect(p.layering).toMatchObject({ mode: 'merge' });
+    const m = p.classify(flow('10.0.0.25')).esmtp;
+    expect(m?.name).toBe('_default_esmtp_map');
+    expect(m?.parameters).toMatchObject({ allowTls: { log: false }, maskBanner: true });
+  });
+
+  it('exec lines (show, write, copy) are ignored whatever their length; the printout after "show running-config" is read', () => {
+    const p = compilePolicyText(
+      'asa# show running-config policy-map type inspect esmtp\n!\npolicy-map type inspect esmtp _default_esmtp_map\n description Default ESMTP policy-map\n parameters\n  mask-banner\n  no mail-relay\n  no special-character\n  allow-tls\n match cmd line length gt 512\n  drop-connection log\n!\nasa# \n',
+      's.txt',
+    );
+    expect(p.layering).toMatchObject({ mode: 'snapshot' });
+    expect(p.classify(flow('10.0.0.25')).esmtp?.matches.map((x) => x.text)).toEqual(['match cmd line length gt 512']);
+  });
+});
+
+describe('write memory output after a typed excerpt', () => {
+  it('"Cryptochecksum: xxxxxxxx xxxxxxxx ..." (write memory) is no running-config trailer: the excerpt merges, the service policy stays', () => {
+    const p = compilePolicyText(
+      'policy-map type inspect esmtp _default_esmtp_map\n parameters\n  allow-tls\nwrite memory\nBuilding configuration...\nCryptochecksum: 3c1d2d8c 9e1f4e2a 77b3a0c1 5d0e9f11\n\n3541 bytes copied in 0.230 secs\n[OK]\n',
+      's.txt',
+    );
+    expect(p.layering).toMatchObject({ mode: 'merge' });
+    expect(p.classify(flow('10.0.0.25')).esmtp?.parameters).toMatchObject({ allowTls: { log: false } });
+  });
+
+  it('the show running-config trailer "Cryptochecksum:<hex>" still marks a whole running config', () => {
+    const p = compilePolicyText('policy-map type inspect esmtp M\n match cmd RCPT count gt 5\n  drop-connection\nCryptochecksum:a1d62628ba6d9e5af3ebffb781b6f968\n', 's.txt');
+    expect(p.layering).toMatchObject({ mode: 'snapshot' });
+  });
+});
+
+describe.skipIf(!haveShared)('a pasted session on a real capture', () => {
+  it('the session\'s sender regex drops 02 (alice@example.test) and its "no mask-banner" leaves the banner', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'session-'));
+    const policy = path.join(dir, 'session.txt');
+    writeFileSync(
+      policy,
+      'fw# conf t\nfw(config)# regex FROM_EXAMPLE "@example\\.test"\nfw(config)# policy-map type inspect esmtp _default_esmtp_map\nfw(config-pmap)# parameters\nfw(config-pmap-p)# no mask-banner\nfw(config-pmap-p)# match sender-address regex FROM_EXAMPLE\nfw(config-pmap-c)# drop-connection log\nfw(config-pmap-c)# end\nfw# wr mem\n',
+    );
+    const r = await replayToTemp(path.join(GENERATED_DIR, '02-ehlo-basic.pcap'), { policy });
+    expect(r.summary.connections.dropped).toBe(1);
+    const v = readVerdicts(r.verdicts);
+    expect(v.find((x) => x.action === 'drop-connection')?.syslog).toMatch(/sender-address regex FROM_EXAMPLE/);
+    expect(v.some((x) => x.rule === 'mask-banner')).toBe(false);
+  });
+});
