@@ -18,6 +18,7 @@
  */
 import { u16, u32 } from './bytes.js';
 import { OutputSink } from './output-sink.js';
+import { EPB_HASH, hashKinds, hashRecomputable, recomputeHash, recomputeHashes } from './pcapng-hash.js';
 import { BYTE_ORDER_MAGIC, BlockType, OptionCode, pad4 } from './pcapng-reader.js';
 import { TsConverter, type RawTime } from './timestamp.js';
 import type { CaptureBlock, CaptureInterface, PacketWriter, WritablePacket } from './types.js';
@@ -41,6 +42,7 @@ const EPB_INTEGER_OPTIONS: ReadonlyMap<number, number> = new Map([
   [6, 4], // epb_queue
 ]);
 const EPB_VERDICT = 7;
+const EPB_DROPCOUNT = 4;
 /** Custom options start with a 4-byte Private Enterprise Number in the section's byte order. */
 const CUSTOM_OPTIONS = new Set([2988, 2989, 19372, 19373]);
 
@@ -389,8 +391,11 @@ class PcapngWriterImpl implements PcapngWriter {
       const bo = pkt.blockOffset ?? 0;
       const blockLe = o.iface.littleEndian;
       const extra = comments && comments.length > 0 ? extraComments(src, bo, blockLen, blockLe, comments) : NO_EXTRA;
-      if (extra === NO_EXTRA && blockLe === this.le && this.blockFits(pkt, src, bo, from, caplen, o)) {
-        this.copyVerbatim(src, bo, blockLen, pkt.fromInput === true);
+      // An edited packet's epb_hash options no longer describe its bytes (pcapng-hash.ts).
+      const hashes = pkt.modified === true ? hashKinds(src, optionsStart(src, bo, blockLen, blockLe), bo + blockLen - 4, blockLe) : 0;
+      if (extra === NO_EXTRA && (hashes & 2) === 0 && blockLe === this.le && this.blockFits(pkt, src, bo, from, caplen, o)) {
+        if (hashes === 0) this.copyVerbatim(src, bo, blockLen, pkt.fromInput === true);
+        else this.copyRehashed(src, bo, blockLen, from - bo, caplen);
       } else {
         this.encodeEpb(pkt, o, src, from, caplen, bo, blockLen, blockLe, extra === NO_EXTRA ? null : extra);
       }
@@ -398,6 +403,15 @@ class PcapngWriterImpl implements PcapngWriter {
       this.encodeEpb(pkt, o, src, from, caplen, 0, 0, true, comments && comments.length > 0 ? { replace: true, add: comments } : null);
     }
     this.count++;
+  }
+
+  /** The packet's block as it is, its recomputable epb_hash options recomputed over its bytes. */
+  private copyRehashed(src: Buffer, bo: number, blockLen: number, dataAt: number, caplen: number): void {
+    const off = this.reserveBlock(blockLen);
+    const buf = this.sink.buf;
+    src.copy(buf, off, bo, bo + blockLen);
+    recomputeHashes(buf, optionsStart(buf, off, blockLen, this.le), off + blockLen - 4, this.le, buf, off + dataAt, caplen);
+    this.sink.commit(blockLen);
   }
 
   /** The packet's input block says exactly what an EPB of this packet here would (so it can be copied). */
@@ -438,16 +452,22 @@ class PcapngWriterImpl implements PcapngWriter {
     // The input block's options region, if it has one.
     let optStart = 0;
     let optEnd = 0;
+    // An obsolete Packet Block's Drops Count header field (0xFFFF: not known) becomes epb_dropcount.
+    let pbDrops = -1;
     if (blockLen > 0) {
       const type = u32(src, bo, blockLe);
       if ((type === BlockType.EPB || type === BlockType.PB) && blockLen >= 32) {
         optStart = bo + EPB_HEADER + pad4(u32(src, bo + 20, blockLe));
         optEnd = bo + blockLen - 4;
         if (optStart > optEnd) optStart = optEnd;
+        if (type === BlockType.PB) {
+          const drops = u16(src, bo + 10, blockLe);
+          if (drops !== 0xffff) pbDrops = drops;
+        }
       }
     }
     const flags = pkt.epbFlags ?? 0;
-    let optMax = optEnd - optStart + (flags !== 0 ? 8 : 0) + 4;
+    let optMax = optEnd - optStart + (flags !== 0 ? 8 : 0) + (pbDrops >= 0 ? 12 : 0) + 4;
     if (extra) for (const c of extra.add) optMax += 4 + pad4(Math.min(MAX_OPTION_BYTES, Buffer.byteLength(c, 'utf8')));
     const dataEnd = EPB_HEADER + pad4(caplen);
     const off = this.reserveBlock(dataEnd + optMax + 4);
@@ -471,12 +491,15 @@ class PcapngWriterImpl implements PcapngWriter {
       const code = u16(src, q, blockLe);
       const olen = u16(src, q + 2, blockLe);
       if (code === OptionCode.END || q + 4 + olen > optEnd) break;
-      if (!(code === OptionCode.COMMENT && extra?.replace === true)) {
+      const rehash = code === EPB_HASH && pkt.modified === true;
+      if (!(code === OptionCode.COMMENT && extra?.replace === true) && !(rehash && !hashRecomputable(src, q + 4, olen))) {
         if (code === OptionCode.EPB_FLAGS) hasFlags = true;
+        if (code === EPB_DROPCOUNT) pbDrops = -1;
         dv.setUint16(p, code, le);
         dv.setUint16(p + 2, olen, le);
         src.copy(buf, p + 4, q + 4, q + 4 + olen);
         if (blockLe !== le) swapValue(code, buf.subarray(p + 4, p + 4 + olen), EPB_INTEGER_OPTIONS);
+        if (rehash) recomputeHash(buf, p + 4, olen, buf, off + EPB_HEADER, caplen);
         buf.fill(0, p + 4 + olen, p + 4 + pad4(olen));
         p += 4 + pad4(olen);
       }
@@ -491,6 +514,12 @@ class PcapngWriterImpl implements PcapngWriter {
         buf.fill(0, p + 4 + n, p + 4 + pad4(n));
         p += 4 + pad4(n);
       }
+    }
+    if (pbDrops >= 0) {
+      dv.setUint16(p, EPB_DROPCOUNT, le);
+      dv.setUint16(p + 2, 8, le);
+      dv.setBigUint64(p + 4, BigInt(pbDrops), le);
+      p += 12;
     }
     if (flags !== 0 && !hasFlags) {
       dv.setUint16(p, OptionCode.EPB_FLAGS, le);
@@ -564,6 +593,14 @@ class PcapngWriterImpl implements PcapngWriter {
       this.sink.close();
     }
   }
+}
+
+/** Where the options of the packet block buf[bo, bo + blockLen) start (its end - 4 when it has none). */
+function optionsStart(buf: Buffer, bo: number, blockLen: number, le: boolean): number {
+  const type = u32(buf, bo, le);
+  const end = bo + blockLen - 4;
+  if ((type !== BlockType.EPB && type !== BlockType.PB) || blockLen < 32) return end;
+  return Math.min(end, bo + EPB_HEADER + pad4(u32(buf, bo + 20, le)));
 }
 
 /** Comments to write beyond the block's own: `add` after them, or instead of them (`replace`). */

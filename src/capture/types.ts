@@ -245,6 +245,12 @@ export interface WritablePacket {
    */
   fromInput?: boolean;
   /**
+   * True when the packet's bytes were edited (the pipeline's entries say so): a pcapng writer then
+   * recomputes or leaves out the block's epb_hash options, which no longer describe the bytes
+   * (pcapng-hash.ts). Absent = unedited.
+   */
+  modified?: boolean;
+  /**
    * pcapng: when blockLength > 0, buffer[blockOffset, blockOffset + blockLength) is the packet block
    * the packet was read from (its section's byte order), with the packet's bytes — possibly edited
    * in place, same length — at [offset, offset + captureLength). A pcapng writer then keeps the
