@@ -53,7 +53,8 @@ const INSPECT_PROTOCOLS = [
   'ipv6', 'lisp', 'm3ua', 'mgcp', 'mmp', 'netbios', 'pptp', 'radius-accounting', 'rsh', 'rtsp', 'scansafe', 'sctp', 'sip', 'skinny',
   'smtp', 'snmp', 'sqlnet', 'stun', 'sunrpc', 'tftp', 'vxlan', 'waas', 'xdmcp',
 ];
-const ACL_KINDS = ['extended', 'standard', 'remark', 'webtype', 'ethertype', 'line', 'advanced'];
+/** After `access-list NAME [line N]`: `permit`/`deny` directly is an extended entry (the keyword is optional). */
+const ACL_KINDS = ['extended', 'standard', 'remark', 'webtype', 'ethertype', 'line', 'advanced', 'permit', 'deny'];
 const CLASS_MAP_MATCHES = ['access-list', 'any', 'default-inspection-traffic', 'dscp', 'flow', 'port', 'precedence', 'rtp', 'tunnel-group'];
 const SET_CONNECTION = ['conn-max', 'embryonic-conn-max', 'per-client-max', 'per-client-embryonic-max', 'random-sequence-number', 'timeout', 'advanced-options', 'decrement-ttl'];
 

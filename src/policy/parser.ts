@@ -646,8 +646,10 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
   if (!kind) c.fail('"extended" or "remark"');
   if (kind.lower === 'remark') return ignore(cfg, c.sl, 'access-list remark');
   if (['standard', 'webtype', 'ethertype'].includes(kind.lower)) return ignore(cfg, c.sl, `${kind.lower} access-list (class-maps use extended ones)`);
-  if (kind.lower !== 'extended' && kind.lower !== 'advanced') c.fail('"extended", "standard" or "remark"', kind);
-  c.next();
+  // `extended` is optional when typed (PIX 7.x / ASA syntax `access-list ID [line N] [extended] {deny | permit}`;
+  // the ASA stores and prints the entry as `extended`): `access-list OUT permit tcp any host X eq smtp`
+  if (kind.lower === 'extended' || kind.lower === 'advanced') c.next();
+  else if (kind.lower !== 'permit' && kind.lower !== 'deny') c.fail('"extended", "permit", "deny", "standard" or "remark"', kind);
   const action = c.keyword('permit', 'deny') as 'permit' | 'deny';
 
   // protocol: name/number, object (service), object-group (service or protocol)
