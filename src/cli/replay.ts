@@ -22,6 +22,7 @@ import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
 import { blockTypeName } from '../capture/pcapng-reader.js';
 import { SyslogFileWriter } from '../output/syslog.js';
 import { VerdictFileWriter } from '../output/verdicts.js';
+import { checkOutputsCreatable, removeOpenedOutputs } from '../output/writable.js';
 import { action } from './errors.js';
 import { endProcessIfInputBlocked, Interrupt, untilEndOrInterrupt } from './interrupt.js';
 import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
@@ -158,14 +159,29 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
   const source: CaptureSource = await openCapture(input);
 
   const outs: Outputs = { packets: null, annotate: null, verdicts: null, syslog: null };
+  // Opening truncates: every output is checked first, so a bad one leaves the others untouched.
+  checkOutputsCreatable([opts.output, opts.annotate, opts.verdicts, opts.syslog]);
+  const opened: string[] = [];
   try {
     // Runs of unmodified records go out straight from the reader's buffers (released below).
-    if (opts.output !== undefined) outs.packets = createWriterLike(source, opts.output, { holdInputRuns: true });
-    if (opts.annotate !== undefined) outs.annotate = createAnnotateWriter(source, opts.annotate, 'smtp-inspect replay');
-    if (opts.verdicts !== undefined) outs.verdicts = new VerdictFileWriter(opts.verdicts);
+    if (opts.output !== undefined) {
+      outs.packets = createWriterLike(source, opts.output, { holdInputRuns: true });
+      opened.push(opts.output);
+    }
+    if (opts.annotate !== undefined) {
+      outs.annotate = createAnnotateWriter(source, opts.annotate, 'smtp-inspect replay');
+      opened.push(opts.annotate);
+    }
+    if (opts.verdicts !== undefined) {
+      outs.verdicts = new VerdictFileWriter(opts.verdicts);
+      opened.push(opts.verdicts);
+    }
     if (opts.syslog !== undefined) outs.syslog = new SyslogFileWriter(opts.syslog, opts.syslogTimestamps === true);
   } catch (err) {
+    // One failed despite the check (a race): the ones opened hold only headers; an empty capture
+    // would look like a replay that forwarded nothing, so they are removed.
     await closeAll(outs);
+    removeOpenedOutputs(opened);
     throw err;
   }
 
