@@ -511,26 +511,34 @@ function measuredAs(under: readonly SessionTranscript[], top: SessionTranscript,
   return '';
 }
 
-/** A replay's verdicts by session key (client|server), in replay order: each finding looks at its own session only. */
-export function verdictsBySession(verdicts: readonly VerdictRecord[]): Map<string, VerdictRecord[]> {
-  const m = new Map<string, VerdictRecord[]>();
+/** What fix verification needs of a verdict in a replay with a fix: an inspection hit's category and action. */
+export interface Hit {
+  category: Category;
+  action: string;
+}
+
+/**
+ * A replay's inspection hits (the firewall's own drops left out: a fix does not lift them) by
+ * session key (client|server), in replay order: each finding looks at its own session only, and a
+ * trial keeps two fields per hit instead of the whole record until every finding is verified.
+ */
+export function hitsBySession(verdicts: readonly VerdictRecord[]): Map<string, Hit[]> {
+  const m = new Map<string, Hit[]>();
   for (const v of verdicts) {
+    if (!isInspectionFinding(v) || isFirewallDrop(v)) continue;
     const k = sessionKey(v.client, v.server);
+    const hit = { category: categorize(v.rule, v.detail), action: v.action };
     const list = m.get(k);
-    if (list) list.push(v);
-    else m.set(k, [v]);
+    if (list) list.push(hit);
+    else m.set(k, [hit]);
   }
   return m;
 }
 
-/** Does finding f still happen in its session's verdicts of a replay with the fix? */
-function stillHappens(f: Finding, kind: FixKind, sessionVerdicts: readonly VerdictRecord[]): boolean {
-  for (const v of sessionVerdicts) {
-    if (!isInspectionFinding(v) || isFirewallDrop(v)) continue;
-    if (kind === 'exempt-gateway') return true; // any inspection left on the session
-    if (categorize(v.rule, v.detail) === f.category && (v.action === f.action || isBreakingAction(v.action))) return true;
-  }
-  return false;
+/** Does finding f still happen in its session's hits of a replay with the fix? */
+function stillHappens(f: Finding, kind: FixKind, hits: readonly Hit[]): boolean {
+  if (kind === 'exempt-gateway') return hits.length > 0; // any inspection left on the session
+  return hits.some((v) => v.category === f.category && (v.action === f.action || isBreakingAction(v.action)));
 }
 
 export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
@@ -572,18 +580,18 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   });
 
   // Fixes: try each finding's candidates in order until one verifies; share identical proposals.
-  interface Trial { p: FixProposal; verdicts: Map<string, VerdictRecord[]> | null; failures: string[]; passes: number }
+  interface Trial { p: FixProposal; hits: Map<string, Hit[]> | null; failures: string[]; passes: number }
   const proposals = new Map<string, Trial>();
   let nextId = 1;
   const verify = async (c: Candidate): Promise<Trial> => {
     let entry = proposals.get(c.key);
     if (entry) return entry;
     const p: FixProposal = { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: '' };
-    entry = { p, verdicts: null, failures: [], passes: 0 };
+    entry = { p, hits: null, failures: [], passes: 0 };
     proposals.set(c.key, entry);
     try {
       const fixed = inp.compile(`${inp.policyText.replace(/\s*$/, '')}\n${c.config.join('\n')}\n`, `${inp.policy.source} + proposed fix`);
-      entry.verdicts = verdictsBySession((await inp.replay(fixed)).verdicts);
+      entry.hits = hitsBySession((await inp.replay(fixed)).verdicts);
     } catch (err) {
       p.verified = false;
       p.verification = `the fixed policy could not be compiled or replayed: ${err instanceof Error ? err.message : String(err)}`;
@@ -607,7 +615,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
         const c = fragmentFix(f, byKey.get(key) ?? [], DIAGNOSE_INTERFACES, largestFragmentSet(s.transcript));
         let e = proposals.get(c.key);
         if (!e) {
-          e = { p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: c.verification }, verdicts: null, failures: [], passes: 0 };
+          e = { p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: c.verification }, hits: null, failures: [], passes: 0 };
           proposals.set(c.key, e);
         }
         f.fix = e.p;
@@ -623,7 +631,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
           e = {
             p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null,
               verification: "the capture already carries a firewall's changes, so replaying cannot show the original traffic: apply the exemption on the firewall in the path" },
-            verdicts: null, failures: [], passes: 0,
+            hits: null, failures: [], passes: 0,
           };
           proposals.set(c.key, e);
         }
@@ -636,8 +644,8 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
         if (!c) continue;
         const e = await verify(c);
         chosen ??= e.p;
-        if (!e.verdicts) continue;
-        if (stillHappens(f, kind, e.verdicts.get(key) ?? [])) {
+        if (!e.hits) continue;
+        if (stillHappens(f, kind, e.hits.get(key) ?? [])) {
           e.failures.push(`"${f.rule}" still hits session ${s.id} at packet ${f.packet}`);
           continue;
         }
@@ -649,7 +657,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     }
   }
   for (const e of proposals.values()) {
-    if (!e.verdicts) continue;
+    if (!e.hits) continue;
     e.p.verified = e.failures.length === 0;
     e.p.verification = e.failures.length === 0
       ? `replayed with the fix: the finding${e.passes > 1 ? 's are' : ' is'} gone`
@@ -664,8 +672,8 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     const c = someFinding ? candidateFor('exempt-gateway', someFinding, affected[0] as SessionTranscript, affected, inp.policy, inp.policyText, inp.compile, false, {}, [affected[0] as SessionTranscript], exemptMemo) : null;
     if (c && anyEmulated) {
       const e = await verify(c);
-      if (e.verdicts) {
-        const left = affected.filter((t) => e.verdicts?.get(sessionKey(t.client, t.server))?.some((v) => isInspectionFinding(v) && !isFirewallDrop(v)));
+      if (e.hits) {
+        const left = affected.filter((t) => (e.hits?.get(sessionKey(t.client, t.server))?.length ?? 0) > 0);
         e.p.verified = left.length === 0;
         e.p.verification = left.length === 0
           ? `replayed with the fix: inspection no longer touches the ${affected.length} affected session${affected.length > 1 ? 's' : ''}`

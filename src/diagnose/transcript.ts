@@ -75,7 +75,8 @@ export interface TranscriptEntry {
   lineCount: number;
   /**
    * Replies: per kept line (as in `text`), the packets that carried its first and its last byte, so
-   * evidence can point at the packet of the line itself when a reply spans several packets.
+   * evidence can point at the packet of the line itself when a reply spans several packets. Absent
+   * when every line is [packet, endPacket] (the usual reply in one segment): kept small per session.
    */
   linePackets?: Array<[number, number]>;
   message?: MessageSummary;
@@ -207,6 +208,13 @@ class SessionState {
 }
 
 export function printable(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  // the usual line is all printable ASCII: one flat string (a += loop leaves a chain of pieces per byte)
+  let plain = true;
+  for (let i = start; i < end && plain; i++) {
+    const b = bytes[i] ?? 0;
+    plain = b >= 0x20 && b < 0x7f;
+  }
+  if (plain) return Buffer.from(bytes.buffer, bytes.byteOffset + start, Math.max(0, end - start)).toString('latin1');
   let s = '';
   for (let i = start; i < end; i++) {
     const b = bytes[i] ?? 0;
@@ -217,12 +225,31 @@ export function printable(bytes: Uint8Array, start = 0, end = bytes.length): str
 
 const FILENAME_RE = /(?:^|[;\s])(?:file)?name\*?=\s*("([^"]*)"?|[^;\s]*)/i;
 
+/** Distinct texts a recorder shares; past this, texts are kept as they come (bounded whatever the capture). */
+const INTERN_MAX = 16384;
+
+/**
+ * One copy per distinct text: thousands of sessions repeat the same verbs, reply lines and EHLO
+ * replies ("250", "250 2.1.5 Ok"), and a transcript would otherwise keep each one per entry.
+ */
+class Interner {
+  private readonly texts = new Map<string, string>();
+
+  get(s: string): string {
+    const known = this.texts.get(s);
+    if (known !== undefined) return known;
+    if (this.texts.size < INTERN_MAX) this.texts.set(s, s);
+    return s;
+  }
+}
+
 /**
  * Records transcripts for every connection it is told about. Use it as (part of) a StreamListener.
  */
 export class TranscriptRecorder implements StreamListener {
   private readonly live = new Map<number, SessionState>();
   readonly sessions: SessionTranscript[] = [];
+  private readonly intern = new Interner();
 
   /** `opt`: the engine options diagnose replays with (the reply-boundary, end-of-data and bdat-chunk ones are read). */
   constructor(private readonly opt: TranscriptOptions = defaultEngineOptions()) {}
@@ -286,6 +313,7 @@ export class TranscriptRecorder implements StreamListener {
     this.flushReply(s);
     s.t.closeReason = reason;
     this.live.delete(conn.id);
+    messageTexts(s.t);
   }
 
   /** Closes connections still open (end of capture). */
@@ -293,6 +321,7 @@ export class TranscriptRecorder implements StreamListener {
     for (const s of this.live.values()) {
       this.flushReply(s);
       if (s.t.closeReason === null) s.t.closeReason = 'end-of-capture';
+      messageTexts(s.t);
     }
     this.live.clear();
     return this.sessions;
@@ -340,7 +369,7 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private line(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
-    const text = printable(ls.buf, 0, ls.kept);
+    const text = this.intern.get(printable(ls.buf, 0, ls.kept));
     if (dir === 1) {
       this.replyLine(s, ls, text, packet);
       return;
@@ -355,7 +384,7 @@ export class TranscriptRecorder implements StreamListener {
       return;
     }
     const sp = text.indexOf(' ');
-    const verb = (sp < 0 ? text : text.slice(0, sp)).toUpperCase();
+    const verb = this.intern.get((sp < 0 ? text : text.slice(0, sp)).toUpperCase());
     s.lastCommandVerb = verb;
     s.lastReplyCode = '';
     s.push(entry(0, 'command', ls, packet, verb, text));
@@ -380,7 +409,7 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private replyLine(s: SessionState, ls: LineState, text: string, packet: number): void {
-    const code = text.slice(0, 3);
+    const code = this.intern.get(text.slice(0, 3));
     const more = text.charAt(3) === '-';
     const num = replyCodeAt(ls.buf.subarray(0, ls.kept), 0);
     // a 3-byte line ("334" CR LF) ends right after its code: the engine sees CR or LF there
@@ -412,6 +441,9 @@ export class TranscriptRecorder implements StreamListener {
     const r = s.reply;
     if (!r) return;
     s.reply = null;
+    if (r.lineCount > 1) r.text = this.intern.get(r.text); // joined lines: one flat, shared copy
+    // per-line packets say more than [packet, endPacket] only when the reply's lines came apart
+    if (r.linePackets?.every(([first, last]) => first === r.packet && last === r.endPacket)) delete r.linePackets;
     s.pushReply(r);
     s.lastReplyCode = r.verb;
     const offered = s.replyChunking;
@@ -452,7 +484,6 @@ export class TranscriptRecorder implements StreamListener {
     if (text === '.' && ls.length === 1 && lineStart) {
       if (this.opt.endOfData === 'lf' || (prevCrlf && ls.endedCrlf)) {
         sum.complete = true;
-        m.text = messageText(sum);
         s.clientMode = 'command';
         s.message = null;
         return;
@@ -461,8 +492,8 @@ export class TranscriptRecorder implements StreamListener {
       // empty line to the engine, so it ends the header section
       s.inHeaders = false;
     }
+    // its text (messageText) is written once the session ends: the summary is final then
     this.account(sum, ls.length, text, packet, s);
-    m.text = messageText(sum);
   }
 
   private account(sum: MessageSummary, length: number, text: string, packet: number, s: SessionState): void {
@@ -538,6 +569,11 @@ function emptyMessage(): MessageSummary {
     lines: 0, bytes: 0, maxHeaderLine: 0, maxHeaderLinePacket: 0, maxHeaderField: 0, maxBodyLine: 0, maxBodyLinePacket: 0,
     maxFilename: 0, maxFilenamePacket: 0, complete: false,
   };
+}
+
+/** A message entry's text says its summary: written when the session ends, not once per line. */
+function messageTexts(t: SessionTranscript): void {
+  for (const e of t.entries) if (e.kind === 'message' && e.message) e.text = messageText(e.message);
 }
 
 function messageText(m: MessageSummary): string {
