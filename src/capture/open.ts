@@ -295,6 +295,7 @@ class Source implements CaptureSource {
       truncatedRecords: parser.truncatedRecords,
       skippedBlocks: parser.skippedBlocks ?? 0,
       skippedBlockBytes: parser.skippedBlockBytes ?? 0,
+      otherFrames: parser.otherFrames ?? 0,
     };
   }
 

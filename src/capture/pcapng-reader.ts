@@ -24,6 +24,8 @@ export const BlockType = {
   ISB: 0x00000005,
   EPB: 0x00000006,
   DSB: 0x0000000a,
+  /** systemd Journal Export Block: one journal entry (Wireshark shows it as a frame). */
+  SJE: 0x00000009,
   /** Custom blocks (copiable / not to be copied by editors). */
   CB_COPY: 0x00000bad,
   CB_NOCOPY: 0x40000bad,
@@ -31,12 +33,18 @@ export const BlockType = {
 
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
+/** Blocks carrying no packet that Wireshark shows as frames (numbered with the packets). */
+export function isFrameBlock(type: number): boolean {
+  return type === BlockType.CB_COPY || type === BlockType.CB_NOCOPY || type === BlockType.SJE;
+}
+
 const BLOCK_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [BlockType.SHB, 'Section Header Block'],
   [BlockType.IDB, 'Interface Description Block'],
   [BlockType.NRB, 'Name Resolution Block'],
   [BlockType.ISB, 'Interface Statistics Block'],
   [BlockType.DSB, 'Decryption Secrets Block'],
+  [BlockType.SJE, 'systemd Journal Export Block'],
   [BlockType.CB_COPY, 'Custom Block'],
   [BlockType.CB_NOCOPY, 'Custom Block'],
 ]);
@@ -93,6 +101,12 @@ export class PcapngBlockParser implements RecordParser {
   /** Blocks passed over without being buffered (larger than MAX_OTHER_BLOCK_BYTES), and their bytes. */
   skippedBlocks = 0;
   skippedBlockBytes = 0;
+  /**
+   * Blocks without a packet that Wireshark nevertheless reads as frames (wiretap returns them as
+   * records: custom blocks, systemd journal entries) and numbers with the packets. Packet numbers
+   * count them, so packet N is frame N in Wireshark/tshark, as the verdicts promise.
+   */
+  otherFrames = 0;
   private skip: Skip | null = null;
   /** Every interface seen so far, indexed by CaptureInterface.index (shared with the source). */
   readonly interfaces: CaptureInterface[];
@@ -203,6 +217,7 @@ export class PcapngBlockParser implements RecordParser {
           break;
         default:
           // NRB, ISB, DSB, custom and unknown blocks carry no packets
+          if (isFrameBlock(type)) this.otherFrames++;
           if (sink.onBlock) this.deliverBlock(buf, pos, len, type, base, null, sink);
           break;
       }
@@ -237,6 +252,7 @@ export class PcapngBlockParser implements RecordParser {
     const trailer = dv.getUint32(pos, b.littleEndian);
     if (trailer !== b.length) throw this.corrupt(`trailing block length ${trailer} differs from the leading ${b.length}`, base + pos);
     this.skip = null;
+    if (isFrameBlock(b.type)) this.otherFrames++;
     this.skippedBlocks++;
     this.skippedBlockBytes += b.length;
     sink.onSkippedBlock?.(b);
@@ -444,7 +460,7 @@ export class PcapngBlockParser implements RecordParser {
     caplen: number,
     origlen: number,
   ): void {
-    rec.packetNumber = ++this.packets;
+    rec.packetNumber = ++this.packets + this.otherFrames;
     rec.fileOffset = base + pos;
     rec.interfaceIndex = si.iface.index;
     rec.linkType = si.iface.linkType;

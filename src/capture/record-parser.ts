@@ -44,6 +44,8 @@ export interface RecordParser {
   /** Units passed over whole so far, and their bytes (pcapng). */
   skippedBlocks?: number;
   skippedBlockBytes?: number;
+  /** Non-packet units Wireshark numbers as frames (ReadStats.otherFrames). */
+  otherFrames?: number;
   /**
    * Consumes every whole record/block in buf[start, end), where buf[0] sits at input offset
    * `base`, and returns the offset of the first byte not consumed. Throws CaptureError on a

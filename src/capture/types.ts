@@ -174,6 +174,12 @@ export interface ReadStats {
   /** pcapng blocks passed over unbuffered (see SkippedBlock) and their bytes; absent means 0. */
   skippedBlocks?: number;
   skippedBlockBytes?: number;
+  /**
+   * pcapng blocks that Wireshark shows as frames of their own although they carry no packet
+   * (custom blocks 0xBAD/0x40000BAD, systemd journal export blocks); absent means 0. Packet
+   * numbers count them too, so a packet's number is its frame number in Wireshark and tshark.
+   */
+  otherFrames?: number;
 }
 
 export interface CaptureSource {

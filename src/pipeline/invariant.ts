@@ -122,12 +122,13 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
     // Pass 1: checksum state of every input packet.
     let status = new Uint8Array(1 << 16);
     const pkt = new DecodedPacket();
-    let inCount = 0;
+    // Input packet numbers in order: a pcapng's custom blocks are numbered too (Wireshark frames), so they may skip.
+    const inNumbers: number[] = [];
     if (v !== null) {
       const inSrc = await openCapture(x.input);
       try {
         await inSrc.run((rec) => {
-          inCount = rec.packetNumber;
+          inNumbers.push(rec.packetNumber);
           if (rec.packetNumber >= status.length) {
             const bigger = new Uint8Array(status.length * 2);
             bigger.set(status);
@@ -143,27 +144,32 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
     // Pass 2: OUT, paired with the input using the drop/synthesise records.
     const outSrc = await openCapture(x.out);
     let outCount = 0;
-    let inNo = 1;
+    let outFrames = 0;
+    let inIdx = 0;
+    const last = inNumbers.length > 0 ? inNumbers[inNumbers.length - 1]! : 0;
+    // Past the input's last packet read (a damaged input), numbers go on one by one.
+    const numberAt = (i: number): number => inNumbers[i] ?? last + 1 + i - inNumbers.length;
     let broken = 0;
     let badSynth = 0;
     const synthQ = v ? [...v.synth.entries()].sort((a, b) => a[0] - b[0]) : [];
     try {
-      await outSrc.run((rec) => {
+      const outStats = await outSrc.run((rec) => {
         outCount++;
         const d = decodePacket(rec.linkType, rec.data, pkt);
         if (v) {
-          while (v.dropped.has(inNo)) inNo++;
+          while (v.dropped.has(numberAt(inIdx))) inIdx++;
           const head = synthQ[0];
-          if (head && head[0] < inNo) {
+          if (head && head[0] < numberAt(inIdx)) {
             if (tcpChecksumOk(d) !== true) badSynth++;
             head[1]--;
             if (head[1] === 0) synthQ.shift();
             return;
           }
         }
-        if (v && status[inNo] === CK_VALID && tcpChecksumOk(d) === false) broken++;
-        inNo++;
+        if (v && status[numberAt(inIdx)] === CK_VALID && tcpChecksumOk(d) === false) broken++;
+        inIdx++;
       });
+      outFrames = outCount + (outStats.otherFrames ?? 0);
       checks.push(`OUT reads back: ${outCount} packet(s)`);
     } catch (err) {
       problems.push(`OUT does not read back: ${err instanceof Error ? err.message : String(err)}`);
@@ -173,16 +179,16 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
       if (broken === 0) checks.push('paired with the input: no valid TCP checksum is invalid in OUT');
       else problems.push(`${broken} packet(s) valid in the input have an invalid TCP checksum in OUT`);
       if (badSynth > 0) problems.push(`${badSynth} synthesised packet(s) have an invalid TCP checksum`);
-      if (inCount > 0 && inNo - 1 + v.dropped.size < inCount) {
+      if (inNumbers.length > 0 && inIdx + v.dropped.size < inNumbers.length) {
         // Every input packet must have been paired or dropped.
-        problems.push(`only ${inNo - 1} input packet(s) paired with OUT; ${inCount} read, ${v.dropped.size} dropped`);
+        problems.push(`only ${inIdx} input packet(s) paired with OUT; ${inNumbers.length} read, ${v.dropped.size} dropped`);
       }
     }
     if (x.useTshark !== false) {
       const t = await tsharkCount(x.out);
       if (t.count < 0) checks.push('tshark not installed: tshark read-back skipped');
-      else if (t.ok && t.count === outCount) checks.push(`tshark reads OUT: ${t.count} packet(s)`);
-      else problems.push(`tshark on OUT: ${t.count} packet(s) (expected ${outCount}) ${t.error}`.trim());
+      else if (t.ok && t.count === outFrames) checks.push(`tshark reads OUT: ${t.count} ${outFrames === outCount ? 'packet(s)' : `frame(s) (${outCount} packet(s) and ${outFrames - outCount} custom/journal block(s))`}`);
+      else problems.push(`tshark on OUT: ${t.count} frame(s) (expected ${outFrames}) ${t.error}`.trim());
     }
   }
   return { ok: problems.length === 0, checks, problems };
