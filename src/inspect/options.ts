@@ -38,6 +38,12 @@ export interface EngineOptions {
    */
   bdatChunk: 'offered' | 'opaque' | 'commands';
   /**
+   * The binary blob an X'd `XEXCH50 <size> <n>` announces, when the server answered it 354 anyway
+   * (Exchange): 'skipped': the next <size> client bytes pass uninspected; 'commands': judged as
+   * command lines (literal: the ASA does not know XEXCH50).
+   */
+  xexch50Blob: 'skipped' | 'commands';
+  /**
    * What ends a message after 354: 'crlf': only CR LF . CR LF (RFC 5321 4.1.1.4, the exact
    * sequence PIX Mailguard looked for); 'lf': a '.' line ended by any line end (bare LF too).
    */
@@ -172,6 +178,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'bdat-chunk', key: 'bdatChunk', values: ['offered', 'opaque', 'commands'], default: 'offered',
     help: "bytes of a BDAT chunk (after the X'd BDAT line): offered: skipped uninspected unless the server did not offer CHUNKING (its last EHLO reply lacked it, the session used HELO, or no EHLO reply came before), then judged as command lines, as that server reads them; opaque: always skipped; commands: always judged as command lines",
     evidence: 'D: CHUNKING unsupported (the ASA X\'s BDAT and does not know chunks); RFC 3030 2: a server that did not offer CHUNKING rejects BDAT and reads the chunk as commands; chunk handling undocumented (I; MANIFEST 06)',
+  },
+  {
+    name: 'xexch50-blob', key: 'xexch50Blob', values: ['skipped', 'commands'], default: 'skipped',
+    help: "bytes of the binary blob an X'd `XEXCH50 <size> <n>` announces when the server answered it 354 (Exchange's 'Send binary data'): skipped: the next <size> client bytes pass uninspected (one note); commands: judged as command lines (a blob is binary: X'd, and a run of 513 bytes without LF trips `cmd line length gt 512`)",
+    evidence: "D: XEXCH50 and private extensions are unsupported (ASA-ESMTP.md 1.1), so through the ASA the server gets X's, answers 5xx and the client sends no blob; the 354 and the blob in a capture are a path the ASA does not allow (I); framing as Snort 3's smtp inspector reads it (XEXCH50's first argument is the blob size, like BDAT's)",
   },
   {
     name: 'end-of-data', key: 'endOfData', values: ['crlf', 'lf'], default: 'crlf',

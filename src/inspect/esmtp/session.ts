@@ -66,7 +66,7 @@ const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
 type ModeT = (typeof Mode)[keyof typeof Mode];
 
 /** Commands awaiting a server reply (pipelining queue entries). */
-const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13, QUIT: 14, VRFY: 15 } as const;
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13, QUIT: 14, VRFY: 15, XEXCH50: 16 } as const;
 type PendT = (typeof Pend)[keyof typeof Pend];
 
 const bit = (k: PendT): number => 1 << k;
@@ -113,6 +113,9 @@ const LINE_HEAD = 80;
 const MAX_BOUNDARIES = 8;
 const MAX_KEYWORD = 32;
 const LF_DOT = Buffer.from('\n.', 'latin1');
+const STARTTLS_WORD = 'STARTTLS';
+/** Exchange's binary-blob command (not an ASA verb: X'd like any private extension). */
+const XEXCH50_WORD = 'XEXCH50';
 const LF_DASH = Buffer.from('\n-', 'latin1');
 
 
@@ -503,6 +506,8 @@ class EsmtpSession implements InspectorSession {
   private greetingDone = false;
   /** One x-divergence note per connection (a success reply to a command the ASA X'd). */
   private xedAcceptedNoted = false;
+  /** Blob size of the last X'd XEXCH50 line (-1: none or unreadable). */
+  private xexch50Size = -1;
   private inReply = false;
   private replyKind: PendT = Pend.GREETING;
   private replyLine = 0;
@@ -1135,7 +1140,14 @@ class EsmtpSession implements InspectorSession {
     }
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
-    else if (disp === Disp.X) pend = this.xLineIsStarttls() ? Pend.XSTARTTLS : Pend.XED;
+    else if (disp === Disp.X) {
+      if (this.xLineVerbIs(STARTTLS_WORD)) pend = Pend.XSTARTTLS;
+      else if (this.xLineVerbIs(XEXCH50_WORD)) {
+        // Exchange's XEXCH50 <blob size> <n>: the size of the blob a 354 would call for
+        pend = Pend.XEXCH50;
+        this.xexch50Size = this.xLineNumberAfter(XEXCH50_WORD.length);
+      } else pend = Pend.XED;
+    }
     else if (disp === Disp.PASS) {
       switch (this.verb) {
         case Verb.EHLO: pend = Pend.EHLO; break;
@@ -1179,20 +1191,34 @@ class EsmtpSession implements InspectorSession {
     }
   }
 
-  /** Was the X'd line a STARTTLS (judged whole, or X'd as a fragment of one)? */
-  private xLineIsStarttls(): boolean {
-    if (this.verb === Verb.STARTTLS) return true;
+  /** Byte k of the X'd line as sent: the token bytes seen before the decision, then the original bytes after it; CR past the end. */
+  private xLineByte(k: number): number {
+    return k < this.tokLen ? this.tok[k]! : k - this.tokLen < this.argLen ? this.arg[k - this.tokLen]! : CR;
+  }
+
+  /** Was the X'd line the verb `word` (upper case; judged whole, or X'd as a fragment of it)? */
+  private xLineVerbIs(word: string): boolean {
+    if (word === STARTTLS_WORD && this.verb === Verb.STARTTLS) return true;
     if (this.verb !== -1) return false;
-    // fragment: the token bytes seen before the decision, then the original bytes after it
-    const word = 'STARTTLS';
-    const total = this.tokLen + this.argLen;
-    if (total < 8) return false;
-    for (let k = 0; k < 9; k++) {
-      const b = k < this.tokLen ? this.tok[k]! : k - this.tokLen < this.argLen ? this.arg[k - this.tokLen]! : CR;
-      if (k === 8) return b === SP || b === TAB || b === CR;
+    const len = word.length;
+    if (this.tokLen + this.argLen < len) return false;
+    for (let k = 0; k < len; k++) {
+      const b = this.xLineByte(k);
       if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== word.charCodeAt(k)) return false;
     }
-    return false;
+    const after = this.xLineByte(len);
+    return after === SP || after === TAB || after === CR;
+  }
+
+  /** The decimal number after the first `from` bytes of the X'd line (blanks skipped), or -1. */
+  private xLineNumberAfter(from: number): number {
+    const total = this.tokLen + this.argLen;
+    let k = from;
+    while (k < total && (this.xLineByte(k) === SP || this.xLineByte(k) === TAB)) k++;
+    let n = 0;
+    let digits = 0;
+    for (let b = this.xLineByte(k); k < total && b >= 0x30 && b <= 0x39 && digits < 12; b = this.xLineByte(++k)) n = n * 10 + (b - 0x30), digits++;
+    return digits > 0 ? n : -1;
   }
 
   /**
@@ -2226,7 +2252,7 @@ class EsmtpSession implements InspectorSession {
     // after a gap the capture, not the server, lost the command a reply answers: not a transition
     if (this.opt.unexpectedTransition === 'log' && kind !== Pend.GREETING && !resync && !this.byCode && !this.cDesync && !this.dDesync) {
       if (this.qLen === 0) this.unexpectedTransition(o, `server reply ${code} while no command awaited a reply`);
-      else if (code === 354 && kind !== Pend.DATA) this.unexpectedTransition(o, 'server reply 354 (start mail input) to a command other than DATA: ignored, the state stays command');
+      else if (code === 354 && kind !== Pend.DATA && kind !== Pend.XEXCH50) this.unexpectedTransition(o, 'server reply 354 (start mail input) to a command other than DATA: ignored, the state stays command');
     }
     if (kind === Pend.GREETING && !resync) {
       this.greetingDone = true;
@@ -2303,17 +2329,12 @@ class EsmtpSession implements InspectorSession {
           this.state = 'diverged';
         }
         break;
+      case Pend.XEXCH50:
+        this.xedAccepted(code, o);
+        if (code === 354) this.skipXexch50Blob(o);
+        break;
       case Pend.XED:
-        // The server received X's through the ASA and would reject them; a success reply here
-        // (a Telnet-typed EHLO answered 250 with its keywords, say) is a path the ASA does not
-        // allow. Said once per connection; inspection goes on.
-        if (code >= 200 && code <= 399 && !this.xedAcceptedNoted && !this.pairGuessed) {
-          this.xedAcceptedNoted = true;
-          this.sink.verdict({
-            dir: 1, offset: o, rule: 'x-divergence', action: 'note', syslog: [],
-            detail: `server answered ${code} to a command the ASA X'd: through the ASA the server gets X's and answers 5xx, so this reply (and what depends on it, e.g. EHLO keywords it offers) is not what the client would see`,
-          });
-        }
+        this.xedAccepted(code, o);
         break;
       case Pend.RCPT:
         if (code >= 500 && code <= 599 || (code >= 400 && code <= 499 && this.opt.invalidRecipientReplies === '4xx-5xx')) {
@@ -2331,6 +2352,38 @@ class EsmtpSession implements InspectorSession {
         break;
     }
     if (this.state === 'inspecting') this.episodeCheck(`resynchronised at the server's ${code} reply`, false, 1, o);
+  }
+
+  /**
+   * The server received X's through the ASA and would reject them; a success reply here (a
+   * Telnet-typed EHLO answered 250 with its keywords, say) is a path the ASA does not allow. Said
+   * once per connection; inspection goes on.
+   */
+  private xedAccepted(code: number, o: number): void {
+    if (code < 200 || code > 399 || this.xedAcceptedNoted || this.pairGuessed) return;
+    this.xedAcceptedNoted = true;
+    this.sink.verdict({
+      dir: 1, offset: o, rule: 'x-divergence', action: 'note', syslog: [],
+      detail: `server answered ${code} to a command the ASA X'd: through the ASA the server gets X's and answers 5xx, so this reply (and what depends on it, e.g. EHLO keywords it offers) is not what the client would see`,
+    });
+  }
+
+  /**
+   * A 354 to an X'd XEXCH50 (Exchange: "354 Send binary data"): the client's next bytes are the
+   * binary blob the command announced, exactly its size, with no line structure (Snort 3's smtp
+   * inspector frames it the same way). Through the ASA the server got X's and no blob is ever
+   * sent, so judging it as command lines would report what cannot happen: X's over binary bytes
+   * and, at 513 bytes without LF, a `cmd line length gt 512` drop. Skipped only when the client
+   * sent nothing after the XEXCH50 line (it waits for the 354, as Exchange does).
+   */
+  private skipXexch50Blob(o: number): void {
+    const size = this.xexch50Size;
+    this.xexch50Size = -1;
+    if (this.opt.xexch50Blob !== 'skipped' || size <= 0 || this.pairGuessed || this.cDesync) return;
+    if (this.mode !== Mode.CMD || this.lineStarted || this.qLen > 0) return;
+    this.mode = Mode.OPAQUE;
+    this.opaqueRemaining = size;
+    this.note(1, o, 'xexch50-blob', `server answered 354 to XEXCH50 (X'd: through the ASA it would answer 5xx and no blob follows): the ${size}-byte blob the command announced passes uninspected (xexch50-blob=skipped)`);
   }
 
   /**
