@@ -215,6 +215,11 @@ export interface ParsedConfig {
   ignored: Array<{ line: number; text: string; reason: string }>;
   /** Found while reading this text (not errors: the policy still compiles). */
   warnings: ParseWarning[];
+  /**
+   * The `ASA Version X.Y(Z)` / `PIX Version` line of a running config, when the text has one.
+   * Before 9.0 an access-list `any` is IPv4 only (read as any4, see pre-release.ts).
+   */
+  release?: { text: string; major: number; minor: number; line: number; anyAsAny4: number };
 }
 
 export function emptyConfig(): ParsedConfig {

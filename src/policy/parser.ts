@@ -12,6 +12,7 @@ import { expandArguments, expandToken, resolvePrefix } from './abbrev.js';
 import { clearCommand } from './clear.js';
 import { Cursor } from './cursor.js';
 import { formatAce } from './format.js';
+import { noteRelease, releaseWarnings } from './pre-release.js';
 import { PAGER_PROMPT, isIndented, lexPolicyText, rest, type SourceLine, type Token } from './lexer.js';
 import {
   emptyConfig,
@@ -306,6 +307,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       reportLost();
       stack = [stack[0] as Mode];
     }
+    if (!isIndented(sl)) noteRelease(cfg, sl);
     let word = commandWord(sl);
     // `exit` leaves one sub-mode, as on the ASA
     if (word === 'exit' && sl.tokens.length === 1) {
@@ -376,6 +378,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     }
   }
   reportLost();
+  cfg.warnings.push(...releaseWarnings(cfg));
   return cfg;
 }
 
@@ -543,6 +546,12 @@ function addrSpec(cfg: ParsedConfig, c: Cursor, allowObjects: boolean): AddrSpec
   switch (t.lower) {
     case 'any':
       c.next();
+      // before ASA 9.0 an access-list was IPv4 only (IPv6 had `ipv6 access-list`): `any` is any4,
+      // as the 9.0 upgrade rewrites it
+      if (cfg.release && cfg.release.major < 9) {
+        cfg.release.anyAsAny4++;
+        return { kind: 'any', v: 4 };
+      }
       return { kind: 'any', v: null };
     case 'any4':
       c.next();
