@@ -713,11 +713,18 @@ export class FlowTable<S = unknown> {
       return;
     }
     // Zero-window probe: one new byte sent although the peer's window is closed; the receiver
-    // drops it, and the sender sends it again once the window opens.
+    // drops it, and the sender sends it again once the window opens. Its byte is kept: if the
+    // window had reopened by the time it arrived (the update still in flight at the capture
+    // point), the receiver took it and the sender goes on after it without sending it again.
     if (len === 1 && missing === 0 && off === next && peer.window === 0 && (flags & (SYN | FIN)) === 0) {
       r.status |= FlowStatus.ZERO_WINDOW_PROBE;
+      h.probeOffset = off;
+      h.probeByte = pkt.data[pkt.payloadOffset]!;
+      h.probePacket = packetNumber;
       return;
     }
+    // The sender went on past its probe's byte: the receiver took it.
+    if (off > next && h.probeOffset === next) this.takeProbe(conn, dir, h);
 
     this.place(conn, dir, h, pkt.data, pkt.payloadOffset, off, len, missing, packetNumber, r);
   }
@@ -929,6 +936,8 @@ export class FlowTable<S = unknown> {
   private onAck(conn: Connection<S>, d: Direction, ack: number, withData: boolean): void {
     const h = conn.half[d];
     if (!h.seqKnown) return;
+    // The receiver acknowledged the byte of a zero-window probe: it took it.
+    if (h.probeOffset === h.nextOffset && seqDiff(ack, h.nextSeq) > 0) this.takeProbe(conn, d, h);
     const rel = seqDiff(ack, h.nextSeq);
     if (rel > MAX_SEQ_DISTANCE || rel < -MAX_SEQ_DISTANCE) return;
     // May include the FIN's own sequence number (ackedOffset > finOffset: the FIN was acknowledged).
@@ -1188,6 +1197,20 @@ export class FlowTable<S = unknown> {
       h.queueSinceSec = this.nowSec;
       h.queueSinceNsec = this.nowNsec;
     }
+  }
+
+  /**
+   * Delivers the byte of the last zero-window probe of direction dir at nextOffset (the receiver
+   * took it: it was acknowledged, or the sender went on after it), then held data behind it.
+   * Without this the byte was a one-byte gap in the middle of a message, and the rest of it went
+   * uninspected. Rare (a probe accepted), so the one-byte copy costs nothing on the hot path.
+   */
+  private takeProbe(conn: Connection<S>, dir: Direction, h: HalfStream): void {
+    h.probeOffset = -1;
+    const b = Buffer.allocUnsafe(1);
+    b[0] = h.probeByte;
+    this.emitData(conn, dir, h, b, h.probePacket);
+    this.drain(conn, dir, h);
   }
 
   /** Delivers held segments that are now contiguous. */

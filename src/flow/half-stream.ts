@@ -84,6 +84,12 @@ export class HalfStream implements HalfStreamStats {
   ackedMissingSinceSec = 0;
   ackedMissingSinceNsec = 0;
 
+  // --- the last zero-window probe's byte, kept until the receiver is seen to have taken it ---
+  /** Stream offset of that byte (-1: none); valid only while it equals nextOffset. */
+  probeOffset = -1;
+  probeByte = 0;
+  probePacket = 0;
+
   // --- delivery to the listener held for the peer (see DeferredEvent) ---
   /** Stream offset up to which the listener has been told (data or gap); below nextOffset while events wait. */
   emittedOffset = 0;
