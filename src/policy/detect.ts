@@ -4,7 +4,7 @@
  * or of `show running-config <section>`). `--policy-mode auto` reads the signs below; a typed
  * excerpt has none of them, and a printout has no command-only line.
  */
-import { cliPrompt, tokenizeLine } from './lexer.js';
+import { asciiBlanks, cliPrompt, tokenizeLine } from './lexer.js';
 
 export const POLICY_MODES = ['auto', 'merge', 'snapshot'] as const;
 export type PolicyMode = (typeof POLICY_MODES)[number];
@@ -58,8 +58,9 @@ export function readSigns(text: string): { full: Sign | null; section: Sign | nu
   let blockWord = '';
   let inDnsPreset = 0;
   const dnsDefaults = new Set<string>();
-  lines.forEach((captured, k) => {
+  lines.forEach((copied, k) => {
     const line = k + 1;
+    const captured = asciiBlanks(copied).text;
     // a pasted session line: what follows a configuration prompt was typed, so it is a command-only
     // line whatever it says (`asa(config)# hostname FW2`); an exec prompt's line is no configuration
     const prompt = cliPrompt(captured);

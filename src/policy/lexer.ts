@@ -96,10 +96,27 @@ export function renderTerminalLine(raw: string): { text: string; pager: boolean 
   return { text: Array.from(buf, (c) => c ?? ' ').join(''), pager };
 }
 
+/**
+ * Unicode blanks a copy from a web page, PDF, word processor or e-mail leaves in a configuration
+ * (Cisco's HTML guides indent their examples with U+00A0): no-break space, the U+2000–U+200A
+ * spaces, narrow no-break, medium mathematical and ideographic space. Read as blanks, one for one
+ * (a column stays a column); otherwise `\u00a0match` is one unknown word and the line is lost.
+ */
+const UNICODE_BLANKS = /[\u00a0\u2000-\u200a\u202f\u205f\u3000]/g;
+
+/** The line with its Unicode blanks as ASCII blanks, and whether it had any. */
+export function asciiBlanks(raw: string): { text: string; changed: boolean } {
+  UNICODE_BLANKS.lastIndex = 0;
+  if (!UNICODE_BLANKS.test(raw)) return { text: raw, changed: false };
+  return { text: raw.replace(UNICODE_BLANKS, ' '), changed: true };
+}
+
 export interface LexResult {
   lines: SourceLine[];
   /** Lines that carried a pager prompt (removed), for the note `policy check` prints. */
   pagerLines: number[];
+  /** Lines whose Unicode blanks (U+00A0 …) were read as blanks, for a note. */
+  unicodeBlankLines: number[];
 }
 
 /**
@@ -114,11 +131,14 @@ export function lexPolicy(text: string, file: string): SourceLine[] {
 export function lexPolicyText(text: string, file: string): LexResult {
   const out: SourceLine[] = [];
   const pagerLines: number[] = [];
+  const unicodeBlankLines: number[] = [];
   const raws = text.includes('\n') ? text.split(/\r?\n/) : text.split('\r');
   raws.forEach((captured, k) => {
     const line = k + 1;
-    const { text: raw, pager } = renderTerminalLine(captured);
-    if (pager) pagerLines.push(line);
+    const rendered = renderTerminalLine(captured);
+    if (rendered.pager) pagerLines.push(line);
+    const { text: raw, changed } = asciiBlanks(rendered.text);
+    if (changed) unicodeBlankLines.push(line);
     for (let c = 0; c < raw.length; c++) {
       const code = raw.charCodeAt(c);
       if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
@@ -136,7 +156,7 @@ export function lexPolicyText(text: string, file: string): LexResult {
       out.push({ line, raw: blanked, tokens: tokenizeLine(blanked, line), prompt: p.kind });
     } else out.push({ line, raw, tokens: tokenizeLine(raw, line) });
   });
-  return { lines: out, pagerLines };
+  return { lines: out, pagerLines, unicodeBlankLines };
 }
 
 /** The raw text from token `t` to the end of the line, trailing blanks trimmed. */

@@ -252,7 +252,7 @@ function inherit(base: ParsedConfig): ParsedConfig {
  */
 export function parseConfig(text: string, file: string, base?: ParsedConfig): ParsedConfig {
   const cfg = base ? inherit(base) : emptyConfig();
-  const { lines, pagerLines } = lexPolicyText(text, file);
+  const { lines, pagerLines, unicodeBlankLines } = lexPolicyText(text, file);
   joinWrappedAces(lines, cfg);
   if (pagerLines.length > 0) {
     const shown = pagerLines.slice(0, 5).join(', ') + (pagerLines.length > 5 ? ', ...' : '');
@@ -260,6 +260,14 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       line: pagerLines[0] as number,
       level: 'note',
       message: `${pagerLines.length} pager prompt(s) "${PAGER_PROMPT}" removed (line ${shown}): the configuration was copied with "pager lines" in effect; "terminal pager 0" before "show running-config" avoids them`,
+    });
+  }
+  if (unicodeBlankLines.length > 0) {
+    const shown = unicodeBlankLines.slice(0, 5).join(', ') + (unicodeBlankLines.length > 5 ? ', ...' : '');
+    cfg.warnings.push({
+      line: unicodeBlankLines[0] as number,
+      level: 'note',
+      message: `${unicodeBlankLines.length} line(s) hold non-breaking or other Unicode spaces (U+00A0 …), read as blanks (line ${shown}): the text was copied from a web page, PDF or e-mail; typed into the ASA CLI as they are, such lines are refused`,
     });
   }
   const prompted = lines.filter((l) => l.prompt !== undefined);
@@ -784,6 +792,15 @@ function regexCommand(cfg: ParsedConfig, c: Cursor): void {
   if (pattern.length > REGEX_LIMITS.patternMax)
     throw c.error('E_POLICY_VALUE', `regular expressions are at most ${REGEX_LIMITS.patternMax} characters (this one has ${pattern.length})`, p);
   checkRegex(c, pattern, p.col);
+  // “…” from a word processor or e-mail: not the ASA's quote metacharacter `"`, so they are literal
+  // characters the address must contain, and the regex silently never matches
+  const curly = /[\u2018\u2019\u201c\u201d]/.exec(pattern);
+  if (curly)
+    cfg.warnings.push({
+      line: c.sl.line,
+      level: 'warning',
+      message: `regex ${n.text}: typographic quote "${curly[0]}" (U+${curly[0].charCodeAt(0).toString(16).toUpperCase()}) at column ${p.col + curly.index} is a literal character, not the ASA's quote metacharacter '"' (U+0022): the text was copied from a word processor or e-mail, and the pattern matches only addresses that contain that character; retype the quotes`,
+    });
   cfg.regexes.set(n.text, { name: n.text, pattern, pos: c.pos(n), patternCol: p.col });
 }
 
