@@ -41,9 +41,12 @@ export type ConnKind = (typeof ConnKind)[keyof typeof ConnKind];
 const SPARE_RINGS: Float64Array[] = [];
 const MAX_SPARE_RINGS = 1024;
 
-/** Recent in-order deliveries remembered per direction (offset, end, packet number each). */
+/**
+ * Recent in-order deliveries remembered per direction (offset, end, packet number, and the
+ * packet's capture time — seconds, nanoseconds — or NaN when it was not the packet being processed).
+ */
 const DELIVERIES_KEPT = 16;
-const D_FIELDS = 3;
+const D_FIELDS = 5;
 
 /** The connection's state is also its session's sink: no closures per connection. */
 export class ConnState implements InspectionSink {
@@ -154,7 +157,7 @@ export class ConnState implements InspectionSink {
     else (this.held as QueueEntry[]).push(e);
   }
 
-  recordDelivery(dir: Direction, offset: number, length: number, packetNumber: number): void {
+  recordDelivery(dir: Direction, offset: number, length: number, packetNumber: number, tsSec: number, tsNsec: number): void {
     let d = this.deliveries;
     if (d === null) {
       // Only the first dCount entries of a ring are ever read, so a recycled ring needs no clearing.
@@ -185,25 +188,44 @@ export class ConnState implements InspectionSink {
     d[at] = offset;
     d[at + 1] = offset + length;
     d[at + 2] = packetNumber;
+    d[at + 3] = tsSec;
+    d[at + 4] = tsNsec;
   }
 
   /** The packet that carried stream byte `offset` of `dir`, if still remembered. */
   packetAt(dir: Direction, offset: number): number | null {
+    const at = this.deliveryAt(dir, offset);
+    return at < 0 ? null : this.deliveries![at + 2]!;
+  }
+
+  /**
+   * The capture time of that packet, if remembered (a verdict on bytes of a packet already written
+   * is stamped with that packet's time, so `time` and `packet` name the same frame).
+   */
+  packetTimeAt(dir: Direction, offset: number): { tsSec: number; tsNsec: number } | null {
+    const at = this.deliveryAt(dir, offset);
+    if (at < 0) return null;
+    const d = this.deliveries!;
+    const tsSec = d[at + 3]!;
+    return Number.isNaN(tsSec) ? null : { tsSec, tsNsec: d[at + 4]! };
+  }
+
+  private deliveryAt(dir: Direction, offset: number): number {
     const d = this.deliveries;
-    if (d === null) return null;
+    if (d === null) return -1;
     const base = dir * DELIVERIES_KEPT;
     const head = dir === 0 ? this.dHead0 : this.dHead1;
     const n = dir === 0 ? this.dCount0 : this.dCount1;
     for (let i = n - 1; i >= 0; i--) {
       const at = (base + ((head + i) % DELIVERIES_KEPT)) * D_FIELDS;
-      if (d[at]! <= offset && offset < d[at + 1]!) return d[at + 2]!;
+      if (d[at]! <= offset && offset < d[at + 1]!) return at;
     }
     // A zero-length verdict position (end of stream) maps to the last delivery that reached it.
     for (let i = n - 1; i >= 0; i--) {
       const at = (base + ((head + i) % DELIVERIES_KEPT)) * D_FIELDS;
-      if (d[at + 1] === offset) return d[at + 2]!;
+      if (d[at + 1] === offset) return at;
     }
-    return null;
+    return -1;
   }
 
   /**

@@ -935,7 +935,9 @@ export class InspectionPipeline implements SessionEvents {
   private onData(conn: Connection<ConnState>, dir: Direction, data: Buffer, offset: number, packetNumber: number): void {
     const st = conn.state;
     if (st === null || st.session === null || st.dropped) return;
-    st.recordDelivery(dir, offset, data.length, packetNumber);
+    // The time is known for the packet being processed; a held segment released by it keeps NaN.
+    const own = this.current !== null && this.current.packetNumber === packetNumber;
+    st.recordDelivery(dir, offset, data.length, packetNumber, own ? this.lastTsSec : NaN, own ? this.lastTsNsec : NaN);
     // Capture time of the packet being processed (drives `rate-limit N`).
     st.session.data(dir, data, offset, this.lastTsSec, this.lastTsNsec);
     this.checkDrop(st);
@@ -1107,10 +1109,16 @@ export class InspectionPipeline implements SessionEvents {
     const conn = st.conn;
     const pn = st.packetAt(v.dir, v.offset) ?? this.current?.packetNumber ?? (conn.lastPacketNumber ?? 0);
     const at = this.entryFor(st, pn);
-    const tsSec = at?.tsSec ?? this.lastTsSec;
-    const tsNsec = at?.tsNsec ?? this.lastTsNsec;
+    // Packet pn already written: its remembered time, and the note goes on the packet at hand.
+    const written = at === null ? st.packetTimeAt(v.dir, v.offset) : null;
+    const tsSec = at?.tsSec ?? written?.tsSec ?? this.lastTsSec;
+    const tsNsec = at?.tsNsec ?? written?.tsNsec ?? this.lastTsNsec;
     for (const line of v.syslog) this.syslog(line, tsSec, tsNsec);
-    if (at && this.annotating) at.note(`${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`);
+    if (this.annotating) {
+      const text = `${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`;
+      if (at !== null) at.note(text);
+      else if (this.current !== null && this.current.packetNumber !== pn) this.current.note(`${text} [on packet ${pn}, already written]`);
+    }
     this.verdictAt(tsSec, tsNsec, pn, conn.client, conn.server, v.dir, v.rule, v.action, v.syslog.length > 0 ? v.syslog.join('\n') : null, v.detail);
   }
 
