@@ -114,6 +114,7 @@ const MAX_BOUNDARIES = 8;
 const MAX_KEYWORD = 32;
 const LF_DOT = Buffer.from('\n.', 'latin1');
 const STARTTLS_WORD = 'STARTTLS';
+const BDAT_WORD = 'BDAT';
 /** Exchange's binary-blob command (not an ASA verb: X'd like any private extension). */
 const XEXCH50_WORD = 'XEXCH50';
 const LF_DASH = Buffer.from('\n-', 'latin1');
@@ -1141,8 +1142,8 @@ class EsmtpSession implements InspectorSession {
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
     else if (disp === Disp.X) {
-      if (this.xLineVerbIs(STARTTLS_WORD)) pend = Pend.XSTARTTLS;
-      else if (this.xLineVerbIs(XEXCH50_WORD)) {
+      if (this.xLineVerbIs(STARTTLS_WORD, Verb.STARTTLS)) pend = Pend.XSTARTTLS;
+      else if (this.xLineVerbIs(XEXCH50_WORD, -1)) {
         // Exchange's XEXCH50 <blob size> <n>: the size of the blob a 354 would call for
         pend = Pend.XEXCH50;
         this.xexch50Size = this.xLineNumberAfter(XEXCH50_WORD.length);
@@ -1178,8 +1179,10 @@ class EsmtpSession implements InspectorSession {
     }
     // RFC 3030 2: BDAT only after CHUNKING was offered; a server that did not offer it rejects
     // BDAT and reads the chunk as commands, and so does the ASA, which does not know BDAT at all
-    if (disp === Disp.X && this.verb === Verb.BDAT && (this.opt.bdatChunk === 'opaque' || (this.opt.bdatChunk === 'offered' && this.chunking !== 0))) {
-      const size = this.parseLeadingNumber();
+    // (a BDAT whose verb was split over segments is X'd as a fragment, but the server, which
+    // reads the stream, still takes its chunk as data: the same bytes, the same skip)
+    if (disp === Disp.X && (this.opt.bdatChunk === 'opaque' || (this.opt.bdatChunk === 'offered' && this.chunking !== 0)) && this.xLineVerbIs(BDAT_WORD, Verb.BDAT)) {
+      const size = this.xLineNumberAfter(BDAT_WORD.length);
       if (size > 0) {
         this.mode = Mode.OPAQUE;
         this.opaqueRemaining = size;
@@ -1196,9 +1199,12 @@ class EsmtpSession implements InspectorSession {
     return k < this.tokLen ? this.tok[k]! : k - this.tokLen < this.argLen ? this.arg[k - this.tokLen]! : CR;
   }
 
-  /** Was the X'd line the verb `word` (upper case; judged whole, or X'd as a fragment of it)? */
-  private xLineVerbIs(word: string): boolean {
-    if (word === STARTTLS_WORD && this.verb === Verb.STARTTLS) return true;
+  /**
+   * Was the X'd line the verb `word` (upper case; `id`: its table entry, -1 if none), judged whole
+   * or X'd as a fragment of it (segment judging: `BD` + `AT 700 LAST` in the next segment)?
+   */
+  private xLineVerbIs(word: string, id: VerbId | -1): boolean {
+    if (id !== -1 && this.verb === id) return true;
     if (this.verb !== -1) return false;
     const len = word.length;
     if (this.tokLen + this.argLen < len) return false;
@@ -1247,15 +1253,6 @@ class EsmtpSession implements InspectorSession {
       }
     }
     return -1;
-  }
-
-  private parseLeadingNumber(): number {
-    let i = 0;
-    while (i < this.argLen && (this.arg[i] === SP || this.arg[i] === TAB)) i++;
-    let n = 0;
-    let digits = 0;
-    while (i < this.argLen && this.arg[i]! >= 0x30 && this.arg[i]! <= 0x39 && digits < 12) n = n * 10 + (this.arg[i++]! - 0x30), digits++;
-    return digits > 0 ? n : -1;
   }
 
   private resetTransaction(): void {
