@@ -1,4 +1,5 @@
 /** Classic libpcap: the 24-byte file header and the 16-byte record headers that follow it. */
+import { pcapFcsBytes } from './fcs.js';
 import { CaptureError } from '../errors.js';
 import { hex, i32, u16, u32 } from './bytes.js';
 import { pcapRecordBound } from './limits.js';
@@ -69,6 +70,7 @@ export function pcapInterface(h: PcapFileHeader): CaptureInterface {
     description: null,
     rawOptions: null,
     littleEndian: h.littleEndian,
+    fcsBytes: pcapFcsBytes(h.linkTypeWord),
   };
 }
 

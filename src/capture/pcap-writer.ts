@@ -3,6 +3,7 @@
  * thiszone/sigfigs, snaplen, the full link-type word), so reading a capture and writing every
  * record back unmodified yields the identical file.
  */
+import { fcsToRefresh, pcapFcsBytes, refreshEthernetFcs } from './fcs.js';
 import { PCAP_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from './pcap-reader.js';
 import { OutputSink } from './output-sink.js';
 import type { PacketWriter, PcapFileHeader, WritablePacket } from './types.js';
@@ -48,6 +49,9 @@ class PcapWriter implements PacketWriter {
   private readonly le: boolean;
   private readonly nanosecond: boolean;
   private readonly holdRuns: boolean;
+  /** Link type and FCS bytes of the one interface (an edited Ethernet frame gets a new FCS). */
+  private readonly linkType: number;
+  private readonly fcsBytes: number;
   /** The run of input records held: runBuf[runStart, runEnd), whole records with their headers. */
   private runBuf: Buffer | null = null;
   private runStart = 0;
@@ -61,6 +65,8 @@ class PcapWriter implements PacketWriter {
     this.le = header.littleEndian;
     this.nanosecond = header.nanosecond;
     this.holdRuns = options.holdInputRuns === true;
+    this.linkType = header.linkType;
+    this.fcsBytes = pcapFcsBytes(header.linkTypeWord);
     const off = this.sink.reserve(PCAP_HEADER_BYTES);
     encodePcapHeader(header, this.sink.buf, off);
     this.sink.commit(PCAP_HEADER_BYTES);
@@ -96,6 +102,7 @@ class PcapWriter implements PacketWriter {
     dv.setUint32(off + 8, caplen, le);
     dv.setUint32(off + 12, pkt.originalLength >>> 0, le);
     src.copy(buf, off + PCAP_RECORD_HEADER_BYTES, from, from + caplen);
+    if (pkt.modified === true && fcsToRefresh(this.linkType, this.fcsBytes, caplen, pkt.originalLength)) refreshEthernetFcs(buf, off + PCAP_RECORD_HEADER_BYTES, caplen);
     this.sink.commit(n);
     this.count++;
   }

@@ -8,6 +8,7 @@
  * passed over without being buffered: its bytes are consumed as they arrive, its trailing length is
  * checked, and it goes to onSkippedBlock instead of onBlock (limits.ts says why).
  */
+import { ifFcsBytes } from './fcs.js';
 import { CaptureError } from '../errors.js';
 import { hex, i64, u16, u32 } from './bytes.js';
 import { MAX_OTHER_BLOCK_BYTES, maxPacketBytes, pcapngPacketBlockBound } from './limits.js';
@@ -64,6 +65,7 @@ export const OptionCode = {
   SHB_USERAPPL: 4,
   IF_TSRESOL: 9,
   IF_TSOFFSET: 14,
+  IF_FCSLEN: 13,
 } as const;
 
 const BLOCK_MIN = 12;
@@ -303,6 +305,7 @@ export class PcapngBlockParser implements RecordParser {
     let tsOffset = 0;
     let name: string | null = null;
     let description: string | null = null;
+    let fcsLen = 0;
     const optStart = pos + 16;
     const optEnd = pos + len - 4;
     let p = optStart;
@@ -322,13 +325,16 @@ export class PcapngBlockParser implements RecordParser {
         name = buf.toString('utf8', v, v + olen);
       } else if (code === OptionCode.IF_DESCRIPTION) {
         description = buf.toString('utf8', v, v + olen);
+      } else if (code === OptionCode.IF_FCSLEN && olen >= 1) {
+        fcsLen = buf[v]!;
       }
       p = v + pad4(olen);
     }
+    const linkType = u16(buf, pos + 8, le);
     const iface: CaptureInterface = {
       index: this.interfaces.length,
       section: this.section,
-      linkType: u16(buf, pos + 8, le),
+      linkType,
       snaplen: u32(buf, pos + 12, le),
       tsResolutionBase: tsBase,
       tsResolutionExponent: tsExp,
@@ -338,6 +344,7 @@ export class PcapngBlockParser implements RecordParser {
       // Copied: the interface outlives the read buffer.
       rawOptions: p > optStart ? Buffer.from(buf.subarray(optStart, Math.min(p, optEnd))) : null,
       littleEndian: le,
+      fcsBytes: ifFcsBytes(linkType, fcsLen),
     };
     this.interfaces.push(iface);
     this.sectionIfaces.push({

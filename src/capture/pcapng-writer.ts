@@ -17,6 +17,7 @@
  * Every block is reserved, filled and committed whole, so an interrupted run leaves a valid file.
  */
 import { u16, u32 } from './bytes.js';
+import { epbFlagsFcsBytes, fcsToRefresh, refreshEthernetFcs } from './fcs.js';
 import { OutputSink } from './output-sink.js';
 import { EPB_HASH, hashKinds, hashRecomputable, recomputeHash, recomputeHashes } from './pcapng-hash.js';
 import { BYTE_ORDER_MAGIC, BlockType, OptionCode, pad4 } from './pcapng-reader.js';
@@ -391,11 +392,12 @@ class PcapngWriterImpl implements PcapngWriter {
       const bo = pkt.blockOffset ?? 0;
       const blockLe = o.iface.littleEndian;
       const extra = comments && comments.length > 0 ? extraComments(src, bo, blockLen, blockLe, comments) : NO_EXTRA;
-      // An edited packet's epb_hash options no longer describe its bytes (pcapng-hash.ts).
+      // An edited packet's epb_hash options no longer describe its bytes (pcapng-hash.ts), nor its FCS its frame (fcs.ts).
       const hashes = pkt.modified === true ? hashKinds(src, optionsStart(src, bo, blockLen, blockLe), bo + blockLen - 4, blockLe) : 0;
+      const fcs = this.fcsFor(pkt, o, caplen);
       if (extra === NO_EXTRA && (hashes & 2) === 0 && blockLe === this.le && this.blockFits(pkt, src, bo, from, caplen, o)) {
-        if (hashes === 0) this.copyVerbatim(src, bo, blockLen, pkt.fromInput === true);
-        else this.copyRehashed(src, bo, blockLen, from - bo, caplen);
+        if (hashes === 0 && !fcs) this.copyVerbatim(src, bo, blockLen, pkt.fromInput === true);
+        else this.copyRefreshed(src, bo, blockLen, from - bo, caplen, hashes !== 0, fcs);
       } else {
         this.encodeEpb(pkt, o, src, from, caplen, bo, blockLen, blockLe, extra === NO_EXTRA ? null : extra);
       }
@@ -405,13 +407,24 @@ class PcapngWriterImpl implements PcapngWriter {
     this.count++;
   }
 
-  /** The packet's block as it is, its recomputable epb_hash options recomputed over its bytes. */
-  private copyRehashed(src: Buffer, bo: number, blockLen: number, dataAt: number, caplen: number): void {
+  /**
+   * The packet's block as it is, with (an edited packet) its FCS recomputed over the frame and then
+   * its recomputable epb_hash options over the bytes written.
+   */
+  private copyRefreshed(src: Buffer, bo: number, blockLen: number, dataAt: number, caplen: number, hashes: boolean, fcs: boolean): void {
     const off = this.reserveBlock(blockLen);
     const buf = this.sink.buf;
     src.copy(buf, off, bo, bo + blockLen);
-    recomputeHashes(buf, optionsStart(buf, off, blockLen, this.le), off + blockLen - 4, this.le, buf, off + dataAt, caplen);
+    if (fcs) refreshEthernetFcs(buf, off + dataAt, caplen);
+    if (hashes) recomputeHashes(buf, optionsStart(buf, off, blockLen, this.le), off + blockLen - 4, this.le, buf, off + dataAt, caplen);
     this.sink.commit(blockLen);
+  }
+
+  /** Whether an edited packet's Ethernet FCS is to be recomputed (epb_flags' FCS length first, then the interface's). */
+  private fcsFor(pkt: WritablePacket, o: OutInterface, caplen: number): boolean {
+    if (pkt.modified !== true) return false;
+    const fcs = epbFlagsFcsBytes(pkt.epbFlags ?? 0) || (o.iface.fcsBytes ?? 0);
+    return fcsToRefresh(o.iface.linkType, fcs, caplen, pkt.originalLength);
   }
 
   /** The packet's input block says exactly what an EPB of this packet here would (so it can be copied). */
@@ -482,6 +495,7 @@ class PcapngWriterImpl implements PcapngWriter {
     dv.setUint32(off + 20, caplen, le);
     dv.setUint32(off + 24, pkt.originalLength >>> 0, le);
     src.copy(buf, off + EPB_HEADER, from, from + caplen);
+    if (this.fcsFor(pkt, o, caplen)) refreshEthernetFcs(buf, off + EPB_HEADER, caplen);
     buf.fill(0, off + EPB_HEADER + caplen, off + dataEnd);
     let p = off + dataEnd;
     let hasFlags = false;

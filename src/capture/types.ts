@@ -44,6 +44,11 @@ export interface CaptureInterface {
   rawOptions: Buffer | null;
   /** Byte order of the section the IDB came from. */
   littleEndian: boolean;
+  /**
+   * Bytes of Frame Check Sequence at the end of every frame (pcap link-type FCS bits, pcapng
+   * if_fcslen; fcs.ts); absent or 0 = none. A writer recomputes an edited Ethernet frame's FCS.
+   */
+  fcsBytes?: number;
 }
 
 const EMPTY_BUFFER = Buffer.alloc(0);
