@@ -3,16 +3,15 @@
  * inspection does (or a firewall in the path already did), where, what each side logs, and a
  * verified fix as ASA configuration lines.
  */
-import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import { EXIT, OutputError } from '../errors.js';
 import { action } from './errors.js';
-import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
+import { exitQuietlyOnClosedStdout, writeParts, writePartsToFile } from '../diagnose/stdout.js';
 import { runDiagnose } from '../diagnose/run.js';
 import { POLICY_MODES, type PolicyMode } from '../policy/load.js';
-import { renderHtml } from '../diagnose/html.js';
-import { renderText } from '../diagnose/text.js';
-import { reportJson } from '../diagnose/model.js';
+import { htmlParts } from '../diagnose/html.js';
+import { textLines } from '../diagnose/text.js';
+import { reportJsonText } from '../diagnose/model.js';
 import { engineOptionsFromCli, collectEngineOption } from './engine-set.js';
 import { checkOutputPaths } from './output-paths.js';
 import { spoolStdinIfPiped } from './spool-stdin.js';
@@ -74,12 +73,14 @@ export function registerDiagnose(program: Command): void {
         report = { ...report, input };
         if (opts.html) {
           try {
-            fs.writeFileSync(opts.html, renderHtml(report));
+            writePartsToFile(opts.html, htmlParts(report), '\n', '');
           } catch (err) {
             throw new OutputError('E_OUTPUT', `cannot write the HTML report: ${(err as Error).message}`, { file: opts.html });
           }
         }
-        process.stdout.write(opts.json ? JSON.stringify(reportJson(report), null, 2) + '\n' : renderText(report));
+        // written one session at a time: a big capture's report is never one string
+        if (opts.json) await writeParts(process.stdout, reportJsonText(report), '', '');
+        else await writeParts(process.stdout, textLines(report), '\n', '\n');
         if (opts.html && !opts.json) process.stdout.write(`\nHTML report: ${opts.html}\n`);
         const bad = report.firewallDetected || report.sessions.some((s) => s.findings.some((f) => f.severity === 'breaks' || f.severity === 'degrades'));
         return bad ? EXIT.FINDINGS : EXIT.OK;

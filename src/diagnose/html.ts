@@ -158,45 +158,55 @@ function caveatHtml(c: Caveat): string {
 }
 
 export function renderHtml(r: DiagnoseReport): string {
-  const out: string[] = [];
-  out.push('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">');
-  out.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
-  out.push(`<title>smtp-inspect diagnose: ${esc(r.input)}</title><style>${CSS}</style></head><body>`);
-  out.push(`<header><h1>smtp-inspect diagnose</h1><div>${esc(r.input)} — policy ${esc(r.policy)}</div></header><main>`);
+  return [...htmlParts(r)].join('\n');
+}
+
+/** The page in parts to join with newlines, one session at a time (the CLI writes them as they come). */
+export function* htmlParts(r: DiagnoseReport): Generator<string> {
+  yield '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">';
+  yield `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`;
+  yield `<title>smtp-inspect diagnose: ${esc(r.input)}</title><style>${CSS}</style></head><body>`;
+  yield `<header><h1>smtp-inspect diagnose</h1><div>${esc(r.input)} — policy ${esc(r.policy)}</div></header><main>`;
   // summary
-  out.push('<section id="summary"><h2>Summary</h2><table>');
-  out.push(`<tr><td>SMTP sessions</td><td>${r.counts.sessions}</td></tr>`);
-  out.push(`<tr><td>sessions changed by inspection</td><td>${r.counts.affected}</td></tr>`);
-  out.push(`<tr><td>sessions broken (connection dropped, reset, refused or stalled)</td><td>${r.counts.broken}</td></tr>`);
-  out.push(`<tr><td>findings</td><td>${r.counts.findings}</td></tr>`);
+  yield '<section id="summary"><h2>Summary</h2><table>';
+  yield `<tr><td>SMTP sessions</td><td>${r.counts.sessions}</td></tr>`;
+  yield `<tr><td>sessions changed by inspection</td><td>${r.counts.affected}</td></tr>`;
+  yield `<tr><td>sessions broken (connection dropped, reset, refused or stalled)</td><td>${r.counts.broken}</td></tr>`;
+  yield `<tr><td>findings</td><td>${r.counts.findings}</td></tr>`;
   const unsure = r.sessions.filter((s) => s.uncertain).map((s) => `<a href="#session-${s.id}">${s.id}</a>`);
-  out.push(`<tr><td>sessions whose findings are uncertain (gaps, divergence from the ASA's path, capture ends early)</td><td>${r.counts.uncertain}${unsure.length ? ` (sessions ${unsure.join(', ')})` : ''}</td></tr>`);
-  out.push(`<tr><td>ESMTP-inspecting firewall already in the capture's path</td><td>${r.firewallDetected ? '<b class="bad">yes</b>' : 'no'}</td></tr>`);
-  out.push('</table>');
-  if (r.recommended) out.push(`<h3>Recommended fix</h3>${fixHtml(r.recommended)}`);
-  out.push('</section>');
+  yield `<tr><td>sessions whose findings are uncertain (gaps, divergence from the ASA's path, capture ends early)</td><td>${r.counts.uncertain}${unsure.length ? ` (sessions ${unsure.join(', ')})` : ''}</td></tr>`;
+  yield `<tr><td>ESMTP-inspecting firewall already in the capture's path</td><td>${r.firewallDetected ? '<b class="bad">yes</b>' : 'no'}</td></tr>`;
+  yield '</table>';
+  if (r.recommended) yield `<h3>Recommended fix</h3>${fixHtml(r.recommended)}`;
+  yield '</section>';
   if (r.evidence.length > 0) {
-    out.push(`<section id="evidence" class="${r.firewallDetected ? 'fw' : ''}"><h2>Firewall evidence in the capture</h2><table><tr><th>packet</th><th>session</th><th>rule</th><th>what it shows</th></tr>`);
+    yield `<section id="evidence" class="${r.firewallDetected ? 'fw' : ''}"><h2>Firewall evidence in the capture</h2><table><tr><th>packet</th><th>session</th><th>rule</th><th>what it shows</th></tr>`;
     for (const e of r.evidence) {
-      out.push(`<tr><td>${e.packet}${e.related.length ? ` (${e.related.join(', ')})` : ''}</td><td>${e.session}</td><td><code>${esc(e.rule)}</code>${e.strong ? '' : ' (weak)'}</td><td>${esc(e.shows)}</td></tr>`);
+      yield `<tr><td>${e.packet}${e.related.length ? ` (${e.related.join(', ')})` : ''}</td><td>${e.session}</td><td><code>${esc(e.rule)}</code>${e.strong ? '' : ' (weak)'}</td><td>${esc(e.shows)}</td></tr>`;
     }
-    out.push('</table></section>');
+    yield '</table></section>';
+  }
+  // each ladder draws its own session's evidence (a capture behind a firewall has some in every session)
+  const evidenceOf = new Map<number, Evidence[]>();
+  for (const e of r.evidence) {
+    const list = evidenceOf.get(e.session);
+    if (list) list.push(e);
+    else evidenceOf.set(e.session, [e]);
   }
   for (const s of r.sessions) {
-    out.push(`<section class="session" id="session-${s.id}"><h2>Session ${s.id}: ${esc(s.client)} → ${esc(s.server)}</h2>`);
-    if (s.timeRange) out.push(`<p>${esc(s.timeRange)}</p>`);
-    else if (!s.inspected) out.push('<p>Not selected for ESMTP inspection by the policy.</p>');
-    if (s.uncertain) out.push('<p class="unc">The findings of this session are uncertain: see the caveats.</p>');
-    for (const c of s.caveats) out.push(caveatHtml(c));
-    if (s.findings.length === 0) out.push(s.uncertain ? '<p>Nothing found in what the capture shows.</p>' : '<p>Inspection leaves this session alone.</p>');
-    for (const f of s.findings) out.push(findingHtml(f));
-    out.push(`<div class="ladder">${ladderSvg(s, r.evidence)}</div></section>`);
+    yield `<section class="session" id="session-${s.id}"><h2>Session ${s.id}: ${esc(s.client)} → ${esc(s.server)}</h2>`;
+    if (s.timeRange) yield `<p>${esc(s.timeRange)}</p>`;
+    else if (!s.inspected) yield '<p>Not selected for ESMTP inspection by the policy.</p>';
+    if (s.uncertain) yield '<p class="unc">The findings of this session are uncertain: see the caveats.</p>';
+    for (const c of s.caveats) yield caveatHtml(c);
+    if (s.findings.length === 0) yield s.uncertain ? '<p>Nothing found in what the capture shows.</p>' : '<p>Inspection leaves this session alone.</p>';
+    for (const f of s.findings) yield findingHtml(f);
+    yield `<div class="ladder">${ladderSvg(s, evidenceOf.get(s.id) ?? [])}</div></section>`;
   }
   if (r.fixes.length > 0) {
-    out.push('<section id="config"><h2>Proposed configuration</h2>');
-    for (const f of r.fixes) out.push(fixHtml(f));
-    out.push('</section>');
+    yield '<section id="config"><h2>Proposed configuration</h2>';
+    for (const f of r.fixes) yield fixHtml(f);
+    yield '</section>';
   }
-  out.push('</main></body></html>\n');
-  return out.join('\n');
+  yield '</main></body></html>\n';
 }

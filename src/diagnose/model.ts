@@ -70,29 +70,60 @@ export function reportJson(r: DiagnoseReport): unknown {
   return {
     input: r.input,
     policy: r.policy,
-    sessions: r.sessions.map((s) => ({
-      id: s.id,
-      client: s.client,
-      server: s.server,
-      inspected: s.inspected,
-      decision: s.decision ?? '',
-      timeRange: s.timeRange ?? null,
-      uncertain: s.uncertain,
-      caveats: s.caveats.map((c) => ({ packet: c.packet, kind: c.kind, text: c.text, uncertainFrom: c.uncertainFrom, source: c.source })),
-      findings: s.findings.map((f) => ({
-        packet: f.packet,
-        rule: f.rule,
-        action: f.action,
-        severity: f.severity,
-        source: f.source,
-        direction: f.direction,
-        detail: f.detail,
-        syslog: f.syslog,
-        symptom: f.symptom,
-        uncertain: f.uncertain,
-        fix: f.fix ? { id: f.fix.id, kind: f.fix.kind, summary: f.fix.summary, config: f.fix.config, verified: f.fix.verified, verification: f.fix.verification } : null,
-      })),
+    sessions: r.sessions.map(sessionJson),
+    ...reportJsonTail(r),
+  };
+}
+
+/**
+ * `JSON.stringify(reportJson(r), null, 2) + '\n'` in parts, one session at a time: the CLI writes
+ * them as they come, so a big capture's report is never one string (nor one object tree).
+ */
+export function* reportJsonText(r: DiagnoseReport): Generator<string> {
+  const frame = JSON.stringify({ input: r.input, policy: r.policy, sessions: [], ...reportJsonTail(r) }, null, 2);
+  // the top level's keys are indented by 2: a line "  \"sessions\": []," is the sessions key (a JSON
+  // string never holds a raw newline, so nothing before it can look like it)
+  const marker = '\n  "sessions": [],\n';
+  const at = frame.indexOf(marker);
+  yield `${frame.slice(0, at)}\n  "sessions": [`;
+  let first = true;
+  for (const s of r.sessions) {
+    // an array element at depth 2: its own lines indented 4 more
+    yield `${first ? '' : ','}\n    ${JSON.stringify(sessionJson(s), null, 2).replace(/\n/g, '\n    ')}`;
+    first = false;
+  }
+  yield `${first ? ']' : '\n  ]'},\n${frame.slice(at + marker.length)}\n`;
+}
+
+function sessionJson(s: SessionReport): unknown {
+  return {
+    id: s.id,
+    client: s.client,
+    server: s.server,
+    inspected: s.inspected,
+    decision: s.decision ?? '',
+    timeRange: s.timeRange ?? null,
+    uncertain: s.uncertain,
+    caveats: s.caveats.map((c) => ({ packet: c.packet, kind: c.kind, text: c.text, uncertainFrom: c.uncertainFrom, source: c.source })),
+    findings: s.findings.map((f) => ({
+      packet: f.packet,
+      rule: f.rule,
+      action: f.action,
+      severity: f.severity,
+      source: f.source,
+      direction: f.direction,
+      detail: f.detail,
+      syslog: f.syslog,
+      symptom: f.symptom,
+      uncertain: f.uncertain,
+      fix: f.fix ? { id: f.fix.id, kind: f.fix.kind, summary: f.fix.summary, config: f.fix.config, verified: f.fix.verified, verification: f.fix.verification } : null,
     })),
+  };
+}
+
+/** The report's keys after `sessions`. */
+function reportJsonTail(r: DiagnoseReport): Record<string, unknown> {
+  return {
     firewallDetected: r.firewallDetected,
     evidence: r.evidence.map((e) => ({
       packet: e.packet,

@@ -1,4 +1,5 @@
 /** `smtp-inspect diagnose … | head`: a reader that goes away is not a crash (exit 3, "output closed"). */
+import fs from 'node:fs';
 import { EXIT } from '../errors.js';
 
 let installed = false;
@@ -10,4 +11,48 @@ export function exitQuietlyOnClosedStdout(): void {
     if (err.code === 'EPIPE') process.exit(EXIT.OUTPUT);
     throw err;
   });
+}
+
+/** Bytes gathered before one write: few system calls, and never the whole report in memory. */
+const WRITE_BATCH = 1 << 16;
+
+/**
+ * Writes `parts` joined by `sep` (then `tail`) to a stream as they come, waiting for the stream
+ * to drain when it asks to: a big capture's report goes out one session at a time.
+ */
+export async function writeParts(out: NodeJS.WritableStream, parts: Iterable<string>, sep: string, tail: string, batch = WRITE_BATCH): Promise<void> {
+  let pending = '';
+  let first = true;
+  for (const part of parts) {
+    pending += first ? part : sep + part;
+    first = false;
+    if (pending.length >= batch) {
+      const ok = out.write(pending);
+      pending = '';
+      if (!ok) await new Promise<void>((resolve) => out.once('drain', resolve));
+    }
+  }
+  pending += tail;
+  if (pending.length > 0 && !out.write(pending)) await new Promise<void>((resolve) => out.once('drain', resolve));
+}
+
+/** As writeParts, to a file (the HTML report), synchronously. */
+export function writePartsToFile(path: string, parts: Iterable<string>, sep: string, tail: string): void {
+  const fd = fs.openSync(path, 'w');
+  try {
+    let pending = '';
+    let first = true;
+    for (const part of parts) {
+      pending += first ? part : sep + part;
+      first = false;
+      if (pending.length >= WRITE_BATCH) {
+        fs.writeSync(fd, pending);
+        pending = '';
+      }
+    }
+    pending += tail;
+    if (pending.length > 0) fs.writeSync(fd, pending);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -369,7 +369,8 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private line(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
-    const text = this.intern.get(printable(ls.buf, 0, ls.kept));
+    // message lines are summarised, not kept: only kept texts are looked up for a shared copy
+    const text = printable(ls.buf, 0, ls.kept);
     if (dir === 1) {
       this.replyLine(s, ls, text, packet);
       return;
@@ -380,14 +381,14 @@ export class TranscriptRecorder implements StreamListener {
     }
     this.flushReply(s);
     if (s.lastReplyCode === '334' && s.lastCommandVerb === 'AUTH') {
-      s.push(entry(0, 'auth-data', ls, packet, '', text));
+      s.push(entry(0, 'auth-data', ls, packet, '', this.intern.get(text)));
       return;
     }
     const sp = text.indexOf(' ');
     const verb = this.intern.get((sp < 0 ? text : text.slice(0, sp)).toUpperCase());
     s.lastCommandVerb = verb;
     s.lastReplyCode = '';
-    s.push(entry(0, 'command', ls, packet, verb, text));
+    s.push(entry(0, 'command', ls, packet, verb, this.intern.get(text)));
     if (verb === 'RCPT') s.t.rcptCount++;
     else if (verb === 'QUIT') s.t.quitSeen = true;
     else if (verb === 'BDAT') {
@@ -441,7 +442,7 @@ export class TranscriptRecorder implements StreamListener {
     const r = s.reply;
     if (!r) return;
     s.reply = null;
-    if (r.lineCount > 1) r.text = this.intern.get(r.text); // joined lines: one flat, shared copy
+    r.text = this.intern.get(r.text); // one flat, shared copy (multi-line text was joined piece by piece)
     // per-line packets say more than [packet, endPacket] only when the reply's lines came apart
     if (r.linePackets?.every(([first, last]) => first === r.packet && last === r.endPacket)) delete r.linePackets;
     s.pushReply(r);
