@@ -1,7 +1,7 @@
 /** Wires diagnose to the real layers: policy loading/compiling, transcripts, in-memory replays. */
 import fs from 'node:fs';
 import { PolicyError } from '../errors.js';
-import { compilePolicyText, loadPolicy, type PolicyMode } from '../policy/load.js';
+import { compilePolicyText, decodePolicyBytes, loadPolicy, type PolicyMode } from '../policy/load.js';
 import { replayInMemory } from '../regress/replay-run.js';
 import type { EngineOptions } from '../inspect/options.js';
 import { diagnose } from './analyze.js';
@@ -34,7 +34,7 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
   let policyText: string;
   if (opts.policyPath) {
     try {
-      policyText = fs.readFileSync(opts.policyPath, 'utf8');
+      policyText = decodePolicyBytes(fs.readFileSync(opts.policyPath)).text;
     } catch (err) {
       throw new PolicyError('E_POLICY_SYNTAX', `cannot read policy: ${(err as Error).message}`, { file: opts.policyPath });
     }

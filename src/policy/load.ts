@@ -63,17 +63,37 @@ export function formatWarnings(policy: CompiledPolicy): string[] {
   return policy.warnings.map((w) => `smtp-inspect: ${policy.source}:${w.line}: ${w.level}: ${w.message}`);
 }
 
+/**
+ * The text of a policy file. UTF-8 normally; UTF-16 when it starts with a UTF-16 byte-order mark, or
+ * has the NUL byte of UTF-16 after its first two characters: Windows PowerShell 5's `>` and
+ * `Out-File` write UTF-16LE, so a `show running-config` saved through `ssh`/`plink` there arrives so.
+ * Read as UTF-8, every second byte is NUL and the file is refused at its first character.
+ */
+export function decodePolicyBytes(buf: Buffer): { text: string; encoding: 'utf-8' | 'utf-16le' | 'utf-16be' } {
+  const be = (b: Buffer) => {
+    const even = Buffer.from(b.subarray(0, b.length - (b.length % 2)));
+    return even.swap16().toString('utf16le');
+  };
+  if (buf[0] === 0xff && buf[1] === 0xfe) return { text: buf.subarray(2).toString('utf16le'), encoding: 'utf-16le' };
+  if (buf[0] === 0xfe && buf[1] === 0xff) return { text: be(buf.subarray(2)), encoding: 'utf-16be' };
+  if (buf.length >= 4 && buf[0] !== 0 && buf[1] === 0 && buf[2] !== 0 && buf[3] === 0) return { text: buf.toString('utf16le'), encoding: 'utf-16le' };
+  if (buf.length >= 4 && buf[0] === 0 && buf[1] !== 0 && buf[2] === 0 && buf[3] !== 0) return { text: be(buf), encoding: 'utf-16be' };
+  return { text: buf.toString('utf8'), encoding: 'utf-8' };
+}
+
 /** Loads a policy file; null means the ASA default. Prints the policy's warnings (see LoadOptions.warn). */
 export async function loadPolicy(path: string | null, options: LoadOptions = {}): Promise<CompiledPolicy> {
   if (path === null) return defaultPolicy(options);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (e) {
     const why = e instanceof Error && 'code' in e ? String((e as NodeJS.ErrnoException).code) : String(e);
     throw new SmtpInspectError('E_USAGE', `cannot read policy file (${why})`, { file: path });
   }
+  const { text, encoding } = decodePolicyBytes(bytes);
   const policy = compilePolicyText(text, path, options);
+  if (encoding !== 'utf-8') policy.warnings.unshift({ line: 1, level: 'note', message: `read as ${encoding.toUpperCase()} (the file is not UTF-8; Windows PowerShell 5 writes UTF-16 with ">")` });
   const warn = options.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
   for (const line of formatWarnings(policy)) warn(line);
   return policy;
