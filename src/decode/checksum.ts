@@ -196,3 +196,23 @@ export function applyPayloadEdit(pkt: DecodedPacket, payloadIndex: number, newBy
   }
   writeTcpChecksum(pkt, adjustBySums(pkt.tcpChecksum, oldSum, newSum));
 }
+
+/**
+ * Clears TCP flag bits in place (a normaliser's header edit: the ASA clears URG by default) and
+ * updates the TCP checksum per `mode`, as applyPayloadEdit does for payload bytes. The flags byte
+ * is the low byte of the header's seventh 16-bit word, so the incremental update is one word.
+ */
+export function clearTcpFlags(pkt: DecodedPacket, bits: number, mode: ChecksumMode): void {
+  if (pkt.kind !== PacketKind.TCP) throw new RangeError('clearTcpFlags: not a TCP packet');
+  const d = pkt.data;
+  const i = pkt.l4Offset + 13;
+  const oldWord = (d[i - 1]! << 8) | d[i]!;
+  d[i] = d[i]! & ~bits & 0xff;
+  pkt.flags &= ~bits;
+  if (mode === 'keep') return;
+  if (mode === 'fix' && tcpComplete(pkt)) {
+    writeTcpChecksum(pkt, computeTcpChecksum(pkt));
+    return;
+  }
+  writeTcpChecksum(pkt, adjustBySums(pkt.tcpChecksum, oldWord, (d[i - 1]! << 8) | d[i]!));
+}

@@ -15,7 +15,7 @@
  */
 import { builtDetail, teardownDetail } from '../output/connection-wording.js';
 import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
-import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
+import { clearTcpFlags, tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
 import { decodePacketAt } from '../decode/decode.js';
 import { DecodedPacket, PacketKind, PACKET_KIND_NAMES, TcpFlag } from '../decode/packet.js';
 import { formatEndpoint } from '../decode/address.js';
@@ -67,6 +67,8 @@ const FRAGMENT_RULE = 'ip fragment reassembly';
 const IP_PROTOCOL_TCP = 6;
 /** An out-of-window RST: ignored by reassembly, dropped in the ASA profile (not an inspection drop). */
 const RST_OOW_RULE = 'tcp-rst-out-of-window';
+/** Verdict rule of the URG flag the pipeline clears (the ASA TCP normaliser's default). */
+const URGENT_RULE = 'tcp-urgent-flag';
 
 function dirName(d: Direction): 'c2s' | 's2c' {
   return d === C2S ? 'c2s' : 's2c';
@@ -312,6 +314,7 @@ export class InspectionPipeline implements SessionEvents {
       this.markDropped(e, OOO_RULE, `out-of-order queue full (${this.flows.options.maxOutOfOrderPacketsPerDirection} packets per direction): dropped as the ASA does`, null);
     }
     if (e.dropped) return;
+    if ((pkt.flags & TcpFlag.URG) !== 0) this.clearUrgent(e, pkt, st, r.dir);
     if (this.annotating && (r.status & FlowStatus.OUT_OF_ORDER) !== 0) e.note(`out of order: held by reassembly until the hole before it is filled (${dirName(r.dir)})`);
     if (this.annotating && (r.status & FlowStatus.TRUNCATED) !== 0) e.note('payload cut by the snaplen: the missing bytes are a gap for the inspector');
     if (r.payloadLength > 0 && !this.isReady(e)) e.waiting = true;
@@ -327,6 +330,22 @@ export class InspectionPipeline implements SessionEvents {
     if (this.annotating) e.note(text);
     this.verdictRecord(e, st, dir, RST_OOW_RULE, 'note', null, text);
     if (this.profile === 'asa') this.markDropped(e, RST_OOW_RULE, 'RST outside the receiver\'s window: dropped as the ASA\'s TCP normaliser does (tcp-rstfin-ooo)', null);
+  }
+
+  /**
+   * The ASA's TCP normaliser clears the URG flag by default (tcp-map `urgent-flag clear`, ASA CLI
+   * configuration guide, Connection Settings): the receiver then takes the urgent byte in band,
+   * as the inspection (and our reassembly) did. Left set, a receiver without SO_OOBINLINE pulls
+   * the byte out of the stream, so it reads other bytes than were inspected ("250-STARTTLS!" with
+   * an urgent "!" is no STARTTLS keyword to the engine, but STARTTLS to the client).
+   */
+  private clearUrgent(e: QueueEntry, pkt: DecodedPacket, st: ConnState, dir: Direction): void {
+    this.prepareEdit(e, pkt);
+    clearTcpFlags(pkt, TcpFlag.URG, this.checksumMode);
+    e.modified = true;
+    const text = 'URG flag cleared, as the ASA TCP normaliser does by default (tcp-map urgent-flag clear): the urgent byte reaches the receiver in band, as inspected';
+    if (this.annotating) e.note(text);
+    this.verdictRecord(e, st, dir, URGENT_RULE, 'note', null, text);
   }
 
   /** Applies known edits (and the inspected bytes, for a disagreeing retransmission) to the current packet. */
