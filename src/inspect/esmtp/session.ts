@@ -2332,6 +2332,12 @@ class EsmtpSession implements InspectorSession {
         break;
       case Pend.XED:
         this.xedAccepted(code, o);
+        // A 334 to an X'd line (Exchange's X-EXPS, an AUTH split inside its verb): the server is in
+        // a SASL exchange and reads the client's next line as its response, a line that through
+        // the ASA (X's, a 5xx) is never sent; judged as a command, a Kerberos token of 1800 bytes
+        // was X'd and dropped the connection (cmd line length gt 512). It is an AUTH line, as
+        // after any 334.
+        if (code === 334 && !this.pairGuessed) this.authExpect = true;
         break;
       case Pend.RCPT:
         if (code >= 500 && code <= 599 || (code >= 400 && code <= 499 && this.opt.invalidRecipientReplies === '4xx-5xx')) {
