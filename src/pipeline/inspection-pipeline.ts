@@ -1132,7 +1132,8 @@ export class InspectionPipeline implements SessionEvents {
     const written = at === null ? st.packetTimeAt(v.dir, v.offset) : null;
     const tsSec = at?.tsSec ?? written?.tsSec ?? this.lastTsSec;
     const tsNsec = at?.tsNsec ?? written?.tsNsec ?? this.lastTsNsec;
-    for (const line of v.syslog) this.syslog(line, tsSec, tsNsec);
+    // The firewall logs when it decides: a syslog line keeps the time at hand (lines stay in time order).
+    for (const line of v.syslog) this.syslog(line, at?.tsSec ?? this.lastTsSec, at?.tsNsec ?? this.lastTsNsec);
     if (this.annotating) {
       const text = `${v.rule}: ${v.action}${v.detail ? ` (${v.detail})` : ''}`;
       if (at !== null) at.note(text);
