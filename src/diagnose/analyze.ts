@@ -17,6 +17,7 @@ import {
   type ExplainSettings,
   type FixKind,
   type Stage,
+  type Symptom,
 } from './catalogue.js';
 import { detectFirewall, type Evidence } from './detect.js';
 import { classExemptLines, exemptGatewayInClasses, freshName, mapCopyLines, raisedLimit, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
@@ -29,6 +30,7 @@ import { fragmentFix } from './fragments.js';
 import { largestFragmentSet } from './defrag.js';
 import { explainTimeRange } from './decision.js';
 import { isUncertain, markUncertain, sessionCaveats } from './caveats.js';
+import { Interner, TextInterner } from './intern.js';
 
 export interface ReplayResult {
   verdicts: VerdictRecord[];
@@ -553,6 +555,17 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     byKey.set(k, list);
   }
   const settings = inp.settings ?? {};
+  // findings repeat across sessions (the same detail, syslog and symptom wording): one copy each
+  const texts = new TextInterner();
+  const symptoms = new Interner<Symptom>();
+  const lines = new Interner<string[]>();
+  const share = (f: Finding): void => {
+    f.rule = texts.text(f.rule);
+    f.detail = texts.text(f.detail);
+    f.direction = texts.text(f.direction);
+    f.syslog = lines.get(JSON.stringify(f.syslog), f.syslog.map((l) => texts.text(l)));
+    f.symptom = symptoms.get(JSON.stringify(f.symptom), f.symptom);
+  };
   // each session looks at its own evidence (a capture behind a firewall has some in every session)
   const evidenceOf = new Map<number, Evidence[]>();
   for (const e of detection.evidence) {
@@ -570,6 +583,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
       mine.filter((e) => e.strong || detection.firewallDetected),
     );
     const findings = [...emulated, ...fromCapture].sort((a, b) => a.packet - b.packet);
+    for (const f of findings) share(f);
     const caveats = sessionCaveats(t, byKey.get(sessionKey(t.client, t.server)) ?? [], findings);
     markUncertain(findings, caveats);
     return {

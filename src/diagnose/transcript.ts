@@ -25,6 +25,7 @@ import type { ConnectionMeta, Direction, CloseReason, StreamListener } from '../
 import { defaultEngineOptions } from '../inspect/options.js';
 import { endsOverlongLine, replyCodeAt, startsNextReply, type ReplyBoundaryOptions } from '../inspect/esmtp/reply-boundary.js';
 import type { EngineOptions } from '../inspect/options.js';
+import { TextInterner } from './intern.js';
 
 /** The engine options the transcript reads: where replies, messages and BDAT chunks end. */
 export type TranscriptOptions = ReplyBoundaryOptions & Pick<EngineOptions, 'endOfData' | 'bdatChunk'>;
@@ -225,37 +226,24 @@ export function printable(bytes: Uint8Array, start = 0, end = bytes.length): str
 
 const FILENAME_RE = /(?:^|[;\s])(?:file)?name\*?=\s*("([^"]*)"?|[^;\s]*)/i;
 
-/** Distinct texts a recorder shares; past this, texts are kept as they come (bounded whatever the capture). */
-const INTERN_MAX = 16384;
-
-/**
- * One copy per distinct text: thousands of sessions repeat the same verbs, reply lines and EHLO
- * replies ("250", "250 2.1.5 Ok"), and a transcript would otherwise keep each one per entry.
- */
-class Interner {
-  private readonly texts = new Map<string, string>();
-
-  get(s: string): string {
-    const known = this.texts.get(s);
-    if (known !== undefined) return known;
-    if (this.texts.size < INTERN_MAX) this.texts.set(s, s);
-    return s;
-  }
-}
-
 /**
  * Records transcripts for every connection it is told about. Use it as (part of) a StreamListener.
  */
 export class TranscriptRecorder implements StreamListener {
   private readonly live = new Map<number, SessionState>();
   readonly sessions: SessionTranscript[] = [];
-  private readonly intern = new Interner();
+  /** One copy of each repeated kept text (intern.ts). */
+  private readonly shared = new TextInterner();
 
   /** `opt`: the engine options diagnose replays with (the reply-boundary, end-of-data and bdat-chunk ones are read). */
   constructor(private readonly opt: TranscriptOptions = defaultEngineOptions()) {}
 
   onOpen(conn: ConnectionMeta): void {
     const s = new SessionState(conn);
+    // servers (and a gateway's client address) repeat in every session
+    s.t.server = this.shared.text(s.t.server);
+    s.t.clientIp = this.shared.text(s.t.clientIp);
+    s.t.serverIp = this.shared.text(s.t.serverIp);
     this.live.set(conn.id, s);
     this.sessions.push(s.t);
   }
@@ -338,20 +326,17 @@ export class TranscriptRecorder implements StreamListener {
       ls.startOffset = base + i;
       ls.startPacket = packet;
     }
-    for (let k = i; k < end; k++) {
-      const b = data[k] ?? 0;
+    if (end > i) {
+      // a CR not followed by LF is content: one held back from the previous segment, and any CR
+      // inside [i, end) except a last one, which may be the line's CR LF (held back in turn)
       if (ls.sawCR) {
-        // a CR not followed by LF is content
         if (ls.kept < TEXT_KEEP) ls.buf[ls.kept++] = 0x0d;
         ls.length++;
-        ls.sawCR = false;
       }
-      if (b === 0x0d) {
-        ls.sawCR = true;
-        continue;
-      }
-      if (ls.kept < TEXT_KEEP) ls.buf[ls.kept++] = b;
-      ls.length++;
+      ls.sawCR = data[end - 1] === 0x0d;
+      const stop = ls.sawCR ? end - 1 : end;
+      if (ls.kept < TEXT_KEEP) ls.kept += data.copy(ls.buf, ls.kept, i, Math.min(stop, i + TEXT_KEEP - ls.kept));
+      ls.length += stop - i;
     }
     ls.lastPacket = packet;
     if (lf < 0) return data.length;
@@ -381,14 +366,14 @@ export class TranscriptRecorder implements StreamListener {
     }
     this.flushReply(s);
     if (s.lastReplyCode === '334' && s.lastCommandVerb === 'AUTH') {
-      s.push(entry(0, 'auth-data', ls, packet, '', this.intern.get(text)));
+      s.push(entry(0, 'auth-data', ls, packet, '', this.shared.text(text)));
       return;
     }
     const sp = text.indexOf(' ');
-    const verb = this.intern.get((sp < 0 ? text : text.slice(0, sp)).toUpperCase());
+    const verb = this.shared.text((sp < 0 ? text : text.slice(0, sp)).toUpperCase());
     s.lastCommandVerb = verb;
     s.lastReplyCode = '';
-    s.push(entry(0, 'command', ls, packet, verb, this.intern.get(text)));
+    s.push(entry(0, 'command', ls, packet, verb, this.shared.text(text)));
     if (verb === 'RCPT') s.t.rcptCount++;
     else if (verb === 'QUIT') s.t.quitSeen = true;
     else if (verb === 'BDAT') {
@@ -410,7 +395,7 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private replyLine(s: SessionState, ls: LineState, text: string, packet: number): void {
-    const code = this.intern.get(text.slice(0, 3));
+    const code = this.shared.text(text.slice(0, 3));
     const more = text.charAt(3) === '-';
     const num = replyCodeAt(ls.buf.subarray(0, ls.kept), 0);
     // a 3-byte line ("334" CR LF) ends right after its code: the engine sees CR or LF there
@@ -442,7 +427,7 @@ export class TranscriptRecorder implements StreamListener {
     const r = s.reply;
     if (!r) return;
     s.reply = null;
-    r.text = this.intern.get(r.text); // one flat, shared copy (multi-line text was joined piece by piece)
+    r.text = this.shared.text(r.text); // one flat, shared copy (multi-line text was joined piece by piece)
     // per-line packets say more than [packet, endPacket] only when the reply's lines came apart
     if (r.linePackets?.every(([first, last]) => first === r.packet && last === r.endPacket)) delete r.linePackets;
     s.pushReply(r);

@@ -19,6 +19,9 @@ const DIALOGUE: Array<[Direction, string]> = [
   [1, '250 queued\r\n'],
   [0, 'BDAT 7 LAST\r\nRCPT\r\n'],
   [1, '250 ok\r\n'],
+  // CRs that are not a line's CR LF are content, wherever a segment ends (next to them or not)
+  [0, `NOOP a\rb\r\rc${'\r'.repeat(3)}${'z'.repeat(170)}\r\r\n`],
+  [1, '250 ok\r\n'],
   [0, 'XXXXXXXX\r\n'],
   [1, '500 5.5.2 Error: command not recognized\r\n'],
   [0, 'QUIT\r\n'],
@@ -49,6 +52,10 @@ describe('transcript segmentation independence', () => {
   it('any split of the segments gives the same entries', () => {
     const whole = transcript([]);
     expect(whole.find((e) => e.kind === 'message')?.message).toMatchObject({ maxHeaderLine: 314, maxFilename: 270, complete: true });
+    // kept text cut at TEXT_KEEP (160) with each content CR as \x0d; length counts them all, not the CR LF
+    const noop = whole.find((e) => e.verb === 'NOOP');
+    expect(noop?.length).toBe(11 + 3 + 170 + 1);
+    expect(noop?.text).toBe(`NOOP a\\x0db\\x0d\\x0dc${'\\x0d'.repeat(3)}${'z'.repeat(160 - 14)}`);
     fc.assert(
       fc.property(fc.array(fc.array(fc.nat(400), { maxLength: 6 }), { minLength: DIALOGUE.length, maxLength: DIALOGUE.length }), (cuts) => {
         expect(transcript(cuts)).toEqual(whole);
