@@ -311,6 +311,12 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       stack = [stack[0] as Mode];
       continue;
     }
+    if (sl.prompt !== undefined && isPromptExec(sl)) {
+      // `asa(config-pmap)# show run policy-map …`, `do show …`, `match cmd ?`: the ASA runs or answers
+      // them in configuration mode too; the mode stays
+      cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'exec command or help request at a configuration prompt (not configuration)' });
+      continue;
+    }
     if (sl.prompt === 'config' && stack.length > 1) {
       reportLost();
       stack = [stack[0] as Mode];
@@ -388,6 +394,28 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
   reportLost();
   cfg.warnings.push(...releaseWarnings(cfg));
   return cfg;
+}
+
+/** The first words of every sub-mode command. */
+const SUB_MODE_WORDS = [...new Set(Object.values(MODE_WORDS).flatMap((ws) => ws.map((w) => w.split(' ')[0] ?? '')))];
+
+/** Commands the ASA runs from a configuration prompt without changing the configuration. */
+const PROMPT_EXEC_WORDS = [...EXEC_WORDS, 'do', 'ping', 'traceroute', 'packet-tracer', 'more', 'dir'];
+
+/**
+ * A typed line that is no configuration: an exec command (`show …`, `sh run`, `do …`, `ping`) or a
+ * help request (`?` alone, or a word ending in `?`, which the CLI answers instead of taking the
+ * line; a `regex` pattern may end in a literal `?`, entered with Ctrl-V).
+ */
+function isPromptExec(sl: SourceLine): boolean {
+  const t0 = sl.tokens[0];
+  const last = sl.tokens[sl.tokens.length - 1];
+  if (!t0 || !last) return false;
+  if (sl.tokens.some((t) => t.text === '?') || (last.text.endsWith('?') && t0.lower !== 'regex')) return true;
+  // `pa` is `parameters` in a policy-map, never `packet-tracer`: a prefix of a sub-mode word is no exec word
+  if (t0.lower.length < 2 || MODELLED_GLOBAL.has(t0.lower) || SUB_MODE_WORDS.some((w) => w.startsWith(t0.lower))) return false;
+  const r = resolvePrefix(t0.lower, PROMPT_EXEC_WORDS);
+  return r !== null && 'word' in r && !(r.word === 'enable' && sl.tokens.length > 1);
 }
 
 function ignore(cfg: ParsedConfig, sl: SourceLine, reason: string): Mode {

@@ -65,6 +65,30 @@ describe('a pasted CLI session (prompts before the commands)', () => {
     expect(m?.parameters).toMatchObject({ allowTls: { log: false }, maskBanner: true });
   });
 
+  it('show, do, packet-tracer and help requests (?) at a configuration prompt are no configuration and keep the mode', () => {
+    const p = compilePolicyText(
+      [
+        'asa(config)# policy-map type inspect esmtp M',
+        'asa(config-pmap)# show running-config policy-map type inspect esmtp',
+        'asa(config-pmap)# match cmd ?',
+        'asa(config-pmap)# ?',
+        'asa(config-pmap)# match cmd RCPT count gt 5',
+        'asa(config-pmap-c)# do show run policy-map',
+        'asa(config-pmap-c)# packet-tracer input outside tcp 198.51.100.7 1234 10.0.0.25 25',
+        'asa(config-pmap-c)# drop-connection',
+        'asa(config-pmap-c)# pa',
+        'asa(config-pmap-p)# allow-tls',
+        'asa(config)# regex Q colou?',
+        '',
+      ].join('\n'),
+      's.txt',
+    );
+    const m = p.esmtpMaps.get('M');
+    expect(m?.matches.map((x) => [x.text, x.actions.primary])).toEqual([['match cmd RCPT count gt 5', 'drop-connection']]);
+    expect(m?.parameters).toMatchObject({ allowTls: { log: false } });
+    expect(p.ignored.map((x) => x.line)).toEqual([2, 3, 4, 6, 7]);
+  });
+
   it('exec lines (show, write, copy) are ignored whatever their length; the printout after "show running-config" is read', () => {
     const p = compilePolicyText(
       'asa# show running-config policy-map type inspect esmtp\n!\npolicy-map type inspect esmtp _default_esmtp_map\n description Default ESMTP policy-map\n parameters\n  mask-banner\n  no mail-relay\n  no special-character\n  allow-tls\n match cmd line length gt 512\n  drop-connection log\n!\nasa# \n',
