@@ -297,7 +297,7 @@ export async function runReplay(input: string, opts: ReplayCliOptions): Promise<
       summary,
       { input, out: opts.output ?? null, verdicts: opts.verdicts ?? null, syslog: opts.syslog ?? null, annotate: opts.annotate ?? null },
       interrupted,
-      true,
+      { gaps: true, checksumMode: opts.checksum },
     );
     if (toStdout) process.stdout.write(text);
     else process.stderr.write(text);

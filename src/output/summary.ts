@@ -1,5 +1,6 @@
 /** The human summary of a replay: what was inspected, where every packet went, and the ASA counters. */
 import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
+import type { ChecksumMode } from '../decode/checksum.js';
 import type { ReplaySummary, SkippedBlockNote } from '../pipeline/types.js';
 
 /** One line on an input block passed over unread (stderr warning and summary). */
@@ -30,8 +31,14 @@ export function formatTcpGaps(g: ReplaySummary['gaps']): string {
   return `TCP gaps: ${g.count} gap(s), ${g.bytes} byte(s) never captured (not inspected), in ${g.connections} connection(s)${cut}`;
 }
 
-/** `gaps`: add the TCP gaps line (live prints its own capture-loss line instead). */
-export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = null, interrupted = false, gaps = false): string {
+export interface SummaryOptions {
+  /** Add the TCP gaps line (live prints its own capture-loss line instead). */
+  gaps?: boolean;
+  /** The --checksum mode: with `keep`, stale checksums on edited packets are what was asked for. */
+  checksumMode?: ChecksumMode;
+}
+
+export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = null, interrupted = false, opts: SummaryOptions = {}): string {
   const c = s.connections;
   const p = s.packets;
   const lines: string[] = [];
@@ -42,10 +49,13 @@ export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = nul
   );
   lines.push(`packets in: ${p.in} = ${p.forwarded} forwarded + ${p.dropped} dropped`);
   lines.push(`packets out: ${p.out} = ${p.forwarded} forwarded (${p.modified} modified) + ${p.synthesized} synthesised`);
-  if (gaps) lines.push(formatTcpGaps(s.gaps));
+  if (opts.gaps === true) lines.push(formatTcpGaps(s.gaps));
   if (p.forcedForward > 0) lines.push(`held packets forwarded undecided (hold-back limit or end of input): ${p.forcedForward}`);
   lines.push(`most packets held back at once: ${p.maxHeld}`);
-  if (p.checksumBroken > 0) lines.push(`WARNING: ${p.checksumBroken} packet(s) had a valid TCP checksum in the input and not in OUT`);
+  if (p.checksumBroken > 0) {
+    if (opts.checksumMode === 'keep') lines.push(`NOTE: ${p.checksumBroken} edited packet(s) had a valid TCP checksum in the input and carry it unchanged, so no longer matching, in OUT (--checksum keep)`);
+    else lines.push(`WARNING: ${p.checksumBroken} packet(s) had a valid TCP checksum in the input and not in OUT`);
+  }
   lines.push(`edits: ${s.edits}, verdict records: ${s.verdicts}, syslog lines: ${s.syslogLines}`);
   for (const b of s.skippedBlocks ?? []) lines.push(`NOTE: input block skipped: ${describeSkippedBlock(b, MAX_OTHER_BLOCK_BYTES)}`);
   if (paths) {

@@ -42,7 +42,7 @@ describe.skipIf(!haveShared)('replay summary: TCP gaps and snaplen-cut payload',
     }
     const r = await replayToTemp(file, { asaOoo: false, profile: 'analysis' });
     expect(r.summary.gaps).toMatchObject({ count: 1, bytes: 267, connections: 1, cutPackets: 0 });
-    expect(formatSummary(r.summary, null, false, true)).toContain('TCP gaps: 1 gap(s), 267 byte(s) never captured (not inspected), in 1 connection(s)\n');
+    expect(formatSummary(r.summary, null, false, { gaps: true })).toContain('TCP gaps: 1 gap(s), 267 byte(s) never captured (not inspected), in 1 connection(s)\n');
 
     // The command prints it (summary on stdout when no output is '-').
     const written: string[] = [];
@@ -60,7 +60,7 @@ describe.skipIf(!haveShared)('replay summary: TCP gaps and snaplen-cut payload',
 
   it('the complete capture: no gaps, and the line says so', async () => {
     const r = await replayToTemp(cap('02-ehlo-basic.pcap'));
-    expect(formatSummary(r.summary, null, false, true)).toContain('TCP gaps: none (no stream bytes missing from the capture)\n');
+    expect(formatSummary(r.summary, null, false, { gaps: true })).toContain('TCP gaps: none (no stream bytes missing from the capture)\n');
     // live prints its own capture-loss line: the default leaves this one out.
     expect(formatSummary(r.summary)).not.toContain('TCP gaps');
   });
@@ -79,6 +79,6 @@ describe.skipIf(!haveShared)('replay summary: TCP gaps and snaplen-cut payload',
     expect(packets).toBe(172);
     const r = await replayToTemp(file);
     expect(r.summary.gaps).toMatchObject({ count: 0, cutPackets: packets, cutBytes: bytes });
-    expect(formatSummary(r.summary, null, false, true)).toContain(`TCP gaps: none; payload cut by the snaplen: ${bytes} byte(s) in ${packets} packet(s) (not inspected)\n`);
+    expect(formatSummary(r.summary, null, false, { gaps: true })).toContain(`TCP gaps: none; payload cut by the snaplen: ${bytes} byte(s) in ${packets} packet(s) (not inspected)\n`);
   });
 });
