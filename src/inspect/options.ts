@@ -231,7 +231,7 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
   },
   {
     name: 'starttls-divergence', key: 'starttlsDivergence', values: ['stop', 'inspect'], default: 'stop',
-    help: "when the server answers 2xx to a STARTTLS the engine X'd (no allow-tls), stop inspecting with one note (through an ASA the server would have answered 500 and no TLS would follow), or judge the captured TLS bytes as SMTP commands",
+    help: "when the server answers 2xx to a STARTTLS the engine X'd (no allow-tls) or to Exchange's X-ANONYMOUSTLS (always X'd), stop inspecting with one note (through an ASA the server would have answered 500 and no TLS would follow), or judge the captured TLS bytes as SMTP commands",
     evidence: 'I from D: without allow-tls the verb is X\'d and the server answers 500 (ADDENDUM B-3, ESA TechNote [S10]); MANIFEST 04/12 captures were made without an ASA',
   },
   {

@@ -115,6 +115,8 @@ const MAX_KEYWORD = 32;
 const LF_DOT = Buffer.from('\n.', 'latin1');
 const STARTTLS_WORD = 'STARTTLS';
 const BDAT_WORD = 'BDAT';
+/** Exchange 2007+'s STARTTLS between its transport servers (not an ASA verb). */
+const X_ANONYMOUSTLS_WORD = 'X-ANONYMOUSTLS';
 /** Exchange's binary-blob command (not an ASA verb: X'd like any private extension). */
 const XEXCH50_WORD = 'XEXCH50';
 const LF_DASH = Buffer.from('\n-', 'latin1');
@@ -507,6 +509,8 @@ class EsmtpSession implements InspectorSession {
   private greetingDone = false;
   /** One x-divergence note per connection (a success reply to a command the ASA X'd). */
   private xedAcceptedNoted = false;
+  /** The last X'd TLS-starting line was X-ANONYMOUSTLS (Exchange), not STARTTLS. */
+  private xTlsAnonymous = false;
   /** Blob size of the last X'd XEXCH50 line (-1: none or unreadable). */
   private xexch50Size = -1;
   private inReply = false;
@@ -1142,7 +1146,14 @@ class EsmtpSession implements InspectorSession {
     let pend: PendT = Pend.OTHER;
     if (disp === Disp.AUTHDATA) pend = Pend.AUTHDATA;
     else if (disp === Disp.X) {
-      if (this.xLineVerbIs(STARTTLS_WORD, Verb.STARTTLS)) pend = Pend.XSTARTTLS;
+      if (this.xLineVerbIs(STARTTLS_WORD, Verb.STARTTLS)) {
+        pend = Pend.XSTARTTLS;
+        this.xTlsAnonymous = false;
+      } else if (this.xLineVerbIs(X_ANONYMOUSTLS_WORD, -1)) {
+        // Exchange's STARTTLS between its transport servers: a 220 starts TLS just the same
+        pend = Pend.XSTARTTLS;
+        this.xTlsAnonymous = true;
+      }
       else if (this.xLineVerbIs(XEXCH50_WORD, -1)) {
         // Exchange's XEXCH50 <blob size> <n>: the size of the blob a 354 would call for
         pend = Pend.XEXCH50;
@@ -2321,7 +2332,9 @@ class EsmtpSession implements InspectorSession {
           this.episodeCheck('inspection ended (TLS started)', true);
           this.sink.verdict({
             dir: 1, offset: o, rule: 'starttls-divergence', action: 'note', syslog: [],
-            detail: `server accepted STARTTLS (${code}) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`,
+            detail: this.xTlsAnonymous
+              ? `server accepted X-ANONYMOUSTLS (${code}), Exchange's STARTTLS, that the ASA X's (a private extension; allow-tls does not cover it): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`
+              : `server accepted STARTTLS (${code}) that the ASA would have X'd (no allow-tls): through the ASA the client gets a 5xx instead and continues in plaintext or gives up; the TLS that follows in the capture is not inspected`,
           });
           this.state = 'diverged';
         }
