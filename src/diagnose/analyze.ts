@@ -153,17 +153,38 @@ function fragmentSender(v: VerdictRecord, t: SessionTranscript): number | null {
  * addresses that is open at its packet (the latest one started before it).
  */
 export function verdictSessionKey(v: VerdictRecord, transcripts: readonly SessionTranscript[]): string {
-  const key = sessionKey(v.client, v.server);
-  if (!isFragmentDiscard(v) || transcripts.some((t) => sessionKey(t.client, t.server) === key)) return key;
-  let best: SessionTranscript | null = null;
-  for (const t of transcripts) {
-    const ends = (v.client === t.clientIp && v.server === t.serverIp) || (v.client === t.serverIp && v.server === t.clientIp);
-    if (!ends || t.firstPacket > v.packet) continue;
-    const open = t.lastPacket >= v.packet;
-    const bestOpen = best !== null && best.lastPacket >= v.packet;
-    if (best === null || (open && !bestOpen) || (open === bestOpen && t.firstPacket > best.firstPacket)) best = t;
+  return new SessionLookup(transcripts).keyOf(v);
+}
+
+/** verdictSessionKey over one capture's sessions, indexed once (a fragmented capture has a record per fragment). */
+export class SessionLookup {
+  private readonly keys: Set<string>;
+  private readonly byAddresses = new Map<string, SessionTranscript[]>();
+
+  constructor(transcripts: readonly SessionTranscript[]) {
+    this.keys = new Set(transcripts.map((t) => sessionKey(t.client, t.server)));
+    for (const t of transcripts) {
+      // both orders: a fragment record names its own sender first
+      for (const k of new Set([`${t.clientIp}|${t.serverIp}`, `${t.serverIp}|${t.clientIp}`])) {
+        const list = this.byAddresses.get(k);
+        if (list) list.push(t);
+        else this.byAddresses.set(k, [t]);
+      }
+    }
   }
-  return best ? sessionKey(best.client, best.server) : key;
+
+  keyOf(v: VerdictRecord): string {
+    const key = sessionKey(v.client, v.server);
+    if (!isFragmentDiscard(v) || this.keys.has(key)) return key;
+    let best: SessionTranscript | null = null;
+    for (const t of this.byAddresses.get(`${v.client}|${v.server}`) ?? []) {
+      if (t.firstPacket > v.packet) continue;
+      const open = t.lastPacket >= v.packet;
+      const bestOpen = best !== null && best.lastPacket >= v.packet;
+      if (best === null || (open && !bestOpen) || (open === bestOpen && t.firstPacket > best.firstPacket)) best = t;
+    }
+    return best ? sessionKey(best.client, best.server) : key;
+  }
 }
 
 const EVIDENCE_ACTION: Record<Evidence['kind'], string> = {
@@ -548,8 +569,9 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
   const transcripts = first.transcripts;
   const detection = detectFirewall(transcripts);
   const byKey = new Map<string, VerdictRecord[]>();
+  const lookup = new SessionLookup(transcripts);
   for (const v of first.verdicts) {
-    const k = verdictSessionKey(v, transcripts);
+    const k = lookup.keyOf(v);
     const list = byKey.get(k) ?? [];
     list.push(v);
     byKey.set(k, list);
