@@ -257,6 +257,9 @@ interface FlowAddrs {
   server: IpAddr | null;
   clientPort: number;
   serverPort: number;
+  /** The interfaces the connection enters and leaves by, for FTD `ifc NAME` entries. */
+  ingress: string | undefined;
+  egress: string | undefined;
   /** Which network groups hold each address, answered once per connection. */
   clientMemo: GroupMemo;
   serverMemo: GroupMemo;
@@ -305,6 +308,8 @@ class Matcher {
 
   ace(ace: Ace, f: FlowAddrs): boolean {
     if (ace.inactive) return false;
+    // FTD `ifc NAME`: an interface the flow does not name (or names otherwise) never matches
+    if ((ace.srcIfc !== undefined && ace.srcIfc !== f.ingress) || (ace.dstIfc !== undefined && ace.dstIfc !== f.egress)) return false;
     const a = this.flat.ace(ace);
     if (!this.addrHas(a.src, f.client, f.clientMemo) || !this.addrHas(a.dst, f.server, f.serverMemo)) return false;
     for (const s of a.services) if (portHas(s.src, f.clientPort) && portHas(s.dst, f.serverPort)) return true;
@@ -516,7 +521,7 @@ export class PolicyImpl implements CompiledPolicy {
   private classifyNow(flow: FlowTuple): ClassDecision {
     // a caller without capture time (the inline proxy) classifies a connection being created now
     const startSec = flow.startTimeSec ?? Date.now() / 1000;
-    const f: FlowAddrs = { startSec, localMinute: Number.NaN, client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort, ...this.matcher.memos() };
+    const f: FlowAddrs = { startSec, localMinute: Number.NaN, client: parseIp(flow.clientIp), server: parseIp(flow.serverIp), clientPort: flow.clientPort, serverPort: flow.serverPort, ingress: flow.ingressInterface, egress: flow.egressInterface, ...this.matcher.memos() };
     // An interface policy applies inspection (and connection limits) bidirectionally: to
     // connections entering and leaving through its interface; the global one at ingress, which
     // for a connection is once. Cisco "Feature Directionality"; native-notes "interface-direction".

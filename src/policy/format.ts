@@ -55,7 +55,8 @@ export function formatProto(p: ProtoSpec): string {
 
 export function formatAce(a: Omit<Ace, 'text'>): string {
   const pp = portProtoOf(a.proto.kind === 'name' ? a.proto.proto : 'tcp');
-  const parts = [a.action, formatProto(a.proto), formatAddr(a.src), formatPort(a.srcPort, pp), formatAddr(a.dst), formatPort(a.dstPort, pp)];
+  const ifc = (n: string | undefined) => (n === undefined ? '' : `ifc ${n}`);
+  const parts = [a.trust ? 'trust' : a.action, formatProto(a.proto), ifc(a.srcIfc), formatAddr(a.src), formatPort(a.srcPort, pp), ifc(a.dstIfc), formatAddr(a.dst), formatPort(a.dstPort, pp)];
   if (a.timeRange) parts.push(`time-range ${a.timeRange.name}`);
   if (a.inactive) parts.push('inactive');
   return parts.filter((s) => s !== '').join(' ');

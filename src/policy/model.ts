@@ -52,6 +52,13 @@ export interface Ace {
   inactive: boolean;
   /** `time-range NAME`: the entry is skipped while the range is not in effect at the connection's start (local ASA time). */
   timeRange?: { name: string; pos: Pos };
+  /**
+   * FTD (`access-list … advanced`): `ifc NAME` before the source / destination, the interface the
+   * connection enters / leaves by (the flow's ingress / egress interface); `trust` is a permit.
+   */
+  srcIfc?: string;
+  dstIfc?: string;
+  trust?: boolean;
   line: number;
   /** Canonical text of the ACE after `access-list NAME extended `. */
   text: string;

@@ -196,7 +196,7 @@ export function normalize(r: ResolvedPolicy): string {
     const def = cfg.timeRanges.get(name);
     if (def) out.push(...timeRangeLines(def));
   }
-  for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) out.push(`access-list ${a} extended ${ace.text}`);
+  for (const a of usedAcls) for (const ace of cfg.accessLists.get(a)?.aces ?? []) out.push(`access-list ${a} ${ace.srcIfc !== undefined || ace.dstIfc !== undefined || ace.trust ? 'advanced' : 'extended'} ${ace.text}`);
   for (const name of usedClassMaps) {
     out.push(`class-map ${name}`);
     for (const m of cfg.classMaps.get(name)?.matches ?? []) out.push(classMatchLine(m));

@@ -695,7 +695,17 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
   // the ASA stores and prints the entry as `extended`): `access-list OUT permit tcp any host X eq smtp`
   if (kind.lower === 'extended' || kind.lower === 'advanced') c.next();
   else if (kind.lower !== 'permit' && kind.lower !== 'deny') c.fail('"extended", "permit", "deny", "standard" or "remark"', kind);
-  const action = c.keyword('permit', 'deny') as 'permit' | 'deny';
+  // FTD prints its access-control ACL (`CSM_FW_ACL_`) as `advanced` entries: `trust` (allow without
+  // deep inspection: a permit here), `ifc NAME` before an address, `rule-id N`, `event-log …`
+  const ftd = kind.lower === 'advanced';
+  const actionWord = ftd ? c.keyword('permit', 'deny', 'trust') : c.keyword('permit', 'deny');
+  const action: 'permit' | 'deny' = actionWord === 'deny' ? 'deny' : 'permit';
+  const ifc = (): string | undefined => {
+    if (!ftd || c.peek()?.lower !== 'ifc') return undefined;
+    c.next();
+    const n = c.word('an interface name');
+    return n.lower === 'any' ? undefined : n.text;
+  };
 
   // protocol: name/number, object (service), object-group (service or protocol)
   const pT = c.word('a protocol (tcp, udp, ip, icmp, ...), object NAME or object-group NAME');
@@ -716,8 +726,10 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
 
   const hasPorts = proto.kind === 'name' && PORT_PROTOCOLS.has(proto.proto);
   const pp: PortProto = proto.kind === 'name' && proto.proto === 'udp' ? 'udp' : 'tcp';
+  const srcIfc = ifc();
   const src = addrSpec(cfg, c, true);
   const srcPort = hasPorts ? optPort(cfg, c, pp) : ({ op: 'any' } as PortSpec);
+  const dstIfc = ifc();
   const dst = addrSpec(cfg, c, true);
   let dstPort: PortSpec = { op: 'any' };
   if (hasPorts) dstPort = optPort(cfg, c, pp);
@@ -732,11 +744,16 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
       const n = c.word('a time-range name');
       timeRange = { name: n.text, pos: c.pos(n) };
     } else if (t.lower === 'log') {
-      while (!c.atEnd() && !['inactive', 'time-range'].includes((c.peek() as Token).lower)) c.next();
-    } else if (modelsRest) c.fail('"log", "time-range", "inactive" or end of line', t);
+      while (!c.atEnd() && !['inactive', 'time-range', 'rule-id', 'event-log'].includes((c.peek() as Token).lower)) c.next();
+    } else if (ftd && (t.lower === 'rule-id' || t.lower === 'event-log')) {
+      c.word(t.lower === 'rule-id' ? 'a rule id' : 'flow-start, flow-end or both');
+    } else if (modelsRest) c.fail(ftd ? '"log", "time-range", "inactive", "rule-id", "event-log" or end of line' : '"log", "time-range", "inactive" or end of line', t);
   }
   const aceBase: Omit<Ace, 'text'> = { action, proto, src, srcPort, dst, dstPort, inactive, line: c.sl.line };
   if (timeRange) aceBase.timeRange = timeRange;
+  if (srcIfc !== undefined) aceBase.srcIfc = srcIfc;
+  if (dstIfc !== undefined) aceBase.dstIfc = dstIfc;
+  if (actionWord === 'trust') aceBase.trust = true;
   const ace: Ace = { ...aceBase, text: formatAce(aceBase) };
   if (remove) {
     removeAce(cfg, c, nameT.text, ace.text);
