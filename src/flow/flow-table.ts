@@ -563,6 +563,13 @@ export class FlowTable<S = unknown> {
       h.seqKnown = true;
       h.nextSeq = dataSeq;
       h.nextOffset = 0;
+      h.bareAnchor = pkt.payloadLength === 0 && pkt.payloadMissing === 0 && (flags & (FIN | RST)) === 0;
+    } else if (h.bareAnchor) {
+      // The next packet of a side anchored by a bare ACK: one sequence number above that ACK, the
+      // ACK was a keep-alive (next-1, RFC 9293 §3.8.4) — a bare ACK carries next itself, and one
+      // lost byte right there is far less likely. Either way this packet settles the anchor.
+      if (seqDiff(dataSeq, h.nextSeq) === 1) this.reanchorAfterKeepalive(h);
+      else if (pkt.payloadLength > 0 || pkt.payloadMissing > 0 || (flags & FIN) !== 0) h.bareAnchor = false;
     }
     const rel = seqDiff(dataSeq, h.nextSeq);
     const off = h.nextOffset + rel;
@@ -938,6 +945,9 @@ export class FlowTable<S = unknown> {
     if (!h.seqKnown) return;
     // The receiver acknowledged the byte of a zero-window probe: it took it.
     if (h.probeOffset === h.nextOffset && seqDiff(ack, h.nextSeq) > 0) this.takeProbe(conn, d, h);
+    // The receiver has everything up to one past the bare ACK this side was picked up from: that
+    // ACK was a keep-alive, at next-1.
+    if (h.bareAnchor && seqDiff(ack, h.nextSeq) === 1) this.reanchorAfterKeepalive(h);
     const rel = seqDiff(ack, h.nextSeq);
     if (rel > MAX_SEQ_DISTANCE || rel < -MAX_SEQ_DISTANCE) return;
     // May include the FIN's own sequence number (ackedOffset > finOffset: the FIN was acknowledged).
@@ -1211,6 +1221,19 @@ export class FlowTable<S = unknown> {
     b[0] = h.probeByte;
     this.emitData(conn, dir, h, b, h.probePacket);
     this.drain(conn, dir, h);
+  }
+
+  /**
+   * Moves the start of a side picked up midstream from a keep-alive one sequence number up, to
+   * where its stream really stands. Only while nothing of it was delivered, held or acknowledged
+   * beyond the anchor; otherwise the anchor stays (the byte is then a real hole).
+   * (Before, a capture that began with a keep-alive — an idle session's first packet — reported
+   * a 1-byte gap at offset 0 that never existed.)
+   */
+  private reanchorAfterKeepalive(h: HalfStream): void {
+    h.bareAnchor = false;
+    if (h.nextOffset !== 0 || h.queue !== null || h.deferred !== null || h.bytes !== 0 || h.gaps !== 0 || h.ackedOffset > 0) return;
+    h.nextSeq = seqAdd(h.nextSeq, 1);
   }
 
   /** Delivers held segments that are now contiguous. */

@@ -84,6 +84,12 @@ export class HalfStream implements HalfStreamStats {
   ackedMissingSinceSec = 0;
   ackedMissingSinceNsec = 0;
 
+  /**
+   * Picked up midstream from a packet without payload, SYN or FIN: its sequence number may be a
+   * keep-alive's (next-1) rather than where the stream stands. Cleared once data or an ACK decides.
+   */
+  bareAnchor = false;
+
   // --- the last zero-window probe's byte, kept until the receiver is seen to have taken it ---
   /** Stream offset of that byte (-1: none); valid only while it equals nextOffset. */
   probeOffset = -1;
