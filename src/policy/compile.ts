@@ -232,7 +232,17 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
     const pm = policyMaps.get(sp.policyMap);
     if (!pm) throw refError(file, sp.pos, `policy-map "${sp.policyMap}" is not defined`);
     if (sp.scope === 'global') global = pm;
-    else interfaces.set(sp.scope, pm);
+    else {
+      interfaces.set(sp.scope, pm);
+      // the capture has no interface names: the commands take them from --client-interface /
+      // --server-interface (outside / inside by default), compared case-sensitively as nameif is
+      if (!sp.inherited && sp.scope !== 'outside' && sp.scope !== 'inside' && pm.classes.some((c) => c.esmtp))
+        cfg.warnings.push({
+          line: sp.pos.line,
+          level: 'note',
+          message: `service-policy ${pm.name} interface ${sp.scope} inspects esmtp only for connections entering or leaving by "${sp.scope}": name it with --client-interface ${sp.scope} or --server-interface ${sp.scope} in replay, live and proxy (default outside / inside; diagnose and regress use those; names are case-sensitive)`,
+        });
+    }
   }
   return {
     source,
@@ -568,6 +578,7 @@ export class PolicyImpl implements CompiledPolicy {
       }
     }
     const first = scopes[0];
+    const elsewhere = this.elsewhere(flow);
     return {
       scope: first ? first.scope : 'none',
       policyMap: first ? first.pm.name : '',
@@ -575,12 +586,31 @@ export class PolicyImpl implements CompiledPolicy {
       esmtp: null,
       limits,
       reason:
-        scopes.length === 0
+        (scopes.length === 0
           ? 'no service-policy applies'
           : misses.length === 0
             ? 'no class in the applicable service-policy inspects esmtp'
-            : `not inspected: ${misses.join('; ')}`,
+            : `not inspected: ${misses.join('; ')}`) + elsewhere,
     };
+  }
+
+  /**
+   * Interface service policies inspecting esmtp on interfaces this connection does not use, for
+   * the reason of a connection left uninspected: the interface names come from the replay's
+   * --client-interface / --server-interface and are case-sensitive on the ASA (`nameif OUTSIDE`
+   * is not `outside`), so a mismatch would otherwise leave the policy silently unused.
+   */
+  private elsewhere(flow: FlowTuple): string {
+    const mine = [flow.ingressInterface, flow.egressInterface].filter((x): x is string => x !== undefined);
+    const other = [...this.resolved.interfaces].filter(([n, pm]) => !mine.includes(n) && pm.classes.some((c) => c.esmtp));
+    if (other.length === 0) return '';
+    const list = other.map(([n, pm]) => `${pm.name} on interface ${n}`).join(', ');
+    const caseOnly = other.find(([n]) => mine.some((x) => x.toLowerCase() === n.toLowerCase()));
+    const seen = `${flow.ingressInterface ?? '(none)'} (ingress), ${flow.egressInterface ?? '(none)'} (egress)`;
+    return (
+      `; service-policy ${list} does not apply: this connection's interfaces are ${seen}` +
+      (caseOnly ? `; interface names are case-sensitive ("${caseOnly[0]}" is not "${mine.find((x) => x.toLowerCase() === caseOnly[0].toLowerCase()) ?? ''}"): name them as the configuration does (--client-interface / --server-interface)` : '')
+    );
   }
 
   esmtpPorts(): number[] | null {
