@@ -12,6 +12,7 @@
  * | `server-anomaly`                  | caveat   | where a server reply ends was guessed (a line without a reply code ignored, an over-long line without LF cut at its segment's end, a multi-line reply without a final line split at a code change); what the ASA does there is not documented, so replies after it may pair with other commands through the ASA |
  * | `pipelining-after-data`          | caveat   | lines the client sent after DATA before the 354: X'd as commands (as the ASA does), but the server read them as message text |
  * | `tcp-rst-out-of-window`           | caveat   | the capture has a RST whose sequence number is outside the receiver's window: endpoints ignore it (RFC 5961 §3) and so does the ASA, so replay kept inspecting; the capture alone cannot show whether the receiver honoured it (a session that ends there did), and a RST that is neither an endpoint's nor in window was likely injected by a device in the path |
+ * | `xexch50-blob`                    | caveat   | the server answered 354 to an XEXCH50 the ASA X's (Exchange): the binary blob after it passed uninspected (through the ASA no blob is sent); the x-divergence finding says the dialogue left the ASA's paths |
  * | `midstream`                       | caveat   | the capture starts mid-session (no handshake): the greeting and the commands before the first complete reply were not seen or judged |
  * | `connection` "still open at the end of the capture" | caveat | the rest of the session is not in the capture: a later hit cannot be seen, a quiet end is not a death |
  * | `connection` built / teardown (302013/302014) | ignored | the ASA's connection log: every inspected session has them, `inspected` already says so, a teardown by inspection repeats the drop finding, a FIN/RST teardown is the endpoints' doing |
@@ -46,6 +47,7 @@ export function noteUse(v: NoteLike): NoteUse {
     case 'server-anomaly':
     case 'midstream':
     case 'tcp-rst-out-of-window':
+    case 'xexch50-blob':
       return 'caveat';
     case 'connection':
       return v.detail.startsWith(END_OF_CAPTURE_DETAIL) ? 'caveat' : 'ignore';
