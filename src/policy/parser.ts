@@ -724,7 +724,10 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
     proto = { kind: 'name', proto: pT.lower === '6' ? 'tcp' : pT.lower === '17' ? 'udp' : pT.lower };
   } else c.fail('a protocol (tcp, udp, ip, icmp, ...)', pT);
 
-  const hasPorts = proto.kind === 'name' && PORT_PROTOCOLS.has(proto.proto);
+  // a protocol object-group takes the ports too (ASDM's `object-group protocol TCPUDP` /
+  // `permit object-group TCPUDP any host X eq domain`): they apply to its TCP/UDP members
+  const protoGroup = proto.kind === 'group' && cfg.groups.get(proto.name)?.type === 'protocol';
+  const hasPorts = (proto.kind === 'name' && PORT_PROTOCOLS.has(proto.proto)) || protoGroup;
   const pp: PortProto = proto.kind === 'name' && proto.proto === 'udp' ? 'udp' : 'tcp';
   const srcIfc = ifc();
   const src = addrSpec(cfg, c, true);
