@@ -728,7 +728,8 @@ function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null 
   // `permit object-group TCPUDP any host X eq domain`): they apply to its TCP/UDP members
   const protoGroup = proto.kind === 'group' && cfg.groups.get(proto.name)?.type === 'protocol';
   const hasPorts = (proto.kind === 'name' && PORT_PROTOCOLS.has(proto.proto)) || protoGroup;
-  const pp: PortProto = proto.kind === 'name' && proto.proto === 'udp' ? 'udp' : 'tcp';
+  // a protocol group's port names may be those of any member (`eq ntp` with TCPUDP)
+  const pp: PortProto = protoGroup ? 'tcp-udp' : proto.kind === 'name' && proto.proto === 'udp' ? 'udp' : 'tcp';
   const srcIfc = ifc();
   const src = addrSpec(cfg, c, true);
   const srcPort = hasPorts ? optPort(cfg, c, pp) : ({ op: 'any' } as PortSpec);

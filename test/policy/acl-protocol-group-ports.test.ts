@@ -31,6 +31,7 @@ object-group network TimeSyncSources
 access-list KSPD extended permit udp 10.100.110.0 255.255.255.0 object-group ntpGroup object-group TimeSyncSources object-group ntpGroup
 access-list KSPD extended permit object-group TCPUDP Net_100.200.97.0 255.255.255.0 host 100.200.159.70 object-group MAILPORTS
 access-list KSPD extended permit object-group TCPUDP any object MAILGW eq 2525
+access-list KSPD extended permit object-group TCPUDP any object-group TimeSyncSources eq ntp
 class-map MAIL
  match access-list KSPD
 policy-map global_policy
@@ -49,7 +50,8 @@ describe('ports after a protocol object-group', () => {
     expect(p.classify(flow('100.200.97.5', 26)).esmtp).toBeNull();
     expect(p.classify(flow('100.200.98.5', 25)).esmtp).toBeNull();
     expect(p.classify(flow('198.51.100.1', 2525)).reason).toMatch(/line 3 \(config line 17\) permits it \(permit object-group TCPUDP any object MAILGW eq 2525\)/);
-    expect(p.esmtpPorts()).toEqual([25, 587, 2525]);
+    // eq ntp (a UDP name, taken for the group's members) is 123 for its tcp member too
+    expect(p.esmtpPorts()).toEqual([25, 123, 587, 2525]);
     expect(p.normalized()).toContain('access-list KSPD extended permit object-group TCPUDP 100.200.97.0 255.255.255.0 host 100.200.159.70 object-group MAILPORTS\n');
   });
 
