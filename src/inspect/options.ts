@@ -74,6 +74,12 @@ export interface EngineOptions {
    */
   starttlsDivergence: 'stop' | 'inspect';
   /**
+   * The server accepted (2xx) a TURN/ATRN the engine X'd: the roles reverse, which cannot happen
+   * through an ASA. 'stop': one x-divergence note, inspection ends (state 'diverged'); 'inspect':
+   * judge the reversed dialogue as before (the client's replies X'd as unknown commands).
+   */
+  turnDivergence: 'stop' | 'inspect';
+  /**
    * "Unexpected transition by the SMTP server" (a listed anomaly with no documented action): a
    * server line without a reply code stays a note ('note'), or each such event (also a reply no
    * command awaited, a 354 that answers no DATA) is a `log` verdict without a syslog line ('log').
@@ -228,6 +234,11 @@ export const ENGINE_OPTION_TABLE: readonly OptionSpec[] = [
     name: 'max-field-buffer', key: 'maxFieldBuffer', values: { min: 64, max: 1048576 }, default: '4096',
     help: 'bytes kept of an address, command argument or MIME header field; longer ones are measured, not stored',
     evidence: 'I: bounded memory (Suricata-style line cap)',
+  },
+  {
+    name: 'turn-divergence', key: 'turnDivergence', values: ['stop', 'inspect'], default: 'stop',
+    help: "when the server answers 2xx to a TURN or ATRN the engine X'd, stop inspecting with one x-divergence note (the roles reverse: through an ASA the server would have answered 5xx and nothing would reverse), or judge the reversed dialogue as SMTP commands (the client's replies X'd)",
+    evidence: "D: ATRN and TURN are unsupported (ASA-ESMTP.md 1.1: ATRN listed; TURN named among blocked verbs [S13][S40]), so the verb is X'd and the server answers 5xx; RFC 821 4.1.1 (TURN) and RFC 2645 (ATRN): after a 250 the server becomes the sending side (I)",
   },
   {
     name: 'starttls-divergence', key: 'starttlsDivergence', values: ['stop', 'inspect'], default: 'stop',

@@ -66,7 +66,7 @@ const Mode = { CMD: 0, DATA: 1, OPAQUE: 2 } as const;
 type ModeT = (typeof Mode)[keyof typeof Mode];
 
 /** Commands awaiting a server reply (pipelining queue entries). */
-const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13, QUIT: 14, VRFY: 15, XEXCH50: 16 } as const;
+const Pend = { OTHER: 0, EHLO: 1, HELO: 2, MAIL: 3, RCPT: 4, DATA: 5, AUTH: 6, AUTHDATA: 7, STARTTLS: 8, ENDDATA: 9, RSET: 10, GREETING: 11, XSTARTTLS: 12, XED: 13, QUIT: 14, VRFY: 15, XEXCH50: 16, XTURN: 17 } as const;
 type PendT = (typeof Pend)[keyof typeof Pend];
 
 const bit = (k: PendT): number => 1 << k;
@@ -115,6 +115,9 @@ const MAX_KEYWORD = 32;
 const LF_DOT = Buffer.from('\n.', 'latin1');
 const STARTTLS_WORD = 'STARTTLS';
 const BDAT_WORD = 'BDAT';
+/** Role-reversal verbs (RFC 821 TURN, RFC 2645 ATRN): not ASA verbs. */
+const TURN_WORD = 'TURN';
+const ATRN_WORD = 'ATRN';
 /** Exchange 2007+'s STARTTLS between its transport servers (not an ASA verb). */
 const X_ANONYMOUSTLS_WORD = 'X-ANONYMOUSTLS';
 /** Exchange's binary-blob command (not an ASA verb: X'd like any private extension). */
@@ -1158,7 +1161,8 @@ class EsmtpSession implements InspectorSession {
         // Exchange's XEXCH50 <blob size> <n>: the size of the blob a 354 would call for
         pend = Pend.XEXCH50;
         this.xexch50Size = this.xLineNumberAfter(XEXCH50_WORD.length);
-      } else pend = Pend.XED;
+      } else if (this.xLineVerbIs(TURN_WORD, -1) || this.xLineVerbIs(ATRN_WORD, -1)) pend = Pend.XTURN;
+      else pend = Pend.XED;
     }
     else if (disp === Disp.PASS) {
       switch (this.verb) {
@@ -2338,6 +2342,17 @@ class EsmtpSession implements InspectorSession {
           });
           this.state = 'diverged';
         }
+        break;
+      case Pend.XTURN:
+        if (code >= 200 && code <= 299 && this.opt.turnDivergence === 'stop' && !this.pairGuessed) {
+          this.flushRun();
+          this.episodeCheck('inspection ended (roles reversed)', true);
+          this.sink.verdict({
+            dir: 1, offset: o, rule: 'x-divergence', action: 'note', syslog: [],
+            detail: `server answered ${code} to TURN/ATRN, which the ASA X's: the roles reverse (RFC 821 TURN, RFC 2645 ATRN) and the server sends mail to the client over this connection; through the ASA the server answers 5xx and nothing reverses, so the rest of the capture is not inspected`,
+          });
+          this.state = 'diverged';
+        } else this.xedAccepted(code, o);
         break;
       case Pend.XEXCH50:
         this.xedAccepted(code, o);
