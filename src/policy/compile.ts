@@ -113,6 +113,7 @@ export function layer(base: ParsedConfig, user: ParsedConfig, full = true, signL
     touchedServicePolicies: user.touchedServicePolicies || base.touchedServicePolicies,
     ignored: user.ignored,
     warnings,
+    ...(user.aclErrors ? { aclErrors: user.aclErrors } : {}),
   };
 }
 
@@ -190,8 +191,22 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
 
   for (const cm of cfg.classMaps.values()) {
     for (const m of cm.matches) {
-      if (m.kind === 'access-list' && !cfg.accessLists.has(m.name)) throw refError(file, m.pos, `access-list "${m.name}" is not defined (class-maps use extended access-lists)`);
+      if (m.kind !== 'access-list') continue;
+      if (!cfg.accessLists.has(m.name)) throw refError(file, m.pos, `access-list "${m.name}" is not defined (class-maps use extended access-lists)`);
+      // an entry not understood in an access-list that selects traffic: the error it was
+      const bad = cfg.aclErrors?.get(m.name);
+      if (bad) throw new PolicyError(bad.code, `${bad.message} (access-list ${m.name} is used by class-map ${cm.name})`, { file, line: bad.line, column: bad.column });
     }
+  }
+  if (cfg.aclErrors && cfg.aclErrors.size > 0) {
+    const first = [...cfg.aclErrors.values()].sort((a, b) => a.line - b.line)[0];
+    const names = [...cfg.aclErrors.keys()];
+    if (first && !cfg.warnings.some((w) => w.message.includes('entries not understood in access-list')))
+      cfg.warnings.push({
+        line: first.line,
+        level: 'note',
+        message: `entries not understood in access-list(s) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} that no class-map uses, ignored (they do not select inspection; see --verbose), first: "${first.message}" at column ${first.column}`,
+      });
   }
 
   const policyMaps = new Map<string, ResolvedPolicyMap>();

@@ -227,6 +227,13 @@ export interface ParsedConfig {
    * Before 9.0 an access-list `any` is IPv4 only (read as any4, see pre-release.ts).
    */
   release?: { text: string; major: number; minor: number; line: number; anyAsAny4: number };
+  /**
+   * The first error of each access-list whose entries were not understood (unmodelled ASA syntax
+   * such as identity-firewall `user` or TrustSec `security-group`, or a reference the text does not
+   * define). An error only where a class-map uses that access-list (compile.ts); otherwise the lines
+   * are ignored with a note, since only class-map access-lists select inspection.
+   */
+  aclErrors?: Map<string, { code: import('../errors.js').ErrorCode; message: string; line: number; column: number; text: string }>;
 }
 
 export function emptyConfig(): ParsedConfig {

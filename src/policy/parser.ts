@@ -432,7 +432,7 @@ function globalCommand(cfg: ParsedConfig, sl: SourceLine, file: string): Mode | 
     case 'name':
       return nameCommand(cfg, c);
     case 'access-list':
-      return accessList(cfg, c, false);
+      return accessListEntry(cfg, c);
     case 'time-range': {
       const n = c.word('a time-range name');
       c.end();
@@ -679,6 +679,26 @@ function optPort(cfg: ParsedConfig, c: Cursor, proto: PortProto): PortSpec {
 const PORT_PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
 
 /** `access-list NAME [line N] extended ...` (inserted at N, 1-based, as on the ASA), or with `no` removed. */
+/**
+ * An `access-list` line. One the parser does not understand is an error only if a class-map uses
+ * its access-list (checked when the policy is resolved): a running config holds many access-lists
+ * for access-groups, NAT, VPN filters and identity firewall rules, with syntax not modelled here
+ * (`user`, `security-group`, …), and refusing the whole configuration for them helps no one.
+ */
+function accessListEntry(cfg: ParsedConfig, c: Cursor): Mode | null {
+  try {
+    return accessList(cfg, c, false);
+  } catch (e) {
+    const nameT = c.sl.tokens[1];
+    if (!(e instanceof PolicyError) || !nameT || e.line === undefined) throw e;
+    const errors = (cfg.aclErrors ??= new Map());
+    if (!errors.has(nameT.text)) errors.set(nameT.text, { code: e.code, message: e.message, line: e.line, column: e.column ?? 1, text: c.sl.raw.trim() });
+    if (!cfg.accessLists.has(nameT.text)) cfg.accessLists.set(nameT.text, { name: nameT.text, aces: [] });
+    cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `access-list entry not understood (${e.message}; column ${e.column ?? 1}): an error if a class-map uses access-list ${nameT.text}` });
+    return null;
+  }
+}
+
 function accessList(cfg: ParsedConfig, c: Cursor, remove: boolean): Mode | null {
   const nameT = c.word('an access-list name');
   let kind = c.peek();

@@ -45,7 +45,7 @@ describe('access-list without "extended"', () => {
   });
 
   it('another word there is still an error at its column', () => {
-    expect(() => compilePolicyText('access-list SMTP lt tcp any any\n', 'x.txt')).toThrow(/expected "extended", "permit", "deny", "standard" or "remark", got "lt"/);
+    expect(() => compilePolicyText('access-list SMTP lt tcp any any\nclass-map C\n match access-list SMTP\n', 'x.txt')).toThrow(/expected "extended", "permit", "deny", "standard" or "remark", got "lt"/);
   });
 });
 

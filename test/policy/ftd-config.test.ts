@@ -62,9 +62,9 @@ policy-map global_policy
   });
 
   it('ifc, trust, rule-id and event-log stay errors in an extended entry', () => {
-    expect(() => compilePolicyText('access-list A extended permit tcp ifc outside any any\n', 'x.txt')).toThrow(expect.objectContaining({ line: 1, column: 35, message: expect.stringMatching(/expected an address .*got "ifc"/) }));
-    expect(() => compilePolicyText('access-list A extended trust tcp any any\n', 'x.txt')).toThrow(/got "trust"/);
-    expect(() => compilePolicyText('access-list A extended permit tcp any any rule-id 5\n', 'x.txt')).toThrow(/got "rule-id"/);
+    expect(() => compilePolicyText('access-list A extended permit tcp ifc outside any any\nclass-map C\n match access-list A\n', 'x.txt')).toThrow(expect.objectContaining({ line: 1, column: 35, message: expect.stringMatching(/expected an address .*got "ifc"/) }));
+    expect(() => compilePolicyText('access-list A extended trust tcp any any\nclass-map C\n match access-list A\n', 'x.txt')).toThrow(/got "trust"/);
+    expect(() => compilePolicyText('access-list A extended permit tcp any any rule-id 5\nclass-map C\n match access-list A\n', 'x.txt')).toThrow(/got "rule-id"/);
   });
 });
 

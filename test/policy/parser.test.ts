@@ -228,13 +228,13 @@ describe('errors point at line:column and say what was expected', () => {
     ['class-map c\n match port tcp lt 25\n', '2:17', 'E_POLICY_SYNTAX', /expected "eq" or "range"/],
     ['class-map c\n match port tcp eq 25\n match any\n', '3:8', 'E_POLICY_SYNTAX', /already has a match command/],
     ['class-map c\n match port tcp eq smpt\n', '2:20', 'E_POLICY_VALUE', /ASA tcp port name/],
-    ['access-list A extended permit tcp any host 10.0.0.300 eq smtp\n', '1:44', 'E_POLICY_VALUE', /expected a host address/],
-    ['access-list A extended permit tcp any 10.0.0.0 255.0.255.0\n', '1:48', 'E_POLICY_VALUE', /contiguous subnet mask/],
-    ['access-list A extended permit tcp any object nobj\n', '1:46', 'E_POLICY_REFERENCE', /object network "nobj" is not defined/],
-    ['access-list A extended permit tcp any any eq smtp loq\n', '1:51', 'E_POLICY_SYNTAX', /expected "log", "time-range", "inactive" or end of line/],
-    ['access-list A extended allow tcp any any\n', '1:24', 'E_POLICY_SYNTAX', /expected one of "permit", "deny"/],
-    ['access-list A extended permit tcp any any range 30 20\n', '1:52', 'E_POLICY_VALUE', /range end >= 30/],
-    ['access-list A extended permit tcp any 2001:db8::/129\n', '1:39', 'E_POLICY_VALUE', /IPv6 prefix/],
+    ['access-list A extended permit tcp any host 10.0.0.300 eq smtp\nclass-map c\n match access-list A\n', '1:44', 'E_POLICY_VALUE', /expected a host address/],
+    ['access-list A extended permit tcp any 10.0.0.0 255.0.255.0\nclass-map c\n match access-list A\n', '1:48', 'E_POLICY_VALUE', /contiguous subnet mask/],
+    ['access-list A extended permit tcp any object nobj\nclass-map c\n match access-list A\n', '1:46', 'E_POLICY_REFERENCE', /object network "nobj" is not defined/],
+    ['access-list A extended permit tcp any any eq smtp loq\nclass-map c\n match access-list A\n', '1:51', 'E_POLICY_SYNTAX', /expected "log", "time-range", "inactive" or end of line/],
+    ['access-list A extended allow tcp any any\nclass-map c\n match access-list A\n', '1:24', 'E_POLICY_SYNTAX', /expected one of "permit", "deny"/],
+    ['access-list A extended permit tcp any any range 30 20\nclass-map c\n match access-list A\n', '1:52', 'E_POLICY_VALUE', /range end >= 30/],
+    ['access-list A extended permit tcp any 2001:db8::/129\nclass-map c\n match access-list A\n', '1:39', 'E_POLICY_VALUE', /IPv6 prefix/],
     ['object network o\n host 1.2.3.4\nobject-group network g\n network-object object nope\n', '4:24', 'E_POLICY_REFERENCE', /object network "nope"/],
     ['object-group service s\n port-object eq 25\n', '2:2', 'E_POLICY_SYNTAX', /port-object needs a protocol/],
     ['object-group network g\n group-object g\n', '2:15', 'E_POLICY_REFERENCE', /cannot contain itself/],
@@ -250,7 +250,7 @@ describe('errors point at line:column and say what was expected', () => {
     ['hostname x\nbanner motd \u0001hi\n', '2:13', 'E_POLICY_SYNTAX', /control character 0x01/],
   ];
   for (const [text, where, code, re] of cases) {
-    it(`${JSON.stringify(text.split('\n').slice(-2, -1)[0])} → ${where} ${code}`, () => {
+    it(`${JSON.stringify(text.split('\n').find((l) => l.startsWith('access-list')) ?? text.split('\n').slice(-2, -1)[0])} → ${where} ${code}`, () => {
       const e = errorOf(text);
       expect(`${e.where} ${e.code}`).toBe(`${where} ${code}`);
       expect(e.message).toMatch(re);
