@@ -25,13 +25,6 @@ export function detectFormat(first: Buffer, file: string): DetectedFormat {
   const magic = u32(first, 0, false);
   if (isPcapMagic(magic)) return 'pcap';
   if (magic === BlockType.SHB) return 'pcapng';
-  if (magic === 0xa1b2cd34 || magic === 0x34cdb2a1) {
-    throw new CaptureError(
-      'E_CAPTURE_UNSUPPORTED',
-      'modified (Kuznetzov) pcap format is not supported: convert it with `editcap -F pcap IN OUT`',
-      { file, offset: 0 },
-    );
-  }
   throw new CaptureError(
     'E_CAPTURE_BAD_MAGIC',
     `not a pcap, pcapng or gzip file (first bytes ${hex(first, 0, 8)})`,

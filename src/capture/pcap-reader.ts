@@ -15,14 +15,22 @@ export const PCAP_MAGIC = {
   US_BE: 0xa1b2c3d4,
   NS_LE: 0x4d3cb2a1,
   NS_BE: 0xa1b23c4d,
+  /** The "modified" (Kuznetzov) pcap: µs, 24-byte record headers. */
+  MOD_LE: 0x34cdb2a1,
+  MOD_BE: 0xa1b2cd34,
 } as const;
+
+/** Record header of the modified (Kuznetzov) pcap: the standard 16 bytes + ifindex(4), protocol(2), pkt_type(1), pad(1). */
+export const PCAP_MODIFIED_RECORD_HEADER_BYTES = 24;
 
 export function isPcapMagic(first4BE: number): boolean {
   return (
     first4BE === PCAP_MAGIC.US_LE ||
     first4BE === PCAP_MAGIC.US_BE ||
     first4BE === PCAP_MAGIC.NS_LE ||
-    first4BE === PCAP_MAGIC.NS_BE
+    first4BE === PCAP_MAGIC.NS_BE ||
+    first4BE === PCAP_MAGIC.MOD_LE ||
+    first4BE === PCAP_MAGIC.MOD_BE
   );
 }
 
@@ -32,7 +40,8 @@ export function parsePcapHeader(buf: Buffer, file: string): PcapFileHeader {
   if (!isPcapMagic(magic)) {
     throw new CaptureError('E_CAPTURE_BAD_MAGIC', `not a pcap file (magic ${hex(buf, 0, 4)})`, { file, offset: 0 });
   }
-  const le = magic === PCAP_MAGIC.US_LE || magic === PCAP_MAGIC.NS_LE;
+  const le = magic === PCAP_MAGIC.US_LE || magic === PCAP_MAGIC.NS_LE || magic === PCAP_MAGIC.MOD_LE;
+  const modified = magic === PCAP_MAGIC.MOD_LE || magic === PCAP_MAGIC.MOD_BE;
   const nanosecond = magic === PCAP_MAGIC.NS_LE || magic === PCAP_MAGIC.NS_BE;
   const versionMajor = u16(buf, 4, le);
   const versionMinor = u16(buf, 6, le);
@@ -53,6 +62,7 @@ export function parsePcapHeader(buf: Buffer, file: string): PcapFileHeader {
     snaplen: u32(buf, 16, le),
     linkTypeWord,
     linkType: linkTypeWord & 0xffff,
+    ...(modified ? { modified } : {}),
   };
 }
 
@@ -81,6 +91,8 @@ export class PcapRecordParser implements RecordParser {
   truncatedRecords = 0;
   needed = PCAP_RECORD_HEADER_BYTES;
   private readonly le: boolean;
+  /** Record header bytes: 16, or 24 in the modified (Kuznetzov) format. */
+  private readonly hdr: number;
   /** Nanoseconds per stored fraction unit: 1 (ns magic) or 1000 (µs magic). */
   private readonly fracScale: number;
   private readonly bound: number;
@@ -93,6 +105,8 @@ export class PcapRecordParser implements RecordParser {
 
   constructor(header: PcapFileHeader, file: string) {
     this.le = header.littleEndian;
+    this.hdr = header.modified === true ? PCAP_MODIFIED_RECORD_HEADER_BYTES : PCAP_RECORD_HEADER_BYTES;
+    this.needed = this.hdr;
     this.fracScale = header.nanosecond ? 1 : 1000;
     // Per link type, never from the header's snaplen (a crafted file could claim 2 GiB).
     this.bound = pcapRecordBound(header.linkType);
@@ -118,19 +132,20 @@ export class PcapRecordParser implements RecordParser {
     const fracScale = this.fracScale;
     const linkType = this.linkType;
     const rec = this.rec;
+    const hdr = this.hdr;
     let packets = this.packets;
     let truncated = 0;
     let pos = start;
-    while (pos + PCAP_RECORD_HEADER_BYTES <= end) {
+    while (pos + hdr <= end) {
       const caplen = dv.getUint32(pos + 8, le);
       if (caplen > bound) {
         this.packets = packets;
         this.truncatedRecords += truncated;
         throw this.tooLarge(caplen, base + pos + 8);
       }
-      const next = pos + PCAP_RECORD_HEADER_BYTES + caplen;
+      const next = pos + hdr + caplen;
       if (next > end) {
-        this.needed = PCAP_RECORD_HEADER_BYTES + caplen;
+        this.needed = hdr + caplen;
         this.packets = packets;
         this.truncatedRecords += truncated;
         return pos;
@@ -147,7 +162,7 @@ export class PcapRecordParser implements RecordParser {
       rec.tsRawHigh = sec;
       rec.tsRawLow = frac;
       rec.originalLength = origlen;
-      rec.setBytes(buf, pos + PCAP_RECORD_HEADER_BYTES, caplen);
+      rec.setBytes(buf, pos + hdr, caplen);
       if (caplen < origlen) truncated++;
       pos = next;
       sink.onRecord(rec);
@@ -155,7 +170,7 @@ export class PcapRecordParser implements RecordParser {
     }
     this.packets = packets;
     this.truncatedRecords += truncated;
-    this.needed = PCAP_RECORD_HEADER_BYTES;
+    this.needed = hdr;
     return pos;
   }
 

@@ -64,7 +64,8 @@ class PcapWriter implements PacketWriter {
     this.sink = new OutputSink(dest);
     this.le = header.littleEndian;
     this.nanosecond = header.nanosecond;
-    this.holdRuns = options.holdInputRuns === true;
+    // A modified (Kuznetzov) input's records have 24-byte headers: never ours, so never held as runs.
+    this.holdRuns = options.holdInputRuns === true && header.modified !== true;
     this.linkType = header.linkType;
     this.fcsBytes = pcapFcsBytes(header.linkTypeWord);
     const off = this.sink.reserve(PCAP_HEADER_BYTES);

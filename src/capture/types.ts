@@ -23,6 +23,12 @@ export interface PcapFileHeader {
   /** Full 32-bit link-type word (FCS bits included); `linkType` below is its low 16 bits. */
   linkTypeWord: number;
   linkType: number;
+  /**
+   * The "modified" (Kuznetzov, patched-libpcap) variant, magic a1b2cd34: µs timestamps and 8 more
+   * bytes per record header (ifindex, protocol, pkt_type, pad), which the reader skips. Writers
+   * write the standard format instead (as `editcap -F pcap`). Absent = standard.
+   */
+  modified?: boolean;
 }
 
 /** One capture interface: the single implicit one of a pcap, or a pcapng IDB. */
