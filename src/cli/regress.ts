@@ -8,17 +8,29 @@ function plural(n: number): string {
   return `${n} case${n === 1 ? '' : 's'}`;
 }
 
-/** The last line: all passed/updated, or how many failed (output differs) and how many could not run. */
-function summaryLine(results: readonly SuiteCaseResult[], update: boolean): string {
+/**
+ * The last line: all passed, or (--update) how many were rewritten and how many already matched,
+ * or how many failed (output differs) and how many could not run; and how many --case left out.
+ */
+function summaryLine(results: readonly SuiteCaseResult[], update: boolean, notSelected: number): string {
   const failed = results.filter((r) => r.status === 'fail');
   const errored = results.filter((r) => r.status === 'error');
-  if (failed.length === 0 && errored.length === 0) return `${plural(results.length)} ${update ? 'updated' : 'passed'}`;
+  const rest = notSelected > 0 ? ` (${plural(notSelected)} not selected by --case)` : '';
+  if (failed.length === 0 && errored.length === 0) {
+    if (!update) return `${plural(results.length)} passed${rest}`;
+    const updated = results.filter((r) => r.status === 'updated').length;
+    return `${plural(results.length)}: ${updated} updated, ${results.length - updated} unchanged${rest}`;
+  }
   const parts: string[] = [];
   if (failed.length > 0) parts.push(`${failed.length} of ${plural(results.length)} failed: ${failed.map((f) => f.name).join(', ')}`);
   if (errored.length > 0) {
     parts.push(`${errored.length} of ${plural(results.length)} could not run (ERROR): ${errored.map((f) => f.name).join(', ')}`);
   }
-  return parts.join('; ');
+  return parts.join('; ') + rest;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 export function registerRegress(program: Command): void {
@@ -29,16 +41,30 @@ export function registerRegress(program: Command): void {
       'Replay every case folder of DIR (capture + optional policy.txt and case.json; case folders may be grouped in ' +
         'sub-folders) and compare verdicts, annotations, counts and output digests with the expected.* files. ' +
         'Exit 1 with a readable diff when an output differs (FAIL); exit 2 when a case cannot run (ERROR: bad ' +
-        'case.json, policy, engine option or capture, missing or ambiguous capture); every case runs either way.',
+        'case.json, policy, engine option or capture, missing or ambiguous capture); every case runs either way. ' +
+        'With --update, only the expected.* files whose content changes are written, each case says which, and ' +
+        'what changed is shown for review; a case that cannot run is left as it is (exit 2).',
     )
     .argument('<dir>', 'suite folder (case folders holding capture.pcap|capture.pcapng, grouped or not), or one case folder')
-    .option('--update', 'rewrite the expected.* files from this run (review them before committing)')
+    .option('--update', 'rewrite the expected.* files that differ from this run (review the changes shown before committing)')
+    .option(
+      '--case <pattern>',
+      'run only the cases whose name (path under DIR) or group matches; wildcards * and ? (within a folder), ** (across folders); repeatable; a pattern matching no case is an error',
+      collect,
+      [] as string[],
+    )
     .action(
-      action(async (dir: string, opts: { update?: boolean }) => {
+      action(async (dir: string, opts: { update?: boolean; case: string[] }) => {
         exitQuietlyOnClosedStdout();
         const update = opts.update === true;
-        const results = await runSuite(dir, { update, log: (l) => process.stdout.write(l + '\n') });
-        process.stdout.write(summaryLine(results, update) + '\n');
+        let notSelected = 0;
+        const results = await runSuite(dir, {
+          update,
+          select: opts.case,
+          onSelect: (selected, total) => (notSelected = total - selected),
+          log: (l) => process.stdout.write(l + '\n'),
+        });
+        process.stdout.write(summaryLine(results, update, notSelected) + '\n');
         return suiteExitCode(results);
       }),
     );

@@ -275,6 +275,15 @@ function readOrNull(f: string): string | null {
   return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : null;
 }
 
+/** Whether `file` is a file holding exactly `text` as UTF-8 (bytes compared, not decoded text). */
+function sameBytes(file: string, text: string): boolean {
+  try {
+    return fs.readFileSync(file).equals(Buffer.from(text, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function readExpectations(c: RegressCase): Expectations {
   return {
     verdicts: readOrNull(path.join(c.dir, FILES.verdicts)),
@@ -285,12 +294,22 @@ export function readExpectations(c: RegressCase): Expectations {
   };
 }
 
-export function writeExpectations(c: RegressCase, e: { [K in keyof Expectations]: string }): void {
-  fs.writeFileSync(path.join(c.dir, FILES.verdicts), e.verdicts);
-  fs.writeFileSync(path.join(c.dir, FILES.out), e.out);
-  fs.writeFileSync(path.join(c.dir, FILES.annotated), e.annotated);
-  fs.writeFileSync(path.join(c.dir, FILES.annotations), e.annotations);
-  fs.writeFileSync(path.join(c.dir, FILES.summary), e.summary);
+/**
+ * Writes the expectation files whose text differs from what is on disk and returns their names
+ * (in FILES order). A file that already holds exactly this text is not touched, so `--update`
+ * leaves unchanged cases byte-identical and with their timestamps (a CI diff or `make` sees no
+ * change), and can say which files it rewrote.
+ */
+export function writeExpectations(c: RegressCase, e: { [K in keyof Expectations]: string }): string[] {
+  const written: string[] = [];
+  for (const k of Object.keys(e) as Array<keyof Expectations>) {
+    const file = path.join(c.dir, FILES[k]);
+    const text = e[k];
+    if (sameBytes(file, text)) continue;
+    fs.writeFileSync(file, text);
+    written.push(FILES[k]);
+  }
+  return written;
 }
 
 /** The hex digest at the start of a .sha256 file ("<hex>  <what>"). */

@@ -7,9 +7,14 @@ import { formatVerdict } from '../output/verdicts.js';
 import { diffVerdicts, formatDifferences, parseVerdicts } from './diff.js';
 import { digestOf, FILES, type Expectations } from './case.js';
 
+/** A path as a POSIX shell word: quoted when it holds a space, a quote or another special character. */
+export function shellWord(p: string): string {
+  return /^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`;
+}
+
 /** How to create missing expectations ("them"/"it"), for the case folder `dir`. */
 function updateHint(dir: string, what: 'them' | 'it'): string {
-  return `\`smtp-inspect regress ${dir} --update\` creates ${what} from this run (review before committing)`;
+  return `\`smtp-inspect regress ${shellWord(dir)} --update\` creates ${what} from this run (review before committing)`;
 }
 
 /** Expectation files a case lacks, by file name, in FILES order. */
@@ -50,19 +55,78 @@ export interface CaseResult {
   problems: string[];
 }
 
-function lineDiff(expected: string[], got: string[], what: string, limit = 20): string[] {
-  const e = new Set(expected);
-  const g = new Set(got);
-  const out: string[] = [];
-  const missing = expected.filter((l) => !g.has(l));
-  const extra = got.filter((l) => !e.has(l));
-  if (missing.length === 0 && extra.length === 0) return out;
-  out.push(`  ${what} differ:`);
-  for (const l of missing.slice(0, limit)) out.push(`    expected packet ${l.replace('\t', ': ')}`);
-  for (const l of extra.slice(0, limit)) out.push(`    got      packet ${l.replace('\t', ': ')}`);
-  const more = Math.max(0, missing.length - limit) + Math.max(0, extra.length - limit);
-  if (more > 0) out.push(`    … ${more} more`);
+type LineEdit = { kind: 'missing' | 'extra'; line: string };
+
+/**
+ * The lines to remove from `expected` and add to get `got`, in order: a longest common
+ * subsequence after trimming the common head and tail, so a comment that moved, or one of two
+ * identical comments that vanished, is a difference (a set comparison saw neither). Too large a
+ * middle for the table falls back to counting each line (order then no longer matters).
+ */
+export function diffLines(expected: readonly string[], got: readonly string[]): LineEdit[] {
+  let lo = 0;
+  while (lo < expected.length && lo < got.length && expected[lo] === got[lo]) lo++;
+  let ea = expected.length;
+  let eb = got.length;
+  while (ea > lo && eb > lo && expected[ea - 1] === got[eb - 1]) {
+    ea--;
+    eb--;
+  }
+  const a = expected.slice(lo, ea);
+  const b = got.slice(lo, eb);
+  const edits: LineEdit[] = [];
+  if (a.length * b.length <= 4_000_000) {
+    const w = b.length + 1;
+    const L = new Uint32Array((a.length + 1) * w);
+    for (let i = a.length - 1; i >= 0; i--) {
+      for (let j = b.length - 1; j >= 0; j--) {
+        L[i * w + j] = a[i] === b[j] ? (L[(i + 1) * w + j + 1] ?? 0) + 1 : Math.max(L[(i + 1) * w + j] ?? 0, L[i * w + j + 1] ?? 0);
+      }
+    }
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i] === b[j]) {
+        i++;
+        j++;
+      } else if ((L[(i + 1) * w + j] ?? 0) >= (L[i * w + j + 1] ?? 0)) edits.push({ kind: 'missing', line: a[i++]! });
+      else edits.push({ kind: 'extra', line: b[j++]! });
+    }
+    while (i < a.length) edits.push({ kind: 'missing', line: a[i++]! });
+    while (j < b.length) edits.push({ kind: 'extra', line: b[j++]! });
+    return edits;
+  }
+  const count = new Map<string, number>();
+  for (const l of b) count.set(l, (count.get(l) ?? 0) + 1);
+  for (const l of a) {
+    const n = count.get(l) ?? 0;
+    if (n > 0) count.set(l, n - 1);
+    else edits.push({ kind: 'missing', line: l });
+  }
+  for (const l of [...b].reverse()) {
+    const n = count.get(l) ?? 0;
+    if (n > 0) {
+      count.set(l, n - 1);
+      edits.push({ kind: 'extra', line: l });
+    }
+  }
+  return edits;
+}
+
+/** "packet<TAB>comment" lines differing, in order, each marked expected (missing) or got (extra). */
+function annotationDiff(expected: string[], got: string[], limit = 40): string[] {
+  const edits = diffLines(expected, got);
+  if (edits.length === 0) return [];
+  const out = [`  annotation comments differ (${edits.filter((e) => e.kind === 'missing').length} expected line(s) not produced, ${edits.filter((e) => e.kind === 'extra').length} new):`];
+  for (const e of edits.slice(0, limit)) out.push(`    ${e.kind === 'missing' ? 'expected' : 'got     '} packet ${e.line.replace('\t', ': ')}`);
+  if (edits.length > limit) out.push(`    … ${edits.length - limit} more`);
   return out;
+}
+
+/** "N records" as written in a .sha256 expectation's text, or that the count is not recorded. */
+function recordCount(text: string | null): string {
+  const m = /\b(\d+) records\b/.exec(text ?? '');
+  return m ? `${m[1]} records` : 'records not counted';
 }
 
 function flatten(o: unknown, prefix = ''): Map<string, string> {
@@ -73,15 +137,22 @@ function flatten(o: unknown, prefix = ''): Map<string, string> {
   return m;
 }
 
-export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: string = FILES.verdicts): CaseResult {
+/**
+ * `accepting`: the run is about to become the expectations (--update), so the differences are
+ * worded for review and missing files are not reported (they are being created).
+ */
+export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: string = FILES.verdicts, accepting = false): CaseResult {
   const problems: string[] = [];
   const missing = missingExpectations(exp);
   if (missing.length === Object.keys(exp).length) {
-    problems.push(`  no expectations yet: ${updateHint(dir, 'them')}`);
+    if (!accepting) problems.push(`  no expectations yet: ${updateHint(dir, 'them')}`);
     return { ok: false, problems };
   }
   // a deleted expectation must not pass silently: every one of them is part of the case
-  for (const f of missing) problems.push(`  missing expected file ${f}: ${updateHint(dir, 'it')}`);
+  if (!accepting) for (const f of missing) problems.push(`  missing expected file ${f}: ${updateHint(dir, 'it')}`);
+  let verdictsDiffer = false;
+  let annotationsDiffer = false;
+  let summaryDiffers = false;
   if (exp.verdicts !== null) {
     let expected: VerdictRecord[] | null = null;
     try {
@@ -91,6 +162,7 @@ export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: 
     }
     if (expected) {
       const diffs = diffVerdicts(expected, run.verdicts);
+      verdictsDiffer = diffs.length > 0;
       if (diffs.length > 0) {
         problems.push(`  verdicts: ${diffs.length} difference${diffs.length > 1 ? 's' : ''} (expected ${expected.length} records, got ${run.verdicts.length})`);
         problems.push(...formatDifferences(diffs));
@@ -98,7 +170,9 @@ export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: 
     }
   }
   if (exp.annotations !== null) {
-    problems.push(...lineDiff(exp.annotations.split('\n').filter(Boolean), run.annotations, 'annotation comments'));
+    const lines = annotationDiff(exp.annotations.split('\n').filter(Boolean), run.annotations);
+    annotationsDiffer = lines.length > 0;
+    problems.push(...lines);
   }
   if (exp.summary !== null) {
     let want: unknown = undefined;
@@ -111,6 +185,7 @@ export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: 
       const a = flatten(want);
       const b = flatten(run.summary);
       const keys = [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k));
+      summaryDiffers = keys.length > 0;
       if (keys.length > 0) {
         problems.push('  summary counts differ:');
         for (const k of keys.slice(0, 20)) problems.push(`    ${k}: expected ${a.get(k) ?? '(absent)'}, got ${b.get(k) ?? '(absent)'}`);
@@ -118,14 +193,27 @@ export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: 
     }
   }
   const wantOut = digestOf(exp.out);
-  if (exp.out !== null && wantOut === null) problems.push(malformed(FILES.out, 'it does not start with a 64-digit hex sha256'));
-  if (wantOut !== null && wantOut !== run.outDigest) {
-    problems.push(`  output capture: records differ (expected sha256 ${wantOut.slice(0, 16)}…, got ${run.outDigest.slice(0, 16)}…, ${run.outRecords} records)`);
-  }
   const wantAnn = digestOf(exp.annotated);
+  const outDiffers = wantOut !== null && wantOut !== run.outDigest;
+  const annDiffers = wantAnn !== null && wantAnn !== run.annotatedDigest;
+  // the annotated capture is the input's packets plus comments: equal comments and a different
+  // digest mean the packets read are not those the expectations were made from
+  const inputChanged = annDiffers && exp.annotations !== null && !annotationsDiffer;
+  if (exp.out !== null && wantOut === null) problems.push(malformed(FILES.out, 'it does not start with a 64-digit hex sha256'));
+  if (outDiffers) {
+    problems.push(`  output capture: records differ (expected sha256 ${wantOut.slice(0, 16)}…, ${recordCount(exp.out)}; got ${run.outDigest.slice(0, 16)}…, ${run.outRecords} records)`);
+    if (!inputChanged && !verdictsDiffer && !summaryDiffers) {
+      problems.push('    the verdicts and counts match: the bytes written differ (an edit\'s bytes, a checksum, a sequence number or a timestamp)');
+    }
+  }
   if (exp.annotated !== null && wantAnn === null) problems.push(malformed(FILES.annotated, 'it does not start with a 64-digit hex sha256'));
-  if (wantAnn !== null && wantAnn !== run.annotatedDigest) {
-    problems.push(`  annotated pcapng: records differ (expected sha256 ${wantAnn.slice(0, 16)}…, got ${run.annotatedDigest.slice(0, 16)}…)`);
+  if (annDiffers) {
+    problems.push(`  annotated pcapng: records differ (expected sha256 ${wantAnn.slice(0, 16)}…, ${recordCount(exp.annotated)}; got ${run.annotatedDigest.slice(0, 16)}…, ${run.annotatedRecords} records)`);
+    if (inputChanged) {
+      problems.push(
+        `    the comments match ${FILES.annotations}, so the packets read differ: the capture was replaced or edited since the expectations were made (or a comment differs only in a tab or line break)`,
+      );
+    } else if (annotationsDiffer) problems.push('    (the annotation comments listed above)');
   }
   return { ok: problems.length === 0, problems };
 }

@@ -101,8 +101,11 @@ export function diffVerdicts(expected: readonly VerdictRecord[], got: readonly V
       }
     }
     if (match < 0) {
+      // a rule whose text changed (gt 998 -> gt 500) doing the same thing in the same direction;
+      // anything else on the packet is a separate verdict, not this one changed
       for (const ai of unpairedAdded) {
-        if ((got[ai] as VerdictRecord).packet === e.packet) {
+        const g = got[ai] as VerdictRecord;
+        if (g.packet === e.packet && g.direction === e.direction && g.action === e.action) {
           match = ai;
           break;
         }

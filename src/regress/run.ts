@@ -68,18 +68,75 @@ async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResul
     return { name: entry.name, status: 'error', ok: false, updated: false, problems: [`  cannot run: ${describeError(err)}`] };
   }
   if (update) {
-    writeExpectations(c, expectationsOf(run));
-    return { name: c.name, status: 'updated', ok: true, updated: true, problems: [] };
+    // what this update accepts, for review, then only the files whose text changes are written
+    const accepted = compareCase(readExpectations(c), run, c.dir, undefined, true);
+    const written = writeExpectations(c, expectationsOf(run));
+    if (written.length === 0) return { name: c.name, status: 'ok', ok: true, updated: false, problems: [] };
+    return { name: c.name, status: 'updated', ok: true, updated: true, problems: [`  wrote ${written.join(', ')}`, ...accepted.problems] };
   }
   const cmp = compareCase(readExpectations(c), run, c.dir);
   return { name: c.name, status: cmp.ok ? 'ok' : 'fail', ok: cmp.ok, updated: false, problems: cmp.problems };
 }
 
-/** Runs every case; a case that cannot run is an ERROR result and the others still run. */
-export async function runSuite(dir: string, opts: { update: boolean; log?: (line: string) => void }): Promise<SuiteCaseResult[]> {
+/** A --case pattern as a regular expression over case names: `*` and `?` stay within one folder, `**` crosses folders. */
+function patternRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern.charAt(i);
+    if (ch === '*' && pattern.charAt(i + 1) === '*') {
+      // `**/` is any number of folders, none included
+      const slash = pattern.charAt(i + 2) === '/';
+      re += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else re += ch.replace(/[\\^$.|+()[\]{}]/g, '\\$&');
+  }
+  // a group's name selects every case in it
+  return new RegExp(`^(?:${re})(?:/.*)?$`);
+}
+
+/**
+ * The cases `patterns` select (all of them when there is none). A pattern is a case name or a
+ * group name (`smtp/limits`), with shell-style wildcards (`07*`, `tls/*`; `**` also crosses folders); one written
+ * with the suite folder in front (as a shell completes it: `captures/07a`) is taken without it.
+ * A pattern that selects nothing is a usage error, so a typo never passes as "0 cases".
+ */
+export function selectCases(entries: readonly CaseEntry[], patterns: readonly string[], suiteDir: string): CaseEntry[] {
+  if (patterns.length === 0) return [...entries];
+  const prefix = path.normalize(suiteDir).replace(/\/+$/, '') + '/';
+  const tests = patterns.map((raw) => {
+    let p = path.normalize(raw).replace(/\/+$/, '');
+    if (p.startsWith(prefix) && !entries.some((e) => patternRegExp(p).test(e.name))) p = p.slice(prefix.length);
+    return { raw, re: patternRegExp(p) };
+  });
+  for (const t of tests) {
+    if (!entries.some((e) => t.re.test(e.name))) {
+      const names = entries.map((e) => e.name);
+      const list = names.slice(0, 12).join(', ') + (names.length > 12 ? `, … (${names.length} cases)` : '');
+      throw new SmtpInspectError('E_USAGE', `--case '${t.raw}' selects no case (cases: ${list})`, { file: suiteDir });
+    }
+  }
+  return entries.filter((e) => tests.some((t) => t.re.test(e.name)));
+}
+
+export interface SuiteOptions {
+  update: boolean;
+  log?: (line: string) => void;
+  /** --case patterns: run only the cases they select (selectCases). */
+  select?: readonly string[];
+  /** Told how many cases were selected out of how many the suite holds. */
+  onSelect?: (selected: number, total: number) => void;
+}
+
+/** Runs every (selected) case; a case that cannot run is an ERROR result and the others still run. */
+export async function runSuite(dir: string, opts: SuiteOptions): Promise<SuiteCaseResult[]> {
   const log = opts.log ?? (() => {});
   const results: SuiteCaseResult[] = [];
-  for (const entry of discoverCases(dir)) {
+  const all = discoverCases(dir);
+  const selected = selectCases(all, opts.select ?? [], dir);
+  opts.onSelect?.(selected.length, all.length);
+  for (const entry of selected) {
     const res = await runOne(entry, opts.update);
     log(`${LABEL[res.status]} ${res.name}`);
     for (const p of res.problems) log(p);

@@ -33,6 +33,22 @@ describe('verdict differ', () => {
     expect(text).toContain('differs in: action');
   });
 
+  it('a verdict of another rule, action and direction on the same packet is not shown as this one changed', () => {
+    // a policy change: the reset's synthesised RST (s2c) is gone, a new log verdict (c2s) came
+    const expected = [{ ...v(15, 'match header line length gt 998', 'synthesize'), direction: 's2c' as const }];
+    const got = [v(15, 'match header line length gt 500', 'log')];
+    const d = diffVerdicts(expected, got);
+    expect(d).toHaveLength(2);
+    expect(d.map((x) => [x.expected?.action ?? null, x.got?.action ?? null])).toEqual([
+      ['synthesize', null],
+      [null, 'log'],
+    ]);
+    // a renamed rule doing the same thing in the same direction still reads as one change
+    const renamed = diffVerdicts([v(15, 'match header line length gt 998', 'log')], [v(15, 'match header line length gt 500', 'log')]);
+    expect(renamed).toHaveLength(1);
+    expect(formatDifferences(renamed).join('\n')).toContain('differs in: rule');
+  });
+
   it('masks paths and our version string', () => {
     const r = maskRecord({ ...v(1, 'x', 'note', 'read /tmp/abc/case/policy.txt with smtp-inspect 0.1.0') }, { paths: ['/tmp/abc/case'] });
     expect(r.detail).toBe('read <path>/policy.txt with smtp-inspect <version>');

@@ -1,0 +1,168 @@
+/**
+ * regress as a QA engineer uses it on their own case folders: --update writes only what changed
+ * (and says what), --case runs a subset, the annotation diff keeps order and duplicates, a digest
+ * mismatch says what it means, and the hints are commands that work when pasted into a shell.
+ * Cases are copies of the project's own (real captures) in temp folders.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PROJECT_CAPTURES } from '../helpers/shared.js';
+import { runSuite } from '../../src/regress/run.js';
+import { cli } from './run-cli.js';
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const d of temps.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  process.exitCode = 0;
+});
+
+/** A temp suite holding copies of project cases, each under the name given (folders created). */
+function suite(cases: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'regress-wf-'));
+  temps.push(dir);
+  for (const [name, from] of Object.entries(cases)) fs.cpSync(path.join(PROJECT_CAPTURES, from), path.join(dir, name), { recursive: true });
+  return dir;
+}
+
+async function run(dir: string, update = false, select: string[] = []) {
+  const lines: string[] = [];
+  const results = await runSuite(dir, { update, select, log: (l) => lines.push(l) });
+  return { results, text: lines.join('\n') };
+}
+
+const EXPECTED = ['expected.verdicts.jsonl', 'expected.out.sha256', 'expected.annotated.sha256', 'expected.annotations.tsv', 'expected.summary.json'];
+const OLD = new Date('2020-01-01T00:00:00Z');
+
+describe('regress --update', () => {
+  it('leaves files that would not change untouched (bytes and mtime) and names the files it rewrote', async () => {
+    const dir = suite({ same: '02-ehlo-basic', changed: '08a-header-line-1500' });
+    for (const c of ['same', 'changed']) for (const f of EXPECTED) fs.utimesSync(path.join(dir, c, f), OLD, OLD);
+    const before = EXPECTED.map((f) => fs.readFileSync(path.join(dir, 'same', f)));
+    // a policy change that turns the drop into a reset: verdicts, comments, counts and OUT change
+    fs.writeFileSync(path.join(dir, 'changed', 'policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match header line length gt 998\n  reset log\n');
+    const { results, text } = await run(dir, true);
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['changed', 'updated'],
+      ['same', 'ok'],
+    ]);
+    EXPECTED.forEach((f, i) => {
+      expect(fs.statSync(path.join(dir, 'same', f)).mtime.getTime(), f).toBe(OLD.getTime());
+      expect(fs.readFileSync(path.join(dir, 'same', f)).equals(before[i]!), f).toBe(true);
+    });
+    // the annotated capture is the input's packets with comments: its comments changed too, all five were rewritten
+    expect(text).toMatch(/^updated changed\n {2}wrote expected\.verdicts\.jsonl, expected\.out\.sha256, expected\.annotated\.sha256, expected\.annotations\.tsv, expected\.summary\.json$/m);
+    // what was accepted is shown for review
+    expect(text).toMatch(/expected: match header line length gt 998 -> drop-connection .*\n\s+got: {6}match header line length gt 998 -> reset/);
+    // and an update after an update rewrites nothing
+    for (const f of EXPECTED) fs.utimesSync(path.join(dir, 'changed', f), OLD, OLD);
+    const again = await run(dir, true);
+    expect(again.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    for (const f of EXPECTED) expect(fs.statSync(path.join(dir, 'changed', f)).mtime.getTime()).toBe(OLD.getTime());
+  }, 30_000);
+
+  it('writes only the one expectation file that differs, and does not say "no expectations yet" while creating them', async () => {
+    const dir = suite({ c: '01-plain-helo', fresh: '01-plain-helo' });
+    fs.writeFileSync(path.join(dir, 'c', 'expected.summary.json'), '{}\n');
+    for (const f of EXPECTED) fs.rmSync(path.join(dir, 'fresh', f));
+    const { results, text } = await run(dir, true);
+    expect(results.map((r) => r.status)).toEqual(['updated', 'updated']);
+    expect(text).toMatch(/^updated c\n {2}wrote expected\.summary\.json\n {2}summary counts differ:/m);
+    expect(text).toMatch(/^updated fresh\n {2}wrote expected\.verdicts\.jsonl, .*expected\.summary\.json$/m);
+    expect(text).not.toContain('--update` creates');
+  }, 30_000);
+
+  it('the CLI summary says how many were updated and how many were already right', async () => {
+    const dir = suite({ a: '01-plain-helo', b: '02-ehlo-basic' });
+    fs.writeFileSync(path.join(dir, 'b', 'expected.annotations.tsv'), '');
+    const { code, out } = await cli(['regress', dir, '--update']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^ok {6}a\nupdated b\n {2}wrote expected\.annotations\.tsv\n/);
+    expect(out).toMatch(/^2 cases: 1 updated, 1 unchanged$/m);
+  }, 30_000);
+});
+
+describe('regress --case', () => {
+  it('runs the cases a name, a group or a wildcard selects, and says how many were left out', async () => {
+    const dir = suite({ 'tls/starttls': '04-starttls', 'tls/allow': '04-starttls-allow-tls', 'limits/rcpt-101': '07c-rcpt-101', basic: '02-ehlo-basic' });
+    const group = await cli(['regress', dir, '--case', 'tls']);
+    expect(group.code).toBe(0);
+    expect(group.out).toMatch(/^ok {6}tls\/allow\nok {6}tls\/starttls\n2 cases passed \(2 cases not selected by --case\)\n$/);
+    const glob = await cli(['regress', dir, '--case', '**/*rcpt*', '--case', 'bas?c']);
+    expect(glob.out).toMatch(/^ok {6}basic\nok {6}limits\/rcpt-101\n2 cases passed \(2 cases not selected by --case\)\n$/);
+    // as a shell completes it: the suite folder in front
+    const completed = await cli(['regress', dir, '--case', path.join(dir, 'limits') + '/']);
+    expect(completed.out).toMatch(/^ok {6}limits\/rcpt-101\n1 case passed \(3 cases not selected by --case\)\n$/);
+    // `*` stays within a folder: `*rcpt*` is not limits/rcpt-101
+    const lines: string[] = [];
+    await expect(runSuite(dir, { update: false, select: ['*rcpt*'], log: (l) => lines.push(l) })).rejects.toThrow(/--case '\*rcpt\*' selects no case \(cases: basic, limits\/rcpt-101, tls\/allow, tls\/starttls\)/);
+    expect(lines).toEqual([]);
+  }, 60_000);
+
+  it('a pattern that selects nothing is a usage error (exit 2), not "0 cases passed"', async () => {
+    const dir = suite({ basic: '02-ehlo-basic' });
+    const r = await cli(['regress', dir, '--case', 'basic', '--case', 'bsaic']);
+    expect(r.code).toBe(2);
+    expect(r.out).not.toMatch(/passed/);
+  }, 30_000);
+
+  it('--update with --case rewrites only the selected cases', async () => {
+    const dir = suite({ a: '01-plain-helo', b: '01-plain-helo' });
+    for (const c of ['a', 'b']) fs.writeFileSync(path.join(dir, c, 'expected.summary.json'), '{}\n');
+    const { results } = await run(dir, true, ['b']);
+    expect(results.map((r) => [r.name, r.status])).toEqual([['b', 'updated']]);
+    expect(fs.readFileSync(path.join(dir, 'a', 'expected.summary.json'), 'utf8')).toBe('{}\n');
+  }, 30_000);
+});
+
+describe('regress differences, as read by a person', () => {
+  it('a comment that appears once instead of twice (or moved) is a difference, in order', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    const tsv = path.join(dir, 'c', 'expected.annotations.tsv');
+    const lines = fs.readFileSync(tsv, 'utf8').split('\n').filter(Boolean);
+    // the expectations say packet 8's STARTTLS comment came twice; the run writes it once
+    const dup = [...lines.slice(0, 3), lines[2]!, ...lines.slice(3)];
+    fs.writeFileSync(tsv, dup.join('\n') + '\n');
+    const { results, text } = await run(dir);
+    expect(results[0]!.status).toBe('fail');
+    expect(text).toMatch(/annotation comments differ \(1 expected line\(s\) not produced, 0 new\):\n {4}expected packet 8: allow-tls: mask \(EHLO keyword STARTTLS -> XXXXXXXA \(no allow-tls\)\)/);
+    // two comments of one packet swapped
+    const swapped = [...lines];
+    [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
+    fs.writeFileSync(tsv, swapped.join('\n') + '\n');
+    expect((await run(dir)).results[0]!.status).toBe('fail');
+  }, 30_000);
+
+  it('an OUT digest mismatch with equal verdicts and counts says the written bytes differ, with both record counts', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    const f = path.join(dir, 'c', 'expected.out.sha256');
+    fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/^[0-9a-f]{64}/, '0'.repeat(64)));
+    const { text } = await run(dir);
+    expect(text).toMatch(/output capture: records differ \(expected sha256 0{16}…, 21 records; got [0-9a-f]{16}…, 21 records\)\n {4}the verdicts and counts match: the bytes written differ/);
+  }, 30_000);
+
+  it('a capture edited after the expectations were made (one timestamp) is named as such', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    const cap = path.join(dir, 'c', 'capture.pcap');
+    const b = fs.readFileSync(cap);
+    // walk to record 10 (an ACK without a verdict) and move it by one microsecond
+    let off = 24;
+    for (let n = 1; n < 10; n++) off += 16 + b.readUInt32LE(off + 8);
+    b.writeUInt32LE(b.readUInt32LE(off + 4) + 1, off + 4);
+    fs.writeFileSync(cap, b);
+    const { results, text } = await run(dir);
+    expect(results[0]!.status).toBe('fail');
+    expect(text).not.toMatch(/verdicts: \d+ difference/);
+    expect(text).not.toContain('annotation comments differ');
+    expect(text).toMatch(/annotated pcapng: records differ \(.*, 21 records; got .*, 21 records\)\n {4}the comments match expected\.annotations\.tsv, so the packets read differ: the capture was replaced or edited/);
+  }, 30_000);
+
+  it('the --update hint is a command a shell runs as shown, for a folder with a space and a non-ASCII letter', async () => {
+    const dir = suite({ "with space é's": '01-plain-helo' });
+    for (const f of EXPECTED) fs.rmSync(path.join(dir, "with space é's", f));
+    const { text } = await run(dir);
+    const want = `'${path.join(dir, "with space é")}'\\''s'`;
+    expect(text).toContain(`no expectations yet: \`smtp-inspect regress ${want} --update\``);
+  }, 30_000);
+});
