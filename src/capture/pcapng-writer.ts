@@ -66,6 +66,14 @@ export interface PcapngWriterOptions {
    * for callers that call releaseInput() from CaptureSource.run's onRelease.
    */
   holdInputRuns?: boolean;
+  /**
+   * Leave out the input's custom blocks of type 0x40000BAD, which "should not be copied to a new file
+   * if the pcapng file is manipulated by an application" (draft-ietf-opsawg-pcapng, Custom Block):
+   * replay's OUT is such a file (as editcap, which drops them). The annotated capture keeps them:
+   * it is the input with notes, and Wireshark numbers them as frames, so keeping them keeps its
+   * frame N = verdict packet N.
+   */
+  leaveOutNoCopyBlocks?: boolean;
 }
 
 export type PcapngWriter = PacketWriter & {
@@ -185,6 +193,7 @@ class PcapngWriterImpl implements PcapngWriter {
   private readonly sink: OutputSink;
   private readonly userAppl: string | undefined;
   private readonly holdRuns: boolean;
+  private readonly leaveOutNoCopy: boolean;
   /** Byte order of the current output section. */
   private le = true;
   /** Output sections started so far - 1 (-1: none yet). */
@@ -208,6 +217,7 @@ class PcapngWriterImpl implements PcapngWriter {
     this.sink = new OutputSink(dest);
     this.userAppl = opts.userAppl;
     this.holdRuns = opts.holdInputRuns === true;
+    this.leaveOutNoCopy = opts.leaveOutNoCopyBlocks === true;
     if (opts.followInput !== true) this.openOwnSection();
     for (const iface of opts.interfaces) this.addInterface(iface);
   }
@@ -258,6 +268,7 @@ class PcapngWriterImpl implements PcapngWriter {
         return;
       }
       default:
+        if (b.type === BlockType.CB_NOCOPY && this.leaveOutNoCopy) return;
         if (this.outSection < 0) this.openOwnSection();
         // NRB, DSB, custom and unknown blocks: copied as read (they belong to the section they are in).
         if (b.littleEndian === this.le) this.copyVerbatim(b.buffer, b.offset, b.length, true);

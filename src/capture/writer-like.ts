@@ -22,7 +22,7 @@ export type WriterLike = PacketWriter & {
  */
 export function createWriterLike(source: CaptureSource, dest: string, options: PcapWriterOptions = {}): WriterLike {
   if (source.format === 'pcap' && source.pcapHeader) return createPcapWriter(dest, source.pcapHeader, options);
-  return followingPcapng(source, createPcapngWriter(dest, { interfaces: [], followInput: true, holdInputRuns: options.holdInputRuns === true }));
+  return followingPcapng(source, createPcapngWriter(dest, { interfaces: [], followInput: true, holdInputRuns: options.holdInputRuns === true, leaveOutNoCopyBlocks: true }));
 }
 
 /**
