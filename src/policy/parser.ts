@@ -329,6 +329,12 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
       continue;
     }
     let first = word.split(' ')[0] ?? '';
+    // `service-policy NAME` alone under a class is a nested (hierarchical QoS) policy, not the
+    // global `service-policy NAME global | interface IF`
+    if (word === 'service-policy' && sl.tokens.length === 2 && stack[stack.length - 1]?.kind === 'pmap-class') {
+      cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'nested service-policy (hierarchical QoS) not modelled' });
+      continue;
+    }
     let isGlobal = MODELLED_GLOBAL.has(first) || KNOWN_GLOBAL.has(first) || word === 'no service-policy';
     // `conf t`, `wr mem`, `copy run start`: exec commands around a typed excerpt, no block after them
     const exec = sl.tokens.length <= 3 && t0.lower.length >= 2 ? resolvePrefix(first, EXEC_WORDS) : null;
@@ -1798,7 +1804,8 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
   if (w.lower === 'set' && c.peek()?.lower === 'connection') {
     c.next();
     const kwT = c.peek();
-    if (kwT && ['timeout', 'advanced-options', 'decrement-ttl'].includes(kwT.lower)) {
+    // `syn-cookie-mss N` (ASA 8.4+/9.x: the MSS of SYN-cookie answers) limits nothing we emulate
+    if (kwT && ['timeout', 'advanced-options', 'decrement-ttl', 'syn-cookie-mss'].includes(kwT.lower)) {
       cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `set connection ${kwT.lower} not modelled` });
       return null;
     }
@@ -1809,9 +1816,13 @@ function pmapClassLine(cfg: ParsedConfig, cls: PolicyClassDef, c: Cursor): Mode 
     const limits = cls.limits ?? { connMax: 0, embryonicConnMax: 0, perClientMax: 0, perClientEmbryonicMax: 0 };
     if (c.atEnd()) c.fail('conn-max, embryonic-conn-max, per-client-max, per-client-embryonic-max or random-sequence-number');
     while (!c.atEnd()) {
-      const k = c.keyword('conn-max', 'embryonic-conn-max', 'per-client-max', 'per-client-embryonic-max', 'random-sequence-number');
+      const k = c.keyword('conn-max', 'embryonic-conn-max', 'per-client-max', 'per-client-embryonic-max', 'random-sequence-number', 'syn-cookie-mss');
       if (k === 'random-sequence-number') {
         c.keyword('enable', 'disable');
+        continue;
+      }
+      if (k === 'syn-cookie-mss') {
+        c.integer(k, 48, 65535);
         continue;
       }
       const n = c.integer(k, 0, 2_000_000);
