@@ -354,14 +354,14 @@ export class TranscriptRecorder implements StreamListener {
   }
 
   private line(s: SessionState, dir: Direction, ls: LineState, packet: number): void {
-    // message lines are summarised, not kept: only kept texts are looked up for a shared copy
+    // message lines are summarised from their bytes, not kept as text
+    if (dir === 0 && s.clientMode === 'data') {
+      this.messageLine(s, ls, packet);
+      return;
+    }
     const text = printable(ls.buf, 0, ls.kept);
     if (dir === 1) {
       this.replyLine(s, ls, text, packet);
-      return;
-    }
-    if (s.clientMode === 'data') {
-      this.messageLine(s, ls, text, packet);
       return;
     }
     this.flushReply(s);
@@ -453,7 +453,7 @@ export class TranscriptRecorder implements StreamListener {
     }
   }
 
-  private messageLine(s: SessionState, ls: LineState, text: string, packet: number): void {
+  private messageLine(s: SessionState, ls: LineState, packet: number): void {
     let m = s.message;
     if (!m) {
       m = entry(0, 'message', ls, packet, '', '');
@@ -467,7 +467,7 @@ export class TranscriptRecorder implements StreamListener {
     const lineStart = s.dataLineStart;
     s.dataPrevCrlf = ls.endedCrlf;
     s.dataLineStart = true;
-    if (text === '.' && ls.length === 1 && lineStart) {
+    if (ls.length === 1 && ls.kept === 1 && ls.buf[0] === 0x2e && lineStart) {
       if (this.opt.endOfData === 'lf' || (prevCrlf && ls.endedCrlf)) {
         sum.complete = true;
         s.clientMode = 'command';
@@ -479,15 +479,17 @@ export class TranscriptRecorder implements StreamListener {
       s.inHeaders = false;
     }
     // its text (messageText) is written once the session ends: the summary is final then
-    this.account(sum, ls.length, text, packet, s);
+    this.account(sum, ls, packet, s);
   }
 
-  private account(sum: MessageSummary, length: number, text: string, packet: number, s: SessionState): void {
+  private account(sum: MessageSummary, ls: LineState, packet: number, s: SessionState): void {
+    const length = ls.length;
     sum.lines++;
     sum.bytes += length + 2;
     if (s.inHeaders && length === 0) s.inHeaders = false;
     if (s.inHeaders) {
-      const continues = text.startsWith(' ') || text.startsWith('\\x09');
+      const first = ls.kept > 0 ? ls.buf[0] : -1;
+      const continues = first === 0x20 || first === 0x09;
       s.headerField = continues ? s.headerField + length : length;
       if (s.headerField > sum.maxHeaderField) sum.maxHeaderField = s.headerField;
       if (length > sum.maxHeaderLine) {
@@ -500,6 +502,8 @@ export class TranscriptRecorder implements StreamListener {
     }
     // MIME part headers sit in the body: look for file names anywhere (text is cut at TEXT_KEEP,
     // so the length comes from the full line when the name runs to its end).
+    if (!mentionsName(ls.buf, ls.kept)) return;
+    const text = printable(ls.buf, 0, ls.kept);
     if (/name\*?=/i.test(text)) {
       const fm = FILENAME_RE.exec(text);
       if (fm) {
@@ -555,6 +559,17 @@ function emptyMessage(): MessageSummary {
     lines: 0, bytes: 0, maxHeaderLine: 0, maxHeaderLinePacket: 0, maxHeaderField: 0, maxBodyLine: 0, maxBodyLinePacket: 0,
     maxFilename: 0, maxFilenamePacket: 0, complete: false,
   };
+}
+
+/**
+ * Whether the kept bytes hold "name" in any case: the only lines whose text is built to look for a
+ * MIME file name (printable text has the same letters at the same places; its \\xNN escapes hold no 'n').
+ */
+function mentionsName(b: Buffer, n: number): boolean {
+  for (let k = 0; k + 3 < n; k++) {
+    if (((b[k] ?? 0) | 0x20) === 0x6e && ((b[k + 1] ?? 0) | 0x20) === 0x61 && ((b[k + 2] ?? 0) | 0x20) === 0x6d && ((b[k + 3] ?? 0) | 0x20) === 0x65) return true;
+  }
+  return false;
 }
 
 /** A message entry's text says its summary: written when the session ends, not once per line. */
