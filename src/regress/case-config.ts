@@ -8,17 +8,25 @@ import { SmtpInspectError } from '../errors.js';
 import { parseEngineOption, parseEngineOptions } from '../inspect/options.js';
 import type { PipelineProfile } from '../pipeline/types.js';
 import type { ChecksumMode } from '../decode/checksum.js';
+import { POLICY_MODES, type PolicyMode } from '../policy/detect.js';
 
 export interface CaseConfig {
   description?: string;
   engineOptions?: string[];
   profile?: PipelineProfile;
   checksum?: ChecksumMode;
+  /** How policy.txt is laid over the factory default, as replay's --policy-mode. */
+  policyMode?: PolicyMode;
+  /** ASA interface names of the clients and servers, as replay's --client-interface / --server-interface. */
+  clientInterface?: string;
+  serverInterface?: string;
+  /** Most packets held back waiting for a decision, as replay's --max-held. */
+  maxHeld?: number;
 }
 
 const PROFILES: readonly PipelineProfile[] = ['asa', 'analysis'];
 const CHECKSUMS: readonly ChecksumMode[] = ['incremental', 'fix', 'keep'];
-const KEYS = ['description', 'engineOptions', 'profile', 'checksum'] as const;
+const KEYS = ['description', 'engineOptions', 'profile', 'checksum', 'policyMode', 'clientInterface', 'serverInterface', 'maxHeld'] as const;
 
 /** Where each value (by key path: `profile`, `engineOptions[1]`) and each key starts in valid JSON text. */
 interface Positions {
@@ -205,6 +213,23 @@ export function loadCaseConfig(file: string): CaseConfig {
     const m = CHECKSUMS.find((x) => x === o.checksum);
     if (!m) fail('checksum', `must be one of ${CHECKSUMS.map((x) => `"${x}"`).join(', ')}, not ${JSON.stringify(o.checksum)}`, where.values.get('checksum'));
     else c.checksum = m;
+  }
+  if ('policyMode' in o) {
+    const m = POLICY_MODES.find((x) => x === o.policyMode);
+    if (!m) fail('policyMode', `must be one of ${POLICY_MODES.map((x) => `"${x}"`).join(', ')}, not ${JSON.stringify(o.policyMode)}`, where.values.get('policyMode'));
+    else c.policyMode = m;
+  }
+  for (const k of ['clientInterface', 'serverInterface'] as const) {
+    if (!(k in o)) continue;
+    const name = o[k];
+    // a nameif is one word; "outside " would never equal the configuration's name
+    if (typeof name !== 'string' || !/^\S+$/.test(name)) fail(k, `must be an ASA interface name (nameif, one word), not ${JSON.stringify(name)}`, where.values.get(k));
+    else c[k] = name;
+  }
+  if ('maxHeld' in o) {
+    const n = o.maxHeld;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) fail('maxHeld', `must be a whole number of packets, 1 or more, not ${JSON.stringify(n)}`, where.values.get('maxHeld'));
+    else c.maxHeld = n;
   }
   return c;
 }

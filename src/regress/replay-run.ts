@@ -16,6 +16,11 @@ export interface MemoryReplayOptions {
   engineOptions?: EngineOptions;
   profile?: PipelineProfile;
   checksumMode?: ChecksumMode;
+  /** ASA interface names (default outside / inside), as replay's --client-interface / --server-interface. */
+  clientInterface?: string;
+  serverInterface?: string;
+  /** Hold-back bound in packets, as replay's --max-held. */
+  maxHeldPackets?: number;
   /** Also digest OUT and the annotated capture (regress); diagnose only needs verdicts. */
   digests?: boolean;
   /** Keep only the verdicts this accepts (diagnose drops per-packet bookkeeping to stay bounded). */
@@ -42,6 +47,9 @@ export async function replayInMemory(capture: string, policy: CompiledPolicy, op
     ...(opts.engineOptions ? { engineOptions: opts.engineOptions } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(opts.checksumMode ? { checksumMode: opts.checksumMode } : {}),
+    ...(opts.clientInterface !== undefined ? { clientInterface: opts.clientInterface } : {}),
+    ...(opts.serverInterface !== undefined ? { serverInterface: opts.serverInterface } : {}),
+    ...(opts.maxHeldPackets !== undefined ? { maxHeldPackets: opts.maxHeldPackets } : {}),
     format: src.format,
     outputs: {
       packets: out,

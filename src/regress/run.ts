@@ -39,12 +39,15 @@ function describeError(err: unknown): string {
 const LABEL: Record<CaseStatus, string> = { ok: 'ok     ', updated: 'updated', fail: 'FAIL   ', error: 'ERROR  ' };
 
 export async function runCase(c: RegressCase): Promise<CaseRun> {
-  const policy = await loadPolicy(c.policy);
+  const policy = await loadPolicy(c.policy, c.config.policyMode ? { mode: c.config.policyMode } : {});
   const r = await replayInMemory(c.capture, policy, {
     digests: true,
     ...(c.config.engineOptions ? { engineOptions: parseEngineOptions(c.config.engineOptions) } : {}),
     ...(c.config.profile ? { profile: c.config.profile } : {}),
     ...(c.config.checksum ? { checksumMode: c.config.checksum } : {}),
+    ...(c.config.clientInterface !== undefined ? { clientInterface: c.config.clientInterface } : {}),
+    ...(c.config.serverInterface !== undefined ? { serverInterface: c.config.serverInterface } : {}),
+    ...(c.config.maxHeld !== undefined ? { maxHeldPackets: c.config.maxHeld } : {}),
   });
   const mask = { paths: [path.resolve(c.dir), c.dir] };
   return {

@@ -66,7 +66,7 @@ describe('case.json is validated strictly', () => {
     addCase(root, 'good');
     const { status, text, code } = await run(root);
     expect(status).toEqual({ 'bogus-profile': 'error', good: 'ok', misspelled: 'error' });
-    expect(text).toMatch(/^ERROR +misspelled\n\s+cannot run: \S+misspelled\/case\.json:3:3: engineOption: unknown key \(known: description, engineOptions, profile, checksum\); did you mean "engineOptions"\?/m);
+    expect(text).toMatch(/^ERROR +misspelled\n\s+cannot run: \S+misspelled\/case\.json:3:3: engineOption: unknown key \(known: description, engineOptions, profile, checksum, policyMode, clientInterface, serverInterface, maxHeld\); did you mean "engineOptions"\?/m);
     expect(text).toMatch(/^ERROR +bogus-profile\n\s+cannot run: \S+bogus-profile\/case\.json:1:13: profile: must be one of "asa", "analysis", not "bogus"/m);
     expect(code).toBe(2);
   }, 30_000);

@@ -166,3 +166,61 @@ describe('regress differences, as read by a person', () => {
     expect(text).toContain(`no expectations yet: \`smtp-inspect regress ${want} --update\``);
   }, 30_000);
 });
+
+/** A `show running-config` whose service policy is on an interface named as many sites do (nameif OUTSIDE). */
+const RUNNING_CONFIG = `: Saved
+ASA Version 9.16(4)
+!
+hostname fw
+interface GigabitEthernet0/0
+ nameif OUTSIDE
+ security-level 0
+ ip address 192.0.2.1 255.255.255.0
+!
+interface GigabitEthernet0/1
+ nameif INSIDE
+ security-level 100
+ ip address 10.0.0.1 255.255.255.0
+!
+class-map MAIL
+ match port tcp eq smtp
+!
+policy-map type inspect esmtp MAILMAP
+ parameters
+  mask-banner
+!
+policy-map OUTSIDE-POLICY
+ class MAIL
+  inspect esmtp MAILMAP
+!
+service-policy OUTSIDE-POLICY interface OUTSIDE
+: end
+`;
+
+describe('case.json: the replay options a site configuration needs', () => {
+  it('clientInterface/serverInterface name the interfaces, so an interface service-policy on OUTSIDE inspects', async () => {
+    const dir = suite({ outside: '12-unknown-commands', plain: '12-unknown-commands' });
+    for (const c of ['outside', 'plain']) fs.writeFileSync(path.join(dir, c, 'policy.txt'), RUNNING_CONFIG);
+    fs.writeFileSync(path.join(dir, 'outside', 'case.json'), JSON.stringify({ clientInterface: 'OUTSIDE', serverInterface: 'INSIDE', policyMode: 'snapshot' }));
+    await run(dir, true);
+    const verdicts = (c: string) => fs.readFileSync(path.join(dir, c, 'expected.verdicts.jsonl'), 'utf8');
+    // without the names the connection enters by "outside", which the OUTSIDE policy does not cover
+    expect(verdicts('plain')).toMatch(/"detail":"built: not inspected/);
+    expect(verdicts('outside')).toMatch(/"detail":"built: inspected by class MAIL \(policy-map OUTSIDE-POLICY, inspect esmtp MAILMAP\)"/);
+    expect(verdicts('outside')).toMatch(/Built inbound TCP connection 1 for OUTSIDE:127\.0\.0\.1\/\d+ \(127\.0\.0\.1\/\d+\) to INSIDE:127\.0\.0\.1\/25/);
+    expect(verdicts('outside')).toMatch(/"rule":"mask-banner","action":"mask"/);
+    expect((await run(dir)).results.map((r) => r.status)).toEqual(['ok', 'ok']);
+  }, 30_000);
+
+  it('wrong values are errors at their line:column', async () => {
+    const dir = suite({ c: '01-plain-helo' });
+    fs.writeFileSync(path.join(dir, 'c', 'case.json'), '{\n  "clientInterface": "OUT SIDE"\n}\n');
+    const { results, text } = await run(dir);
+    expect(results[0]!.status).toBe('error');
+    expect(text).toMatch(/case\.json:2:22: clientInterface: must be an ASA interface name \(nameif, one word\), not "OUT SIDE"/);
+    fs.writeFileSync(path.join(dir, 'c', 'case.json'), '{"policyMode": "replace"}');
+    expect((await run(dir)).text).toMatch(/case\.json:1:16: policyMode: must be one of "auto", "merge", "snapshot", not "replace"/);
+    fs.writeFileSync(path.join(dir, 'c', 'case.json'), '{"maxHeld": 1.5}');
+    expect((await run(dir)).text).toMatch(/case\.json:1:13: maxHeld: must be a whole number of packets, 1 or more, not 1\.5/);
+  }, 30_000);
+});
