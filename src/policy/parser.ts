@@ -1386,7 +1386,13 @@ function classMapLine(cfg: ParsedConfig, def: ClassMapDef, c: Cursor): Mode | nu
     }
     case 'port': {
       c.next();
-      const proto = c.keyword('tcp', 'udp') as 'tcp' | 'udp';
+      if (c.peek()?.lower === 'sctp') {
+        // ASA 9.5+ `match port sctp eq N` (M3UA, Diameter): an SCTP class never holds a TCP connection
+        def.matches.push({ kind: 'unmodelled', text: c.sl.raw.trim(), line: c.sl.line });
+        if (!neg) cfg.ignored.push({ line: c.sl.line, text: c.sl.raw.trim(), reason: `class-map match port sctp selects SCTP, never a TCP connection: class ${def.name} never matches for esmtp` });
+        break;
+      }
+      const proto = c.keyword('tcp', 'udp', 'sctp') as 'tcp' | 'udp';
       const opT = c.peek();
       const spec = portOp(c, proto);
       if (spec.op !== 'eq' && spec.op !== 'range') c.fail('"eq" or "range"', opT);

@@ -46,4 +46,10 @@ describe('class lines that select nothing for ESMTP', () => {
   it('syn-cookie-mss takes 48-65535', () => {
     expect(() => compilePolicyText('policy-map P\n class class-default\n  set connection conn-max 5 syn-cookie-mss 20\n', 'x.txt')).toThrow(expect.objectContaining({ line: 3, column: 44 }));
   });
+
+  it('match port sctp (ASA 9.5+, M3UA/Diameter) is read: its class never holds a TCP connection', () => {
+    const p = compilePolicyText('class-map M3UA\n match port sctp eq 2905\nclass-map VPN\n match tunnel-group L2L\n match flow ip destination-address\npolicy-map global_policy\n class M3UA\n  inspect esmtp\n', 'x.txt');
+    expect(p.ignored.find((x) => x.line === 2)?.reason).toMatch(/match port sctp selects SCTP, never a TCP connection/);
+    expect(p.classify({ ...flow, serverPort: 2905 }).esmtp).toBeNull();
+  });
 });
