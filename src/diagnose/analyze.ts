@@ -610,7 +610,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     markUncertain(findings, caveats);
     return {
       id: t.id, client: t.client, server: t.server, inspected: decision.esmtp !== null,
-      decision: decision.reason ?? '', timeRange: explainTimeRange(decision),
+      decision: texts.text(decision.reason ?? ''), timeRange: explainTimeRange(decision),
       findings, caveats, uncertain: isUncertain(caveats), transcript: t,
     };
   });
