@@ -271,17 +271,27 @@ export interface Expectations {
   summary: string | null;
 }
 
+/**
+ * An expectation file's text with CR LF read as LF: a checkout with git's core.autocrlf (Windows)
+ * or an editor saving CR LF must not turn every annotation line into a difference that prints
+ * identical to what it is compared with.
+ */
 function readOrNull(f: string): string | null {
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : null;
+  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').replace(/\r\n/g, '\n') : null;
 }
 
-/** Whether `file` is a file holding exactly `text` as UTF-8 (bytes compared, not decoded text). */
+/**
+ * Whether `file` holds `text` as UTF-8, bytes compared, its line ends as LF or (a CR LF checkout)
+ * all as CR LF: such a file is not rewritten, so git sees no change either way.
+ */
 function sameBytes(file: string, text: string): boolean {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file).equals(Buffer.from(text, 'utf8'));
+    bytes = fs.readFileSync(file);
   } catch {
     return false;
   }
+  return bytes.equals(Buffer.from(text, 'utf8')) || bytes.equals(Buffer.from(text.replace(/\n/g, '\r\n'), 'utf8'));
 }
 
 export function readExpectations(c: RegressCase): Expectations {

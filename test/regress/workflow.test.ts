@@ -224,3 +224,18 @@ describe('case.json: the replay options a site configuration needs', () => {
     expect((await run(dir)).text).toMatch(/case\.json:1:13: maxHeld: must be a whole number of packets, 1 or more, not 1\.5/);
   }, 30_000);
 });
+
+describe('expectations checked out with CR LF line ends (git core.autocrlf on Windows)', () => {
+  it('pass as they are, and --update leaves them untouched', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    for (const f of EXPECTED) {
+      const p = path.join(dir, 'c', f);
+      fs.writeFileSync(p, fs.readFileSync(p, 'utf8').replace(/\n/g, '\r\n'));
+      fs.utimesSync(p, OLD, OLD);
+    }
+    const { results, text } = await run(dir);
+    expect(results[0]!.status, text).toBe('ok');
+    expect((await run(dir, true)).results[0]!.status).toBe('ok');
+    for (const f of EXPECTED) expect(fs.statSync(path.join(dir, 'c', f)).mtime.getTime()).toBe(OLD.getTime());
+  }, 30_000);
+});
