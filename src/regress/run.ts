@@ -1,4 +1,5 @@
 /** Runs a regression suite: each case replayed in memory and compared (or its expectations rewritten). */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
@@ -38,6 +39,21 @@ function describeError(err: unknown): string {
 
 const LABEL: Record<CaseStatus, string> = { ok: 'ok     ', updated: 'updated', fail: 'FAIL   ', error: 'ERROR  ' };
 
+/**
+ * The case folder's absolute paths (as given and with links resolved) masked in verdict text, so
+ * expectations do not depend on where the suite is checked out. Never the path as given: `.` or
+ * a short relative name (`c`) would replace every dot or letter c of the text.
+ */
+function casePaths(dir: string): string[] {
+  const paths = [path.resolve(dir)];
+  try {
+    paths.push(fs.realpathSync(dir));
+  } catch {
+    // the replay reports an unreadable folder itself
+  }
+  return [...new Set(paths)].filter((p) => p !== path.parse(p).root);
+}
+
 export async function runCase(c: RegressCase): Promise<CaseRun> {
   const policy = await loadPolicy(c.policy, c.config.policyMode ? { mode: c.config.policyMode } : {});
   const r = await replayInMemory(c.capture, policy, {
@@ -49,7 +65,7 @@ export async function runCase(c: RegressCase): Promise<CaseRun> {
     ...(c.config.serverInterface !== undefined ? { serverInterface: c.config.serverInterface } : {}),
     ...(c.config.maxHeld !== undefined ? { maxHeldPackets: c.config.maxHeld } : {}),
   });
-  const mask = { paths: [path.resolve(c.dir), c.dir] };
+  const mask = { paths: casePaths(c.dir) };
   return {
     verdicts: r.verdicts.map((v) => maskRecord(v, mask)),
     outDigest: r.outDigest,

@@ -239,3 +239,28 @@ describe('expectations checked out with CR LF line ends (git core.autocrlf on Wi
     for (const f of EXPECTED) expect(fs.statSync(path.join(dir, 'c', f)).mtime.getTime()).toBe(OLD.getTime());
   }, 30_000);
 });
+
+describe('where the suite is run from', () => {
+  it('`cd case && regress .` passes with the same expectations as the suite run (a "." is not a path to mask)', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    const before = fs.readFileSync(path.join(dir, 'c', 'expected.verdicts.jsonl'));
+    const cwd = process.cwd();
+    process.chdir(path.join(dir, 'c'));
+    try {
+      const { results, text } = await run('.');
+      expect(results[0]!.status, text).toBe('ok');
+      await run('.', true);
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(fs.readFileSync(path.join(dir, 'c', 'expected.verdicts.jsonl')).equals(before)).toBe(true);
+  }, 30_000);
+
+  it('through a symbolic link and a relative path, the same expectations pass', async () => {
+    const dir = suite({ 'grp/c': '02-ehlo-basic' });
+    const link = path.join(dir, 'link');
+    fs.symlinkSync(path.join(dir, 'grp'), link);
+    expect((await run(link)).results.map((r) => r.status)).toEqual(['ok']);
+    expect((await run(path.relative(process.cwd(), path.join(dir, 'grp')))).results.map((r) => r.status)).toEqual(['ok']);
+  }, 30_000);
+});
