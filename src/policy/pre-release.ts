@@ -10,6 +10,8 @@
  *   Migration to Version 8.3", "Real IP Addresses in Access List Migration": "you used to have to
  *   specify the mapped addresses and ports in an access list for all features that use access
  *   lists"). The capture's addresses are compared as they are, so a warning names the NAT line.
+ * A PIX 6.x configuration enables SMTP inspection with `fixup protocol smtp 25` (not modelled):
+ * a warning says how the 7.0 upgrade expresses it.
  */
 import type { SourceLine } from './lexer.js';
 import type { ParsedConfig, ParseWarning } from './model.js';
@@ -37,6 +39,16 @@ export function releaseWarnings(cfg: ParsedConfig): ParseWarning[] {
     });
   }
   // a `static` translates servers (the mail host); `global`/`nat` only clients
+  // PIX 6.x enabled SMTP inspection (Mailguard) with `fixup protocol smtp 25`, which we do not model
+  const fixup = cfg.ignored.find((x) => /^(no\s+)?fixup\s+protocol\s+e?smtp\b/i.test(x.text));
+  if (fixup)
+    out.push({
+      line: fixup.line,
+      level: 'warning',
+      message:
+        `PIX 6.x "${fixup.text}": SMTP fixup (Mailguard) is not modelled and a PIX 6.x configuration has no service-policy, so this text inspects nothing of its own; ` +
+        'the 7.0 upgrade turns an enabled SMTP fixup into "inspect esmtp" under class inspection_default of policy-map global_policy, with "service-policy global_policy global": add those lines to emulate it',
+    });
   const nat = cfg.ignored.find((x) => /^static\s*\(/i.test(x.text)) ?? cfg.ignored.find((x) => OLD_NAT.test(x.text));
   if (!nat) return out;
   // class-maps selecting ESMTP by access-list: the addresses they name are compared with the capture's

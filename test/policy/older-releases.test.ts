@@ -56,6 +56,17 @@ describe('ASA 8.2 running config', () => {
   });
 });
 
+describe('PIX 6.3 running config', () => {
+  it('"fixup protocol smtp 25" gets a warning saying it is not modelled and how 7.0 expresses it; its access-list without "extended" is read', () => {
+    const text = ': Saved\n:\nPIX Version 6.3(5)\nhostname pixfirewall\nfixup protocol ftp 21\nfixup protocol smtp 25\nnameif ethernet0 outside security0\naccess-list outside_in permit tcp any host 203.0.113.25 eq smtp\nstatic (inside,outside) 203.0.113.25 10.0.0.25 netmask 255.255.255.255 0 0\naccess-group outside_in in interface outside\nCryptochecksum:00000000000000000000000000000000\n: end\n';
+    const p = compilePolicyText(text, 'pix.txt');
+    const w = p.warnings.find((x) => x.level === 'warning' && /PIX 6\.x "fixup protocol smtp 25": SMTP fixup \(Mailguard\) is not modelled/.test(x.message));
+    expect(w?.line).toBe(6);
+    expect(w?.message).toContain('"inspect esmtp" under class inspection_default of policy-map global_policy');
+    expect(p.classify(v4('203.0.113.25')).esmtp).toBeNull();
+  });
+});
+
 describe.skipIf(!haveShared)('ASA 8.2 running config on a real IPv6 capture (17: ::1 -> ::1:25)', () => {
   it('8.2: the IPv6 session is not selected (inspected 0); as 9.1 the same policy drops it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'asa82-'));
