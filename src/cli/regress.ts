@@ -22,9 +22,18 @@ function summaryLine(results: readonly SuiteCaseResult[], update: boolean, notSe
     return `${plural(results.length)}: ${updated} updated, ${results.length - updated} unchanged${rest}`;
   }
   const parts: string[] = [];
+  if (update) {
+    const updated = results.filter((r) => r.status === 'updated').length;
+    parts.push(`${plural(results.length)}: ${updated} updated, ${results.filter((r) => r.status === 'ok').length} unchanged`);
+  }
   if (failed.length > 0) parts.push(`${failed.length} of ${plural(results.length)} failed: ${failed.map((f) => f.name).join(', ')}`);
-  if (errored.length > 0) {
-    parts.push(`${errored.length} of ${plural(results.length)} could not run (ERROR): ${errored.map((f) => f.name).join(', ')}`);
+  const unwritten = errored.filter((r) => r.outputError === true);
+  const notRun = errored.filter((r) => r.outputError !== true);
+  if (notRun.length > 0) {
+    parts.push(`${notRun.length} of ${plural(results.length)} could not run (ERROR): ${notRun.map((f) => f.name).join(', ')}`);
+  }
+  if (unwritten.length > 0) {
+    parts.push(`${unwritten.length} of ${plural(results.length)} could not be written (ERROR): ${unwritten.map((f) => f.name).join(', ')}`);
   }
   return parts.join('; ') + rest;
 }
@@ -43,7 +52,8 @@ export function registerRegress(program: Command): void {
         'Exit 1 with a readable diff when an output differs (FAIL); exit 2 when a case cannot run (ERROR: bad ' +
         'case.json, policy, engine option or capture, missing or ambiguous capture); every case runs either way. ' +
         'With --update, only the expected.* files whose content changes are written, each case says which, and ' +
-        'what changed is shown for review; a case that cannot run is left as it is (exit 2).',
+        'what changed is shown for review; a case that cannot run is left as it is (exit 2), an expectation file ' +
+          'that cannot be written is named (exit 3) and the other cases are still updated.',
     )
     .argument('<dir>', 'suite folder (case folders holding capture.pcap|capture.pcapng, grouped or not), or one case folder')
     .option('--update', 'rewrite the expected.* files that differ from this run (review the changes shown before committing)')

@@ -308,7 +308,8 @@ export function readExpectations(c: RegressCase): Expectations {
  * Writes the expectation files whose text differs from what is on disk and returns their names
  * (in FILES order). A file that already holds exactly this text is not touched, so `--update`
  * leaves unchanged cases byte-identical and with their timestamps (a CI diff or `make` sees no
- * change), and can say which files it rewrote.
+ * change), and can say which files it rewrote. A file that cannot be written is an E_OUTPUT
+ * error naming it (and the files written before it).
  */
 export function writeExpectations(c: RegressCase, e: { [K in keyof Expectations]: string }): string[] {
   const written: string[] = [];
@@ -316,7 +317,13 @@ export function writeExpectations(c: RegressCase, e: { [K in keyof Expectations]
     const file = path.join(c.dir, FILES[k]);
     const text = e[k];
     if (sameBytes(file, text)) continue;
-    fs.writeFileSync(file, text);
+    try {
+      fs.writeFileSync(file, text);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      const done = written.length > 0 ? `; already written: ${written.join(', ')}` : '';
+      throw new SmtpInspectError('E_OUTPUT', `cannot write expectation file (${code})${done}`, { file });
+    }
     written.push(FILES[k]);
   }
   return written;

@@ -23,10 +23,16 @@ export interface SuiteCaseResult {
   ok: boolean;
   updated: boolean;
   problems: string[];
+  /** status is error because an expectation file could not be written (--update): exit 3. */
+  outputError?: boolean;
 }
 
-/** Exit code of a suite run: 2 when any case could not run (bad input), else 1 on any difference. */
+/**
+ * Exit code of a suite run: 3 when --update could not write an expectation file, else 2 when any
+ * case could not run (bad input), else 1 on any difference.
+ */
 export function suiteExitCode(results: readonly SuiteCaseResult[]): number {
+  if (results.some((r) => r.outputError === true)) return EXIT.OUTPUT;
   if (results.some((r) => r.status === 'error')) return EXIT.USAGE_OR_INPUT;
   if (results.some((r) => r.status === 'fail')) return EXIT.FINDINGS;
   return EXIT.OK;
@@ -89,7 +95,13 @@ async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResul
   if (update) {
     // what this update accepts, for review, then only the files whose text changes are written
     const accepted = compareCase(readExpectations(c), run, c.dir, undefined, true);
-    const written = writeExpectations(c, expectationsOf(run));
+    let written: string[];
+    try {
+      written = writeExpectations(c, expectationsOf(run));
+    } catch (err) {
+      // the disk's fault, not the case's: this case is an error, the others are still updated
+      return { name: c.name, status: 'error', ok: false, updated: false, outputError: true, problems: [`  cannot update: ${describeError(err)}`] };
+    }
     if (written.length === 0) return { name: c.name, status: 'ok', ok: true, updated: false, problems: [] };
     return { name: c.name, status: 'updated', ok: true, updated: true, problems: [`  wrote ${written.join(', ')}`, ...accepted.problems] };
   }

@@ -264,3 +264,20 @@ describe('where the suite is run from', () => {
     expect((await run(path.relative(process.cwd(), path.join(dir, 'grp')))).results.map((r) => r.status)).toEqual(['ok']);
   }, 30_000);
 });
+
+describe('--update when a file cannot be written', () => {
+  // /proc/version is a regular file that no one can write (EIO), root included
+  const unwritable = process.platform === 'linux' && fs.existsSync('/proc/version');
+  it.skipIf(!unwritable)('names the file, exits 3, and still updates the other cases', async () => {
+    const dir = suite({ a: '01-plain-helo', b: '02-ehlo-basic' });
+    fs.rmSync(path.join(dir, 'a', 'expected.summary.json'));
+    fs.symlinkSync('/proc/version', path.join(dir, 'a', 'expected.summary.json'));
+    fs.writeFileSync(path.join(dir, 'b', 'expected.summary.json'), '{}\n');
+    const { code, out } = await cli(['regress', dir, '--update']);
+    expect(code).toBe(3);
+    expect(out).toMatch(/^ERROR {3}a\n {2}cannot update: \S+a\/expected\.summary\.json: cannot write expectation file \(E[A-Z]+\) \[E_OUTPUT\]$/m);
+    expect(out).toMatch(/^updated b\n {2}wrote expected\.summary\.json$/m);
+    expect(out).toMatch(/^2 cases: 1 updated, 0 unchanged; 1 of 2 cases could not be written \(ERROR\): a$/m);
+    expect(out).not.toContain('internal error');
+  }, 30_000);
+});
