@@ -277,7 +277,12 @@ export interface Expectations {
  * identical to what it is compared with.
  */
 function readOrNull(f: string): string | null {
-  return fs.existsSync(f) ? fs.readFileSync(f, 'utf8').replace(/\r\n/g, '\n') : null;
+  if (!fs.existsSync(f)) return null;
+  try {
+    return fs.readFileSync(f, 'utf8').replace(/\r\n/g, '\n');
+  } catch (err) {
+    throw new SmtpInspectError('E_USAGE', `cannot read expectation file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file: f });
+  }
 }
 
 /**

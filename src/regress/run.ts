@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { EXIT, SmtpInspectError } from '../errors.js';
-import { discoverCases, loadCase, readExpectations, writeExpectations, type CaseEntry, type RegressCase } from './case.js';
+import { discoverCases, loadCase, readExpectations, writeExpectations, type CaseEntry, type Expectations, type RegressCase } from './case.js';
 import { compareCase, expectationsOf, type CaseRun } from './compare.js';
 import { maskRecord } from './diff.js';
 import { replayInMemory, summaryCounts } from './replay-run.js';
@@ -86,15 +86,17 @@ export async function runCase(c: RegressCase): Promise<CaseRun> {
 async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResult> {
   let c: RegressCase;
   let run: CaseRun;
+  let expected: Expectations;
   try {
     c = loadCase(entry);
     run = await runCase(c);
+    expected = readExpectations(c);
   } catch (err) {
     return { name: entry.name, status: 'error', ok: false, updated: false, problems: [`  cannot run: ${describeError(err)}`] };
   }
   if (update) {
     // what this update accepts, for review, then only the files whose text changes are written
-    const accepted = compareCase(readExpectations(c), run, c.dir, undefined, true);
+    const accepted = compareCase(expected, run, c.dir, undefined, true);
     let written: string[];
     try {
       written = writeExpectations(c, expectationsOf(run));
@@ -105,7 +107,7 @@ async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResul
     if (written.length === 0) return { name: c.name, status: 'ok', ok: true, updated: false, problems: [] };
     return { name: c.name, status: 'updated', ok: true, updated: true, problems: [`  wrote ${written.join(', ')}`, ...accepted.problems] };
   }
-  const cmp = compareCase(readExpectations(c), run, c.dir);
+  const cmp = compareCase(expected, run, c.dir);
   return { name: c.name, status: cmp.ok ? 'ok' : 'fail', ok: cmp.ok, updated: false, problems: cmp.problems };
 }
 
