@@ -26,6 +26,7 @@ import {
   type NetworkObject,
   type ObjectGroup,
   type ParsedConfig,
+  type ParseWarning,
   type PolicyClassDef,
   type PolicyMapDef,
   type PortSpec,
@@ -91,7 +92,7 @@ interface Mode {
   /** The object this mode edits. */
   target?: unknown;
   /** An ignored block opened by a word that is no ASA command we know (a typo, a pager prompt, ...). */
-  unknownOpener?: { line: number; text: string; interrupted: string | null };
+  unknownOpener?: { line: number; text: string; interrupted: string | null; flatWarning?: ParseWarning };
 }
 
 /** Sub-mode command words accepted by each mode (`no` forms listed as 'no WORD'). */
@@ -281,12 +282,17 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
         (exec > 0 ? `; ${exec} line(s) at an exec prompt ("asa# ") ignored as exec commands` : ''),
     });
   }
+  // a text without any indentation (copied from a PDF, or flattened): a column-1 word cannot be
+  // told from a sub-command by its layout, so an unknown one inside a modelled mode is reported
+  const flat = !lines.some((l) => l.tokens.length > 0 && isIndented(l));
   let stack: Mode[] = [{ kind: 'global' }];
   /** Policy lines lost to the ignored block opened by an unknown word, reported when it closes. */
   let lost: { opener: NonNullable<Mode['unknownOpener']>; lines: Array<{ line: number; text: string }> } | null = null;
   const reportLost = () => {
     if (lost && lost.lines.length > 0) {
       const o = lost.opener;
+      // the lost-lines warning below says it all: the no-indentation one for the same line goes
+      if (o.flatWarning) cfg.warnings.splice(cfg.warnings.indexOf(o.flatWarning), 1);
       const first = lost.lines[0] as { line: number; text: string };
       cfg.warnings.push({
         line: o.line,
@@ -393,6 +399,14 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
         const title = interrupted ? (MODE_TITLES[interrupted.kind] as (t: unknown) => string)(interrupted.target) : null;
         opened.unknownOpener = { line: sl.line, text: sl.raw.trim(), interrupted: title };
         lost = { opener: opened.unknownOpener, lines: [] };
+        if (flat && title && sl.prompt === undefined) {
+          opened.unknownOpener.flatWarning = {
+            line: sl.line,
+            level: 'warning',
+            message: `"${sl.raw.trim()}" is not an ASA command we know; this text has no indentation, so it may be a misspelt line of ${title}, which the ASA would refuse: it was ignored, and it ended ${title}`,
+          };
+          cfg.warnings.push(opened.unknownOpener.flatWarning);
+        }
       }
       stack.push(opened);
     }
