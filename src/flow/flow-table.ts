@@ -552,6 +552,16 @@ export class FlowTable<S = unknown> {
         h.nextOffset = 0;
       } else if (h.isnKnown && h.isn === pkt.seq) {
         r.status |= FlowStatus.RETRANSMISSION;
+      } else if (!h.isnKnown && (flags & ACK) !== 0 && peer.isnKnown && pkt.ack === seqAdd(peer.isn, 1) && this.silent(h)) {
+        // The SYN-ACK of this connection's SYN, after a bare packet of this side placed it elsewhere:
+        // a SYN that finds the old connection still open draws a challenge ACK in the old sequence
+        // space (RFC 5961 §4) before the client's RST and SYN retransmission. The ISN wins.
+        h.isnKnown = true;
+        h.isn = pkt.seq;
+        h.nextSeq = seqAdd(pkt.seq, 1);
+        h.ackedOffset = 0;
+        h.ackedPrev = 0;
+        h.bareAnchor = false;
       }
       if (dir === 1 && (flags & ACK) !== 0) conn.synSeen = true;
     }
@@ -1223,6 +1233,11 @@ export class FlowTable<S = unknown> {
     this.drain(conn, dir, h);
   }
 
+  /** Nothing of side h was delivered, held, waiting or remembered: its anchor can still move. */
+  private silent(h: HalfStream): boolean {
+    return h.nextOffset === 0 && h.queue === null && h.deferred === null && h.bytes === 0 && h.gaps === 0 && h.hist === null;
+  }
+
   /**
    * Moves the start of a side picked up midstream from a keep-alive one sequence number up, to
    * where its stream really stands. Only while nothing of it was delivered, held or acknowledged
@@ -1232,7 +1247,7 @@ export class FlowTable<S = unknown> {
    */
   private reanchorAfterKeepalive(h: HalfStream): void {
     h.bareAnchor = false;
-    if (h.nextOffset !== 0 || h.queue !== null || h.deferred !== null || h.bytes !== 0 || h.gaps !== 0 || h.ackedOffset > 0) return;
+    if (!this.silent(h) || h.ackedOffset > 0) return;
     h.nextSeq = seqAdd(h.nextSeq, 1);
   }
 
