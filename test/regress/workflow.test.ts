@@ -281,3 +281,17 @@ describe('--update when a file cannot be written', () => {
     expect(out).not.toContain('internal error');
   }, 30_000);
 });
+
+describe('an expectation file that cannot be read', () => {
+  // /proc/self/mem is a regular file whose read fails (EIO), root included
+  const unreadable = process.platform === 'linux' && fs.existsSync('/proc/self/mem');
+  it.skipIf(!unreadable)('is that case\'s ERROR naming the file; the other cases still run', async () => {
+    const dir = suite({ a: '01-plain-helo', b: '02-ehlo-basic' });
+    fs.rmSync(path.join(dir, 'a', 'expected.annotations.tsv'));
+    fs.symlinkSync('/proc/self/mem', path.join(dir, 'a', 'expected.annotations.tsv'));
+    const { code, out } = await cli(['regress', dir]);
+    expect(code).toBe(2);
+    expect(out).toMatch(/^ERROR {3}a\n {2}cannot run: \S+a\/expected\.annotations\.tsv: cannot read expectation file \(E[A-Z]+\) \[E_USAGE\]$/m);
+    expect(out).toMatch(/^ok {6}b$/m);
+  }, 30_000);
+});
