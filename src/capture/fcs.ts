@@ -54,6 +54,18 @@ export function fcsToRefresh(linkType: number, fcsBytes: number, caplen: number,
   return linkType === LINKTYPE_ETHERNET && fcsBytes === 4 && caplen === origlen && caplen >= 18;
 }
 
+/** Smallest Ethernet frame before its FCS (64 bytes with it): a NIC pads shorter ones. */
+const ETHERNET_MIN_FRAME = 60;
+
+/**
+ * Bytes a writer adds to a synthesised frame (which has no FCS) on an interface whose Ethernet
+ * frames carry a 4-byte FCS: padding to 60 bytes, then the FCS. 0 elsewhere.
+ */
+export function synthesizedFcsExtra(linkType: number, fcsBytes: number, caplen: number): number {
+  if (linkType !== LINKTYPE_ETHERNET || fcsBytes !== 4) return 0;
+  return Math.max(0, ETHERNET_MIN_FRAME - caplen) + 4;
+}
+
 /** Writes the FCS of the Ethernet frame buf[at, at + len) (its last 4 bytes; least significant byte first, as on the wire). */
 export function refreshEthernetFcs(buf: Buffer, at: number, len: number): void {
   buf.writeUInt32LE(crc32(buf, at, at + len - 4), at + len - 4);

@@ -3,7 +3,7 @@
  * thiszone/sigfigs, snaplen, the full link-type word), so reading a capture and writing every
  * record back unmodified yields the identical file.
  */
-import { fcsToRefresh, pcapFcsBytes, refreshEthernetFcs } from './fcs.js';
+import { fcsToRefresh, pcapFcsBytes, refreshEthernetFcs, synthesizedFcsExtra } from './fcs.js';
 import { PCAP_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from './pcap-reader.js';
 import { OutputSink } from './output-sink.js';
 import type { PacketWriter, PcapFileHeader, WritablePacket } from './types.js';
@@ -93,17 +93,22 @@ class PcapWriter implements PacketWriter {
       return;
     }
     this.flushRun();
-    const n = PCAP_RECORD_HEADER_BYTES + caplen;
+    // A synthesised frame on an FCS interface: padded and given an FCS like the captured ones.
+    const extra = pkt.synthesized === true ? synthesizedFcsExtra(this.linkType, this.fcsBytes, caplen) : 0;
+    const n = PCAP_RECORD_HEADER_BYTES + caplen + extra;
     const off = this.sink.reserve(n);
     const buf = this.sink.buf;
     const dv = this.sink.view;
     const le = this.le;
     dv.setUint32(off, pkt.tsSec >>> 0, le);
     dv.setUint32(off + 4, frac >>> 0, le);
-    dv.setUint32(off + 8, caplen, le);
-    dv.setUint32(off + 12, pkt.originalLength >>> 0, le);
+    dv.setUint32(off + 8, caplen + extra, le);
+    dv.setUint32(off + 12, (pkt.originalLength + extra) >>> 0, le);
     src.copy(buf, off + PCAP_RECORD_HEADER_BYTES, from, from + caplen);
-    if (pkt.modified === true && fcsToRefresh(this.linkType, this.fcsBytes, caplen, pkt.originalLength)) refreshEthernetFcs(buf, off + PCAP_RECORD_HEADER_BYTES, caplen);
+    if (extra > 0) {
+      buf.fill(0, off + PCAP_RECORD_HEADER_BYTES + caplen, off + n);
+      refreshEthernetFcs(buf, off + PCAP_RECORD_HEADER_BYTES, caplen + extra);
+    } else if (pkt.modified === true && fcsToRefresh(this.linkType, this.fcsBytes, caplen, pkt.originalLength)) refreshEthernetFcs(buf, off + PCAP_RECORD_HEADER_BYTES, caplen);
     this.sink.commit(n);
     this.count++;
   }

@@ -17,7 +17,7 @@
  * Every block is reserved, filled and committed whole, so an interrupted run leaves a valid file.
  */
 import { u16, u32 } from './bytes.js';
-import { epbFlagsFcsBytes, fcsToRefresh, refreshEthernetFcs } from './fcs.js';
+import { epbFlagsFcsBytes, fcsToRefresh, refreshEthernetFcs, synthesizedFcsExtra } from './fcs.js';
 import { OutputSink } from './output-sink.js';
 import { EPB_HASH, hashKinds, hashRecomputable, recomputeHash, recomputeHashes } from './pcapng-hash.js';
 import { BYTE_ORDER_MAGIC, BlockType, OptionCode, pad4 } from './pcapng-reader.js';
@@ -491,9 +491,12 @@ class PcapngWriterImpl implements PcapngWriter {
       }
     }
     const flags = pkt.epbFlags ?? 0;
+    // A synthesised frame on an FCS interface: padded and given an FCS like the captured ones.
+    const fcsExtra = pkt.synthesized === true ? synthesizedFcsExtra(o.iface.linkType, epbFlagsFcsBytes(flags) || (o.iface.fcsBytes ?? 0), caplen) : 0;
+    const stored = caplen + fcsExtra;
     let optMax = optEnd - optStart + (flags !== 0 ? 8 : 0) + (pbDrops >= 0 ? 12 : 0) + 4;
     if (extra) for (const c of extra.add) optMax += 4 + pad4(Math.min(MAX_OPTION_BYTES, Buffer.byteLength(c, 'utf8')));
-    const dataEnd = EPB_HEADER + pad4(caplen);
+    const dataEnd = EPB_HEADER + pad4(stored);
     const off = this.reserveBlock(dataEnd + optMax + 4);
     const buf = this.sink.buf;
     const dv = this.dv();
@@ -503,11 +506,12 @@ class PcapngWriterImpl implements PcapngWriter {
     dv.setUint32(off + 8, o.id, le);
     dv.setUint32(off + 12, ts.high, le);
     dv.setUint32(off + 16, ts.low, le);
-    dv.setUint32(off + 20, caplen, le);
-    dv.setUint32(off + 24, pkt.originalLength >>> 0, le);
+    dv.setUint32(off + 20, stored, le);
+    dv.setUint32(off + 24, (pkt.originalLength + fcsExtra) >>> 0, le);
     src.copy(buf, off + EPB_HEADER, from, from + caplen);
-    if (this.fcsFor(pkt, o, caplen)) refreshEthernetFcs(buf, off + EPB_HEADER, caplen);
     buf.fill(0, off + EPB_HEADER + caplen, off + dataEnd);
+    if (fcsExtra > 0) refreshEthernetFcs(buf, off + EPB_HEADER, stored);
+    else if (this.fcsFor(pkt, o, caplen)) refreshEthernetFcs(buf, off + EPB_HEADER, caplen);
     let p = off + dataEnd;
     let hasFlags = false;
     // The input block's options, in place and order (minus its comments when they are replaced).

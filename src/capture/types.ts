@@ -268,6 +268,12 @@ export interface WritablePacket {
    */
   modified?: boolean;
   /**
+   * True for a packet the pipeline made (a reset), not read: its bytes end with the IP datagram. On
+   * an Ethernet interface whose frames carry an FCS, a writer pads it to the 60-byte minimum and
+   * appends one (fcs.ts), as a NIC transmits it. Absent = read.
+   */
+  synthesized?: boolean;
+  /**
    * pcapng: when blockLength > 0, buffer[blockOffset, blockOffset + blockLength) is the packet block
    * the packet was read from (its section's byte order), with the packet's bytes — possibly edited
    * in place, same length — at [offset, offset + captureLength). A pcapng writer then keeps the

@@ -75,3 +75,38 @@ describe.skipIf(!present)('an edited Ethernet frame gets a new FCS', () => {
     });
   }
 });
+
+const RESET_SRC = path.join(GENERATED_DIR, '07c-rcpt-101.pcap');
+describe.skipIf(!haveShared || !existsSync(RESET_SRC))('a synthesised reset on an FCS interface gets padding and an FCS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fcs-rst-'));
+  const policy = path.join(dir, 'reset.cfg');
+  writeFileSync(policy, 'policy-map type inspect esmtp _default_esmtp_map\n parameters\n  mask-banner\n match cmd RCPT count gt 100\n  reset log\n');
+  const packets = haveShared && existsSync(RESET_SRC) ? loadPackets(RESET_SRC) : [];
+  const frames = packets.map((p) => Buffer.concat([p.data, w32(crc32(p.data, 0, p.data.length), true)]));
+  const ts = (i: number): bigint => BigInt(packets[i]!.tsSec) * 1_000_000_000n + BigInt(packets[i]!.tsNsec);
+  const inputs: Record<string, () => Buffer> = {
+    'rst-fcs.pcap': () => Buffer.concat([pcapHeader(true, true, 262144, 0x24000001), ...frames.map((d, i) => pcapRecord(true, packets[i]!.tsSec, packets[i]!.tsNsec, d))]),
+    'rst-fcs.pcapng': () => Buffer.concat([shb(false), idb(false, 1, 262144, [option(13, Buffer.from([4]), false), option(9, Buffer.from([9]), false)]), ...frames.map((d, i) => epb(false, 0, ts(i), d))]),
+  };
+  for (const [name, make] of Object.entries(inputs)) {
+    it(`${name}: both RSTs are 64-byte frames with a valid FCS, read whole by tshark`, async () => {
+      const input = path.join(dir, name);
+      writeFileSync(input, make());
+      const r = await replayToTemp(input, { policy });
+      expect(r.summary.packets.synthesized).toBe(2);
+      const got = await readFile(r.out);
+      const rsts = got.records.filter((x) => x.data.length >= 48 && (x.data[47]! & 0x04) !== 0); // Ethernet + IPv4 (20) + TCP flags byte
+      expect(rsts.length).toBe(2);
+      for (const x of [...got.records]) {
+        expect(x.data.readUInt32LE(x.data.length - 4), `frame ${x.packetNumber}`).toBe(crc32(x.data, 0, x.data.length - 4));
+      }
+      for (const x of rsts) expect([x.data.length, x.originalLength]).toEqual([64, 64]);
+      if (haveTool('tshark')) {
+        const lines = tshark(['-o', 'eth.check_fcs:TRUE', '-r', r.out, '-Y', 'tcp.flags.reset == 1', '-T', 'fields', '-e', 'eth.fcs.status', '-e', 'frame.len', '-e', '_ws.malformed'])
+          .split('\n')
+          .filter((l) => l !== '');
+        expect(lines).toEqual(['1\t64\t', '1\t64\t']); // FCS Good, no malformed-packet expert item
+      }
+    });
+  }
+});
