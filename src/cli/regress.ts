@@ -38,8 +38,8 @@ function summaryLine(results: readonly SuiteCaseResult[], update: boolean, notSe
   return parts.join('; ') + rest;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 export function registerRegress(program: Command): void {
@@ -59,18 +59,17 @@ export function registerRegress(program: Command): void {
     .option('--update', 'rewrite the expected.* files that differ from this run (review the changes shown before committing)')
     .option(
       '--case <pattern>',
-      'run only the cases whose name (path under DIR) or group matches; wildcards * and ? (within a folder), ** (across folders); repeatable; a pattern matching no case is an error',
+      "run only the cases whose name (path under DIR) or group matches, e.g. 07c-rcpt-101, tls, 'tls/*', '**/rcpt-*': * and ? stay within a folder, ** crosses folders; repeatable; a pattern matching no case is an error (exit 2)",
       collect,
-      [] as string[],
     )
     .action(
-      action(async (dir: string, opts: { update?: boolean; case: string[] }) => {
+      action(async (dir: string, opts: { update?: boolean; case?: string[] }) => {
         exitQuietlyOnClosedStdout();
         const update = opts.update === true;
         let notSelected = 0;
         const results = await runSuite(dir, {
           update,
-          select: opts.case,
+          select: opts.case ?? [],
           onSelect: (selected, total) => (notSelected = total - selected),
           log: (l) => process.stdout.write(l + '\n'),
         });
