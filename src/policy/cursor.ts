@@ -30,11 +30,14 @@ export class Cursor {
   }
 
   pos(t: Token): Pos {
-    return { line: this.sl.line, col: t.col };
+    return t.at ? { line: t.at.line, col: t.at.col } : { line: this.sl.line, col: t.col };
   }
 
   error(code: ErrorCode, message: string, t?: Token): PolicyError {
-    return new PolicyError(code, message, { file: this.file, line: this.sl.line, column: t ? t.col : this.endCol() });
+    // a token of a joined wrapped tail points into the tail's own line; so does "end of line" after one
+    const last = this.sl.tokens[this.sl.tokens.length - 1];
+    const where = t ? this.pos(t) : last?.at ? { line: last.at.line, col: last.at.col + last.text.length } : { line: this.sl.line, col: this.endCol() };
+    return new PolicyError(code, message, { file: this.file, line: where.line, column: where.col });
   }
 
   /** "expected X, got "y"" at token t (or at end of line). */

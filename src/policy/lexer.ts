@@ -12,6 +12,11 @@ export interface Token {
   lower: string;
   /** 1-based column of the first character. */
   col: number;
+  /**
+   * Where the token is in the file when that is not (line, col) of its line: a wrapped
+   * access-list tail joined to the line before it (parser.ts joinWrappedAces).
+   */
+  at?: { line: number; col: number };
 }
 
 export interface SourceLine {

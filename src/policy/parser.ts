@@ -156,7 +156,7 @@ function joinWrappedAces(lines: SourceLine[], cfg: ParsedConfig): void {
       const sep = prev.raw.endsWith(' ') || prev.raw.endsWith('\t') ? '' : ' ';
       const offset = prev.raw.length + sep.length;
       prev.raw = `${prev.raw}${sep}${sl.raw}`;
-      prev.tokens.push(...sl.tokens.map((t) => ({ ...t, col: t.col + offset })));
+      prev.tokens.push(...sl.tokens.map((t) => ({ ...t, col: t.col + offset, at: { line: sl.line, col: t.col } })));
       cfg.warnings.push({
         line: prev.line,
         level: 'warning',

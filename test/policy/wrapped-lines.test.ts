@@ -45,6 +45,22 @@ describe('access-list lines wrapped where they were copied', () => {
   });
 });
 
+describe('an error in a wrapped tail', () => {
+  const G = 'object-group network ESA-CLUSTER\n network-object host 10.0.0.1\n';
+  const USE = 'class-map C\n match access-list ESMTP-INSPECT\n';
+  it('points at the tail\'s own line and column, not past the end of the line it was joined to', () => {
+    expect(() => compilePolicyText(`${G}access-list ESMTP-INSPECT extended deny tcp object-group ESA-CLUSTER any4\n eq smpt\n${USE}`, 'x.txt')).toThrow(
+      expect.objectContaining({ code: 'E_POLICY_VALUE', line: 4, column: 5 }),
+    );
+  });
+
+  it('"end of line" after a tail points just past the tail', () => {
+    expect(() => compilePolicyText(`${G}access-list ESMTP-INSPECT extended deny tcp object-group ESA-CLUSTER any4\n eq\n${USE}`, 'x.txt')).toThrow(
+      expect.objectContaining({ code: 'E_POLICY_SYNTAX', line: 4, column: 4, message: expect.stringMatching(/got end of line/) }),
+    );
+  });
+});
+
 describe.skipIf(!haveShared)('wrapped access-list on a real capture', () => {
   it('19 (SMTP on tcp/2525) passes untouched: the joined entry selects tcp/25 only', async () => {
     const r = await replayToTemp(path.join(GENERATED_DIR, '19-port2525-control.pcap'), { policy: FIXTURE });
