@@ -192,7 +192,13 @@ export function discoverCases(root: string): CaseEntry[] {
   } catch {
     throw new SmtpInspectError('E_USAGE', 'suite folder not found', { file: root });
   }
-  if (!st.isDirectory()) throw new SmtpInspectError('E_USAGE', 'not a folder', { file: root });
+  if (!st.isDirectory()) {
+    // a capture given by mistake: say what regress takes, and which folder would run it
+    const parent = path.dirname(root);
+    const inCase = (CAPTURE_NAMES as readonly string[]).includes(path.basename(root));
+    const hint = inCase ? `; to run the case holding this capture: smtp-inspect regress ${parent}` : '; to replay a capture: smtp-inspect replay';
+    throw new SmtpInspectError('E_USAGE', `not a folder: regress takes a suite folder or a case folder${hint}`, { file: root });
+  }
   const entries: CaseEntry[] = [];
   const rootName = path.basename(path.resolve(root));
   /** realpath of every folder searched -> the name it is known by in the suite. */

@@ -295,3 +295,14 @@ describe('an expectation file that cannot be read', () => {
     expect(out).toMatch(/^ok {6}b$/m);
   }, 30_000);
 });
+
+describe('regress given a capture instead of a folder', () => {
+  it('says what it takes and names the case folder that would run it', async () => {
+    const dir = suite({ c: '01-plain-helo' });
+    const r = await cli(['regress', path.join(dir, 'c', 'capture.pcap')]);
+    expect(r.code).toBe(2);
+    await expect(runSuite(path.join(dir, 'c', 'capture.pcap'), { update: false })).rejects.toThrow(
+      `not a folder: regress takes a suite folder or a case folder; to run the case holding this capture: smtp-inspect regress ${path.join(dir, 'c')}`,
+    );
+  }, 30_000);
+});
