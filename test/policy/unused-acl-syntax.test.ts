@@ -25,7 +25,7 @@ describe('access-list entries not understood', () => {
     const note = p.warnings.find((w) => w.level === 'note' && /entries not understood in access-list\(s\) inside_access_in that no class-map uses/.test(w.message));
     expect(note?.line).toBe(29);
     expect(note?.message).toContain('got "object-group-user"');
-    expect(p.ignored.filter((x) => /access-list entry not understood/.test(x.reason)).map((x) => x.line)).toEqual([29, 30, 31]);
+    expect(p.ignored.filter((x) => /access-list entry not understood/.test(x.reason ?? '')).map((x) => x.line)).toEqual([29, 30, 31]);
     // the entry after them is read: the access-list keeps what it understood
     expect(p.warnings.filter((w) => w.level === 'warning')).toEqual([]);
   });
