@@ -103,9 +103,13 @@ export class TsConverter {
   }
 }
 
-/** Decimal digits of sub-second precision a base^-exponent resolution carries, at most 9 (2^-n: enough to tell ticks apart). */
+/**
+ * Decimal digits of sub-second precision a base^-exponent resolution carries, at most 9. A 2^-n tick
+ * is not a whole number of any coarser decimal unit (2^-10 s = 0.0009765625 s), so 2^-n prints all
+ * 9 nanosecond digits, as tshark does (frame.time_epoch): fewer would show times tshark does not.
+ */
 export function resolutionFractionDigits(base: 10 | 2, exponent: number): number {
-  const digits = base === 10 ? exponent : Math.ceil(exponent * Math.log10(2));
+  const digits = base === 10 ? exponent : exponent > 0 ? 9 : 0;
   return Math.max(0, Math.min(9, digits));
 }
 

@@ -8,13 +8,10 @@
  * for seconds beyond 2^53. Years outside 0000..9999 are ISO 8601 expanded years: a sign and at
  * least six digits (+010000, +35680317, -000001), which is also what Date.toISOString prints.
  */
+import { resolutionFractionDigits } from '../capture/timestamp.js';
 
-/** Fraction digits for an interface resolution of base^-exponent (10^-6 -> 6, 10^-9 -> 9, 2^-n -> enough). */
-export function fractionDigits(base: 10 | 2, exponent: number): number {
-  if (base === 10) return Math.max(0, Math.min(9, exponent));
-  // 2^-n needs about n*log10(2) digits to be distinguishable
-  return Math.max(0, Math.min(9, Math.ceil(exponent * Math.LOG10E * Math.LN2)));
-}
+/** Fraction digits for an interface resolution of base^-exponent (10^-6 -> 6, 10^-9 -> 9, 2^-n -> 9, as tshark). */
+export const fractionDigits = resolutionFractionDigits;
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');

@@ -58,7 +58,8 @@ describe('times', () => {
     expect(isoTime(1700000000, 5, 0)).toBe('2023-11-14T22:13:20Z');
     expect(fractionDigits(10, 6)).toBe(6);
     expect(fractionDigits(10, 9)).toBe(9);
-    expect(fractionDigits(2, 20)).toBe(7);
+    expect(fractionDigits(2, 20)).toBe(9);
+    expect(fractionDigits(2, 0)).toBe(0);
   });
   it('ASA logging timestamp prefix on syslog lines', () => {
     expect(asaSyslogTime(1700000000)).toBe('Nov 14 2023 22:13:20');
