@@ -255,7 +255,7 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
         cfg.warnings.push({
           line: sp.pos.line,
           level: 'note',
-          message: `service-policy ${pm.name} interface ${sp.scope} inspects esmtp only for connections entering or leaving by "${sp.scope}": name it with --client-interface ${sp.scope} or --server-interface ${sp.scope} in replay, live and proxy (default outside / inside; diagnose and regress use those; names are case-sensitive)`,
+          message: `service-policy ${pm.name} interface ${sp.scope} inspects esmtp only for connections entering or leaving by "${sp.scope}": name it with --client-interface ${sp.scope} or --server-interface ${sp.scope} in replay, live and proxy, clientInterface or serverInterface in a regress case.json (default outside / inside, which diagnose uses; names are case-sensitive)`,
         });
     }
   }
