@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { openCapture } from '../capture/open.js';
-import { PCAP_RECORD_HEADER_BYTES } from '../capture/pcap-reader.js';
+import { PCAP_MODIFIED_RECORD_HEADER_BYTES, PCAP_RECORD_HEADER_BYTES } from '../capture/pcap-reader.js';
 import { MAX_OTHER_BLOCK_BYTES } from '../capture/limits.js';
 import type { CaptureRecord, CaptureSource } from '../capture/types.js';
 import { decodePacket } from '../decode/decode.js';
@@ -36,6 +36,8 @@ export interface CaptureInfo {
   file: string;
   format: 'pcap' | 'pcapng';
   gzip: boolean;
+  /** A "modified" (Kuznetzov, magic a1b2cd34) pcap: 24-byte record headers; false for every other file. */
+  modifiedPcap: boolean;
   /** Byte order of the file (pcapng: of the first section, known from its header even with no interface); null before any header was read. */
   byteOrder: 'little-endian' | 'big-endian' | null;
   linkTypes: number[];
@@ -238,6 +240,7 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
   let packets = 0;
   let truncatedRecords = 0;
   let lastRecordEnd = 0;
+  const recordHeaderBytes = source.pcapHeader?.modified === true ? PCAP_MODIFIED_RECORD_HEADER_BYTES : PCAP_RECORD_HEADER_BYTES;
   let bytes = 0;
   let capturedBytes = 0;
   let timed = 0;
@@ -250,8 +253,8 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     if (interrupt?.interrupted) return;
     packets++;
     if (rec.truncated) truncatedRecords++;
-    // Where this record ends in the input (pcapng: its block; pcap: 16-byte header + data).
-    lastRecordEnd = rec.fileOffset + (rec.blockLength > 0 ? rec.blockLength : PCAP_RECORD_HEADER_BYTES + rec.captureLength);
+    // Where this record ends in the input (pcapng: its block; pcap: 16-byte header, 24 modified, + data).
+    lastRecordEnd = rec.fileOffset + (rec.blockLength > 0 ? rec.blockLength : recordHeaderBytes + rec.captureLength);
     bytes += rec.originalLength;
     capturedBytes += rec.captureLength;
     // A Simple Packet Block stores no time: it carries the previous packet's, which is not its own.
@@ -320,6 +323,7 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     file,
     format: source.format,
     gzip: source.gzip,
+    modifiedPcap: source.pcapHeader?.modified === true,
     byteOrder: source.littleEndian === null ? null : source.littleEndian ? 'little-endian' : 'big-endian',
     linkTypes,
     linkTypeNames: linkTypes.map(linkTypeName),
@@ -363,7 +367,7 @@ function resolutionText(digits: number | null): string | null {
 
 export function formatInfo(i: CaptureInfo): string {
   const row = (k: string, v: string | number): string => `${(k + ':').padEnd(20)}${v}\n`;
-  const format = [`${i.format}${i.gzip ? ' (gzip-compressed)' : ''}`, i.byteOrder, resolutionText(i.timePrecisionDigits)].filter((x) => x !== null);
+  const format = [`${i.format}${i.modifiedPcap ? ' (modified: Kuznetzov/patched-libpcap records)' : ''}${i.gzip ? ' (gzip-compressed)' : ''}`, i.byteOrder, resolutionText(i.timePrecisionDigits)].filter((x) => x !== null);
   const noTime = i.packets > 0 ? 'n/a (no packet stores a time)' : '-';
   let s = '';
   s += row('File', i.file);

@@ -27,6 +27,22 @@ const run = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { e
 const haveFifo = haveTool('mkfifo');
 if (!canObserveThreads) console.warn('[skip] /proc/<pid>/task/<tid>/wchan not readable: the interrupt tests cannot tell when the program is idle');
 
+/** A little-endian µs pcap rewritten as a "modified" (Kuznetzov) pcap: magic a1b2cd34, 24-byte record headers. */
+function toModifiedPcap(std: Buffer): Buffer {
+  const head = Buffer.from(std.subarray(0, 24));
+  head.writeUInt32LE(0xa1b2cd34, 0);
+  const parts = [head];
+  for (let p = 24; p + 16 <= std.length; ) {
+    const caplen = std.readUInt32LE(p + 8);
+    const extra = Buffer.alloc(8);
+    extra.writeUInt32LE(2, 0); // ifindex
+    extra.writeUInt16LE(0x0800, 4); // protocol
+    parts.push(std.subarray(p, p + 16), extra, std.subarray(p + 16, p + 16 + caplen));
+    p += 16 + caplen;
+  }
+  return Buffer.concat(parts);
+}
+
 /** The first `n` records of `file` as a capture of their own. */
 function prefix(bytes: Buffer, n: number): Buffer {
   return bytes.subarray(0, recordEnds(bytes)[n - 1]);
@@ -54,6 +70,25 @@ describe.skipIf(!haveShared || !haveFifo || !canObserveThreads)('info interrupte
     expect(got).toEqual({ ...want, file: '-', interrupted: true });
     expect(got.packets).toBe(n);
     expect(got.tcpConnections).toBe(2);
+  }, 30_000);
+
+  it('SIGINT on a "modified" (Kuznetzov) pcap: the byte count covers its 24-byte record headers, as for the file; the format says modified', async () => {
+    const bytes = readFileSync(capture);
+    const n = Math.floor(recordEnds(bytes).length / 2);
+    const half = toModifiedPcap(prefix(bytes, n));
+    const cut = path.join(tmp, 'half-modified.pcap');
+    writeFileSync(cut, half);
+    const fifo = path.join(tmp, 'in-mod.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const r = await runInterruptedOnFifo(['info', '--json', '-'], fifo, half, 'SIGINT');
+    expect(r.status).toBe(130);
+    const got = JSON.parse(r.stdout);
+    const want = await collectInfo(cut);
+    expect(want.inputBytes).toBe(half.length);
+    // before: 8 bytes short (the last record's header counted as 16 bytes)
+    expect(got).toEqual({ ...want, file: '-', interrupted: true });
+    expect(got.modifiedPcap).toBe(true);
+    expect(formatInfo(want)).toMatch(/\nFormat:\s+pcap \(modified: Kuznetzov\/patched-libpcap records\), little-endian, microseconds\n/);
   }, 30_000);
 
   it('SIGTERM: the text summary says it was interrupted; nothing read yet: no summary, exit 130', async () => {
