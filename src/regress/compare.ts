@@ -36,14 +36,70 @@ export interface CaseRun {
   annotatedRecords: number;
   annotations: string[];
   summary: Record<string, unknown>;
+  /** Per-record lines (DigestWriter.records), listed in the .sha256 files after the digest. */
+  outRecordLines?: string[];
+  annotatedRecordLines?: string[];
 }
+
+/** Records listed one by one in a .sha256 expectation: enough for a case, bounded for a big capture. */
+export const RECORD_LINES = 5000;
+
+const RECORD_HEADER = '# record\ttime\tcaptured/original length\tsha256 of the record (16 hex digits): names the first record that differs';
+
+function withRecords(first: string, lines: readonly string[] | undefined, total: number): string {
+  if (!lines || lines.length === 0) return first;
+  const more = total > lines.length ? `# records after ${lines.length} are not listed\n` : '';
+  return `${first}${RECORD_HEADER}\n${lines.map((l) => l + '\n').join('')}${more}`;
+}
+
+/** The per-record lines of a .sha256 expectation (none in files written before they were kept). */
+function recordLinesOf(text: string | null): string[] {
+  return (text ?? '').split('\n').filter((l) => /^\d+\t\S+\t\d+\/\d+\t[0-9a-f]{16}$/.test(l));
+}
+
+/**
+ * Where two per-record listings first differ, worded: the record number on each side and what
+ * differs (time, length, bytes). The common head and tail are trimmed, so a record inserted or
+ * removed is named as such rather than as a shift of every later record.
+ */
+function explainRecords(expectedLines: string[], gotLines: readonly string[], what: string): string[] {
+  if (expectedLines.length === 0 || gotLines.length === 0) return [];
+  const body = (l: string): string => l.slice(l.indexOf('\t') + 1);
+  const a = expectedLines.map(body);
+  const b = gotLines.map(body);
+  let lo = 0;
+  while (lo < a.length && lo < b.length && a[lo] === b[lo]) lo++;
+  if (lo === a.length && lo === b.length) return [`    the ${lo} records listed match: the difference is after them`];
+  let ea = a.length;
+  let eb = b.length;
+  while (ea > lo && eb > lo && a[ea - 1] === b[eb - 1]) {
+    ea--;
+    eb--;
+  }
+  const fields = (l: string | undefined): string[] => (l ?? '').split('\t');
+  const [et, el, ed] = fields(a[lo]);
+  const [gt, gl, gd] = fields(b[lo]);
+  const out: string[] = [];
+  const span = (from: number, to: number): string => (to - from <= 1 ? `record ${from + 1}` : `records ${from + 1}-${to}`);
+  out.push(`    ${what} first differs at record ${lo + 1}: expected ${ea > lo ? span(lo, ea) : 'no record'} there, got ${eb > lo ? span(lo, eb) : 'no record'}`);
+  if (lo < a.length && lo < b.length) {
+    const differ = [et !== gt ? `time ${et} -> ${gt}` : '', el !== gl ? `length ${el} -> ${gl}` : '', ed !== gd && et === gt && el === gl ? 'bytes (same time and length)' : ''].filter(Boolean);
+    out.push(`    record ${lo + 1} differs in: ${differ.join(', ') || 'bytes'}`);
+  }
+  return out;
+}
+
 
 /** The expectation files' text for a run (what --update writes). */
 export function expectationsOf(run: CaseRun): { [K in keyof Expectations]: string } {
   return {
     verdicts: run.verdicts.map((v) => formatVerdict(v) + '\n').join(''),
-    out: `${run.outDigest}  sha256 over OUT's ${run.outRecords} records (timestamp, lengths, bytes)\n`,
-    annotated: `${run.annotatedDigest}  sha256 over the annotated pcapng's ${run.annotatedRecords} records (timestamp, lengths, bytes, comments)\n`,
+    out: withRecords(`${run.outDigest}  sha256 over OUT's ${run.outRecords} records (timestamp, lengths, bytes)\n`, run.outRecordLines, run.outRecords),
+    annotated: withRecords(
+      `${run.annotatedDigest}  sha256 over the annotated pcapng's ${run.annotatedRecords} records (timestamp, lengths, bytes, comments)\n`,
+      run.annotatedRecordLines,
+      run.annotatedRecords,
+    ),
     annotations: run.annotations.map((l) => l + '\n').join(''),
     summary: JSON.stringify(run.summary, null, 2) + '\n',
   };
@@ -196,24 +252,27 @@ export function compareCase(exp: Expectations, run: CaseRun, dir = 'DIR', file: 
   const wantAnn = digestOf(exp.annotated);
   const outDiffers = wantOut !== null && wantOut !== run.outDigest;
   const annDiffers = wantAnn !== null && wantAnn !== run.annotatedDigest;
-  // the annotated capture is the input's packets plus comments: equal comments and a different
-  // digest mean the packets read are not those the expectations were made from
-  const inputChanged = annDiffers && exp.annotations !== null && !annotationsDiffer;
   if (exp.out !== null && wantOut === null) problems.push(malformed(FILES.out, 'it does not start with a 64-digit hex sha256'));
   if (outDiffers) {
     problems.push(`  output capture: records differ (expected sha256 ${wantOut.slice(0, 16)}…, ${recordCount(exp.out)}; got ${run.outDigest.slice(0, 16)}…, ${run.outRecords} records)`);
-    if (!inputChanged && !verdictsDiffer && !summaryDiffers) {
-      problems.push('    the verdicts and counts match: the bytes written differ (an edit\'s bytes, a checksum, a sequence number or a timestamp)');
+    if (!verdictsDiffer && !summaryDiffers) {
+      problems.push('    the verdicts and counts match: the bytes written differ (an edit\'s bytes, a checksum, a sequence number or a timestamp), or the capture was edited');
     }
+    problems.push(...explainRecords(recordLinesOf(exp.out), run.outRecordLines ?? [], 'OUT'));
   }
   if (exp.annotated !== null && wantAnn === null) problems.push(malformed(FILES.annotated, 'it does not start with a 64-digit hex sha256'));
   if (annDiffers) {
     problems.push(`  annotated pcapng: records differ (expected sha256 ${wantAnn.slice(0, 16)}…, ${recordCount(exp.annotated)}; got ${run.annotatedDigest.slice(0, 16)}…, ${run.annotatedRecords} records)`);
-    if (inputChanged) {
-      problems.push(
-        `    the comments match ${FILES.annotations}, so the packets read differ: the capture was replaced or edited since the expectations were made (or a comment differs only in a tab or line break)`,
-      );
-    } else if (annotationsDiffer) problems.push('    (the annotation comments listed above)');
+    if (annotationsDiffer) problems.push('    (the annotation comments listed above)');
+    else {
+      // it holds the packets as forwarded (dropped ones as they arrived) with their comments
+      if (exp.annotations !== null) {
+        problems.push(
+          `    the comments match ${FILES.annotations}: the packets differ (as forwarded, like OUT, or as read: the capture was replaced or edited since the expectations were made; or a comment differs only in a tab or line break)`,
+        );
+      }
+      problems.push(...explainRecords(recordLinesOf(exp.annotated), run.annotatedRecordLines ?? [], 'the annotated pcapng'));
+    }
   }
   return { ok: problems.length === 0, problems };
 }

@@ -13,8 +13,17 @@ export class DigestWriter implements PacketWriter {
   private n = 0;
   /** "packet<TAB>comment" lines (1-based record number), when comments are kept. */
   readonly comments: string[] = [];
+  /**
+   * "record<TAB>time<TAB>captured/original length<TAB>16 hex digits of the record's sha256" for the
+   * first `recordLimit` records: kept in the expectations so a digest mismatch can name the first
+   * record that differs and how (time, length or bytes). Bounded, so memory is too.
+   */
+  readonly records: string[] = [];
 
-  constructor(private readonly keepComments = false) {}
+  constructor(
+    private readonly keepComments = false,
+    private readonly recordLimit = 0,
+  ) {}
 
   addInterface(iface: CaptureInterface): void {
     // link type matters for the bytes' meaning; names/descriptions are volatile and left out
@@ -36,13 +45,19 @@ export class DigestWriter implements PacketWriter {
     this.hash.update('P');
     this.hash.update(h);
     this.hash.update(pkt.data);
+    const one = this.n <= this.recordLimit ? createHash('sha256').update(h).update(pkt.data) : null;
     if (comments && comments.length > 0) {
       for (const c of comments) {
         this.hash.update('C');
         this.hash.update(c);
         this.hash.update('\0');
+        one?.update('C').update(c).update('\0');
         if (this.keepComments) this.comments.push(`${this.n}\t${c.replace(/[\r\n\t]/g, ' ')}`);
       }
+    }
+    if (one) {
+      const time = `${pkt.tsSec}.${String(pkt.tsNsec).padStart(9, '0')}`;
+      this.records.push(`${this.n}\t${time}\t${pkt.data.length}/${pkt.originalLength}\t${one.digest('hex').slice(0, 16)}`);
     }
   }
 

@@ -23,6 +23,8 @@ export interface MemoryReplayOptions {
   maxHeldPackets?: number;
   /** Also digest OUT and the annotated capture (regress); diagnose only needs verdicts. */
   digests?: boolean;
+  /** With digests: also list the first this-many records one by one (DigestWriter.records). */
+  recordLines?: number;
   /** Keep only the verdicts this accepts (diagnose drops per-packet bookkeeping to stay bounded). */
   keep?: (r: VerdictRecord) => boolean;
 }
@@ -35,12 +37,15 @@ export interface MemoryReplay {
   annotatedDigest: string;
   annotatedRecords: number;
   annotations: string[];
+  /** With recordLines: per-record lines of OUT and of the annotated capture (DigestWriter.records). */
+  outRecordLines: string[];
+  annotatedRecordLines: string[];
 }
 
 export async function replayInMemory(capture: string, policy: CompiledPolicy, opts: MemoryReplayOptions = {}): Promise<MemoryReplay> {
   const src = await openCapture(capture);
-  const out = opts.digests ? new DigestWriter(false) : null;
-  const ann = opts.digests ? new DigestWriter(true) : null;
+  const out = opts.digests ? new DigestWriter(false, opts.recordLines ?? 0) : null;
+  const ann = opts.digests ? new DigestWriter(true, opts.recordLines ?? 0) : null;
   const verdicts: VerdictRecord[] = [];
   const pipeline = new InspectionPipeline({
     policy,
@@ -74,6 +79,8 @@ export async function replayInMemory(capture: string, policy: CompiledPolicy, op
     annotatedDigest: ann ? ann.digest() : '',
     annotatedRecords: ann ? ann.count : 0,
     annotations: ann ? ann.comments : [],
+    outRecordLines: out ? out.records : [],
+    annotatedRecordLines: ann ? ann.records : [],
   };
 }
 

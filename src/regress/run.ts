@@ -5,7 +5,7 @@ import { parseEngineOptions } from '../inspect/options.js';
 import { loadPolicy } from '../policy/load.js';
 import { EXIT, SmtpInspectError } from '../errors.js';
 import { discoverCases, loadCase, readExpectations, writeExpectations, type CaseEntry, type Expectations, type RegressCase } from './case.js';
-import { compareCase, expectationsOf, type CaseRun } from './compare.js';
+import { compareCase, expectationsOf, RECORD_LINES, type CaseRun } from './compare.js';
 import { maskRecord } from './diff.js';
 import { replayInMemory, summaryCounts } from './replay-run.js';
 
@@ -64,6 +64,7 @@ export async function runCase(c: RegressCase): Promise<CaseRun> {
   const policy = await loadPolicy(c.policy, c.config.policyMode ? { mode: c.config.policyMode } : {});
   const r = await replayInMemory(c.capture, policy, {
     digests: true,
+    recordLines: RECORD_LINES,
     ...(c.config.engineOptions ? { engineOptions: parseEngineOptions(c.config.engineOptions) } : {}),
     ...(c.config.profile ? { profile: c.config.profile } : {}),
     ...(c.config.checksum ? { checksumMode: c.config.checksum } : {}),
@@ -80,6 +81,8 @@ export async function runCase(c: RegressCase): Promise<CaseRun> {
     annotatedRecords: r.annotatedRecords,
     annotations: r.annotations,
     summary: summaryCounts(r.summary),
+    outRecordLines: r.outRecordLines,
+    annotatedRecordLines: r.annotatedRecordLines,
   };
 }
 

@@ -140,6 +140,18 @@ describe('regress differences, as read by a person', () => {
     fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/^[0-9a-f]{64}/, '0'.repeat(64)));
     const { text } = await run(dir);
     expect(text).toMatch(/output capture: records differ \(expected sha256 0{16}…, 21 records; got [0-9a-f]{16}…, 21 records\)\n {4}the verdicts and counts match: the bytes written differ/);
+    // only the overall digest was changed: the records listed all match
+    expect(text).toContain('    the 21 records listed match: the difference is after them');
+  }, 30_000);
+
+  it('a rewrite that changes the bytes written (checksum=fix) names the first record that differs, and how', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    fs.writeFileSync(path.join(dir, 'c', 'case.json'), '{"checksum": "fix"}');
+    const { results, text } = await run(dir);
+    expect(results[0]!.status).toBe('fail');
+    expect(text).not.toMatch(/verdicts: \d+ difference/);
+    // the masked banner (packet 4) is the first packet whose checksum is recomputed
+    expect(text).toMatch(/output capture: records differ .*\n {4}the verdicts and counts match: the bytes written differ.*\n {4}OUT first differs at record 4: expected records 4-\d+ there, got records 4-\d+\n {4}record 4 differs in: bytes \(same time and length\)/);
   }, 30_000);
 
   it('a capture edited after the expectations were made (one timestamp) is named as such', async () => {
@@ -155,7 +167,12 @@ describe('regress differences, as read by a person', () => {
     expect(results[0]!.status).toBe('fail');
     expect(text).not.toMatch(/verdicts: \d+ difference/);
     expect(text).not.toContain('annotation comments differ');
-    expect(text).toMatch(/annotated pcapng: records differ \(.*, 21 records; got .*, 21 records\)\n {4}the comments match expected\.annotations\.tsv, so the packets read differ: the capture was replaced or edited/);
+    expect(text).toMatch(/annotated pcapng: records differ \(.*, 21 records; got .*, 21 records\)\n {4}the comments match expected\.annotations\.tsv: the packets differ \(as forwarded, like OUT, or as read: the capture was replaced or edited/);
+    // the per-record listing names the record and what changed in it
+    const t = `${b.readUInt32LE(off)}.${String((b.readUInt32LE(off + 4) - 1) * 1000).padStart(9, '0')}`;
+    const t1 = `${b.readUInt32LE(off)}.${String(b.readUInt32LE(off + 4) * 1000).padStart(9, '0')}`;
+    expect(text).toContain(`OUT first differs at record 10: expected record 10 there, got record 10\n    record 10 differs in: time ${t} -> ${t1}`);
+    expect(text).toContain(`the annotated pcapng first differs at record 10: expected record 10 there, got record 10\n    record 10 differs in: time ${t} -> ${t1}`);
   }, 30_000);
 
   it('the --update hint is a command a shell runs as shown, for a folder with a space and a non-ASCII letter', async () => {
