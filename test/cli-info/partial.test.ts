@@ -31,7 +31,7 @@ if (!canObserveThreads) console.warn('[skip] /proc/<pid>/task/<tid>/wchan not re
 function toModifiedPcap(std: Buffer): Buffer {
   const head = Buffer.from(std.subarray(0, 24));
   head.writeUInt32LE(0xa1b2cd34, 0);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (let p = 24; p + 16 <= std.length; ) {
     const caplen = std.readUInt32LE(p + 8);
     const extra = Buffer.alloc(8);
