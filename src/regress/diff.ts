@@ -92,23 +92,22 @@ export function diffVerdicts(expected: readonly VerdictRecord[], got: readonly V
   const unpairedAdded = new Set(added);
   for (const ri of removed) {
     const e = expected[ri] as VerdictRecord;
+    // the most alike record of the same packet: same rule first, then same action, then direction.
+    // A rule whose text changed (gt 998 -> gt 500) pairs only when it does the same thing in the
+    // same direction; anything else on the packet is a separate verdict, not this one changed.
     let match = -1;
+    let best = 0;
     for (const ai of unpairedAdded) {
       const g = got[ai] as VerdictRecord;
-      if (g.packet === e.packet && g.rule === e.rule) {
+      if (g.packet !== e.packet) continue;
+      const sameRule = g.rule === e.rule;
+      const sameAction = g.action === e.action;
+      const sameDir = g.direction === e.direction;
+      if (!sameRule && !(sameAction && sameDir)) continue;
+      const score = (sameRule ? 4 : 0) + (sameAction ? 2 : 0) + (sameDir ? 1 : 0);
+      if (score > best) {
+        best = score;
         match = ai;
-        break;
-      }
-    }
-    if (match < 0) {
-      // a rule whose text changed (gt 998 -> gt 500) doing the same thing in the same direction;
-      // anything else on the packet is a separate verdict, not this one changed
-      for (const ai of unpairedAdded) {
-        const g = got[ai] as VerdictRecord;
-        if (g.packet === e.packet && g.direction === e.direction && g.action === e.action) {
-          match = ai;
-          break;
-        }
       }
     }
     if (match >= 0) unpairedAdded.delete(match);

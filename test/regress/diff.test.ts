@@ -49,6 +49,19 @@ describe('verdict differ', () => {
     expect(formatDifferences(renamed).join('\n')).toContain('differs in: rule');
   });
 
+  it('pairs each expected verdict with the most alike one of its packet (same rule and action before same rule)', () => {
+    // drop-connection -> reset: the dropped packet's record stays a drop, two RSTs are new
+    const R = 'match header line length gt 998';
+    const expected = [v(15, R, 'drop-connection'), v(15, R, 'drop', 'connection dropped by it')];
+    const got = [v(15, R, 'reset'), v(15, R, 'synthesize', 'RST towards the server'), v(15, R, 'drop', 'connection reset by it')];
+    const d = diffVerdicts(expected, got);
+    const pairs = d.map((x) => [x.expected?.action ?? null, x.got?.action ?? null]);
+    expect(pairs).toContainEqual(['drop-connection', 'reset']);
+    expect(pairs).toContainEqual(['drop', 'drop']);
+    expect(pairs).toContainEqual([null, 'synthesize']);
+    expect(d).toHaveLength(3);
+  });
+
   it('masks paths and our version string', () => {
     const r = maskRecord({ ...v(1, 'x', 'note', 'read /tmp/abc/case/policy.txt with smtp-inspect 0.1.0') }, { paths: ['/tmp/abc/case'] });
     expect(r.detail).toBe('read <path>/policy.txt with smtp-inspect <version>');
