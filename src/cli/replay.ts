@@ -310,6 +310,7 @@ export async function runReplay(input: string, opts: ReplayCliOptions): Promise<
       summary,
       out: opts.output !== undefined && opts.output !== '-' ? opts.output : null,
       verdicts: opts.verdicts !== undefined && opts.verdicts !== '-' ? opts.verdicts : null,
+      checksumMode: opts.checksum,
     });
     const w = (s: string) => (toStdout ? process.stdout.write(s) : process.stderr.write(s));
     for (const c of report.checks) w(`check ok: ${c}\n`);

@@ -4,13 +4,14 @@
  * - OUT holds forwarded + synthesised records and reads back cleanly (our reader, and tshark when installed);
  * - no TCP checksum that was valid in the input is invalid in OUT (input and OUT are paired packet
  *   by packet using the drop and synthesise records), and every synthesised packet's checksum is valid.
+ *   With `--checksum keep` an edited packet's stale checksum is what was asked for: counted, not a failure.
  * Memory: one byte per input packet plus the drop/synthesise sets.
  */
 import { execFile } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { openCapture } from '../capture/open.js';
-import { tcpChecksumOk } from '../decode/checksum.js';
+import { tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
 import { decodePacket } from '../decode/decode.js';
 import { DecodedPacket } from '../decode/packet.js';
 import type { ReplaySummary } from './types.js';
@@ -24,6 +25,8 @@ export interface InvariantInput {
   verdicts: string | null;
   /** Run tshark on OUT when it is installed (default true). */
   useTshark?: boolean;
+  /** The replay's `--checksum` mode; with `keep` (checksums left as read) an edited packet's stale checksum is not a problem. */
+  checksumMode?: ChecksumMode;
 }
 
 export interface InvariantReport {
@@ -98,7 +101,9 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
   else problems.push(`packets in ${p.in} != forwarded ${p.forwarded} + dropped ${p.dropped}`);
   if (p.out === p.forwarded + p.synthesized) checks.push(`packets out ${p.out} = forwarded + synthesised ${p.synthesized}`);
   else problems.push(`packets out ${p.out} != forwarded ${p.forwarded} + synthesised ${p.synthesized}`);
+  const keep = x.checksumMode === 'keep';
   if (p.checksumBroken === 0) checks.push('no valid TCP checksum became invalid while rewriting');
+  else if (keep) checks.push(`--checksum keep: ${p.checksumBroken} edited packet(s) keep their checksum as read (now stale), as asked`);
   else problems.push(`${p.checksumBroken} packet(s) lost a valid TCP checksum while rewriting`);
 
   let v: Awaited<ReturnType<typeof readVerdicts>> | null = null;
@@ -177,6 +182,7 @@ export async function checkReplayInvariant(x: InvariantInput): Promise<Invariant
     if (outCount !== p.out) problems.push(`OUT holds ${outCount} packet(s), summary says ${p.out}`);
     if (v) {
       if (broken === 0) checks.push('paired with the input: no valid TCP checksum is invalid in OUT');
+      else if (keep) checks.push(`paired with the input: ${broken} packet(s) valid in the input have a stale TCP checksum in OUT (--checksum keep)`);
       else problems.push(`${broken} packet(s) valid in the input have an invalid TCP checksum in OUT`);
       if (badSynth > 0) problems.push(`${badSynth} synthesised packet(s) have an invalid TCP checksum`);
       if (inNumbers.length > 0 && inIdx + v.dropped.size < inNumbers.length) {

@@ -14,6 +14,7 @@ import { computeTcpChecksum, tcpChecksumOk, writeTcpChecksum } from '../../src/d
 import { decodePacket } from '../../src/decode/decode.js';
 import { DecodedPacket, PacketKind } from '../../src/decode/packet.js';
 import { formatSummary } from '../../src/output/summary.js';
+import { checkReplayInvariant } from '../../src/pipeline/invariant.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
 import { replayToTemp } from '../replay/helpers.js';
 
@@ -70,5 +71,14 @@ describe.skipIf(!haveShared || !haveTool('tshark'))('checksum modes on offload-z
     expect(text).toContain('NOTE: 2 edited packet(s) had a valid TCP checksum in the input and carry it unchanged, so no longer matching, in OUT (--checksum keep)');
     expect(text).not.toContain('WARNING');
     expect(formatSummary(kept.summary, null, false, { checksumMode: 'incremental' })).toContain('WARNING: 2 packet(s)');
+    // `replay --check --checksum keep`: the stale checksums were asked for, not a failed check (exit 1 before)
+    const base = { input: allValid, summary: kept.summary, out: kept.out, verdicts: kept.verdicts, useTshark: false };
+    const keepCheck = await checkReplayInvariant({ ...base, checksumMode: 'keep' });
+    expect(keepCheck.problems).toEqual([]);
+    expect(keepCheck.checks.join('\n')).toContain('--checksum keep: 2 edited packet(s) keep their checksum as read (now stale), as asked');
+    expect(keepCheck.checks.join('\n')).toContain('2 packet(s) valid in the input have a stale TCP checksum in OUT (--checksum keep)');
+    // the same OUT judged as an incremental replay's is broken
+    const strict = await checkReplayInvariant({ ...base, checksumMode: 'incremental' });
+    expect(strict.problems).toEqual(['2 packet(s) lost a valid TCP checksum while rewriting', '2 packet(s) valid in the input have an invalid TCP checksum in OUT']);
   });
 });
