@@ -96,6 +96,16 @@ function captureLookalikes(names: readonly string[]): string[] {
   return names.filter((n) => !(CAPTURE_NAMES as readonly string[]).includes(n) && (/^capture\b/i.test(n) || /\.(pcap|pcapng|cap|dmp|erf)(\.gz)?$/i.test(n)));
 }
 
+/** A capture by its file name (an extension tcpdump, Wireshark or editcap would write). */
+const CAPTURE_FILE = /\.(pcap|pcapng|cap)(\.gz)?$/i;
+
+/** The case-file name for a capture named `name`: capture.pcapng for a pcapng, else capture.pcap (gzip kept). */
+function captureNameFor(name: string): string {
+  const m = CAPTURE_FILE.exec(name);
+  const ext = m?.[1]?.toLowerCase() === 'pcapng' ? 'pcapng' : 'pcap';
+  return `capture.${ext}${m?.[2] ? '.gz' : ''}`;
+}
+
 const KNOWN_CASE_FILES: ReadonlySet<string> = new Set([...Object.values(FILES), ...CAPTURE_NAMES]);
 
 /**
@@ -232,6 +242,17 @@ export function discoverCases(root: string): CaseEntry[] {
       for (const e of items.filter((x) => x.kind === 'broken' && !x.name.startsWith('.'))) {
         const p = path.join(dir, e.name);
         entries.push({ name: child(e), dir: p, problem: `is a broken symbolic link (to ${linkTarget(p)})` });
+      }
+      // a capture dropped into a folder of its own (or next to the cases) was meant as a case:
+      // never skip it silently
+      for (const e of items.filter((x) => x.kind === 'file' && !x.name.startsWith('.') && CAPTURE_FILE.test(x.name))) {
+        const case_ = rel === '' ? e.name.replace(CAPTURE_FILE, '') : rel;
+        const where = rel === '' ? `a case folder: mkdir ${case_} and move it there as ` : 'a case folder: rename it ';
+        entries.push({
+          name: child(e),
+          dir: path.join(dir, e.name),
+          problem: `is a capture outside ${where}${captureNameFor(e.name)} (a folder holding no capture.* file is a group, so this capture would not run)`,
+        });
       }
     }
     for (const e of subdirs) {

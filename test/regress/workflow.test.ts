@@ -323,3 +323,18 @@ describe('regress given a capture instead of a folder', () => {
     );
   }, 30_000);
 });
+
+describe('a capture not yet in a case folder', () => {
+  it('is an ERROR saying how to make it a case, never silently skipped while the other cases pass', async () => {
+    const dir = suite({ ok: '01-plain-helo' });
+    fs.mkdirSync(path.join(dir, 'new one'));
+    fs.copyFileSync(path.join(PROJECT_CAPTURES, '01-plain-helo', 'capture.pcap'), path.join(dir, 'new one', 'relay test é.pcap'));
+    fs.copyFileSync(path.join(PROJECT_CAPTURES, '18c-dumpcap-pcapng', 'capture.pcapng'), path.join(dir, 'loose.pcapng'));
+    const { code, out } = await cli(['regress', dir]);
+    expect(code).toBe(2);
+    expect(out).toMatch(/^ERROR {3}loose\.pcapng\n {2}cannot run: \S+loose\.pcapng: is a capture outside a case folder: mkdir loose and move it there as capture\.pcapng/m);
+    expect(out).toMatch(/^ERROR {3}new one\/relay test é\.pcap\n {2}cannot run: .*relay test é\.pcap: is a capture outside a case folder: rename it capture\.pcap/m);
+    expect(out).toMatch(/^ok {6}ok$/m);
+    expect(out).toMatch(/2 of 3 cases could not run \(ERROR\): loose\.pcapng, new one\/relay test é\.pcap$/m);
+  }, 30_000);
+});
