@@ -72,3 +72,18 @@ describe('verdict differ', () => {
     expect(() => parseVerdicts('{"packet":1}\nnope\n', 'f.jsonl')).toThrow(/f.jsonl:1/);
   });
 });
+
+describe('DigestWriter per-record lines', () => {
+  it('lists the first recordLimit records (time, lengths, own digest), then stops: memory stays bounded', async () => {
+    const { DigestWriter } = await import('../../src/regress/digest-writer.js');
+    const w = new DigestWriter(false, 3);
+    for (let i = 0; i < 5; i++) {
+      const data = Buffer.from([i, 1, 2, 3]);
+      w.write({ interfaceIndex: 0, tsSec: 1000 + i, tsNsec: 5, tsRawHigh: 0, tsRawLow: 0, originalLength: 10, data });
+    }
+    expect(w.count).toBe(5);
+    expect(w.records).toHaveLength(3);
+    expect(w.records[0]).toMatch(/^1\t1000\.000000005\t4\/10\t[0-9a-f]{16}$/);
+    expect(new Set(w.records.map((l) => l.split('\t')[3])).size).toBe(3);
+  });
+});
