@@ -111,7 +111,9 @@ async function runOne(entry: CaseEntry, update: boolean): Promise<SuiteCaseResul
     return { name: c.name, status: 'updated', ok: true, updated: true, problems: [`  wrote ${written.join(', ')}`, ...accepted.problems] };
   }
   const cmp = compareCase(expected, run, c.dir);
-  return { name: c.name, status: cmp.ok ? 'ok' : 'fail', ok: cmp.ok, updated: false, problems: cmp.problems };
+  // what the case is about (case.json's description), so a failure reads without opening the folder
+  const about = !cmp.ok && c.config.description ? [`  case: ${c.config.description.replace(/\s+/g, ' ').trim()}`] : [];
+  return { name: c.name, status: cmp.ok ? 'ok' : 'fail', ok: cmp.ok, updated: false, problems: [...about, ...cmp.problems] };
 }
 
 /** A --case pattern as a regular expression over case names: `*` and `?` stay within one folder, `**` crosses folders. */

@@ -338,3 +338,13 @@ describe('a capture not yet in a case folder', () => {
     expect(out).toMatch(/2 of 3 cases could not run \(ERROR\): loose\.pcapng, new one\/relay test é\.pcap$/m);
   }, 30_000);
 });
+
+describe('a failing case with a description', () => {
+  it('prints the description first, so the failure reads without opening case.json', async () => {
+    const dir = suite({ c: '07c-rcpt-101' });
+    fs.writeFileSync(path.join(dir, 'c', 'case.json'), JSON.stringify({ description: 'RCPT limit: the 101st recipient\ndrops the session' }));
+    fs.writeFileSync(path.join(dir, 'c', 'policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match cmd RCPT count gt 100\n  log\n');
+    const { text } = await run(dir);
+    expect(text).toMatch(/^FAIL {4}c\n {2}case: RCPT limit: the 101st recipient drops the session\n {2}verdicts: /);
+  }, 30_000);
+});
