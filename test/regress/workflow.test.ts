@@ -348,3 +348,18 @@ describe('a failing case with a description', () => {
     expect(text).toMatch(/^FAIL {4}c\n {2}case: RCPT limit: the 101st recipient drops the session\n {2}verdicts: /);
   }, 30_000);
 });
+
+describe('--update of expectations that differ only in layout', () => {
+  it('says the results are the same (old .sha256 without per-record lines, reordered JSON keys)', async () => {
+    const dir = suite({ c: '02-ehlo-basic' });
+    const sha = path.join(dir, 'c', 'expected.out.sha256');
+    fs.writeFileSync(sha, fs.readFileSync(sha, 'utf8').split('\n')[0] + '\n');
+    const v = path.join(dir, 'c', 'expected.verdicts.jsonl');
+    const lines = fs.readFileSync(v, 'utf8').split('\n').filter(Boolean);
+    const reordered = lines.map((l) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(l) as Record<string, unknown>).reverse())));
+    fs.writeFileSync(v, reordered.join('\n') + '\n');
+    expect((await run(dir)).results[0]!.status).toBe('ok');
+    const { text } = await run(dir, true);
+    expect(text).toBe('updated c\n  wrote expected.verdicts.jsonl, expected.out.sha256\n  (the same results: only the files\' layout changed to what this version writes)');
+  }, 30_000);
+});
