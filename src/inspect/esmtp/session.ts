@@ -2159,10 +2159,14 @@ class EsmtpSession implements InspectorSession {
     const code = replyCodeAt(this.sPrefix, 0);
     if (this.replyLine === 0) {
       this.replyCode = code;
-      if (this.byCode && !this.replyInDesync && this.replyKind !== Pend.GREETING) {
+      // The client bytes this reply answers were never captured (a client gap, or a capture of the
+      // server's side only): the queue is empty, yet the ASA saw the command. A multi-line 250
+      // answers EHLO (RFC 5321 4.1.1.1; pairTargets), so its keywords are masked as the ASA masks them.
+      const lostCommand = this.cDesync && this.qLen === 0;
+      if ((this.byCode || lostCommand) && !this.replyInDesync && this.replyKind !== Pend.GREETING) {
         // the queue's head is a guess: EHLO keywords are looked for only in a multi-line 250 that
-        // an EHLO awaits (pairByCode pairs it with that EHLO when it completes)
-        const ehlo = code === 250 && b === 0x2d && this.queued(Pend.EHLO);
+        // an EHLO awaits (pairByCode pairs it with that EHLO when it completes) or that answers a lost command
+        const ehlo = code === 250 && b === 0x2d && (lostCommand || this.queued(Pend.EHLO));
         this.replyKind = ehlo ? Pend.EHLO : this.replyKind === Pend.EHLO ? Pend.OTHER : this.replyKind;
       }
       return true;
