@@ -363,3 +363,17 @@ describe('--update of expectations that differ only in layout', () => {
     expect(text).toBe('updated c\n  wrote expected.verdicts.jsonl, expected.out.sha256\n  (the same results: only the files\' layout changed to what this version writes)');
   }, 30_000);
 });
+
+describe('one site policy shared by many cases (policy.txt as a symbolic link)', () => {
+  it('runs with the shared policy, and a change to it shows in every case', async () => {
+    const dir = suite({ 'cases/a': '07c-rcpt-101', 'cases/b': '07c-rcpt-101' });
+    fs.writeFileSync(path.join(dir, 'site-policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match cmd RCPT count gt 100\n  drop-connection log\n');
+    for (const c of ['a', 'b']) fs.symlinkSync('../../site-policy.txt', path.join(dir, 'cases', c, 'policy.txt'));
+    expect((await run(dir)).results.map((r) => [r.name, r.status])).toEqual([
+      ['cases/a', 'ok'],
+      ['cases/b', 'ok'],
+    ]);
+    fs.writeFileSync(path.join(dir, 'site-policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match cmd RCPT count gt 100\n  log\n');
+    expect((await run(dir)).results.map((r) => r.status)).toEqual(['fail', 'fail']);
+  }, 30_000);
+});
