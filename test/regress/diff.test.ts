@@ -87,3 +87,15 @@ describe('DigestWriter per-record lines', () => {
     expect(new Set(w.records.map((l) => l.split('\t')[3])).size).toBe(3);
   });
 });
+
+describe('compareCase on a digest mismatch with a capped record listing', () => {
+  it('says the listed records match and the difference is after them', async () => {
+    const { compareCase, expectationsOf } = await import('../../src/regress/compare.js');
+    const lines = ['1\t1.000000000\t60/60\t0123456789abcdef', '2\t2.000000000\t60/60\tfedcba9876543210'];
+    const base = { verdicts: [], outDigest: 'a'.repeat(64), outRecords: 3, annotatedDigest: 'b'.repeat(64), annotatedRecords: 3, annotations: [], summary: {}, outRecordLines: lines, annotatedRecordLines: [] };
+    const exp = expectationsOf(base);
+    expect(exp.out).toContain('# records after 2 are not listed');
+    const r = compareCase(exp, { ...base, outDigest: 'c'.repeat(64) });
+    expect(r.problems).toContain('    the 2 records listed match: the difference is after them');
+  });
+});
