@@ -2,6 +2,10 @@
 import type { Command } from 'commander';
 import { action } from './errors.js';
 import { exitQuietlyOnClosedStdout } from '../diagnose/stdout.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SmtpInspectError } from '../errors.js';
+import { junitReport } from '../regress/junit.js';
 import { runSuite, suiteExitCode, type SuiteCaseResult } from '../regress/run.js';
 
 function plural(n: number): string {
@@ -62,8 +66,9 @@ export function registerRegress(program: Command): void {
       "run only the cases whose name (path under DIR) or group matches, e.g. 07c-rcpt-101, tls, 'tls/*', '**/rcpt-*': * and ? stay within a folder, ** crosses folders; repeatable; a pattern matching no case is an error (exit 2)",
       collect,
     )
+    .option('--junit <FILE>', 'also write the results as JUnit XML (for CI test reports: a FAIL is a <failure>, an ERROR an <error>, with the lines shown here)')
     .action(
-      action(async (dir: string, opts: { update?: boolean; case?: string[] }) => {
+      action(async (dir: string, opts: { update?: boolean; case?: string[]; junit?: string }) => {
         exitQuietlyOnClosedStdout();
         const update = opts.update === true;
         let notSelected = 0;
@@ -74,6 +79,13 @@ export function registerRegress(program: Command): void {
           log: (l) => process.stdout.write(l + '\n'),
         });
         process.stdout.write(summaryLine(results, update, notSelected) + '\n');
+        if (opts.junit !== undefined) {
+          try {
+            fs.writeFileSync(opts.junit, junitReport(results, path.basename(path.resolve(dir))));
+          } catch (err) {
+            throw new SmtpInspectError('E_OUTPUT', `cannot write the JUnit report (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { file: opts.junit });
+          }
+        }
         return suiteExitCode(results);
       }),
     );

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { PROJECT_CAPTURES } from '../helpers/shared.js';
 import { runSuite } from '../../src/regress/run.js';
 import { cli } from './run-cli.js';
+import { spawnSync } from 'node:child_process';
 
 const temps: string[] = [];
 afterEach(() => {
@@ -375,5 +376,41 @@ describe('one site policy shared by many cases (policy.txt as a symbolic link)',
     ]);
     fs.writeFileSync(path.join(dir, 'site-policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match cmd RCPT count gt 100\n  log\n');
     expect((await run(dir)).results.map((r) => r.status)).toEqual(['fail', 'fail']);
+  }, 30_000);
+});
+
+describe('--junit FILE (CI test reports)', () => {
+  it('writes one testcase per case: FAIL as <failure>, ERROR as <error>, well-formed and the same on every run', async () => {
+    const dir = suite({ 'grp/ok': '01-plain-helo', 'grp/a&b <x>': '07c-rcpt-101', broken: '01-plain-helo' });
+    fs.writeFileSync(path.join(dir, 'grp', 'a&b <x>', 'policy.txt'), 'policy-map type inspect esmtp _default_esmtp_map\n match cmd RCPT count gt 100\n  log\n');
+    fs.writeFileSync(path.join(dir, 'broken', 'case.json'), '{"profile": "fast"}');
+    const report = path.join(dir, 'report.xml');
+    const { code } = await cli(['regress', dir, '--junit', report]);
+    expect(code).toBe(2);
+    const x = fs.readFileSync(report, 'utf8');
+    expect(x).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="smtp-inspect regress" tests="3" failures="1" errors="1" skipped="0">/);
+    expect(x).toContain('<testcase classname="regress" name="broken">\n      <error message="case cannot run" type="ERROR">cannot run: ');
+    expect(x).toContain('case.json:1:13: profile: must be one of &quot;asa&quot;, &quot;analysis&quot;, not &quot;fast&quot; [E_USAGE]</error>');
+    expect(x).toContain('<testcase classname="regress.grp" name="a&amp;b &lt;x&gt;">\n      <failure message="output differs from the expectations" type="FAIL">verdicts: ');
+    expect(x).toContain('expected: match cmd RCPT count gt 100 -&gt; drop-connection');
+    expect(x).toContain('<testcase classname="regress.grp" name="ok"/>');
+    // nothing volatile: a second run writes the same bytes
+    await cli(['regress', dir, '--junit', report]);
+    expect(fs.readFileSync(report, 'utf8')).toBe(x);
+  }, 60_000);
+
+  const python = spawnSync('python3', ['-c', 'import xml.dom.minidom'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!python)('the report parses as XML (python3 xml.dom.minidom), control characters and all', async () => {
+    const { junitReport } = await import('../../src/regress/junit.js');
+    const text = junitReport([{ name: 'g/c"\u0001', status: 'fail', ok: false, updated: false, problems: ['  bad \u0007 bell & <tag> \ud800 lone'] }], 'S');
+    const r = spawnSync('python3', ['-c', 'import sys,xml.dom.minidom; d=xml.dom.minidom.parseString(sys.stdin.buffer.read()); print(d.getElementsByTagName("failure")[0].firstChild.data)'], { input: text, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('bad  bell & <tag>  lone\n');
+  });
+
+  it('a report that cannot be written is an output error (exit 3)', async () => {
+    const dir = suite({ c: '01-plain-helo' });
+    const { code } = await cli(['regress', dir, '--junit', path.join(dir, 'no-such-folder', 'r.xml')]);
+    expect(code).toBe(3);
   }, 30_000);
 });
