@@ -2322,7 +2322,7 @@ class EsmtpSession implements InspectorSession {
         break;
       case Pend.AUTH:
       case Pend.AUTHDATA:
-        if (code === 334) this.authExpect = true;
+        if (code === 334) this.saslResponseNext();
         break;
       case Pend.STARTTLS:
         if (code === 220 && this.map.parameters.allowTls) {
@@ -2369,7 +2369,7 @@ class EsmtpSession implements InspectorSession {
         // the ASA (X's, a 5xx) is never sent; judged as a command, a Kerberos token of 1800 bytes
         // was X'd and dropped the connection (cmd line length gt 512). It is an AUTH line, as
         // after any 334.
-        if (code === 334 && !this.pairGuessed) this.authExpect = true;
+        if (code === 334 && !this.pairGuessed) this.saslResponseNext();
         break;
       case Pend.RCPT:
         if (code >= 500 && code <= 599 || (code >= 400 && code <= 499 && this.opt.invalidRecipientReplies === '4xx-5xx')) {
@@ -2387,6 +2387,20 @@ class EsmtpSession implements InspectorSession {
         break;
     }
     if (this.state === 'inspecting') this.episodeCheck(`resynchronised at the server's ${code} reply`, false, 1, o);
+  }
+
+  /**
+   * After a 334 the server reads the client's next line as a SASL response (RFC 4954 4). If the
+   * client has sent nothing since the command, that is the next line to come: not judged. If it
+   * pipelined lines after it (or began one), the response is the first of them, already judged as a
+   * command when it came, as the ASA saw it before the 334 (like lines pipelined after DATA); it
+   * answers the 334 and becomes the exchange's line, and no later line is exempt. Before, the
+   * exemption went to the next line to *begin*: after `AUTH LOGIN` + `NOOP` pipelined, a 700-byte
+   * unknown command sent later passed un-X'd and unmeasured though the server read it as a command.
+   */
+  private saslResponseNext(): void {
+    if (this.qLen > 0) this.q[this.qHead] = Pend.AUTHDATA;
+    else if (!this.lineStarted) this.authExpect = true;
   }
 
   /**
