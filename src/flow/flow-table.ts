@@ -568,6 +568,18 @@ export class FlowTable<S = unknown> {
     if ((flags & RST) !== 0) r.status |= FlowStatus.RST;
     if ((flags & FIN) !== 0) r.status |= FlowStatus.FIN;
     const dataSeq = isSyn ? seqAdd(pkt.seq, 1) : pkt.seq;
+    if (!h.seqKnown && !isSyn && (flags & ACK) !== 0 && peer.isnKnown && seqDiff(pkt.ack, peer.isn) <= 0) {
+      // A side's first packet acknowledges nothing of the peer's SYN (SEG.ACK =< ISS: unacceptable,
+      // RFC 9293 §3.10.7.3): it belongs to an older connection on the tuple — a server's
+      // retransmission to a client that came back on the same port, its challenge ACK (RFC 5961
+      // §4). Anchored there, the side's stream began in the old sequence space: old bytes were
+      // inspected as this connection's greeting and the real one became a gap. Not of this
+      // connection: no anchor, no bytes (forwarded as is).
+      r.status |= FlowStatus.IGNORED;
+      r.payloadLength = 0;
+      this.stats.ignoredPackets++;
+      return;
+    }
     if (!h.seqKnown) {
       // Midstream (or the side whose SYN we missed): the stream starts at the first sequence seen.
       h.seqKnown = true;

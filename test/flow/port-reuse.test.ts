@@ -7,6 +7,12 @@
  * Regression: the challenge ACK was the new connection's first server packet, so it placed the
  * server's stream; the SYN-ACK's ISN was then ignored, the second greeting went unmasked and the
  * server stream began with a 65554-byte gap.
+ *
+ * And a copy where the server sends its first session's 502 again after the new SYN (a server
+ * retransmitting to a client that came back on the port; the ACK is below the new SYN's ISS, so
+ * no part of the new connection, RFC 9293 §3.10.7.3). Regression: that packet placed the new
+ * connection's server stream: the old 502 was masked as the new greeting, the real greeting and
+ * EHLO reply fell into a gap and STARTTLS passed unmasked.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +30,7 @@ import { Recorder } from './recorder.js';
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const LINUX = path.join(FIXTURES, 'port-reuse-linux.pcap');
 const CHALLENGE = path.join(FIXTURES, 'port-reuse-challenge-ack.pcap');
+const OLD_DATA = path.join(FIXTURES, 'port-reuse-old-data.pcap');
 
 /** Per connection (in open order): [c2s, s2c, gaps]. */
 function streams(file: string): [string, string, number][] {
@@ -70,5 +77,17 @@ describe('a 4-tuple reused', () => {
     expect(s[1]).toEqual(linux[1]);
     // Both greetings masked, both FOOBARs X'd, both STARTTLS masked: the same decisions.
     expect(decisions(CHALLENGE)).toEqual(decisions(LINUX));
+  });
+
+  it('old session data after the new SYN: not the new connection\'s stream; the second session is inspected whole', () => {
+    const recs = loadPackets(OLD_DATA);
+    // The fixture is what it says: the 502 again right after the new SYN, acknowledging old bytes.
+    expect(recs[10]!.data.equals(loadPackets(CHALLENGE)[10]!.data)).toBe(true);
+    expect(recs[11]!.data.equals(recs[9]!.data)).toBe(true);
+    const s = streams(OLD_DATA);
+    const linux = streams(LINUX);
+    expect(s.length).toBe(2);
+    expect(s[1]).toEqual(linux[1]);
+    expect(decisions(OLD_DATA)).toEqual(decisions(LINUX));
   });
 });
