@@ -191,22 +191,8 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
 
   for (const cm of cfg.classMaps.values()) {
     for (const m of cm.matches) {
-      if (m.kind !== 'access-list') continue;
-      if (!cfg.accessLists.has(m.name)) throw refError(file, m.pos, `access-list "${m.name}" is not defined (class-maps use extended access-lists)`);
-      // an entry not understood in an access-list that selects traffic: the error it was
-      const bad = cfg.aclErrors?.get(m.name);
-      if (bad) throw new PolicyError(bad.code, `${bad.message} (access-list ${m.name} is used by class-map ${cm.name})`, { file, line: bad.line, column: bad.column });
+      if (m.kind === 'access-list' && !cfg.accessLists.has(m.name)) throw refError(file, m.pos, `access-list "${m.name}" is not defined (class-maps use extended access-lists)`);
     }
-  }
-  if (cfg.aclErrors && cfg.aclErrors.size > 0) {
-    const first = [...cfg.aclErrors.values()].sort((a, b) => a.line - b.line)[0];
-    const names = [...cfg.aclErrors.keys()];
-    if (first && !cfg.warnings.some((w) => w.message.includes('entries not understood in access-list')))
-      cfg.warnings.push({
-        line: first.line,
-        level: 'note',
-        message: `entries not understood in access-list(s) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} that no class-map uses, ignored (they do not select inspection; see --verbose), first: "${first.message}" at column ${first.column}`,
-      });
   }
 
   const policyMaps = new Map<string, ResolvedPolicyMap>();
@@ -240,6 +226,7 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
     if (classDefault) classes.push(classDefault);
     policyMaps.set(name, { name, description: pm.description, classes });
   }
+  aclErrorsInUse(cfg, file, policyMaps);
 
   let global: ResolvedPolicyMap | null = null;
   const interfaces = new Map<string, ResolvedPolicyMap>();
@@ -269,6 +256,51 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
     servicePolicies: cfg.servicePolicies.map((s) => ({ policyMap: s.policyMap, scope: s.scope })),
     layering,
   };
+}
+
+/**
+ * Access-list entries not understood (ParsedConfig.aclErrors) are an error where a class-map uses
+ * their access-list, unless every class that uses that class-map neither inspects esmtp nor sets
+ * connection limits (the classes classify() reads; a class without them does not consume the
+ * feature, §4.3): a running config uses class-maps for QoS (`police`, `priority`) and other
+ * inspections too, and an identity-firewall ACL there refused the whole configuration. A class-map
+ * no policy-map uses stays an error (an excerpt being checked). Elsewhere: one note.
+ */
+function aclErrorsInUse(cfg: ParsedConfig, file: string, policyMaps: Map<string, ResolvedPolicyMap>): void {
+  const errors = cfg.aclErrors;
+  if (!errors || errors.size === 0) return;
+  const users = new Map<string, Array<{ pm: string; cls: ResolvedClass }>>();
+  for (const pm of policyMaps.values()) {
+    for (const c of pm.classes) {
+      if (!c.classMap) continue;
+      const list = users.get(c.classMap.name) ?? [];
+      list.push({ pm: pm.name, cls: c });
+      users.set(c.classMap.name, list);
+    }
+  }
+  const harmless: string[] = [];
+  for (const cm of cfg.classMaps.values()) {
+    for (const m of cm.matches) {
+      if (m.kind !== 'access-list') continue;
+      const bad = errors.get(m.name);
+      if (!bad) continue;
+      const used = users.get(cm.name) ?? [];
+      const selecting = used.find((u) => u.cls.esmtp || u.cls.limits);
+      if (used.length === 0 || selecting) {
+        const by = selecting ? `, class ${selecting.cls.name} of policy-map ${selecting.pm} ${selecting.cls.esmtp ? 'inspects esmtp' : 'sets connection limits'}` : '';
+        throw new PolicyError(bad.code, `${bad.message} (access-list ${m.name} is used by class-map ${cm.name}${by})`, { file, line: bad.line, column: bad.column });
+      }
+      harmless.push(`${m.name} (class-map ${cm.name}: ${used.map((u) => `class ${u.cls.name} of ${u.pm}`).join(', ')}, no inspect esmtp or set connection)`);
+    }
+  }
+  const first = [...errors.values()].sort((a, b) => a.line - b.line)[0];
+  const names = [...errors.keys()];
+  if (first && !cfg.warnings.some((w) => w.message.includes('entries not understood in access-list')))
+    cfg.warnings.push({
+      line: first.line,
+      level: 'note',
+      message: `entries not understood in access-list(s) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} that select no esmtp inspection, ignored (${harmless.length > 0 ? `used only by classes that neither inspect esmtp nor set connection limits: ${harmless.slice(0, 3).join('; ')}; the others by ` : ''}no class-map; see --verbose), first: "${first.message}" at column ${first.column}`,
+    });
 }
 
 // ---- per-connection matching ------------------------------------------------------------

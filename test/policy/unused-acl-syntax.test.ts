@@ -22,7 +22,7 @@ describe('access-list entries not understood', () => {
     const p = compilePolicyText(TEXT, 'fw.txt');
     expect(p.classify(flow('10.0.0.25')).esmtp?.name).toBe('EXCH_MAP');
     expect(p.classify(flow('10.0.0.26')).esmtp).toBeNull();
-    const note = p.warnings.find((w) => w.level === 'note' && /entries not understood in access-list\(s\) inside_access_in that no class-map uses/.test(w.message));
+    const note = p.warnings.find((w) => w.level === 'note' && /entries not understood in access-list\(s\) inside_access_in that select no esmtp inspection/.test(w.message));
     expect(note?.line).toBe(29);
     expect(note?.message).toContain('got "object-group-user"');
     expect(p.ignored.filter((x) => /access-list entry not understood/.test(x.reason ?? '')).map((x) => x.line)).toEqual([29, 30, 31]);
@@ -33,8 +33,22 @@ describe('access-list entries not understood', () => {
   it('in an access-list a class-map uses: the error it is, at its line:column', () => {
     const text = TEXT.replace(' match access-list SMTP_INSPECT', ' match access-list inside_access_in');
     expect(() => compilePolicyText(text, 'fw.txt')).toThrow(
-      expect.objectContaining({ code: 'E_POLICY_SYNTAX', line: 29, column: 50, message: expect.stringMatching(/got "object-group-user" \(access-list inside_access_in is used by class-map SMTP_CLASS\)$/) }),
+      expect.objectContaining({ code: 'E_POLICY_SYNTAX', line: 29, column: 50, message: expect.stringMatching(/got "object-group-user" \(access-list inside_access_in is used by class-map SMTP_CLASS, class SMTP_CLASS of policy-map global_policy inspects esmtp\)$/) }),
     );
+  });
+
+  it('in an access-list only a QoS class-map uses (police, no inspect esmtp, no set connection): a note, the policy is read', () => {
+    // Cisco's IDFW guide lists service policies among the uses of user-based access-lists: a
+    // per-user rate limit is a class-map on an identity ACL with `police`, in its own policy-map
+    const qos = TEXT.replace('class-map inspection_default', 'class-map HELPDESK_QOS\n match access-list inside_access_in\nclass-map inspection_default')
+      .replace('service-policy global_policy global', 'policy-map INSIDE_QOS\n class HELPDESK_QOS\n  police output 2000000\nservice-policy global_policy global\nservice-policy INSIDE_QOS interface inside');
+    const p = compilePolicyText(qos, 'fw.txt');
+    expect(p.classify(flow('10.0.0.25')).esmtp?.name).toBe('EXCH_MAP');
+    const note = p.warnings.find((w) => w.level === 'note' && /entries not understood in access-list\(s\) inside_access_in that select no esmtp inspection/.test(w.message));
+    expect(note?.message).toContain('class-map HELPDESK_QOS: class HELPDESK_QOS of INSIDE_QOS');
+    // the same class-map with `set connection` selects connection limits: an error
+    const limits = qos.replace('  police output 2000000', '  set connection conn-max 100');
+    expect(() => compilePolicyText(limits, 'fw.txt')).toThrow(expect.objectContaining({ code: 'E_POLICY_SYNTAX', line: 29, message: expect.stringMatching(/class HELPDESK_QOS of policy-map INSIDE_QOS sets connection limits\)$/) }));
   });
 
   it('an undefined object in an unused access-list is a note too; used, an E_POLICY_REFERENCE error', () => {
