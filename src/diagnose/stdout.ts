@@ -1,15 +1,33 @@
-/** `smtp-inspect diagnose … | head`: a reader that goes away is not a crash (exit 3, "output closed"). */
+/**
+ * `smtp-inspect diagnose … | head`: a reader that goes away is not a crash (exit 3, "output
+ * closed"), and neither is a stdout that cannot take the bytes (`> report.txt` on a full disk:
+ * ENOSPC, EIO, EFBIG): one line on stderr and exit 3, never a stack trace and never exit 1, which
+ * a script would read as "findings".
+ */
 import fs from 'node:fs';
 import { EXIT } from '../errors.js';
 
 let installed = false;
 
+/** The line printed for a stdout write error other than a closed reader (as the CLI's E_OUTPUT). */
+function stdoutErrorLine(err: NodeJS.ErrnoException): string | null {
+  if (err.code === 'EPIPE' || err.code === 'ECONNRESET') return null;
+  return `smtp-inspect: <stdout>: cannot write: ${err.message} [E_OUTPUT]\n`;
+}
+
 export function exitQuietlyOnClosedStdout(): void {
   if (installed) return;
   installed = true;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(EXIT.OUTPUT);
-    throw err;
+    const line = stdoutErrorLine(err);
+    if (line !== null) {
+      try {
+        fs.writeSync(2, line);
+      } catch {
+        // stderr gone too: the exit code still says it
+      }
+    }
+    process.exit(EXIT.OUTPUT);
   });
 }
 
