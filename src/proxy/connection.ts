@@ -220,7 +220,9 @@ export class ProxyConnection {
       this.enforce(state === 'dropped' ? 'drop-connection' : 'reset', session.dropDirection, session.dropOffset);
       return true;
     }
-    if (state === 'passthrough') this.inspecting = false;
+    // 'diverged' (TLS after X-ANONYMOUSTLS, roles reversed by TURN/ATRN...) ends inspection as
+    // 'passthrough' does: the rest relays as read, and no later read counts as inspected.
+    if (state === 'passthrough' || state === 'diverged') this.inspecting = false;
     return false;
   }
 
