@@ -4,8 +4,8 @@
  * accepted + refused = every client that connected. Runs against a real smtp-server, in process
  * and as the real program in a child with `ulimit -n 64` (the default cap comes from that limit).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -149,6 +149,13 @@ describe('proxy --max-connections', () => {
 describe.skipIf(process.platform === 'win32')('proxy under ulimit -n 64', () => {
   beforeAll(() => {
     expect(ensureBuiltCli()).toBe(true);
+    // A tsc run (ensureBuiltCli, or a developer's) leaves the bundle older than main.js, so the
+    // launcher falls back to the unbundled modules, whose parallel loading alone needs more than 64
+    // descriptors (EMFILE at start, not what these tests are about): re-bundle as `npm run build` does.
+    const bundle = path.join(REPO_ROOT, 'dist/smtp-inspect.mjs');
+    if (!existsSync(bundle) || statSync(bundle).mtimeMs < statSync(path.join(REPO_ROOT, 'dist/cli/main.js')).mtimeMs) {
+      spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist/build/bundle.js')], { stdio: 'ignore' });
+    }
   });
 
   function runProxy(upstreamPort: number, extra: string[]) {
