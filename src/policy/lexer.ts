@@ -108,12 +108,25 @@ export function renderTerminalLine(raw: string): { text: string; pager: boolean 
  * (a column stays a column); otherwise `\u00a0match` is one unknown word and the line is lost.
  */
 const UNICODE_BLANKS = /[\u00a0\u2000-\u200a\u202f\u205f\u3000]/g;
+/**
+ * Invisible characters the same copies leave inside or next to words: zero-width space, (non-)
+ * joiners, word joiner, a byte-order mark in mid-text (files concatenated), soft hyphen (PDF line
+ * breaks). Removed: what the admin sees is the word without them. Kept, `\u200ballow-tls` was an
+ * error that printed `got "allow-tls"`, a word that looks exactly like the one expected. (Columns
+ * after one on its line are one less than the file's.)
+ */
+const INVISIBLE = /[\u200b-\u200d\u2060\ufeff\u00ad]/g;
 
-/** The line with its Unicode blanks as ASCII blanks, and whether it had any. */
+/** The line with its Unicode blanks as ASCII blanks and its invisible characters removed, and whether it had any. */
 export function asciiBlanks(raw: string): { text: string; changed: boolean } {
   UNICODE_BLANKS.lastIndex = 0;
-  if (!UNICODE_BLANKS.test(raw)) return { text: raw, changed: false };
-  return { text: raw.replace(UNICODE_BLANKS, ' '), changed: true };
+  INVISIBLE.lastIndex = 0;
+  const blanks = UNICODE_BLANKS.test(raw);
+  const invisible = INVISIBLE.test(raw);
+  if (!blanks && !invisible) return { text: raw, changed: false };
+  let text = blanks ? raw.replace(UNICODE_BLANKS, ' ') : raw;
+  if (invisible) text = text.replace(INVISIBLE, '');
+  return { text, changed: true };
 }
 
 export interface LexResult {

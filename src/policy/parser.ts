@@ -268,7 +268,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     cfg.warnings.push({
       line: unicodeBlankLines[0] as number,
       level: 'note',
-      message: `${unicodeBlankLines.length} line(s) hold non-breaking or other Unicode spaces (U+00A0 …), read as blanks (line ${shown}): the text was copied from a web page, PDF or e-mail; typed into the ASA CLI as they are, such lines are refused`,
+      message: `${unicodeBlankLines.length} line(s) hold non-breaking or other Unicode spaces (U+00A0 …), read as blanks, or invisible zero-width characters (U+200B, U+FEFF, soft hyphen …), removed (line ${shown}): the text was copied from a web page, PDF or e-mail; typed into the ASA CLI as they are, such lines are refused`,
     });
   }
   const prompted = lines.filter((l) => l.prompt !== undefined);

@@ -52,6 +52,26 @@ describe('Unicode blanks', () => {
   });
 });
 
+describe('invisible characters (zero-width space, mid-text BOM, soft hyphen)', () => {
+  // Teams/Confluence/Outlook copies put U+200B at wrap points, a concatenated file carries a
+  // second BOM (U+FEFF) at its join, a PDF a soft hyphen (U+00AD) where it hyphenated a word
+  const ZW = `policy-map type inspect esmtp M\n parameters\n  \u200ballow-tls\n match cmd line len\u00adgth gt 100\n  drop-connection\u200b log\n\ufeffpolicy-map global_policy\n class inspection_default\n  no inspect esmtp\n  inspect esmtp M\n`;
+
+  it('are removed, with the note naming their lines: the policy reads as it looks', () => {
+    const p = compilePolicyText(ZW, 'zw.txt');
+    const m = p.classify(flow).esmtp;
+    expect(m?.name).toBe('M');
+    expect(m?.parameters).toMatchObject({ allowTls: expect.anything() });
+    expect(m?.matches.map((x) => x.text)).toEqual(['match cmd line length gt 100']);
+    const note = p.warnings.find((w) => w.level === 'note' && /invisible zero-width characters/.test(w.message));
+    expect(note?.message).toContain('(line 3, 4, 5, 6)');
+  });
+
+  it('an error on such a line names the word as seen, not a look-alike', () => {
+    expect(() => compilePolicyText('policy-map type inspect esmtp M\n parameters\n  \u200ballow-tlss\n', 'x.txt')).toThrow(/got "allow-tlss"/);
+  });
+});
+
 describe('typographic quotes in a regex', () => {
   it('are kept as the literal characters they are, with a warning at the line naming the column', () => {
     const p = compilePolicyText('regex BAD \u201c@example\\.test\u201d\n', 'x.txt');
