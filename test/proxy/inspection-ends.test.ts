@@ -112,6 +112,8 @@ interface Upstream {
   /** Command lines and events in the order the server saw them. */
   events: string[];
   blobs: Buffer[];
+  /** Socket error codes the server saw (ECONNRESET: the proxy reset it). */
+  errors: string[];
   server: net.Server;
 }
 
@@ -123,9 +125,10 @@ const XS = (n: number): string => 'X'.repeat(n);
  * X's) gets 220 and TLS; TURN (or 4 X's) gets 250, then the server acts as the client.
  */
 async function startExchange(): Promise<Upstream> {
-  const up: Upstream = { port: 0, events: [], blobs: [], server: net.createServer() };
+  const up: Upstream = { port: 0, events: [], blobs: [], errors: [], server: net.createServer() };
   up.server = net.createServer({ allowHalfOpen: true }, (sock) => {
     sock.setNoDelay(true);
+    sock.on('error', (e: NodeJS.ErrnoException) => up.errors.push(e.code ?? e.message));
     void (async () => {
       let r = new Reader(sock);
       let out: net.Socket = sock;
@@ -339,5 +342,26 @@ describe.skipIf(!openssl)('proxy after inspection ends (real TLS, real sockets)'
     client.sock.end('QUIT\r\n');
     expect(await closed(proxy)).toMatch(/TCP FINs$/);
     expect(up.events.slice(1)).toEqual(['AUTH LOGIN', 'response YWxpY2U=', XS(8), 'QUIT']);
+  });
+
+  it('reset after a 334 exchange: a 600-byte unknown command resets both sockets (ECONNRESET at client and server) with 108004', async (ctx) => {
+    if (!loopbackOk) ctx.skip();
+    const resetMap = (port: number): string => `policy-map type inspect esmtp rmap\n match cmd line length gt 512\n  reset log\n` + policyForPort(port, 'rmap');
+    const { up, proxy, client } = await setup(resetMap);
+    const errors: string[] = [];
+    client.sock.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+    client.sock.write('AUTH LOGIN\r\n');
+    expect(await client.reply()).toBe('334 VXNlcm5hbWU6\r\n');
+    client.sock.write('YWxpY2U=\r\n');
+    expect(await client.reply()).toMatch(/^235 /);
+    client.sock.write(`FOOBAR ${'a'.repeat(600)}\r\n`);
+    expect(await client.reply()).toBeNull();
+    expect(await closed(proxy)).toMatch(/Flow closed by inspection$/);
+    for (let i = 0; i < 50 && !up.errors.length; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toEqual(['ECONNRESET']);
+    expect(up.errors).toEqual(['ECONNRESET']);
+    expect(up.events.slice(1)).toEqual(['AUTH LOGIN', 'response YWxpY2U=', 'EOF']); // the long line never reached it
+    expect(proxy.syslog.lines.join('\n')).toMatch(/%ASA-4-108004: ESMTP Classification: Reset connection for ESMTP Request .*matched Class 1: cmd line length gt 512/);
+    expect(formatServicePolicy(proxy.counters)).toMatch(/drop 0, reset-drop 1/);
   });
 });
