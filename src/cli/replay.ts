@@ -239,11 +239,11 @@ export async function executeReplay(input: string, opts: ReplayCliOptions): Prom
       () => {
         if (!abandoned) outs.packets?.releaseInput?.();
       },
-      // pcapng: sections, interfaces and the other blocks go to OUT and the annotated capture as read.
+      // pcapng: sections, interfaces and the other blocks go to OUT and the annotated capture as
+      // read, in their place among the packets (after those still held).
       (block) => {
         if (abandoned) return;
-        outs.packets?.writeInputBlock?.(block);
-        outs.annotate?.writeInputBlock?.(block);
+        pipeline.inputBlock(block);
       },
       (block) => {
         if (abandoned) return;

@@ -14,7 +14,8 @@
  *   reader's buffer (copied only when edited).
  */
 import { builtDetail, teardownDetail } from '../output/connection-wording.js';
-import type { CaptureInterface, CaptureRecord } from '../capture/types.js';
+import { CaptureBlock, type CaptureInterface, type CaptureRecord } from '../capture/types.js';
+import { BlockType } from '../capture/pcapng-reader.js';
 import { clearTcpFlags, tcpChecksumOk, type ChecksumMode } from '../decode/checksum.js';
 import { decodePacketAt } from '../decode/decode.js';
 import { DecodedPacket, PacketKind, PACKET_KIND_NAMES, TcpFlag } from '../decode/packet.js';
@@ -184,6 +185,37 @@ export class InspectionPipeline implements SessionEvents {
     this.interfaces[iface.index] = iface;
     this.out.annotate?.addInterface?.(iface);
     this.out.packets?.addInterface?.(iface);
+  }
+
+  /**
+   * A pcapng input block that carries no packet (CaptureSource.run's onBlock), for the outputs that
+   * follow the input. Written now unless packets read before it are still held: then right after
+   * the last of them (a copy: the block is valid only during the call), so it keeps its place
+   * among the packets — a custom block between IP fragments, or after a packet the inspector has
+   * not decided yet, was written before them, and every later annotated frame number was off by
+   * its frames (Wireshark numbers custom and journal blocks as frames). Section and interface
+   * blocks go now: the writers place held packets of an earlier section themselves.
+   */
+  inputBlock(block: CaptureBlock): void {
+    const tail = this.hq.size > 0 ? this.hq.at(this.hq.size - 1) : null;
+    if (tail === null || block.type === BlockType.SHB || block.type === BlockType.IDB) {
+      this.writeBlock(block);
+      return;
+    }
+    const copy = new CaptureBlock();
+    copy.type = block.type;
+    copy.buffer = Buffer.from(block.buffer.subarray(block.offset, block.offset + block.length));
+    copy.length = block.length;
+    copy.littleEndian = block.littleEndian;
+    copy.section = block.section;
+    copy.fileOffset = block.fileOffset;
+    copy.iface = block.iface;
+    (tail.blocksAfter ??= []).push(copy);
+  }
+
+  private writeBlock(block: CaptureBlock): void {
+    this.out.packets?.writeInputBlock?.(block);
+    this.out.annotate?.writeInputBlock?.(block);
   }
 
   /** Processes one record synchronously. The record is not referenced after the call. */
@@ -504,6 +536,16 @@ export class InspectionPipeline implements SessionEvents {
 
   /** Writes one entry to OUT (unless dropped) and to the annotated capture. */
   private emit(e: QueueEntry): void {
+    this.emitEntry(e);
+    // Input blocks read while it was held follow it (inputBlock).
+    const blocks = e.blocksAfter;
+    if (blocks !== null) {
+      e.blocksAfter = null;
+      for (const b of blocks) this.writeBlock(b);
+    }
+  }
+
+  private emitEntry(e: QueueEntry): void {
     const p = this.s.packets;
     if (e.datagram !== null) {
       this.retireDatagram(e);

@@ -3,7 +3,7 @@
  * processed and only copies it (bytes included, into a pooled entry of the hold-back queue) when
  * the packet has to wait, so packets that go straight out cost no allocation.
  */
-import type { CaptureRecord, WritablePacket } from '../capture/types.js';
+import type { CaptureBlock, CaptureRecord, WritablePacket } from '../capture/types.js';
 import type { Direction } from '../flow/types.js';
 import type { ConnState } from './conn-state.js';
 import type { FragmentedDatagram } from './ip-defrag.js';
@@ -83,6 +83,11 @@ export class QueueEntry implements WritablePacket {
    * its fragments are written with its bytes and fate.
    */
   datagram: FragmentedDatagram | null = null;
+  /**
+   * Input blocks that carry no packet (custom, NRB, ISB, DSB, journal...) read after this packet
+   * while it was held: written right after it, so they keep their place among the packets.
+   */
+  blocksAfter: CaptureBlock[] | null = null;
 
   /** The packet's bytes as a view (made on each call: off the hot path). */
   get data(): Buffer {
@@ -143,6 +148,7 @@ export class QueueEntry implements WritablePacket {
     this.inputChecksumOk = null;
     this.fragment = null;
     this.datagram = null;
+    this.blocksAfter = null;
   }
 
   /** Becomes a copy of `src` for the hold-back queue: every field, the bytes into this entry's store. */

@@ -1,6 +1,6 @@
 /** What the inspection pipeline is built from and what it reports. */
 import type { FragmentLimits } from './ip-defrag.js';
-import type { CaptureFormat, CaptureInterface, PacketWriter } from '../capture/types.js';
+import type { CaptureBlock, CaptureFormat, CaptureInterface, PacketWriter } from '../capture/types.js';
 import type { ChecksumMode } from '../decode/checksum.js';
 import type { FlowOptions } from '../flow/options.js';
 import type { EngineOptions } from '../inspect/options.js';
@@ -15,7 +15,7 @@ import type { VerdictRecord } from '../output/verdicts.js';
 export type PipelineProfile = 'asa' | 'analysis';
 
 /** A packet writer that may learn interfaces as the input reveals them (pcapng). */
-export type InterfaceAwareWriter = PacketWriter & { addInterface?(iface: CaptureInterface): void };
+export type InterfaceAwareWriter = PacketWriter & { addInterface?(iface: CaptureInterface): void; writeInputBlock?(block: CaptureBlock): void };
 
 export interface PipelineOutputs {
   /** OUT: what the firewall would forward (plus synthesised RSTs). */
