@@ -272,6 +272,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
     });
   }
   const prompted = lines.filter((l) => l.prompt !== undefined);
+  if (prompted.length > 0) dropSessionMessages(lines, cfg);
   if (prompted.length > 0) {
     const exec = prompted.filter((l) => l.prompt === 'exec').length;
     cfg.warnings.push({
@@ -414,6 +415,61 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
   reportLost();
   cfg.warnings.push(...releaseWarnings(cfg));
   return cfg;
+}
+
+/**
+ * What the ASA prints back in a terminal session: the `^` marker under a refused word, `ERROR: …`,
+ * `WARNING: …`, `INFO: …` and `% …` messages (Cisco's "ERROR: % Invalid input detected at '^'
+ * marker."), with their continuation lines up to the next prompt.
+ */
+const MARKER_LINE = /^\s*\^\s*$/;
+const MESSAGE_LINE = /^\s*(?:(ERROR|WARNING|INFO):|%)/i;
+
+/**
+ * In a pasted session, the ASA's own messages are no configuration, and a command it answered
+ * with an error (`^` marker or `ERROR:` right after it) was refused: not applied, as on the
+ * device. Before, the marker line was read as a sub-command (`got "^"`, the whole file refused),
+ * the refused line itself was applied or refused the file, and an `ERROR:` line opened an ignored
+ * block that swallowed the sub-mode lines typed after it.
+ */
+function dropSessionMessages(lines: SourceLine[], cfg: ParsedConfig): void {
+  let lastCommand: SourceLine | null = null; // the prompted command the next message answers
+  let inMessage = false;
+  for (const sl of lines) {
+    if (sl.prompt !== undefined) {
+      lastCommand = sl.tokens.length > 0 && sl.prompt !== 'exec' ? sl : null;
+      inMessage = false;
+      continue;
+    }
+    if (sl.tokens.length === 0) {
+      inMessage = false;
+      continue;
+    }
+    const marker = MARKER_LINE.test(sl.raw);
+    const m = marker ? null : MESSAGE_LINE.exec(sl.raw);
+    // a message's continuation: unindented text right after it, before the next prompt
+    if (!marker && !m && !(inMessage && !isIndented(sl))) {
+      lastCommand = null;
+      inMessage = false;
+      continue;
+    }
+    const refused = marker || m?.[1]?.toUpperCase() === 'ERROR' || (m !== null && m?.[1] === undefined);
+    if (refused && lastCommand && lastCommand.tokens.length > 0) {
+      const text = lastCommand.raw.trim();
+      cfg.ignored.push({ line: lastCommand.line, text, reason: `refused by the ASA in the pasted session (its message follows at line ${sl.line})` });
+      cfg.warnings.push({
+        line: lastCommand.line,
+        level: 'warning',
+        message: `"${text}" was refused by the ASA in this pasted session (line ${sl.line}: "${sl.raw.trim()}"), so it is not applied`,
+      });
+      lastCommand.raw = '';
+      lastCommand.tokens = [];
+    }
+    cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'ASA message in a pasted session (not configuration)' });
+    sl.raw = '';
+    sl.tokens = [];
+    inMessage = !marker;
+  }
 }
 
 /** The first words of every sub-mode command. */

@@ -130,3 +130,29 @@ describe.skipIf(!haveShared)('a pasted session on a real capture', () => {
     expect(v.some((x) => x.rule === 'mask-banner')).toBe(false);
   });
 });
+
+describe('a pasted session with the ASA\'s error messages (pasted-session-errors.txt)', () => {
+  // Before: the `^` marker line under the refused word was read as a sub-command and refused the
+  // whole file (`got "^"`); without it, the refused `allow-tls action lg` refused the file, and the
+  // two-line ERROR after a refused `inspect esmtp` opened an ignored block that swallowed the
+  // `no inspect esmtp` / `inspect esmtp` typed after it at sub-mode prompts.
+  it('the ASA\'s messages are no configuration, and the commands it refused are not applied (with a warning each)', () => {
+    const p = compilePolicyText(fixture('pasted-session-errors.txt'), 'session.txt');
+    const m = p.classify(flow('10.0.0.25')).esmtp;
+    expect(m?.name).toBe('SMTP-MAP');
+    expect(m?.parameters.allowTls).toMatchObject({ log: true });
+    expect(m?.matches.map((x) => x.text)).toEqual(['match cmd line length gt 1000']);
+    const refused = p.warnings.filter((w) => w.level === 'warning' && /was refused by the ASA in this pasted session/.test(w.message));
+    expect(refused.map((w) => w.line)).toEqual([4, 15]);
+    expect(refused[1]?.message).toContain('line 16: "ERROR: Inspect configuration of this type exists');
+    // nothing else to warn about: no lost lines, no replacement of an existing inspect
+    expect(p.warnings.filter((w) => w.level === 'warning')).toHaveLength(2);
+    const ignored = p.ignored.filter((x) => /ASA message in a pasted session/.test(x.reason ?? '')).map((x) => x.line);
+    expect(ignored).toEqual([5, 6, 16, 17]);
+  });
+
+  it('a session without the messages still refuses the bad line (the error is the file\'s)', () => {
+    const text = fixture('pasted-session-errors.txt').split('\n').filter((l) => !/^\s*\^\s*$|^ERROR|^that configuration/.test(l)).join('\n');
+    expect(errorOf(text)).toMatchObject({ code: 'E_POLICY_SYNTAX', line: 4 });
+  });
+});
