@@ -41,7 +41,16 @@ export function releaseWarnings(cfg: ParsedConfig): ParseWarning[] {
   // a `static` translates servers (the mail host); `global`/`nat` only clients
   // PIX 6.x enabled SMTP inspection (Mailguard) with `fixup protocol smtp 25`, which we do not model
   const fixup = cfg.ignored.find((x) => /^(no\s+)?fixup\s+protocol\s+e?smtp\b/i.test(x.text));
-  if (fixup)
+  // `no fixup protocol smtp 25` turned Mailguard off: that PIX inspected no SMTP at all
+  if (fixup && /^no\s/i.test(fixup.text))
+    out.push({
+      line: fixup.line,
+      level: 'warning',
+      message:
+        `PIX 6.x "${fixup.text}": SMTP fixup (Mailguard) is disabled, so this PIX inspected no SMTP; fixups are not modelled, and where the ASA factory default service policy applies here it inspects esmtp; ` +
+        'the 7.0 upgrade expresses a disabled SMTP fixup as "no inspect esmtp" under class inspection_default of policy-map global_policy: add those lines to emulate it',
+    });
+  else if (fixup)
     out.push({
       line: fixup.line,
       level: 'warning',

@@ -67,6 +67,19 @@ describe('PIX 6.3 running config', () => {
   });
 });
 
+describe('PIX 6.3 with SMTP fixup disabled', () => {
+  it('"no fixup protocol smtp 25" is not called an enabled fixup: the warning says that PIX inspected no SMTP and how 7.0 expresses it', () => {
+    // a section of a PIX printout (no ": Saved" header): the ASA factory default service policy is kept and inspects esmtp
+    const text = 'PIX Version 6.3(5)\nhostname pixfirewall\nno fixup protocol smtp 25\naccess-list outside_in permit tcp any host 203.0.113.25 eq smtp\n';
+    const p = compilePolicyText(text, 'pix.txt');
+    const w = p.warnings.find((x) => x.level === 'warning' && /PIX 6\.x "no fixup protocol smtp 25"/.test(x.message));
+    expect(w?.line).toBe(3);
+    expect(w?.message).toContain('SMTP fixup (Mailguard) is disabled, so this PIX inspected no SMTP');
+    expect(w?.message).toContain('"no inspect esmtp" under class inspection_default');
+    expect(w?.message).not.toContain('an enabled SMTP fixup');
+  });
+});
+
 describe.skipIf(!haveShared)('ASA 8.2 running config on a real IPv6 capture (17: ::1 -> ::1:25)', () => {
   it('8.2: the IPv6 session is not selected (inspected 0); as 9.1 the same policy drops it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'asa82-'));
