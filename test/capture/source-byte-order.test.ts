@@ -35,9 +35,9 @@ describe.each([true, false])('byte order and precision (little-endian %s)', (le)
     expect(r.source.timePrecisionDigits).toBe(9);
   });
 
-  it('2^-n resolutions give enough digits to tell ticks apart', async () => {
+  it('2^-n resolutions give all 9 nanosecond digits (as tshark frame.time_epoch: a 2^-n tick is no whole number of 10^-k s)', async () => {
     const r = await readChunked(Buffer.concat([shb(le), idb(le, 1, 0, [option(9, Buffer.from([0x80 | 20]), le)])]));
-    expect(r.source.timePrecisionDigits).toBe(7); // 2^-20 s ≈ 0.95 µs
+    expect(r.source.timePrecisionDigits).toBe(9); // 2^-20 s = 953.67431640625 ns
   });
 
   it.each([false, true])('pcap (nanosecond %s): from the file header, before any record', async (ns) => {
