@@ -22,6 +22,12 @@ export const PCAP_MAGIC = {
 
 /** Record header of the modified (Kuznetzov) pcap: the standard 16 bytes + ifindex(4), protocol(2), pkt_type(1), pad(1). */
 export const PCAP_MODIFIED_RECORD_HEADER_BYTES = 24;
+/**
+ * The same magic's ss990915 variant (SuSE 6.3's tcpdump, `editcap -F suse6_3pcap`): 28-byte record
+ * headers (+ cpu1, cpu2, pad[3]). Nothing in the file header tells them apart; Wireshark's libpcap
+ * reader tries the 24-byte layout on the first records, then this one, and so does the parser.
+ */
+export const PCAP_SS990915_RECORD_HEADER_BYTES = 28;
 
 export function isPcapMagic(first4BE: number): boolean {
   return (
@@ -91,8 +97,10 @@ export class PcapRecordParser implements RecordParser {
   truncatedRecords = 0;
   needed = PCAP_RECORD_HEADER_BYTES;
   private readonly le: boolean;
-  /** Record header bytes: 16, or 24 in the modified (Kuznetzov) format. */
-  private readonly hdr: number;
+  /** Record header bytes: 16, or 24 / 28 in the modified (Kuznetzov) format. */
+  private hdr: number;
+  /** Modified format: the record header layout is chosen from the first records (chooseLayout). */
+  private layoutOpen: boolean;
   /** Nanoseconds per stored fraction unit: 1 (ns magic) or 1000 (µs magic). */
   private readonly fracScale: number;
   private readonly bound: number;
@@ -106,6 +114,7 @@ export class PcapRecordParser implements RecordParser {
   constructor(header: PcapFileHeader, file: string) {
     this.le = header.littleEndian;
     this.hdr = header.modified === true ? PCAP_MODIFIED_RECORD_HEADER_BYTES : PCAP_RECORD_HEADER_BYTES;
+    this.layoutOpen = header.modified === true;
     this.needed = this.hdr;
     this.fracScale = header.nanosecond ? 1 : 1000;
     // Per link type, never from the header's snaplen (a crafted file could claim 2 GiB).
@@ -127,6 +136,7 @@ export class PcapRecordParser implements RecordParser {
       this.viewOf = buf;
     }
     const dv = this.view;
+    if (this.layoutOpen) this.chooseLayout(dv, start, end);
     const le = this.le;
     const bound = this.bound;
     const fracScale = this.fracScale;
@@ -172,6 +182,30 @@ export class PcapRecordParser implements RecordParser {
     this.truncatedRecords += truncated;
     this.needed = hdr;
     return pos;
+  }
+
+  /**
+   * Modified magic: 24-byte record headers unless the first two records (as far as the window
+   * holds them) only make sense with 28 (SuSE 6.3). Before, such a file failed at its second
+   * record with E_CAPTURE_RECORD_TOO_LARGE, while tshark reads it.
+   */
+  private chooseLayout(dv: DataView, start: number, end: number): void {
+    this.layoutOpen = false;
+    const le = this.le;
+    const plausible = (hdr: number): boolean => {
+      let pos = start;
+      for (let k = 0; k < 2 && pos + hdr <= end; k++) {
+        const caplen = dv.getUint32(pos + 8, le);
+        // µs timestamps; libpcap never stores more bytes than the packet had.
+        if (caplen > this.bound || caplen > dv.getUint32(pos + 12, le) || dv.getUint32(pos + 4, le) >= 1_000_000) return false;
+        pos += hdr + caplen;
+      }
+      return true;
+    };
+    if (!plausible(PCAP_MODIFIED_RECORD_HEADER_BYTES) && plausible(PCAP_SS990915_RECORD_HEADER_BYTES)) {
+      this.hdr = PCAP_SS990915_RECORD_HEADER_BYTES;
+      this.needed = this.hdr;
+    }
   }
 
   private tooLarge(caplen: number, offset: number): CaptureError {

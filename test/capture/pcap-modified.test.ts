@@ -5,7 +5,13 @@
  * records equal the standard pcap's, tshark agrees, replay's OUT is the standard pcap (as `editcap
  * -F pcap` writes) with the same records as replaying the standard file. A cut inside a 24-byte
  * header is a truncation at that record.
+ *
+ * The same magic also marks SuSE 6.3's variant (ss990915: 28-byte record headers), which `editcap -F
+ * suse6_3pcap` writes and tshark reads; nothing in the file header tells the two apart, so the
+ * layout is chosen from the first records, as Wireshark's reader does. Regression: it failed at
+ * its second record (E_CAPTURE_RECORD_TOO_LARGE).
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,5 +89,22 @@ describe.skipIf(!present)('modified (Kuznetzov) pcap', () => {
     expect(res.error).toBeInstanceOf(CaptureError);
     expect((res.error as CaptureError).code).toBe('E_CAPTURE_TRUNCATED');
     expect((res.error as CaptureError).offset).toBe(second);
+  });
+
+  it.skipIf(!haveTool('editcap'))('SuSE 6.3 variant (28-byte record headers, written by editcap): records and replay as the standard pcap', async () => {
+    const file = path.join(dir, 'suse6_3.pcap');
+    execFileSync('editcap', ['-F', 'suse6_3pcap', SRC, file]);
+    const bytes = readFileSync(file);
+    expect(bytes.readUInt32LE(0)).toBe(0xa1b2cd34);
+    // editcap's layout: the second record starts 28 + caplen after the first.
+    const want = await readFile(SRC);
+    expect(bytes.readUInt32LE(24 + 28 + want.records[0]!.captureLength + 8)).toBe(want.records[1]!.captureLength);
+    const got = await readFile(file);
+    expect(got.error).toBeNull();
+    const key = (r: typeof got.records[number]) => [r.packetNumber, r.tsSec, r.tsNsec, r.originalLength, r.data.toString('hex')];
+    expect(got.records.map(key)).toEqual(want.records.map(key));
+    const r = await replayToTemp(file);
+    const ref = await replayToTemp(SRC);
+    expect(readFileSync(r.out).equals(readFileSync(ref.out))).toBe(true);
   });
 });
