@@ -69,7 +69,29 @@ export function formatWarnings(policy: CompiledPolicy): string[] {
  * `Out-File` write UTF-16LE, so a `show running-config` saved through `ssh`/`plink` there arrives so.
  * Read as UTF-8, every second byte is NUL and the file is refused at its first character.
  */
-export function decodePolicyBytes(buf: Buffer): { text: string; encoding: 'utf-8' | 'utf-16le' | 'utf-16be' } {
+/** Windows-1252's 0x80–0x9F (curly quotes, dashes, €); 0 where it defines none (kept as the byte). */
+const CP1252_HIGH = [
+  0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021, 0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
+  0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+];
+
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A file that is not UTF-8 and has no UTF-16 pattern is Windows-1252 (Notepad's "ANSI" before
+ * Windows 10 1903): a guide copied there keeps its no-break spaces as byte 0xA0 and its curly
+ * quotes as 0x93/0x94. Read as UTF-8, each became U+FFFD and the lines they indent were ignored
+ * without a warning. (Node's TextDecoder reads windows-1252 as Latin-1, hence the table.)
+ */
+function decodeCp1252(buf: Buffer): string {
+  const latin1 = buf.toString('latin1');
+  return latin1.replace(/[\u0080-\u009f]/g, (c) => {
+    const u = CP1252_HIGH[c.charCodeAt(0) - 0x80] ?? 0;
+    return u === 0 ? c : String.fromCharCode(u);
+  });
+}
+
+export function decodePolicyBytes(buf: Buffer): { text: string; encoding: 'utf-8' | 'utf-16le' | 'utf-16be' | 'windows-1252' } {
   const be = (b: Buffer) => {
     const even = Buffer.from(b.subarray(0, b.length - (b.length % 2)));
     return even.swap16().toString('utf16le');
@@ -78,7 +100,11 @@ export function decodePolicyBytes(buf: Buffer): { text: string; encoding: 'utf-8
   if (buf[0] === 0xfe && buf[1] === 0xff) return { text: be(buf.subarray(2)), encoding: 'utf-16be' };
   if (buf.length >= 4 && buf[0] !== 0 && buf[1] === 0 && buf[2] !== 0 && buf[3] === 0) return { text: buf.toString('utf16le'), encoding: 'utf-16le' };
   if (buf.length >= 4 && buf[0] === 0 && buf[1] !== 0 && buf[2] === 0 && buf[3] !== 0) return { text: be(buf), encoding: 'utf-16be' };
-  return { text: buf.toString('utf8'), encoding: 'utf-8' };
+  try {
+    return { text: UTF8_STRICT.decode(buf), encoding: 'utf-8' };
+  } catch {
+    return { text: decodeCp1252(buf), encoding: 'windows-1252' };
+  }
 }
 
 /** Loads a policy file; null means the ASA default. Prints the policy's warnings (see LoadOptions.warn). */
@@ -93,7 +119,10 @@ export async function loadPolicy(path: string | null, options: LoadOptions = {})
   }
   const { text, encoding } = decodePolicyBytes(bytes);
   const policy = compilePolicyText(text, path, options);
-  if (encoding !== 'utf-8') policy.warnings.unshift({ line: 1, level: 'note', message: `read as ${encoding.toUpperCase()} (the file is not UTF-8; Windows PowerShell 5 writes UTF-16 with ">")` });
+  if (encoding !== 'utf-8') {
+    const why = encoding === 'windows-1252' ? 'the file is not UTF-8: Notepad\'s "ANSI" writes Windows-1252' : 'the file is not UTF-8; Windows PowerShell 5 writes UTF-16 with ">"';
+    policy.warnings.unshift({ line: 1, level: 'note', message: `read as ${encoding.toUpperCase()} (${why})` });
+  }
   const warn = options.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
   for (const line of formatWarnings(policy)) warn(line);
   return policy;
