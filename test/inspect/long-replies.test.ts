@@ -70,7 +70,10 @@ describe.skipIf(!haveShared)('sv-bug-6053: a 5038-byte greeting without CR LF (r
 
   it('with the legacy reading (long-reply-line=lf, reply-code-change=continue) the defect reappears', async () => {
     const r = run(defaultMap(), await captureSegments(file), LEGACY);
-    expect(xs(r).map((v) => v.detail)).toEqual(['"Z2FsdW50": not a supported command']);
+    // the replies pair one command late: the 334 to AUTH answers EHLO, so the user name is X'd, and
+    // the 334 to the user name answers AUTH while that line is still queued, so it is taken as the
+    // response already sent and the password is judged (X'd) too (auth-pipelined.test.ts)
+    expect(xs(r).map((v) => v.detail)).toEqual(['"Z2FsdW50": not a supported command', '"VjF2MXRy...": not a supported command']);
     // the EHLO reply line was masked as part of the greeting
     expect(latin1(r.out[1]).slice(5038, 5042)).toBe('2*0*');
   });
