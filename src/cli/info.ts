@@ -240,7 +240,12 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
   let packets = 0;
   let truncatedRecords = 0;
   let lastRecordEnd = 0;
-  const recordHeaderBytes = source.pcapHeader?.modified === true ? PCAP_MODIFIED_RECORD_HEADER_BYTES : PCAP_RECORD_HEADER_BYTES;
+  const modifiedPcap = source.pcapHeader?.modified === true;
+  // The modified format's record headers are 24 bytes, or 28 in SuSE 6.3's (same magic; the reader
+  // tells them apart by the records): learned from the distance between two records.
+  let recordHeaderBytes = modifiedPcap ? PCAP_MODIFIED_RECORD_HEADER_BYTES : PCAP_RECORD_HEADER_BYTES;
+  let prevOffset = -1;
+  let prevCaptureLength = 0;
   let bytes = 0;
   let capturedBytes = 0;
   let timed = 0;
@@ -254,6 +259,11 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     packets++;
     if (rec.truncated) truncatedRecords++;
     // Where this record ends in the input (pcapng: its block; pcap: 16-byte header, 24 modified, + data).
+    if (modifiedPcap) {
+      if (prevOffset >= 0) recordHeaderBytes = rec.fileOffset - prevOffset - prevCaptureLength;
+      prevOffset = rec.fileOffset;
+      prevCaptureLength = rec.captureLength;
+    }
     lastRecordEnd = rec.fileOffset + (rec.blockLength > 0 ? rec.blockLength : recordHeaderBytes + rec.captureLength);
     bytes += rec.originalLength;
     capturedBytes += rec.captureLength;
@@ -323,7 +333,7 @@ export async function collectInfoResult(file: string, opts: CollectInfoOptions =
     file,
     format: source.format,
     gzip: source.gzip,
-    modifiedPcap: source.pcapHeader?.modified === true,
+    modifiedPcap,
     byteOrder: source.littleEndian === null ? null : source.littleEndian ? 'little-endian' : 'big-endian',
     linkTypes,
     linkTypeNames: linkTypes.map(linkTypeName),

@@ -72,13 +72,17 @@ describe.skipIf(!haveShared || !haveFifo || !canObserveThreads)('info interrupte
     expect(got.tcpConnections).toBe(2);
   }, 30_000);
 
-  it('SIGINT on a "modified" (Kuznetzov) pcap: the byte count covers its 24-byte record headers, as for the file; the format says modified', async () => {
+  it.each(['kuznetzov', 'suse6_3pcap'])('SIGINT on a "modified" pcap (%s): the byte count covers its 24- or 28-byte record headers, as for the file; the format says modified', async (variant) => {
+    if (variant !== 'kuznetzov' && !haveTool('editcap')) return;
     const bytes = readFileSync(capture);
     const n = Math.floor(recordEnds(bytes).length / 2);
-    const half = toModifiedPcap(prefix(bytes, n));
-    const cut = path.join(tmp, 'half-modified.pcap');
-    writeFileSync(cut, half);
-    const fifo = path.join(tmp, 'in-mod.fifo');
+    const std = path.join(tmp, `half-std-${variant}.pcap`);
+    writeFileSync(std, prefix(bytes, n));
+    const cut = path.join(tmp, `half-modified-${variant}.pcap`);
+    if (variant === 'kuznetzov') writeFileSync(cut, toModifiedPcap(prefix(bytes, n)));
+    else execFileSync('editcap', ['-F', variant, std, cut]);
+    const half = readFileSync(cut);
+    const fifo = path.join(tmp, `in-mod-${variant}.fifo`);
     execFileSync('mkfifo', [fifo]);
     const r = await runInterruptedOnFifo(['info', '--json', '-'], fifo, half, 'SIGINT');
     expect(r.status).toBe(130);
