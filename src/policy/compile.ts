@@ -7,6 +7,7 @@ import { PolicyError } from '../errors.js';
 import { parseIp, type IpAddr } from './address.js';
 import type {
   AccessList,
+  AddrSpec,
   Ace,
   ClassMapDef,
   ClassMatch,
@@ -227,6 +228,7 @@ export function resolve(cfg: ParsedConfig, source: string, file: string, layerin
     policyMaps.set(name, { name, description: pm.description, classes });
   }
   aclErrorsInUse(cfg, file, policyMaps);
+  unevaluatedAddresses(cfg, policyMaps);
 
   let global: ResolvedPolicyMap | null = null;
   const interfaces = new Map<string, ResolvedPolicyMap>();
@@ -301,6 +303,60 @@ function aclErrorsInUse(cfg: ParsedConfig, file: string, policyMaps: Map<string,
       level: 'note',
       message: `entries not understood in access-list(s) ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''} that select no esmtp inspection, ignored (${harmless.length > 0 ? `used only by classes that neither inspect esmtp nor set connection limits: ${harmless.slice(0, 3).join('; ')}; the others by ` : ''}no class-map; see --verbose), first: "${first.message}" at column ${first.column}`,
     });
+}
+
+/**
+ * The first address a capture cannot evaluate (an `fqdn` object: no DNS answer in a capture; an
+ * `interface NAME` address) that `spec` names, directly or through objects and nested groups.
+ * Groups are walked with an explicit stack (a hierarchy may be thousands of levels deep).
+ */
+function unevaluated(cfg: ParsedConfig, spec: AddrSpec, seen: Set<string>): string | null {
+  const stack: AddrSpec[] = [spec];
+  while (stack.length > 0) {
+    const a = stack.pop() as AddrSpec;
+    if (a.kind === 'never') return a.text;
+    if (a.kind === 'object') {
+      const o = cfg.objects.get(a.name)?.addr;
+      if (o?.kind === 'never') return `object ${a.name} (${o.text})`;
+    } else if (a.kind === 'group' && !seen.has(a.name)) {
+      seen.add(a.name);
+      for (const e of cfg.groups.get(a.name)?.network ?? []) {
+        if (e.kind === 'object') {
+          const o = cfg.objects.get(e.name)?.addr;
+          if (o?.kind === 'never') return `object ${e.name} (${o.text}) in object-group ${a.name}`;
+        } else if (e.kind === 'never') return `${e.text} in object-group ${a.name}`;
+        else stack.push(e);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * A warning for each access-list entry of an esmtp class that names an address the capture cannot
+ * evaluate: such an address never matches (an `fqdn v4 mail.protection.outlook.com` object for the
+ * mail service, say), so the connections it would select are not inspected. Before, nothing said
+ * so: the reason was "no line permits it (implicit deny)".
+ */
+function unevaluatedAddresses(cfg: ParsedConfig, policyMaps: Map<string, ResolvedPolicyMap>): void {
+  const acls = new Map<string, string>();
+  for (const pm of policyMaps.values())
+    for (const c of pm.classes)
+      if (c.esmtp && c.classMap) for (const m of c.classMap.matches) if (m.kind === 'access-list' && !acls.has(m.name)) acls.set(m.name, c.classMap.name);
+  for (const [name, classMap] of acls) {
+    const acl = cfg.accessLists.get(name);
+    if (!acl) continue;
+    for (const ace of acl.aces) {
+      const seen = new Set<string>();
+      const what = unevaluated(cfg, ace.src, seen) ?? unevaluated(cfg, ace.dst, seen);
+      if (what === null || cfg.warnings.some((w) => w.line === ace.line && w.message.includes('cannot be evaluated on a capture'))) continue;
+      cfg.warnings.push({
+        line: ace.line,
+        level: 'warning',
+        message: `access-list ${name} (class-map ${classMap}, which inspects esmtp): "${what}" cannot be evaluated on a capture (an fqdn needs the ASA's DNS answers; an interface address its configuration), so it never matches here and the connections it would select are not inspected; name the addresses with host/subnet/range`,
+      });
+    }
+  }
 }
 
 // ---- per-connection matching ------------------------------------------------------------
