@@ -424,6 +424,7 @@ export function parseConfig(text: string, file: string, base?: ParsedConfig): Pa
  */
 const MARKER_LINE = /^\s*\^\s*$/;
 const MESSAGE_LINE = /^\s*(?:(ERROR|WARNING|INFO):|%)/i;
+const CLI_REFUSAL = /^\s*%\s*(?:Invalid|Incomplete|Ambiguous|Unrecognized|Unknown)/i;
 
 /**
  * In a pasted session, the ASA's own messages are no configuration, and a command it answered
@@ -453,7 +454,8 @@ function dropSessionMessages(lines: SourceLine[], cfg: ParsedConfig): void {
       inMessage = false;
       continue;
     }
-    const refused = marker || m?.[1]?.toUpperCase() === 'ERROR' || (m !== null && m?.[1] === undefined);
+    // a console syslog line (`%ASA-4-108004: …`) answers nothing: only the CLI's own `% Invalid …`
+    const refused = marker || m?.[1]?.toUpperCase() === 'ERROR' || (m !== null && m?.[1] === undefined && CLI_REFUSAL.test(sl.raw));
     if (refused && lastCommand && lastCommand.tokens.length > 0) {
       const text = lastCommand.raw.trim();
       cfg.ignored.push({ line: lastCommand.line, text, reason: `refused by the ASA in the pasted session (its message follows at line ${sl.line})` });

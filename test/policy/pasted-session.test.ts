@@ -151,6 +151,16 @@ describe('a pasted session with the ASA\'s error messages (pasted-session-errors
     expect(ignored).toEqual([5, 6, 16, 17]);
   });
 
+  it('a console syslog line (%ASA-…) after a command is dropped but does not mark the command refused; "% Invalid input" does', () => {
+    const text = 'fw(config)# policy-map type inspect esmtp M\nfw(config-pmap)# parameters\nfw(config-pmap-p)# mask-banner\n%ASA-5-111008: User \'enable_15\' executed the \'mask-banner\' command.\nfw(config-pmap-p)# allow-tls\n% Invalid input detected at \'^\' marker.\n';
+    const p = compilePolicyText(text, 's.txt');
+    const m = p.esmtpMaps.get('M');
+    expect(p.warnings.filter((w) => /was refused by the ASA/.test(w.message)).map((w) => w.line)).toEqual([5]);
+    expect(p.ignored.filter((x) => /ASA message in a pasted session/.test(x.reason ?? '')).map((x) => x.line)).toEqual([4, 6]);
+    expect(m?.parameters.maskBanner).toBe(true);
+    expect(m?.parameters.allowTls).toBeFalsy();
+  });
+
   it('a session without the messages still refuses the bad line (the error is the file\'s)', () => {
     const text = fixture('pasted-session-errors.txt').split('\n').filter((l) => !/^\s*\^\s*$|^ERROR|^that configuration/.test(l)).join('\n');
     expect(errorOf(text)).toMatchObject({ code: 'E_POLICY_SYNTAX', line: 4 });
