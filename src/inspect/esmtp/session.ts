@@ -416,6 +416,8 @@ class EsmtpSession implements InspectorSession {
   private arg: Buffer = NO_BYTES;
   private argLen = 0;
   private authExpect = false;
+  /** A 2xx answered an EHLO or HELO (a lost command's multi-line 250 is then no EHLO reply). */
+  private helloAnswered = false;
   private enterDataAfterLine = false;
   private opaqueRemaining = 0;
   /**
@@ -2162,7 +2164,10 @@ class EsmtpSession implements InspectorSession {
       // The client bytes this reply answers were never captured (a client gap, or a capture of the
       // server's side only): the queue is empty, yet the ASA saw the command. A multi-line 250
       // answers EHLO (RFC 5321 4.1.1.1; pairTargets), so its keywords are masked as the ASA masks them.
-      const lostCommand = this.cDesync && this.qLen === 0;
+      // Only while no EHLO/HELO was answered: after one, a multi-line 250 answers EXPN (a mailing
+      // list's members, one per line) far more likely than a second EHLO, and masking its lines
+      // as keywords (`250-XXXXXXXX…`) is an edit no ASA makes.
+      const lostCommand = this.cDesync && this.qLen === 0 && !this.helloAnswered;
       if ((this.byCode || lostCommand) && !this.replyInDesync && this.replyKind !== Pend.GREETING) {
         // the queue's head is a guess: EHLO keywords are looked for only in a multi-line 250 that
         // an EHLO awaits (pairByCode pairs it with that EHLO when it completes) or that answers a lost command
@@ -2304,10 +2309,12 @@ class EsmtpSession implements InspectorSession {
     switch (kind) {
       case Pend.EHLO:
         if (code >= 200 && code <= 299 && !this.pairGuessed) this.chunking = chunkingSeen ? 1 : 0;
+        if (code >= 200 && code <= 299) this.helloAnswered = true;
         break;
       case Pend.HELO:
         // HELO: no service extensions (RFC 5321 4.1.1.1), so no CHUNKING
         if (code >= 200 && code <= 299 && !this.pairGuessed) this.chunking = 0;
+        if (code >= 200 && code <= 299) this.helloAnswered = true;
         break;
       case Pend.DATA:
         if (code === 354) {
