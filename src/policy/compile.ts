@@ -423,6 +423,11 @@ class Matcher {
     if (ace.inactive) return false;
     // FTD `ifc NAME`: an interface the flow does not name (or names otherwise) never matches
     if ((ace.srcIfc !== undefined && ace.srcIfc !== f.ingress) || (ace.dstIfc !== undefined && ace.dstIfc !== f.egress)) return false;
+    return this.aceAddrs(ace, f);
+  }
+
+  /** The entry's addresses and ports (not its FTD interfaces) hold the connection. */
+  private aceAddrs(ace: Ace, f: FlowAddrs): boolean {
     const a = this.flat.ace(ace);
     if (!this.addrHas(a.src, f.client, f.clientMemo) || !this.addrHas(a.dst, f.server, f.serverMemo)) return false;
     for (const s of a.services) if (portHas(s.src, f.clientPort) && portHas(s.dst, f.serverPort)) return true;
@@ -446,7 +451,27 @@ class Matcher {
       const timed = ace.timeRange !== undefined ? `; time-range ${ace.timeRange.name} in effect at the connection's start, ${localText(f.localMinute)}` : '';
       return { match: ace.action === 'permit', why: `access-list ${acl.name} ${where} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${timed}${skipped}` };
     }
-    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}` };
+    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}${this.ifcMiss(acl, f)}` };
+  }
+
+  /**
+   * For an implicit deny in an FTD access-list: the first permit that holds the connection's
+   * addresses and ports but names other interfaces (`ifc NAME`, compared case-sensitively with
+   * --client-interface / --server-interface). Without it, a wrong or missing interface name looked
+   * like an address mismatch.
+   */
+  private ifcMiss(acl: AccessList, f: FlowAddrs): string {
+    for (let k = 0; k < acl.aces.length; k++) {
+      const ace = acl.aces[k]!;
+      if (ace.inactive || ace.action !== 'permit' || (ace.srcIfc === undefined && ace.dstIfc === undefined) || !this.aceAddrs(ace, f)) continue;
+      const names = [
+        ace.srcIfc !== undefined && ace.srcIfc !== f.ingress ? `ifc ${ace.srcIfc} before its source (the connection enters by ${f.ingress ?? 'an unnamed interface'})` : '',
+        ace.dstIfc !== undefined && ace.dstIfc !== f.egress ? `ifc ${ace.dstIfc} before its destination (it leaves by ${f.egress ?? 'an unnamed interface'})` : '',
+      ].filter((x) => x !== '');
+      if (names.length === 0) continue; // skipped for its time-range, said above
+      return `; line ${k + 1} (config line ${ace.line}) holds its addresses and ports but names ${names.join(' and ')}: set --client-interface / --server-interface (clientInterface / serverInterface in a regress case.json)`;
+    }
+    return '';
   }
 
   classMatch(m: ClassMatch, f: FlowAddrs): { match: boolean; why: string } {

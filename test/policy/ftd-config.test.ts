@@ -34,6 +34,16 @@ describe('FTD running config', () => {
     const dmz = p.classify(flow('10.0.0.25', 'dmz'));
     expect(dmz.esmtp?.name).toBe('_default_esmtp_map');
     expect(dmz.reason).toMatch(/class inspection_default/);
+    // without esmtp in inspection_default, the reason names the entry whose interface did not match
+    // (before: "implicit deny" alone, which reads as an address mismatch)
+    const only = compilePolicyText(TEXT.replace('  inspect esmtp \n', ''), 'ftd.txt');
+    expect(only.classify(flow('10.0.0.25', 'dmz')).reason).toContain(
+      'class MAIL of global_policy: no line of access-list MAIL_MPF permits it (implicit deny); line 1 (config line 29) holds its addresses and ports but names ifc outside before its source (the connection enters by dmz)',
+    );
+    // a case-only difference (nameif outside vs --client-interface Outside) reads the same way
+    expect(only.classify(flow('10.0.0.25', 'Outside')).reason).toContain('names ifc outside before its source (the connection enters by Outside)');
+    // another server: no such hint
+    expect(only.classify(flow('10.0.0.26', 'dmz')).reason).not.toContain('holds its addresses');
     expect(p.normalized()).toContain('access-list MAIL_MPF advanced permit tcp ifc outside any object MAILSRV eq smtp\n');
   });
 
