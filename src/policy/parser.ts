@@ -436,10 +436,21 @@ const CLI_REFUSAL = /^\s*%\s*(?:Invalid|Incomplete|Ambiguous|Unrecognized|Unknow
 function dropSessionMessages(lines: SourceLine[], cfg: ParsedConfig): void {
   let lastCommand: SourceLine | null = null; // the prompted command the next message answers
   let inMessage = false;
+  let inHelp = false; // the listing a `?` printed, up to the next prompt
   for (const sl of lines) {
     if (sl.prompt !== undefined) {
       lastCommand = sl.tokens.length > 0 && sl.prompt !== 'exec' ? sl : null;
       inMessage = false;
+      const last = sl.tokens[sl.tokens.length - 1];
+      inHelp = last !== undefined && sl.tokens[0]?.lower !== 'regex' && (sl.tokens.some((t) => t.text === '?') || last.text.endsWith('?'));
+      continue;
+    }
+    if (inHelp) {
+      // `fw(config-pmap-p)# ?` lists the mode's commands, indented, one per line with its help text:
+      // read as sub-commands, `  allow-tls   Allow TLS` was an error
+      if (sl.tokens.length > 0) cfg.ignored.push({ line: sl.line, text: sl.raw.trim(), reason: 'ASA help output in a pasted session (not configuration)' });
+      sl.raw = '';
+      sl.tokens = [];
       continue;
     }
     if (sl.tokens.length === 0) {

@@ -161,6 +161,19 @@ describe('a pasted session with the ASA\'s error messages (pasted-session-errors
     expect(m?.parameters.allowTls).toBeFalsy();
   });
 
+  it('the listing a "?" printed (the mode\'s commands with their help text) is no configuration', () => {
+    // before: "Parameters configuration commands:" was read as `parameters configuration …` (an error)
+    // and each indented "  allow-tls          Allow TLS" as a sub-command
+    const text = 'fw(config)# policy-map type inspect esmtp M\nfw(config-pmap)# parameters\nfw(config-pmap-p)# ?\n\nParameters configuration commands:\n  allow-tls          Allow TLS\n  exit               Exit from parameters configuration mode\n  mask-banner        Mask out server banner\n  no                 Negate or set default values of a command\nfw(config-pmap-p)# mask-banner\nfw(config-pmap-p)# match cmd ?\n\nmpf-policy-map-class mode commands/options:\n  RCPT     Recipient count\n  line     Command line\n  verb     Command verb\nfw(config-pmap-p)# match cmd line length gt 700\nfw(config-pmap-c)# log\n';
+    const p = compilePolicyText(text, 's.txt');
+    const m = p.esmtpMaps.get('M');
+    expect(m?.parameters.maskBanner).toBe(true);
+    expect(m?.parameters.allowTls).toBeFalsy();
+    expect(m?.matches.map((x) => x.text)).toEqual(['match cmd line length gt 700']);
+    expect(p.ignored.filter((x) => /ASA help output/.test(x.reason ?? '')).map((x) => x.line)).toEqual([5, 6, 7, 8, 9, 13, 14, 15, 16]);
+    expect(p.warnings.filter((w) => w.level === 'warning')).toEqual([]);
+  });
+
   it('a session without the messages still refuses the bad line (the error is the file\'s)', () => {
     const text = fixture('pasted-session-errors.txt').split('\n').filter((l) => !/^\s*\^\s*$|^ERROR|^that configuration/.test(l)).join('\n');
     expect(errorOf(text)).toMatchObject({ code: 'E_POLICY_SYNTAX', line: 4 });
