@@ -2,6 +2,7 @@
  * Compares one case's replay with its expectations and words every difference: verdicts first
  * (packet, rule, expected and got), then annotation comments, counts, and the record digests.
  */
+import { alignByLcs } from './align.js';
 import type { VerdictRecord } from '../output/verdicts.js';
 import { formatVerdict } from '../output/verdicts.js';
 import { diffVerdicts, formatDifferences, parseVerdicts } from './diff.js';
@@ -125,46 +126,17 @@ type LineEdit = { kind: 'missing' | 'extra'; line: string };
  * middle for the table falls back to counting each line (order then no longer matters).
  */
 export function diffLines(expected: readonly string[], got: readonly string[]): LineEdit[] {
-  let lo = 0;
-  while (lo < expected.length && lo < got.length && expected[lo] === got[lo]) lo++;
-  let ea = expected.length;
-  let eb = got.length;
-  while (ea > lo && eb > lo && expected[ea - 1] === got[eb - 1]) {
-    ea--;
-    eb--;
-  }
-  const a = expected.slice(lo, ea);
-  const b = got.slice(lo, eb);
+  const aligned = alignByLcs(expected, got, 4_000_000);
+  if (aligned !== null) return aligned.map((st) => (st.kind === 'removed' ? { kind: 'missing', line: expected[st.index]! } : { kind: 'extra', line: got[st.index]! }));
   const edits: LineEdit[] = [];
-  if (a.length * b.length <= 4_000_000) {
-    const w = b.length + 1;
-    const L = new Uint32Array((a.length + 1) * w);
-    for (let i = a.length - 1; i >= 0; i--) {
-      for (let j = b.length - 1; j >= 0; j--) {
-        L[i * w + j] = a[i] === b[j] ? (L[(i + 1) * w + j + 1] ?? 0) + 1 : Math.max(L[(i + 1) * w + j] ?? 0, L[i * w + j + 1] ?? 0);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < a.length && j < b.length) {
-      if (a[i] === b[j]) {
-        i++;
-        j++;
-      } else if ((L[(i + 1) * w + j] ?? 0) >= (L[i * w + j + 1] ?? 0)) edits.push({ kind: 'missing', line: a[i++]! });
-      else edits.push({ kind: 'extra', line: b[j++]! });
-    }
-    while (i < a.length) edits.push({ kind: 'missing', line: a[i++]! });
-    while (j < b.length) edits.push({ kind: 'extra', line: b[j++]! });
-    return edits;
-  }
   const count = new Map<string, number>();
-  for (const l of b) count.set(l, (count.get(l) ?? 0) + 1);
-  for (const l of a) {
+  for (const l of got) count.set(l, (count.get(l) ?? 0) + 1);
+  for (const l of expected) {
     const n = count.get(l) ?? 0;
     if (n > 0) count.set(l, n - 1);
     else edits.push({ kind: 'missing', line: l });
   }
-  for (const l of [...b].reverse()) {
+  for (const l of [...got].reverse()) {
     const n = count.get(l) ?? 0;
     if (n > 0) {
       count.set(l, n - 1);

@@ -4,6 +4,7 @@
  * common subsequence over their canonical (masked) lines, so one missing verdict shows as one
  * difference instead of shifting everything after it.
  */
+import { alignByLcs, differingMiddle } from './align.js';
 import type { VerdictRecord } from '../output/verdicts.js';
 
 export interface VerdictDifference {
@@ -47,44 +48,17 @@ export function canonical(r: VerdictRecord): string {
 export function diffVerdicts(expected: readonly VerdictRecord[], got: readonly VerdictRecord[]): VerdictDifference[] {
   const a = expected.map(canonical);
   const b = got.map(canonical);
-  // trim the common prefix and suffix, then LCS on what is left (small in practice)
-  let lo = 0;
-  while (lo < a.length && lo < b.length && a[lo] === b[lo]) lo++;
-  let ea = a.length;
-  let eb = b.length;
-  while (ea > lo && eb > lo && a[ea - 1] === b[eb - 1]) {
-    ea--;
-    eb--;
-  }
-  const n = ea - lo;
-  const m = eb - lo;
   const removed: number[] = [];
   const added: number[] = [];
-  if (n * m <= 16_000_000) {
-    const w = m + 1;
-    const L = new Uint32Array((n + 1) * w);
-    for (let i = n - 1; i >= 0; i--) {
-      for (let j = m - 1; j >= 0; j--) {
-        L[i * w + j] = a[lo + i] === b[lo + j] ? (L[(i + 1) * w + j + 1] ?? 0) + 1 : Math.max(L[(i + 1) * w + j] ?? 0, L[i * w + j + 1] ?? 0);
-      }
-    }
-    let i = 0;
-    let j = 0;
-    while (i < n && j < m) {
-      if (a[lo + i] === b[lo + j]) {
-        i++;
-        j++;
-      } else if ((L[(i + 1) * w + j] ?? 0) >= (L[i * w + j + 1] ?? 0)) removed.push(lo + i++);
-      else added.push(lo + j++);
-    }
-    while (i < n) removed.push(lo + i++);
-    while (j < m) added.push(lo + j++);
-  } else {
-    // too large for a table: compare position by position
-    for (let k = 0; k < Math.max(n, m); k++) {
-      if (k < n && k < m && a[lo + k] === b[lo + k]) continue;
-      if (k < n) removed.push(lo + k);
-      if (k < m) added.push(lo + k);
+  const aligned = alignByLcs(a, b, 16_000_000);
+  if (aligned !== null) for (const st of aligned) (st.kind === 'removed' ? removed : added).push(st.index);
+  else {
+    // too large for a table: compare the differing middles position by position
+    const { lo, ea, eb } = differingMiddle(a, b);
+    for (let k = lo; k < Math.max(ea, eb); k++) {
+      if (k < ea && k < eb && a[k] === b[k]) continue;
+      if (k < ea) removed.push(k);
+      if (k < eb) added.push(k);
     }
   }
   // pair a removed and an added record of the same packet and rule (or packet) as one change
