@@ -209,9 +209,15 @@ export class PcapRecordParser implements RecordParser {
   }
 
   private tooLarge(caplen: number, offset: number): CaptureError {
+    // Failing at once on a standard-magic file is the mark of a patched libpcap's longer record
+    // headers (Red Hat 6.1, Nokia IPSO), which tshark reads by trial and we do not.
+    const hint =
+      this.packets < 2 && this.hdr === PCAP_RECORD_HEADER_BYTES
+        ? '; if the capture was written by a patched libpcap (Red Hat 6.1, Nokia IPSO: longer record headers under the standard magic), convert it first: editcap -F pcap IN OUT'
+        : '';
     return new CaptureError(
       'E_CAPTURE_RECORD_TOO_LARGE',
-      `corrupt pcap record: captured length ${caplen} exceeds the largest packet of link type ${this.linkType} (${this.bound} bytes)`,
+      `corrupt pcap record: captured length ${caplen} exceeds the largest packet of link type ${this.linkType} (${this.bound} bytes)${hint}`,
       { file: this.file, offset },
     );
   }

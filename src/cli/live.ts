@@ -55,7 +55,7 @@ export interface LiveCliOptions {
   syslogTimestamps?: boolean;
   listInterfaces?: boolean;
   user?: string;
-  set: string[];
+  set?: string[];
   clientInterface: string;
   serverInterface: string;
   profile?: PipelineProfile;
@@ -103,7 +103,7 @@ export function registerLive(program: Command): void {
       ]),
     )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption)
     .option('--client-interface <NAME>', 'ASA interface name of the clients (syslog lines; its interface service-policy applies)', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the servers (syslog lines; its interface service-policy applies)', 'inside')
     .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")

@@ -30,7 +30,7 @@ export interface ProxyCliOptions {
   syslog?: string;
   print: string;
   write?: string;
-  set: string[];
+  set?: string[];
   clientInterface: string;
   serverInterface: string;
   grace: string;
@@ -100,7 +100,7 @@ export function registerProxy(program: Command): void {
     .option('--syslog <FILE>', 'write the ASA syslog lines to FILE (- for stdout: the same as --print syslog)')
     .option('--print <WHAT>', 'what to print on stdout as it happens: syslog, verdicts, both, none', 'syslog')
     .option('--write <FILE.pcap>', 'record both legs (client<->proxy, proxy<->server) as a synthetic pcap (raw IP, valid checksums)')
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable); the proxy judges whole lines (judging=line) unless --set judging=segment, which judges each read() as a segment; --set help lists them', collectEngineOption, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable); the proxy judges whole lines (judging=line) unless --set judging=segment, which judges each read() as a segment; --set help lists them', collectEngineOption)
     .option('--client-interface <NAME>', 'ASA interface name of the clients (syslog lines; its interface service-policy applies)', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the server (syslog lines; its interface service-policy applies)', 'inside')
     .option('--grace <SECONDS>', 'on SIGINT/SIGTERM, how long open sessions may finish before they are cut', '10')

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SmtpInspectError } from '../errors.js';
 import { junitReport } from '../regress/junit.js';
+import { checkOutputsCreatable } from '../output/writable.js';
 import { runSuite, suiteExitCode, type SuiteCaseResult } from '../regress/run.js';
 
 function plural(n: number): string {
@@ -70,6 +71,8 @@ export function registerRegress(program: Command): void {
     .action(
       action(async (dir: string, opts: { update?: boolean; case?: string[]; junit?: string }) => {
         exitQuietlyOnClosedStdout();
+        // A report path that cannot be written fails now, not after the whole suite has run.
+        checkOutputsCreatable([opts.junit]);
         const update = opts.update === true;
         let notSelected = 0;
         const results = await runSuite(dir, {

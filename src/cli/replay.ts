@@ -39,7 +39,7 @@ export interface ReplayCliOptions {
   annotate?: string;
   summary?: boolean;
   checksum: ChecksumMode;
-  set: string[];
+  set?: string[];
   clientInterface: string;
   serverInterface: string;
   check?: boolean;
@@ -66,7 +66,7 @@ export function registerReplay(program: Command): void {
     .option('--annotate <FILE>', 'write every input packet (dropped ones too) as pcapng with a comment for each thing done or seen')
     .option('--summary', 'print the summary and counters (always printed when stderr is a terminal)')
     .addOption(new Option('--checksum <MODE>', 'TCP checksum of an edited packet: incremental (RFC 1624 update: a wrong one stays wrong), fix (recomputed), keep (left untouched: it no longer matches the edited bytes)').choices(['incremental', 'fix', 'keep']).default('incremental'))
-    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption, [])
+    .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption)
     .option('--client-interface <NAME>', 'ASA interface name of the clients (syslog lines; its interface service-policy applies)', 'outside')
     .option('--server-interface <NAME>', 'ASA interface name of the servers (syslog lines; its interface service-policy applies)', 'inside')
     .option('--check', 'verify afterwards that every packet is accounted for and OUT is sound (exit 1 if not)')

@@ -107,4 +107,23 @@ describe.skipIf(!present)('modified (Kuznetzov) pcap', () => {
     const ref = await replayToTemp(SRC);
     expect(readFileSync(r.out).equals(readFileSync(ref.out))).toBe(true);
   });
+
+  it.skipIf(!haveTool('editcap'))('Red Hat 6.1 variant (standard magic, longer record headers): the error says how to convert it', async () => {
+    const file = path.join(dir, 'rh6_1.pcap');
+    execFileSync('editcap', ['-F', 'rh6_1pcap', SRC, file]);
+    const got = await readFile(file);
+    expect((got.error as CaptureError).code).toBe('E_CAPTURE_RECORD_TOO_LARGE');
+    expect((got.error as CaptureError).message).toContain('convert it first: editcap -F pcap IN OUT');
+    // a record gone bad later in a standard file is plain corruption: no such hint
+    const std = readFileSync(SRC);
+    const third = 24 + 16 + std.readUInt32LE(24 + 8) + 16 + std.readUInt32LE(24 + 16 + std.readUInt32LE(24 + 8) + 8);
+    const bad = Buffer.from(std);
+    bad.writeUInt32LE(0x7fffffff, third + 8);
+    const late = path.join(dir, 'late-corrupt.pcap');
+    writeFileSync(late, bad);
+    const res = await readFile(late);
+    expect(res.records.length).toBe(2);
+    expect((res.error as CaptureError).code).toBe('E_CAPTURE_RECORD_TOO_LARGE');
+    expect((res.error as CaptureError).message).not.toContain('editcap');
+  });
 });

@@ -408,9 +408,11 @@ describe('--junit FILE (CI test reports)', () => {
     expect(r.stdout).toBe('bad  bell & <tag>  lone\n');
   });
 
-  it('a report that cannot be written is an output error (exit 3)', async () => {
+  it('a report that cannot be written is an output error (exit 3), found before any case runs', async () => {
     const dir = suite({ c: '01-plain-helo' });
-    const { code } = await cli(['regress', dir, '--junit', path.join(dir, 'no-such-folder', 'r.xml')]);
+    const { code, out } = await cli(['regress', dir, '--junit', path.join(dir, 'no-such-folder', 'r.xml')]);
     expect(code).toBe(3);
+    // before, the whole suite ran first and only then failed on the report
+    expect(out).not.toMatch(/\bok\b|FAIL|cases? passed/);
   }, 30_000);
 });
