@@ -415,14 +415,54 @@ function exemptCandidate(all: readonly SessionTranscript[], policy: CompiledPoli
   };
 }
 
-/** The address to exempt: the servers of the affected sessions, or their one client when it talks to many servers (an outbound gateway). */
-export function chooseGateways(affected: readonly SessionTranscript[]): { gateways: string[]; ports: number[]; role: 'server' | 'client' } {
-  const servers = [...new Set(affected.map((t) => t.serverIp))];
-  const clients = [...new Set(affected.map((t) => t.clientIp))];
+/**
+ * The addresses to exempt: the fewest hosts that take part in every affected session, picked
+ * greedily (the host in most of the sessions left first; on a tie the server side, then the
+ * first seen). A mail gateway both receives (server) and delivers (client, to many remote MXes):
+ * its one address covers both directions, since each exempted host is denied as source and as
+ * destination, so the remote MXes it delivered to are not listed as gateways of their own.
+ */
+export function chooseGateways(affected: readonly SessionTranscript[]): { gateways: string[]; ports: number[]; role: GatewayRole } {
   const ports = [...new Set(affected.map((t) => t.serverPort))];
-  if (clients.length === 1 && servers.length > 1) return { gateways: clients, ports, role: 'client' };
-  return { gateways: servers, ports, role: 'server' };
+  const gateways: string[] = [];
+  const roles = new Set<'server' | 'client'>();
+  let left = [...affected];
+  while (left.length > 0) {
+    const tally = new Map<string, { sessions: number; asServer: number; order: number }>();
+    const add = (ip: string, server: boolean) => {
+      const e = tally.get(ip) ?? { sessions: 0, asServer: 0, order: tally.size };
+      e.sessions++;
+      if (server) e.asServer++;
+      tally.set(ip, e);
+    };
+    for (const t of left) {
+      add(t.serverIp, true);
+      if (t.clientIp !== t.serverIp) add(t.clientIp, false);
+    }
+    let best: string | null = null;
+    let bestE: { sessions: number; asServer: number; order: number } | null = null;
+    for (const [ip, e] of tally) {
+      if (bestE === null || e.sessions > bestE.sessions
+        || (e.sessions === bestE.sessions && (e.asServer > bestE.asServer || (e.asServer === bestE.asServer && e.order < bestE.order)))) {
+        best = ip;
+        bestE = e;
+      }
+    }
+    if (best === null) break;
+    const gw = best;
+    gateways.push(gw);
+    for (const t of left) {
+      if (t.serverIp === gw) roles.add('server');
+      else if (t.clientIp === gw) roles.add('client');
+    }
+    left = left.filter((t) => t.serverIp !== gw && t.clientIp !== gw);
+  }
+  const role: GatewayRole = roles.size > 1 ? 'server and client' : roles.has('client') ? 'client' : 'server';
+  return { gateways, ports, role };
 }
+
+/** Where the exempted hosts stand in the affected sessions (for the fix's wording). */
+export type GatewayRole = 'server' | 'client' | 'server and client';
 
 interface Candidate {
   key: string;

@@ -59,4 +59,12 @@ describe('fix lines', () => {
     expect(chooseGateways([t('a', 'mx'), t('b', 'mx')])).toEqual({ gateways: ['mx'], ports: [25], role: 'server' });
     expect(chooseGateways([t('esa', 'mx1'), t('esa', 'mx2')])).toEqual({ gateways: ['esa'], ports: [25], role: 'client' });
   });
+
+  it('a gateway that both receives and delivers is one address, not every remote MX it delivered to', () => {
+    const t = (clientIp: string, serverIp: string) => ({ clientIp, serverIp, serverPort: 25 }) as SessionTranscript;
+    // inbound to the ESA, outbound from it to two remote MXes, and one unrelated inside host
+    const mixed = [t('198.51.100.7', 'esa'), t('esa', 'mx1'), t('esa', 'mx2'), t('10.1.1.51', 'mx3')];
+    expect(chooseGateways(mixed)).toEqual({ gateways: ['esa', 'mx3'], ports: [25], role: 'server and client' });
+    expect(chooseGateways([t('a', 'mx')])).toEqual({ gateways: ['mx'], ports: [25], role: 'server' });
+  });
 });
