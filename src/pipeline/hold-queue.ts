@@ -4,7 +4,7 @@
  * a pool of spare entries whose byte stores are reused too, so a steady hold/release cycle
  * allocates nothing but a view per held packet.
  */
-import type { CaptureRecord } from '../capture/types.js';
+import type { CaptureBlock, CaptureRecord } from '../capture/types.js';
 import { QueueEntry } from './queue-entry.js';
 
 const INITIAL_SLOTS = 16;
@@ -16,8 +16,10 @@ export class HoldQueue {
   private head = 0;
   private n = 0;
   private readonly spare: QueueEntry[] = [];
-  /** Bytes of packet data held. */
+  /** Bytes of packet data held, and of the packet-less input blocks held after them. */
   bytes = 0;
+  /** Packet-less input blocks held after queued packets (QueueEntry.blocksAfter). */
+  blocks = 0;
 
   get size(): number {
     return this.n;
@@ -47,7 +49,23 @@ export class HoldQueue {
     this.head = (this.head + 1) & mask;
     this.n--;
     this.bytes -= e.captureLength;
+    const after = e.blocksAfter;
+    if (after !== null) {
+      this.blocks -= after.length;
+      for (const b of after) this.bytes -= b.length;
+    }
     return e;
+  }
+
+  /**
+   * Holds an input block (a copy) after the newest queued packet, so it is written right after
+   * it; it counts in `blocks` and `bytes` until that packet leaves the queue. The queue is not empty.
+   */
+  attachBlock(block: CaptureBlock): void {
+    const tail = this.at(this.n - 1);
+    (tail.blocksAfter ??= []).push(block);
+    this.blocks++;
+    this.bytes += block.length;
   }
 
   /** Position of `e` in the queue, or -1. */

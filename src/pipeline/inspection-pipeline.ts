@@ -210,7 +210,10 @@ export class InspectionPipeline implements SessionEvents {
     copy.section = block.section;
     copy.fileOffset = block.fileOffset;
     copy.iface = block.iface;
-    (tail.blocksAfter ??= []).push(copy);
+    // Held blocks count against the hold-back limits (a packet each, plus their bytes): a flood of
+    // custom blocks or 60 KB DSBs behind one undecided packet grew memory with the input before.
+    this.hq.attachBlock(copy);
+    this.enforceHoldLimit();
   }
 
   private writeBlock(block: CaptureBlock): void {
@@ -516,11 +519,13 @@ export class InspectionPipeline implements SessionEvents {
   }
 
   private enforceHoldLimit(): void {
-    while (this.hq.size > this.maxHeldPackets || this.hq.bytes > this.maxHeldBytes) {
+    while (this.hq.size + this.hq.blocks > this.maxHeldPackets || this.hq.bytes > this.maxHeldBytes) {
+      const blocks = this.hq.blocks;
       const h = this.dequeue();
       if (h === null) break;
       if (h.waiting && !this.isReady(h)) {
-        this.forceForward(h, `${LIMIT_NOTE} (${this.maxHeldPackets} packets / ${this.maxHeldBytes} bytes)`);
+        const among = blocks > 0 ? `; ${blocks} pcapng block(s) without a packet held among them count as packets` : '';
+        this.forceForward(h, `${LIMIT_NOTE} (${this.maxHeldPackets} packets / ${this.maxHeldBytes} bytes${among})`);
       }
       this.release(h);
       this.flush();
