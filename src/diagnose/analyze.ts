@@ -36,6 +36,8 @@ export interface ReplayResult {
   verdicts: VerdictRecord[];
   /** Transcripts of the input's sessions (only needed from the first run). */
   transcripts: SessionTranscript[];
+  /** The `show service-policy inspect esmtp` counters after the replay ('' when not known). */
+  servicePolicy?: string;
 }
 
 /** Replays the capture under a compiled policy. */
@@ -667,7 +669,9 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     proposals.set(c.key, entry);
     try {
       const fixed = inp.compile(`${inp.policyText.replace(/\s*$/, '')}\n${c.config.join('\n')}\n`, `${inp.policy.source} + proposed fix`);
-      entry.hits = hitsBySession((await inp.replay(fixed)).verdicts);
+      const run = await inp.replay(fixed);
+      entry.hits = hitsBySession(run.verdicts);
+      if (run.servicePolicy) p.servicePolicy = run.servicePolicy;
     } catch (err) {
       p.verified = false;
       p.verification = `the fixed policy could not be compiled or replayed: ${err instanceof Error ? err.message : String(err)}`;
@@ -769,6 +773,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     sessions,
     firewallDetected: detection.firewallDetected,
     evidence: detection.evidence,
+    servicePolicy: first.servicePolicy ?? '',
     recommended,
     fixes: [...proposals.values()].map((e) => e.p),
     counts: {

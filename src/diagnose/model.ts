@@ -14,6 +14,8 @@ export interface FixProposal {
   /** true: replaying with the fix removes the breakage; false: it does not; null: not verifiable. */
   verified: boolean | null;
   verification: string;
+  /** `show service-policy inspect esmtp` after replaying the capture with the fix (absent: not replayed). */
+  servicePolicy?: string;
 }
 
 export interface Finding {
@@ -58,6 +60,11 @@ export interface DiagnoseReport {
   sessions: SessionReport[];
   firewallDetected: boolean;
   evidence: Evidence[];
+  /**
+   * `show service-policy inspect esmtp` as the ASA would count this capture under the policy (the
+   * seed article's starting point: compare with the firewall's own counters); '' when not known.
+   */
+  servicePolicy: string;
   /** The one fix that covers every breaking finding (the gateway exemption), when one is needed. */
   recommended: FixProposal | null;
   fixes: FixProposal[];
@@ -134,6 +141,7 @@ function reportJsonTail(r: DiagnoseReport): Record<string, unknown> {
       shows: e.shows,
       strong: e.strong,
     })),
+    servicePolicy: r.servicePolicy,
     recommended: r.recommended,
     counts: r.counts,
   };

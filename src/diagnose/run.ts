@@ -55,6 +55,9 @@ export async function runDiagnose(input: string, opts: DiagnoseOptions): Promise
     ...(opts.engineOptions ? { settings: explainSettings(opts.engineOptions) } : {}),
     // a fix appended to the text must not flip its layering (e.g. a `no` line in a printout)
     compile: (text, source) => compilePolicyText(text, source, policy.layering ? { mode: policy.layering.mode } : {}),
-    replay: async (p) => ({ verdicts: (await replayInMemory(input, p, engine)).verdicts, transcripts }),
+    replay: async (p) => {
+      const run = await replayInMemory(input, p, engine);
+      return { verdicts: run.verdicts, transcripts, servicePolicy: run.summary.servicePolicy };
+    },
   });
 }

@@ -45,6 +45,11 @@ export function* textLines(r: DiagnoseReport): Generator<string> {
       if (f.fix) yield `    fix: ${f.fix.summary} (${f.fix.id}, ${verifiedWord(f.fix)})`;
     }
   }
+  if (r.servicePolicy.trim() !== '') {
+    yield '';
+    yield `show service-policy inspect esmtp, as the ASA would count this capture (policy ${r.policy}):`;
+    for (const l of r.servicePolicy.trimEnd().split('\n')) yield `  ${l}`;
+  }
   if (r.fixes.length > 0) {
     yield '';
     yield 'Proposed configuration:';
@@ -57,6 +62,10 @@ export function* textLines(r: DiagnoseReport): Generator<string> {
       yield `${f.id}${f === r.recommended ? ' (recommended)' : ''}: ${f.summary}`;
       yield `  ${verifiedWord(f)}: ${f.verification}`;
       for (const l of f.config) yield `    ${l}`;
+      if (f === r.recommended && f.servicePolicy && f.servicePolicy.trim() !== '') {
+        yield '  show service-policy inspect esmtp after the fix (this capture replayed with it):';
+        for (const l of f.servicePolicy.trimEnd().split('\n')) yield `    ${l}`;
+      }
     }
   }
 }

@@ -46,7 +46,7 @@ async function sampleReport(): Promise<DiagnoseReport> {
   const fix = { id: 'fix-1', kind: 'exempt-gateway' as const, summary: 'exempt 127.0.0.1', config: ['access-list ESMTP-INSPECT extended deny tcp any host 127.0.0.1 eq smtp'], verified: true, verification: 'gone' };
   for (const f of findings) f.fix = fix;
   return {
-    input: 'x<y>.pcap', policy: '<default>', firewallDetected: false, evidence: [], recommended: fix, fixes: [fix],
+    input: 'x<y>.pcap', policy: '<default>', firewallDetected: false, evidence: [], servicePolicy: '', recommended: fix, fixes: [fix],
     sessions: [{ id: 1, client: t.client, server: t.server, inspected: true, findings, caveats: [], uncertain: false, transcript: t },
       { id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', inspected: true, findings: [], caveats: [], uncertain: false, transcript: { ...t, id: 2, client: '192.0.2.1:1234', server: '192.0.2.25:25', entries: t.entries.slice(0, 3) } }],
     counts: { sessions: 2, affected: 1, broken: 0, findings: findings.length, uncertain: 0 },
