@@ -19,7 +19,7 @@
 import { u16, u32 } from './bytes.js';
 import { epbFlagsFcsBytes, fcsToRefresh, refreshEthernetFcs, synthesizedFcsExtra } from './fcs.js';
 import { OutputSink } from './output-sink.js';
-import { EPB_HASH, hashKinds, hashRecomputable, recomputeHash, recomputeHashes } from './pcapng-hash.js';
+import { EPB_HASH, hashKinds, hashRecomputable, PacketDigests, recomputeHash, recomputeHashes } from './pcapng-hash.js';
 import { BYTE_ORDER_MAGIC, BlockType, OptionCode, pad4 } from './pcapng-reader.js';
 import { TsConverter, type RawTime } from './timestamp.js';
 import type { CaptureBlock, CaptureInterface, PacketWriter, WritablePacket } from './types.js';
@@ -516,6 +516,7 @@ class PcapngWriterImpl implements PcapngWriter {
     let hasFlags = false;
     // The input block's options, in place and order (minus its comments when they are replaced).
     let q = optStart;
+    let digests: PacketDigests | null = null;
     while (q + 4 <= optEnd) {
       const code = u16(src, q, blockLe);
       const olen = u16(src, q + 2, blockLe);
@@ -528,7 +529,7 @@ class PcapngWriterImpl implements PcapngWriter {
         dv.setUint16(p + 2, olen, le);
         src.copy(buf, p + 4, q + 4, q + 4 + olen);
         if (blockLe !== le) swapValue(code, buf.subarray(p + 4, p + 4 + olen), EPB_INTEGER_OPTIONS);
-        if (rehash) recomputeHash(buf, p + 4, olen, buf, off + EPB_HEADER, caplen);
+        if (rehash) recomputeHash(buf, p + 4, olen, buf, off + EPB_HEADER, caplen, (digests ??= new PacketDigests()));
         buf.fill(0, p + 4 + olen, p + 4 + pad4(olen));
         p += 4 + pad4(olen);
       }
