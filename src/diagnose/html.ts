@@ -177,7 +177,14 @@ export function* htmlParts(r: DiagnoseReport): Generator<string> {
   yield `<tr><td>sessions whose findings are uncertain (gaps, divergence from the ASA's path, capture ends early)</td><td>${r.counts.uncertain}${unsure.length ? ` (sessions ${unsure.join(', ')})` : ''}</td></tr>`;
   yield `<tr><td>ESMTP-inspecting firewall already in the capture's path</td><td>${r.firewallDetected ? '<b class="bad">yes</b>' : 'no'}</td></tr>`;
   yield '</table>';
-  if (r.recommended) yield `<h3>Recommended fix</h3>${fixHtml(r.recommended)}`;
+  if (r.servicePolicy.trim() !== '') {
+    yield `<h3>show service-policy inspect esmtp, as the ASA would count this capture (policy ${esc(r.policy)})</h3><pre>${esc(r.servicePolicy.trimEnd())}</pre>`;
+  }
+  if (r.recommended) {
+    yield `<h3>Recommended fix</h3>${fixHtml(r.recommended)}`;
+    const after = r.recommended.servicePolicy;
+    if (after && after.trim() !== '') yield `<h3>show service-policy inspect esmtp after the fix (this capture replayed with it)</h3><pre>${esc(after.trimEnd())}</pre>`;
+  }
   yield '</section>';
   if (r.evidence.length > 0) {
     yield `<section id="evidence" class="${r.firewallDetected ? 'fw' : ''}"><h2>Firewall evidence in the capture</h2><table><tr><th>packet</th><th>session</th><th>rule</th><th>what it shows</th></tr>`;

@@ -110,3 +110,16 @@ describe.skipIf(!haveShared)('HTML report', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }, 90_000);
 });
+
+describe.skipIf(!haveShared)('the HTML report shows the counters the text report shows', () => {
+  it('show service-policy inspect esmtp for the capture and after the recommended fix (07c: RCPT 101)', async () => {
+    const r = await runDiagnose(path.join(GENERATED_DIR, '07c-rcpt-101.pcap'), { policyPath: null });
+    expect(r.servicePolicy).toMatch(/drop-connection/);
+    expect(r.recommended?.servicePolicy ?? '').not.toBe('');
+    const html = renderHtml(r);
+    // before, only the text and --json reports carried them
+    expect(html).toContain(`<pre>${esc(r.servicePolicy.trimEnd())}</pre>`);
+    expect(html).toContain(`<pre>${esc(r.recommended!.servicePolicy!.trimEnd())}</pre>`);
+    expect(html).toContain('show service-policy inspect esmtp after the fix');
+  });
+});
