@@ -147,10 +147,12 @@ export function fixKindsFor(category: Category, severity: Severity): FixKind[] {
       return ['no-mask-banner', 'exempt-gateway'];
     case 'unknown-command':
     case 'ehlo-keyword-masked':
+      return ['exempt-gateway'];
     case 'special-character':
     case 'mail-relay':
     case 'other-match':
-      return ['exempt-gateway'];
+      // a match whose action only logs changes nothing on the wire: no fix to propose for it
+      return severity === 'logged' ? [] : ['exempt-gateway'];
     case 'other':
       return severity === 'breaks' ? ['exempt-gateway'] : [];
   }
