@@ -56,8 +56,9 @@ export interface LiveCliOptions {
   listInterfaces?: boolean;
   user?: string;
   set?: string[];
-  clientInterface: string;
-  serverInterface: string;
+  /** Undefined when not given: the config's interfaces and routes, else outside / inside (InterfaceEnds). */
+  clientInterface?: string;
+  serverInterface?: string;
   profile?: PipelineProfile;
   quiet?: boolean;
   print: 'verdicts' | 'syslog' | 'both' | 'none';
@@ -104,8 +105,8 @@ export function registerLive(program: Command): void {
     )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption)
-    .option('--client-interface <NAME>', 'ASA interface name of the clients (syslog lines; its interface service-policy applies)', 'outside')
-    .option('--server-interface <NAME>', 'ASA interface name of the servers (syslog lines; its interface service-policy applies)', 'inside')
+    .option('--client-interface <NAME>', "ASA interface name of the clients (syslog lines; its interface service-policy applies); default: outside, or per connection from the --policy config's interfaces and routes when neither interface option is given")
+    .option('--server-interface <NAME>', "ASA interface name of the servers (syslog lines; its interface service-policy applies); default: inside, or per connection from the config as for --client-interface")
     .option('--profile <NAME>', "asa (default): emulate the ASA's out-of-order queue; analysis: reassemble generously")
     .option('-c, --count <N>', 'stop after N captured packets')
     .option('-B, --buffer-size <KiB>', `kernel capture buffer in KiB, as tcpdump -B (default ${DEFAULT_BUFFER_KIB} = ${DEFAULT_BUFFER_KIB / 1024} MiB); raise it when the summary reports capture gaps`)

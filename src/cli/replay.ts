@@ -40,8 +40,9 @@ export interface ReplayCliOptions {
   summary?: boolean;
   checksum: ChecksumMode;
   set?: string[];
-  clientInterface: string;
-  serverInterface: string;
+  /** Undefined when not given: the config's interfaces and routes, else outside / inside (InterfaceEnds). */
+  clientInterface?: string;
+  serverInterface?: string;
   check?: boolean;
   asaOoo: boolean;
   profile?: PipelineProfile;
@@ -67,8 +68,8 @@ export function registerReplay(program: Command): void {
     .option('--summary', 'print the summary and counters (always printed when stderr is a terminal)')
     .addOption(new Option('--checksum <MODE>', 'TCP checksum of an edited packet: incremental (RFC 1624 update: a wrong one stays wrong), fix (recomputed), keep (left untouched: it no longer matches the edited bytes)').choices(['incremental', 'fix', 'keep']).default('incremental'))
     .option('--set <OPTION=VALUE>', 'engine option (repeatable), e.g. --set judging=line; --set help lists them', collectEngineOption)
-    .option('--client-interface <NAME>', 'ASA interface name of the clients (syslog lines; its interface service-policy applies)', 'outside')
-    .option('--server-interface <NAME>', 'ASA interface name of the servers (syslog lines; its interface service-policy applies)', 'inside')
+    .option('--client-interface <NAME>', "ASA interface name of the clients (syslog lines; its interface service-policy applies); default: outside, or per connection from the --policy config's interfaces and routes when neither interface option is given")
+    .option('--server-interface <NAME>', "ASA interface name of the servers (syslog lines; its interface service-policy applies); default: inside, or per connection from the config as for --client-interface")
     .option('--check', 'verify afterwards that every packet is accounted for and OUT is sound (exit 1 if not)')
     .option('--no-asa-ooo', "do not emulate the ASA's 3-packet / 4 s out-of-order queue (same as --profile analysis)")
     .addOption(new Option('--profile <NAME>', 'asa: emulate the ASA queue limits; analysis: reassemble generously').choices(['asa', 'analysis']))

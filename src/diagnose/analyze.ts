@@ -28,6 +28,7 @@ import { senderLength } from './detect.js';
 import { isConnectionLimitDrop, isFirewallDrop, isFragmentDiscard, isInspectionFinding } from './notes.js';
 import { fragmentFix } from './fragments.js';
 import { largestFragmentSet } from './defrag.js';
+import { InterfaceEnds } from '../pipeline/interface-ends.js';
 import { explainTimeRange } from './decision.js';
 import { isUncertain, markUncertain, sessionCaveats } from './caveats.js';
 import { Interner, TextInterner } from './intern.js';
@@ -358,10 +359,17 @@ function inspectingClass(d: ClassDecision): InspectingClass | null {
  */
 export const DIAGNOSE_INTERFACES = { client: 'outside', server: 'inside' } as const;
 
+/** A session's interfaces as the replay places them: from the config's interfaces and routes when it has them. */
+function sessionInterfaces(policy: CompiledPolicy, t: SessionTranscript): { client: string; server: string } {
+  const ifs = new InterfaceEnds(policy.interfaceRouting, undefined, undefined).of(t.clientIp, t.serverIp);
+  return { client: ifs.client, server: ifs.server };
+}
+
 function decisionFor(policy: CompiledPolicy, t: SessionTranscript): ClassDecision {
+  const sides = sessionInterfaces(policy, t);
   return policy.classify({
     ipVersion: t.ipVersion, clientIp: t.clientIp, clientPort: t.clientPort, serverIp: t.serverIp, serverPort: t.serverPort,
-    ingressInterface: DIAGNOSE_INTERFACES.client, egressInterface: DIAGNOSE_INTERFACES.server,
+    ingressInterface: sides.client, egressInterface: sides.server,
     ...(t.startTimeSec !== undefined ? { startTimeSec: t.startTimeSec } : {}),
   });
 }
@@ -692,7 +700,7 @@ export async function diagnose(inp: DiagnoseInput): Promise<DiagnoseReport> {
     const scope = affected.length ? affected : [s.transcript];
     for (const f of s.findings) {
       if (f.category === 'ip-fragment') {
-        const c = fragmentFix(f, byKey.get(key) ?? [], DIAGNOSE_INTERFACES, largestFragmentSet(s.transcript));
+        const c = fragmentFix(f, byKey.get(key) ?? [], sessionInterfaces(inp.policy, s.transcript), largestFragmentSet(s.transcript));
         let e = proposals.get(c.key);
         if (!e) {
           e = { p: { id: `fix-${nextId++}`, kind: c.kind, summary: c.summary, config: c.config, verified: null, verification: c.verification }, hits: null, failures: [], passes: 0 };

@@ -57,6 +57,7 @@ export function formatSummary(s: ReplaySummary, paths: SummaryPaths | null = nul
     else lines.push(`WARNING: ${p.checksumBroken} packet(s) had a valid TCP checksum in the input and not in OUT`);
   }
   lines.push(`edits: ${s.edits}, verdict records: ${s.verdicts}, syslog lines: ${s.syslogLines}`);
+  if (s.interfacesFromConfig !== undefined) lines.push(`NOTE: each connection's ASA interfaces (names, Built inbound/outbound, interface service-policy) taken from the config's interfaces and routes: ${s.interfacesFromConfig}; --client-interface / --server-interface force one pair for every connection`);
   for (const b of s.skippedBlocks ?? []) lines.push(`NOTE: input block skipped: ${describeSkippedBlock(b, MAX_OTHER_BLOCK_BYTES)}`);
   if (paths) {
     if (paths.out) lines.push(`modified capture: ${paths.out}`);

@@ -37,6 +37,20 @@ export const ConnKind = {
 } as const;
 export type ConnKind = (typeof ConnKind)[keyof typeof ConnKind];
 
+/**
+ * A connection's ASA interfaces: the fixed --client-interface / --server-interface pair, or the
+ * pair the config's interfaces and routes give its addresses (src/pipeline/interface-ends.ts).
+ */
+export interface ConnInterfaces {
+  readonly client: string;
+  readonly server: string;
+  /** 302013's `Built outbound` (the client is on the higher security level), else inbound. */
+  readonly outbound: boolean;
+}
+
+/** The fixed pair when no option or config names others: clients outside, servers inside. */
+export const DEFAULT_INTERFACES: ConnInterfaces = Object.freeze({ client: 'outside', server: 'inside', outbound: false });
+
 /** Delivery rings of closed connections, reused by new ones (no backing store per connection). */
 const SPARE_RINGS: Float64Array[] = [];
 const MAX_SPARE_RINGS = 1024;
@@ -92,6 +106,8 @@ export class ConnState implements InspectionSink {
   dropAction: 'drop-connection' | 'reset' = 'drop-connection';
   dropDetail = '';
   /** 302014 (or an equivalent end) has been written. */
+  /** Its interfaces (set at open; the fixed default pair until then). */
+  ifs: ConnInterfaces = DEFAULT_INTERFACES;
   tornDown = false;
   closed = false;
   /** Direction of the last RST seen (for the 302014 reason), or -1. */

@@ -38,7 +38,8 @@ import type { VerdictRecord, VerdictRecordAction } from '../output/verdicts.js';
 import { applyStreamEdit } from '../rewrite/apply-edit.js';
 import { buildRst, captureTemplate, reverseTemplate, type HeaderTemplate } from '../rewrite/rst.js';
 import { timestampAfter, type TimeResolution, type TimestampFields } from '../rewrite/timestamp.js';
-import { ConnKind, ConnState, type SessionEvents } from './conn-state.js';
+import { ConnKind, ConnState, type ConnInterfaces, type SessionEvents } from './conn-state.js';
+import { InterfaceEnds } from './interface-ends.js';
 import { ConnectionLimiter } from './connection-limits.js';
 import { HoldQueue } from './hold-queue.js';
 import { QueueEntry } from './queue-entry.js';
@@ -97,8 +98,8 @@ export class InspectionPipeline implements SessionEvents {
   private readonly policy: CompiledPolicy;
   private readonly engineOptions: EngineOptions;
   private readonly out: PipelineOutputs;
-  private readonly clientIf: string;
-  private readonly serverIf: string;
+  /** Each connection's interfaces: the fixed pair, or the config's interfaces and routes. */
+  private readonly ends: InterfaceEnds;
   private readonly format: 'pcap' | 'pcapng';
   private readonly maxHeldPackets: number;
   private readonly maxHeldBytes: number;
@@ -154,8 +155,9 @@ export class InspectionPipeline implements SessionEvents {
     this.checksumMode = opts.checksumMode ?? 'incremental';
     this.out = opts.outputs;
     this.annotating = opts.outputs.annotate != null;
-    this.clientIf = opts.clientInterface ?? 'outside';
-    this.serverIf = opts.serverInterface ?? 'inside';
+    this.ends = new InterfaceEnds(this.policy.interfaceRouting, opts.clientInterface, opts.serverInterface);
+    const routing = this.ends.fromConfig;
+    if (routing !== null) this.s.interfacesFromConfig = routing.describe();
     this.format = opts.format ?? 'pcap';
     this.maxHeldPackets = Math.max(1, opts.maxHeldPackets ?? DEFAULT_MAX_HELD_PACKETS);
     this.maxHeldBytes = Math.max(1, opts.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES);
@@ -928,29 +930,34 @@ export class InspectionPipeline implements SessionEvents {
   // ------------------------------------------------------------------ flow listener
 
   private onOpen(conn: Connection<ConnState>): void {
+    const ifs = this.ends.of(conn.clientIp, conn.serverIp);
     const decision: ClassDecision = this.policy.classify({
       ipVersion: conn.ipVersion,
       clientIp: conn.clientIp,
       clientPort: conn.clientPort,
       serverIp: conn.serverIp,
       serverPort: conn.serverPort,
-      ingressInterface: this.clientIf,
-      egressInterface: this.serverIf,
+      ingressInterface: ifs.client,
+      egressInterface: ifs.server,
       startTimeSec: conn.firstTimeSec + conn.firstTimeNsec / 1e9,
     });
     const map = decision.esmtp;
     if (map === null) {
-      conn.state = new ConnState(ConnKind.EXEMPT, decision, conn);
+      const ex = new ConnState(ConnKind.EXEMPT, decision, conn);
+      ex.ifs = ifs;
+      conn.state = ex;
       this.s.connections.exempted++;
       // The ASA logs every connection it builds, inspected or not: an exempted session shows up.
       const why = decision.reason ?? 'no class inspects esmtp';
-      this.logBuilt(conn, `built: ${why.startsWith('not inspected') ? why : `not inspected: ${why}`}`);
+      this.logBuilt(conn, ifs, `built: ${why.startsWith('not inspected') ? why : `not inspected: ${why}`}`);
       return;
     }
     const st = new ConnState(ConnKind.INSPECT, decision, conn);
-    const adm = this.limiter.admit(decision, conn, st, this.clientIf);
+    st.ifs = ifs;
+    const adm = this.limiter.admit(decision, conn, st, ifs.client);
     if (!adm.ok) {
       const denied = new ConnState(ConnKind.DENIED, decision, conn);
+      denied.ifs = ifs;
       denied.denyRule = adm.rule;
       denied.denySyslog = adm.syslog;
       conn.state = denied;
@@ -962,8 +969,8 @@ export class InspectionPipeline implements SessionEvents {
     this.s.connections.inspected++;
     const ctx: SessionContext = {
       conn,
-      clientInterface: this.clientIf,
-      serverInterface: this.serverIf,
+      clientInterface: ifs.client,
+      serverInterface: ifs.server,
       policyMap: decision.policyMap,
       className: decision.className,
       midstream: conn.clientBy !== 'syn' && conn.clientBy !== 'syn-ack',
@@ -974,23 +981,26 @@ export class InspectionPipeline implements SessionEvents {
     st.counters = counters;
     st.events = this;
     st.session = createEsmtpSession(map, ctx, this.engineOptions, st, this.counters);
-    this.logBuilt(conn, builtDetail({ className: decision.className, policyMap: decision.policyMap, mapName: map.name }));
+    this.logBuilt(conn, ifs, builtDetail({ className: decision.className, policyMap: decision.policyMap, mapName: map.name }));
   }
 
   /** 302013, in the syslog and as a `connection` note on the current packet. */
-  private logBuilt(conn: Connection<ConnState>, detail: string): void {
-    const [a, b] = this.builtEnds(conn);
-    const line = syslog302013(conn.id, this.clientIf === 'inside' ? 'outbound' : 'inbound', a, b);
+  private logBuilt(conn: Connection<ConnState>, ifs: ConnInterfaces, detail: string): void {
+    const [a, b] = this.builtEnds(conn, ifs);
+    const line = syslog302013(conn.id, ifs.outbound ? 'outbound' : 'inbound', a, b);
     this.syslog(line, conn.firstTimeSec, conn.firstTimeNsec);
     const e = this.current;
     if (e) this.verdictAt(e.tsSec, e.tsNsec, e.packetNumber, conn.client, conn.server, null, 'connection', 'note', line, detail);
   }
 
-  /** The two ends in the order 302013/302014 print them: the outside (foreign) side first. */
-  private builtEnds(conn: ConnectionMeta): [Endpoint, Endpoint] {
-    const client: Endpoint = { iface: this.clientIf, ip: conn.clientIp, port: conn.clientPort };
-    const server: Endpoint = { iface: this.serverIf, ip: conn.serverIp, port: conn.serverPort };
-    return this.clientIf === 'inside' ? [server, client] : [client, server];
+  /**
+   * The two ends in the order 302013/302014 print them: the foreign (lower security level) side
+   * first, so an outbound connection names its server first.
+   */
+  private builtEnds(conn: ConnectionMeta, ifs: ConnInterfaces): [Endpoint, Endpoint] {
+    const client: Endpoint = { iface: ifs.client, ip: conn.clientIp, port: conn.clientPort };
+    const server: Endpoint = { iface: ifs.server, ip: conn.serverIp, port: conn.serverPort };
+    return ifs.outbound ? [server, client] : [client, server];
   }
 
   private onEstablished(conn: Connection<ConnState>): void {
@@ -1091,7 +1101,7 @@ export class InspectionPipeline implements SessionEvents {
         return 'TCP FINs';
       case 'rst': {
         // Reset-I: the reset came from the inside interface's side.
-        const senderIf = st.rstDir === S2C ? this.serverIf : this.clientIf;
+        const senderIf = st.rstDir === S2C ? st.ifs.server : st.ifs.client;
         return senderIf === 'inside' ? 'TCP Reset-I' : 'TCP Reset-O';
       }
       case 'idle-timeout':
@@ -1130,7 +1140,7 @@ export class InspectionPipeline implements SessionEvents {
     const conn = st.conn;
     const bytes = conn.stats[0].bytes + conn.stats[1].bytes;
     const duration = tsSec - conn.firstTimeSec + (tsNsec - conn.firstTimeNsec) / 1e9;
-    const [a, b] = this.builtEnds(conn);
+    const [a, b] = this.builtEnds(conn, st.ifs);
     const line = syslog302014(conn.id, a, b, duration, bytes, reason, this.engineOptions.resetReasonSpacing);
     this.syslog(line, tsSec, tsNsec);
     this.verdictAt(tsSec, tsNsec, packetNumber, conn.client, conn.server, null, 'connection', 'note', line, teardownDetail(reason, this.engineOptions.resetReasonSpacing));

@@ -35,7 +35,11 @@ export interface PipelineOptions {
   flowOptions?: Partial<FlowOptions>;
   checksumMode?: ChecksumMode;
   outputs: PipelineOutputs;
-  /** ASA interface names for syslog lines (default 'outside' for clients, 'inside' for servers). */
+  /**
+   * ASA interface names for syslog lines (default 'outside' for clients, 'inside' for servers).
+   * When neither is given and the policy's config names interfaces with addresses
+   * (CompiledPolicy.interfaceRouting), each connection's pair comes from its addresses instead.
+   */
   clientInterface?: string;
   serverInterface?: string;
   /** Input format: how synthesised packets' raw timestamps are written (default 'pcap'). */
@@ -108,6 +112,11 @@ export interface ReplaySummary {
    * so left out of OUT and the annotated capture (set by the replay command; absent when none).
    */
   skippedBlocks?: SkippedBlockNote[];
+  /**
+   * Set when each connection's interfaces come from the config's interfaces and routes: what they
+   * are (`outside (security-level 0, 203.0.113.0/24, default route); inside (...)`).
+   */
+  interfacesFromConfig?: string;
 }
 
 /** One input block left out of the outputs (see ReplaySummary.skippedBlocks). */

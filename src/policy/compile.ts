@@ -21,7 +21,7 @@ import { CompiledRegex, RegexSetMatcher } from './regex.js';
 import { LocalClock } from './clock.js';
 import { TimeWindow } from './time-range.js';
 import { clockReport, timeRangeReports } from './time-range-report.js';
-import type { ByteMatcher, ClassDecision, ClockReport, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, PolicyWarning, TimeRangeReport } from './types.js';
+import type { ByteMatcher, ClassDecision, ClockReport, CompiledPolicy, ConnectionLimits, Criterion, EsmtpMap, EsmtpMatch, FlowTuple, IgnoredLine, InterfaceRouting, PolicyWarning, TimeRangeReport } from './types.js';
 
 export const DEFAULT_ESMTP_MAP = '_default_esmtp_map';
 /** The port `match default-inspection-traffic` selects for ESMTP (ASA-ESMTP.md §4.1). */
@@ -514,6 +514,8 @@ export class PolicyImpl implements CompiledPolicy {
   readonly ignored: IgnoredLine[];
   readonly warnings: PolicyWarning[];
   readonly layering?: { requested: 'auto' | 'merge' | 'snapshot'; mode: 'merge' | 'snapshot'; reason: string };
+  /** The text's interfaces and routes (set by compilePolicyText; absent for the factory default). */
+  interfaceRouting?: InterfaceRouting;
   private readonly matcher: Matcher;
   private readonly precedence: 'per-flow' | 'per-feature';
   private normalizedText: string | null = null;

@@ -9,6 +9,8 @@ import { chooseLayering, type PolicyMode } from './detect.js';
 import { printedOverDefault } from './printed.js';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_TEXT } from './default-policy.js';
 import { parseConfig } from './parser.js';
+import { readInterfaceMap } from './interface-map.js';
+import { lexPolicyText } from './lexer.js';
 import type { CompiledPolicy } from './types.js';
 
 export type { PolicyOptions } from './compile.js';
@@ -50,7 +52,9 @@ export function compilePolicyText(text: string, source: string, options: Compile
   }
   const resolved = resolve(cfg, source, source, choice.mode);
   resolved.layeringChoice = { requested: choice.requested, mode: choice.mode, reason: choice.reason };
-  return new PolicyImpl(resolved, options);
+  const policy = new PolicyImpl(resolved, options);
+  policy.interfaceRouting = readInterfaceMap(lexPolicyText(clean, source).lines);
+  return policy;
 }
 
 export interface LoadOptions extends CompileOptions {

@@ -193,4 +193,32 @@ export interface CompiledPolicy {
    * (`--policy-mode`), the one applied and why. Absent for the factory default itself.
    */
   readonly layering?: { requested: 'auto' | 'merge' | 'snapshot'; mode: 'merge' | 'snapshot'; reason: string };
+  /**
+   * The text's interfaces and routes (a running-config's `interface` blocks and `route` lines);
+   * absent for the factory default. Used only when `usable`.
+   */
+  readonly interfaceRouting?: InterfaceRouting;
+}
+
+/** Where an address sits behind the ASA (src/policy/interface-map.ts). */
+export interface InterfacePlacement {
+  /** The interface's nameif. */
+  name: string;
+  /** Its security-level (configured, else 100 for inside and 0 for the others). */
+  securityLevel: number | null;
+  /** A connected subnet of the interface, or a `route` / default route through it. */
+  via: 'connected' | 'route';
+}
+
+/**
+ * The config's interfaces (nameif, security-level, addresses) and routes: which interface each
+ * connection's client and server are on, when the user names no fixed pair.
+ */
+export interface InterfaceRouting {
+  /** At least one interface with nameif and an address. */
+  readonly usable: boolean;
+  interfaceOf(ip: string): InterfacePlacement | null;
+  securityLevel(name: string): number | null;
+  /** `outside (security-level 0, 203.0.113.0/24, default route); inside (...)`. */
+  describe(): string;
 }
