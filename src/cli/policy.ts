@@ -42,7 +42,7 @@ export function registerPolicy(program: Command): void {
         .choices([...POLICY_MODES])
         .default('auto'),
     )
-    .option('--json', 'machine-readable output: {source, layering, normalized, esmtpMaps, esmtpPorts, clock, timeRanges, ignored}')
+    .option('--json', 'machine-readable output: {source, layering, interfaces, normalized, esmtpMaps, esmtpPorts, clock, timeRanges, ignored}')
     .action(
       action(async (file: string, opts: CheckOptions) => {
         const p = await loadPolicy(file, opts.policyMode ? { mode: opts.policyMode } : {});
@@ -52,11 +52,15 @@ export function registerPolicy(program: Command): void {
             parameters: m.parameters,
             matches: m.matches.map((x) => ({ classId: x.classId, text: x.text, not: x.not, kind: x.criterion.kind, actions: x.actions, line: x.line })),
           }));
-          const out = { source: p.source, layering: p.layering ?? null, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), clock: p.clock(), timeRanges: p.timeRanges(), ignored: p.ignored };
+          const out = { source: p.source, layering: p.layering ?? null, interfaces: p.interfaceRouting?.usable === true ? p.interfaceRouting.describe() : null, normalized: p.normalized(), esmtpMaps: maps, esmtpPorts: p.esmtpPorts(), clock: p.clock(), timeRanges: p.timeRanges(), ignored: p.ignored };
           process.stdout.write(JSON.stringify(out, null, 2) + '\n');
           return EXIT.OK;
         }
         process.stdout.write(p.normalized());
+        if (p.interfaceRouting?.usable === true) {
+          // `!` lines: the output stays a policy text that compiles
+          process.stdout.write(`! interfaces from the config (replay, live, diagnose and regress place each connection's client and server by them unless --client-interface / --server-interface is given): ${p.interfaceRouting.describe()}\n`);
+        }
         const n = p.ignored.length;
         if (opts.verbose) {
           process.stdout.write(n > 0 ? `! ${n} line(s) not modelled (ignored):\n` : '! no line ignored: every line is modelled\n');

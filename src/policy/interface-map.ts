@@ -94,15 +94,16 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
   const ifaces: IfaceDef[] = [];
   const routes: Route[] = [];
   let cur: IfaceDef | null = null;
+  // a pasted terminal session: lines without a prompt are the device's messages (INFO: …)
+  const session = lines.some((l) => l.prompt !== undefined);
   for (const sl of lines) {
     const t = sl.tokens;
     const w0 = t[0]?.lower ?? '';
-    if (w0 === '' || w0.startsWith(':')) continue;
-    if (w0.startsWith('!')) {
-      cur = null;
-      continue;
-    }
+    if (w0 === '' || w0.startsWith(':') || (session && sl.prompt === undefined) || sl.prompt === 'exec') continue;
     const w1 = t[1]?.lower ?? '';
+    // `!`, `exit`, and a route typed at the interface's prompt (the ASA runs it globally) end the block
+    if (w0.startsWith('!') || w0 === 'exit' || w0 === 'route' || (w0 === 'ipv6' && w1 === 'route')) cur = null;
+    if (w0.startsWith('!')) continue;
     const sub = isIndented(sl) || sl.prompt === 'sub';
     if (cur !== null && !sub && sl.prompt !== 'config') {
       // flat text: the block's own commands at column 1 still belong to it

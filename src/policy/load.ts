@@ -9,9 +9,9 @@ import { chooseLayering, type PolicyMode } from './detect.js';
 import { printedOverDefault } from './printed.js';
 import { DEFAULT_POLICY_SOURCE, DEFAULT_POLICY_TEXT } from './default-policy.js';
 import { parseConfig } from './parser.js';
-import { readInterfaceMap } from './interface-map.js';
+import { readInterfaceMap, type InterfaceMap } from './interface-map.js';
 import { lexPolicyText } from './lexer.js';
-import type { CompiledPolicy } from './types.js';
+import type { CompiledPolicy, PolicyWarning } from './types.js';
 
 export type { PolicyOptions } from './compile.js';
 export { POLICY_MODES, type PolicyMode } from './detect.js';
@@ -53,8 +53,29 @@ export function compilePolicyText(text: string, source: string, options: Compile
   const resolved = resolve(cfg, source, source, choice.mode);
   resolved.layeringChoice = { requested: choice.requested, mode: choice.mode, reason: choice.reason };
   const policy = new PolicyImpl(resolved, options);
-  policy.interfaceRouting = readInterfaceMap(lexPolicyText(clean, source).lines);
+  const routing = readInterfaceMap(lexPolicyText(clean, source).lines);
+  policy.interfaceRouting = routing;
+  if (routing.usable) placedInterfaceNotes(policy.warnings, routing);
   return policy;
+}
+
+/** The note's head compile.ts writes for an interface service-policy on a name other than outside/inside. */
+const INTERFACE_POLICY_NOTE = /^(service-policy \S+ interface (\S+) inspects esmtp only for connections entering or leaving by "\2"): /;
+
+/**
+ * With the config's interfaces placing each connection, the interface policy's note says so
+ * instead of asking for --client-interface / --server-interface (which would force one pair).
+ */
+function placedInterfaceNotes(warnings: PolicyWarning[], routing: InterfaceMap): void {
+  for (const w of warnings) {
+    const m = INTERFACE_POLICY_NOTE.exec(w.message);
+    if (m === null) continue;
+    const name = m[2] as string;
+    w.message =
+      routing.securityLevel(name) !== null
+        ? `${m[1]}: replay, live, diagnose and regress place each connection on the config's interfaces by its addresses (as long as neither --client-interface nor --server-interface is given), so it applies where an address is on or routed through ${name}; the proxy takes the names from --client-interface / --server-interface`
+        : `${m[1]}, and no interface of this config has nameif ${name} (names are case-sensitive): it applies to no connection placed by the config's interfaces; name it with --client-interface ${name} or --server-interface ${name} to force it`;
+  }
 }
 
 export interface LoadOptions extends CompileOptions {
