@@ -17,6 +17,7 @@ import { formatSummary } from '../../src/output/summary.js';
 import { Command } from 'commander';
 import { registerReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
 import { registerPolicy } from '../../src/cli/policy.js';
+import { runDiagnose } from '../../src/diagnose/run.js';
 import { readVerdicts, replayToTemp } from './helpers.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
@@ -109,5 +110,10 @@ describe('interfaces taken from the config', () => {
     }
     expect(out.join('')).toContain('! interfaces from the config (replay, live, diagnose and regress place each connection');
     process.exitCode = 0;
+  });
+
+  it("diagnose reasons with each session's own interface policy, as its replay applies it", async () => {
+    const report = await runDiagnose(CAPTURE, { policyPath: CONFIG });
+    expect(report.sessions.map((s) => /policy-map (\S+)/.exec(s.decision ?? '')?.[1])).toEqual(['inside_policy', 'inside_policy', 'global_policy']);
   });
 });
