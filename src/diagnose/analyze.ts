@@ -353,9 +353,10 @@ function inspectingClass(d: ClassDecision): InspectingClass | null {
 }
 
 /**
- * The interfaces diagnose's replays put clients and servers on (the replay pipeline's defaults,
- * as `replay` without --client-interface/--server-interface): the class decisions diagnose reasons
- * about must be the replay's, or an interface service-policy is missed.
+ * The interfaces diagnose's replays put clients and servers on when the config has no interfaces
+ * with addresses (the replay pipeline's defaults, as `replay` without --client-interface /
+ * --server-interface); with them, sessionInterfaces places each session as the replay does. The
+ * class decisions diagnose reasons about must be the replay's, or an interface service-policy is missed.
  */
 export const DIAGNOSE_INTERFACES = { client: 'outside', server: 'inside' } as const;
 
