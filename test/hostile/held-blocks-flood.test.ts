@@ -19,28 +19,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadPackets } from '../helpers/capture-packets.js';
+import { pcapngLayout } from '../helpers/pcapng-layout.js';
 import { block, epb, idb, shb, w32 } from '../capture/model.js';
 import { replayToTemp } from '../replay/helpers.js';
 import { HoldQueue } from '../../src/pipeline/hold-queue.js';
 import { CaptureBlock } from '../../src/capture/types.js';
 
 const SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'pipeline', 'fixtures', 'frag-v4-12-unknown-commands.pcap');
-const EPB = 6;
 const le = true;
 const BLOCKS = 300;
 const MAX_HELD = 20;
 
-/** Block types of a pcapng file in order: EPBs as 'p', custom blocks by their text. */
-function layout(file: string): string[] {
-  const b = readFileSync(file);
-  const out: string[] = [];
-  for (let p = 0; p + 12 <= b.length; p += b.readUInt32LE(p + 4)) {
-    const t = b.readUInt32LE(p);
-    if (t === EPB) out.push('p');
-    else if (t === 0xbad) out.push(b.subarray(p + 12, p + b.readUInt32LE(p + 4) - 4).toString('latin1').replace(/\0+$/, ''));
-  }
-  return out;
-}
 
 describe('packet-less blocks held behind an undecided packet count against the hold-back limit', () => {
   const packets = loadPackets(SRC);
@@ -63,8 +52,8 @@ describe('packet-less blocks held behind an undecided packet count against the h
     expect(readFileSync(r.annotate).toString('latin1')).toMatch(/hold-back limit \(20 packets \/ \d+ bytes; \d+ pcapng block\(s\) without a packet held among them count as packets\)/);
     // Every packet and block accounted for, blocks in input order in both outputs.
     expect(r.summary.packets.out).toBe(packets.length);
-    expect(layout(r.out)).toEqual(layout(input));
-    expect(layout(r.annotate)).toEqual(layout(input));
+    expect(pcapngLayout(r.out)).toEqual(pcapngLayout(input));
+    expect(pcapngLayout(r.annotate)).toEqual(pcapngLayout(input));
   });
 
   it('HoldQueue counts a held block and its bytes until its packet leaves the queue', () => {

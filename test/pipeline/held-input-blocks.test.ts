@@ -14,32 +14,21 @@
  * EHLO reply and one command sent as IPv4 fragments; make-fragments.py) as pcapng with custom
  * blocks right after the first fragment of each fragmented datagram and a trailing one.
  */
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadPackets } from '../helpers/capture-packets.js';
+import { pcapngLayout } from '../helpers/pcapng-layout.js';
 import { haveTool, tshark } from '../helpers/shared.js';
 import { block, epb, idb, shb, w32 } from '../capture/model.js';
 import { readVerdicts, replayToTemp } from '../replay/helpers.js';
 
 const SRC = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'frag-v4-12-unknown-commands.pcap');
-const EPB = 6;
 const le = true;
 const custom = (type: number, text: string): Buffer => block(type, Buffer.concat([w32(32473, le), Buffer.from(text)]), le);
 
-/** Block types of a pcapng file in order, EPBs as 'p', custom blocks by their text. */
-function layout(file: string): string[] {
-  const b = readFileSync(file);
-  const out: string[] = [];
-  for (let p = 0; p + 12 <= b.length; p += b.readUInt32LE(p + 4)) {
-    const t = b.readUInt32LE(p);
-    if (t === EPB) out.push('p');
-    else if (t === 0xbad || t === 0x40000bad) out.push(b.subarray(p + 12, p + b.readUInt32LE(p + 4) - 4).toString('latin1').replace(/\0+$/, ''));
-  }
-  return out;
-}
 
 describe('input blocks keep their place among held packets', () => {
   const packets = loadPackets(SRC);
@@ -62,11 +51,11 @@ describe('input blocks keep their place among held packets', () => {
   it('OUT and the annotated capture have each block right after the packet it followed', async () => {
     const r = await replayToTemp(input, {}, '.pcapng');
     expect(r.summary.packets.dropped).toBe(0);
-    const want = layout(input);
-    expect(layout(r.annotate)).toEqual(want);
+    const want = pcapngLayout(input);
+    expect(pcapngLayout(r.annotate)).toEqual(want);
     // OUT leaves out the 'do not copy' blocks, the others in place.
     const noCopy = new Set(firsts.filter((i) => i % 2 !== 0).map((i) => `after ${i + 1}`));
-    expect(layout(r.out)).toEqual(want.filter((x) => !noCopy.has(x)));
+    expect(pcapngLayout(r.out)).toEqual(want.filter((x) => !noCopy.has(x)));
   });
 
   it.skipIf(!haveTool('tshark'))('annotated frame N is verdict packet N (tshark)', async () => {

@@ -16,7 +16,7 @@ import { tcpChecksumOk } from '../../src/decode/checksum.js';
 import { DecodedPacket, TcpFlag } from '../../src/decode/packet.js';
 import { checkReplayInvariant } from '../../src/pipeline/invariant.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
-import { readVerdicts, replayToTemp } from './helpers.js';
+import { readVerdicts, replayToTemp, RESET_POLICY } from './helpers.js';
 
 const cap = (name: string) => path.join(GENERATED_DIR, name);
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'replay-act-'));
@@ -56,16 +56,6 @@ function payload(d: Buffer, linkType = 1): Buffer {
   const p = decodePacket(linkType, d, new DecodedPacket());
   return Buffer.from(d.subarray(p.payloadOffset, p.payloadOffset + p.payloadLength));
 }
-
-const RESET_POLICY = `policy-map type inspect esmtp reset_map
- parameters
-  mask-banner
- match cmd RCPT count gt 100
-  reset log
-policy-map global_policy
- class inspection_default
-  inspect esmtp reset_map
-`;
 
 describe.skipIf(!haveShared)('replay actions', () => {
   it('reset: the trigger and the rest are dropped, RSTs towards server and client with the tracked numbers', async () => {

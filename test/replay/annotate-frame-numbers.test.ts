@@ -13,7 +13,7 @@ import { openCapture } from '../../src/capture/open.js';
 import { decodePacket } from '../../src/decode/decode.js';
 import { DecodedPacket, TcpFlag } from '../../src/decode/packet.js';
 import { GENERATED_DIR, haveShared, haveTool, tshark } from '../helpers/shared.js';
-import { readVerdicts, replayToTemp } from './helpers.js';
+import { readVerdicts, replayToTemp, RESET_POLICY } from './helpers.js';
 
 interface Rec {
   ts: bigint;
@@ -27,16 +27,6 @@ async function readAll(file: string): Promise<Rec[]> {
   await src.run((r) => void out.push({ ts: BigInt(r.tsSec) * 1_000_000_000n + BigInt(r.tsNsec), data: Buffer.from(r.data), comments: r.comments ?? [] }));
   return out;
 }
-
-const RESET_POLICY = `policy-map type inspect esmtp reset_map
- parameters
-  mask-banner
- match cmd RCPT count gt 100
-  reset log
-policy-map global_policy
- class inspection_default
-  inspect esmtp reset_map
-`;
 
 describe.skipIf(!haveShared)('annotated capture: frame N is verdict packet N', () => {
   it('reset on 07c-rcpt-101: no extra frames, every verdict packet is the same frame, the trigger names its RSTs', async () => {

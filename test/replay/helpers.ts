@@ -18,6 +18,17 @@ async function tsharkAsync(args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** The default map's RCPT rule with `reset log` instead of `drop-connection log` (the reset tests). */
+export const RESET_POLICY = `policy-map type inspect esmtp reset_map
+ parameters
+  mask-banner
+ match cmd RCPT count gt 100
+  reset log
+policy-map global_policy
+ class inspection_default
+  inspect esmtp reset_map
+`;
+
 export interface ReplayRun extends ReplayResult {
   dir: string;
   out: string;
