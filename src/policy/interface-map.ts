@@ -107,8 +107,7 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     const sub = isIndented(sl) || sl.prompt === 'sub';
     if (cur !== null && !sub && sl.prompt !== 'config') {
       // flat text: the block's own commands at column 1 still belong to it
-      const own = w0 === 'nameif' || w0 === 'security-level' || ((w0 === 'ip' || w0 === 'ipv6') && w1 === 'address') || w0 === 'shutdown';
-      if (!own) cur = null;
+      if (!flatSubCommand(w0, w1, t[2]?.lower ?? '')) cur = null;
     } else if (cur !== null && !sub) cur = null;
     if (cur !== null && IF_WORDS.has(w0)) {
       readIfLine(cur, sl);
@@ -136,6 +135,23 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     }
   }
   return new InterfaceMap(ifaces, routes);
+}
+
+/**
+ * Interface sub-commands no global command starts with: in flat text they keep the block open. A
+ * `show running-config` prints `description`, `vlan`, `management-only`, `speed`/`duplex` before
+ * `nameif`; before, each ended the block there and the interface lost its name and subnet.
+ */
+const FLAT_IF_WORDS = new Set(['nameif', 'security-level', 'shutdown', 'description', 'vlan', 'management-only', 'speed', 'duplex', 'channel-group', 'delay', 'flowcontrol', 'nve-only']);
+/** `no X` forms of interface sub-commands (global `no …` lines, such as `no mac-address auto`, end the block). */
+const FLAT_IF_NO_WORDS = new Set(['nameif', 'security-level', 'shutdown', 'description', 'management-only', 'vlan']);
+
+function flatSubCommand(w0: string, w1: string, w2: string): boolean {
+  if (FLAT_IF_WORDS.has(w0)) return true;
+  if (w0 === 'ip' || w0 === 'ipv6') return w1 === 'address';
+  if (w0 === 'no') return FLAT_IF_NO_WORDS.has(w1) || ((w1 === 'ip' || w1 === 'ipv6') && w2 === 'address');
+  // `mac-address H.H.H [standby H.H.H]` (the global forms are `mac-address auto|pool`)
+  return w0 === 'mac-address' && w1 !== '' && w1 !== 'auto' && w1 !== 'pool';
 }
 
 function readIfLine(cur: IfaceDef, sl: SourceLine): void {

@@ -79,6 +79,37 @@ describe('interfaces and routes of a running-config', () => {
     expect(map(flat).interfaceOf('10.1.2.3')).toEqual({ name: 'inside', securityLevel: 90, via: 'route' });
   });
 
+  it('a flat copy of the real running-config reads every interface: description, vlan, management-only and no shutdown keep the block open', () => {
+    // the gateway fixture with its indentation lost (pasted from a web page or a mail), plus the
+    // lines a show running-config prints before nameif on other interfaces
+    const flatGateway = GATEWAY.split(/\r?\n/).map((l) => l.trimStart()).join('\n');
+    expect(map(flatGateway).describe()).toBe(map(GATEWAY).describe());
+    const flat = [
+      'interface GigabitEthernet1/5',
+      'description Partner link',
+      'speed 1000',
+      'duplex full',
+      'no shutdown',
+      'mac-address 0000.5e00.0101 standby 0000.5e00.0102',
+      'nameif partner',
+      'security-level 20',
+      'ip address 10.77.0.1 255.255.255.0',
+      'interface GigabitEthernet1/6.30',
+      'vlan 30',
+      'nameif guest',
+      'security-level 10',
+      'ip address 10.30.0.1 255.255.255.0',
+      'no mac-address auto',
+      'nameif stray',
+      'ip address 10.99.0.1 255.255.255.0',
+    ].join('\n');
+    const m = map(flat);
+    expect(m.interfaceOf('10.77.0.9')).toEqual({ name: 'partner', securityLevel: 20, via: 'connected' });
+    expect(m.interfaceOf('10.30.0.9')).toEqual({ name: 'guest', securityLevel: 10, via: 'connected' });
+    // a global line ends the block: what follows it belongs to no interface
+    expect(m.interfaceOf('10.99.0.9')).toBeNull();
+  });
+
   it('IPv6 addresses and routes; link-local and eui-64 forms; longest prefix wins', () => {
     const text = [
       'interface GigabitEthernet0/0',
