@@ -34,13 +34,40 @@ export class InterfaceEnds {
   of(clientIp: string, serverIp: string): ConnInterfaces {
     const r = this.routing;
     if (r === null) return this.fixed;
-    // an address the map cannot place keeps the fixed default for its side
-    const client = r.interfaceOf(clientIp)?.name ?? this.fixed.client;
-    const server = r.interfaceOf(serverIp)?.name ?? this.fixed.server;
+    // An address the map cannot place (a config without routes, as `show running-config interface`
+    // prints) is most likely on the Internet behind the lowest security level; when the other end
+    // is there itself, behind the highest. Both unplaced: the fixed pair. Before, an unplaced side
+    // took the fixed default of its side: an inside or DMZ gateway delivering to an unrouted MX
+    // was logged inside -> inside, dmz -> inside (inbound).
+    const cp = r.interfaceOf(clientIp)?.name ?? null;
+    const sp = r.interfaceOf(serverIp)?.name ?? null;
+    const client = cp ?? (sp === null ? this.fixed.client : acrossFrom(r, sp, this.fixed.client));
+    const server = sp ?? (cp === null ? this.fixed.server : acrossFrom(r, cp, this.fixed.server));
     const cl = r.securityLevel(client);
     const sl = r.securityLevel(server);
     // 302013: outbound from a higher to a lower security level, inbound the other way
     const outbound = cl !== null && sl !== null && cl !== sl ? cl > sl : client === 'inside';
     return { client, server, outbound };
   }
+}
+
+/**
+ * The interface an unplaced address is taken to be on, the other end being on `placed`: the lowest
+ * security level unless `placed` has it, then the highest (ties: `fallback` if it is one of them,
+ * else the first in config order); `fallback` when the config lists no other interface.
+ */
+function acrossFrom(r: InterfaceRouting, placed: string, fallback: string): string {
+  const own = r.securityLevel(placed);
+  const others = (r.names?.() ?? []).filter((n) => n !== placed);
+  let low: number | null = null;
+  let high: number | null = null;
+  for (const n of others) {
+    const l = r.securityLevel(n) ?? 0;
+    if (low === null || l < low) low = l;
+    if (high === null || l > high) high = l;
+  }
+  if (low === null || high === null) return fallback;
+  const want = own !== null && own <= low ? high : low;
+  const at = others.filter((n) => (r.securityLevel(n) ?? 0) === want);
+  return at.includes(fallback) ? fallback : (at[0] ?? fallback);
 }

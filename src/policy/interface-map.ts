@@ -23,6 +23,8 @@ interface IfaceDef {
   v6: Prefix[];
   dhcpSetroute: boolean;
   shutdown: boolean;
+  /** `management-only`: no through traffic, so no side an unrouted address is taken to be on. */
+  managementOnly: boolean;
   line: number;
 }
 
@@ -33,7 +35,7 @@ interface Route {
 }
 
 /** Interface sub-commands read here; anything else indented under `interface` is skipped. */
-const IF_WORDS = new Set(['nameif', 'security-level', 'ip', 'ipv6', 'shutdown', 'no']);
+const IF_WORDS = new Set(['nameif', 'security-level', 'ip', 'ipv6', 'shutdown', 'no', 'management-only']);
 
 function maskLength(mask: IpAddr): number | null {
   let len = 0;
@@ -115,7 +117,7 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     }
     if (cur !== null) continue;
     if (w0 === 'interface' && t[1] !== undefined) {
-      cur = { hw: t[1].text, nameif: null, level: null, v4: null, v6: [], dhcpSetroute: false, shutdown: false, line: sl.line };
+      cur = { hw: t[1].text, nameif: null, level: null, v4: null, v6: [], dhcpSetroute: false, shutdown: false, managementOnly: false, line: sl.line };
       ifaces.push(cur);
       continue;
     }
@@ -162,10 +164,12 @@ function readIfLine(cur: IfaceDef, sl: SourceLine): void {
     if (w1 === 'nameif') cur.nameif = null;
     else if (w1 === 'security-level') cur.level = null;
     else if (w1 === 'shutdown') cur.shutdown = false;
+    else if (w1 === 'management-only') cur.managementOnly = false;
     else if (w1 === 'ip' && t[2]?.lower === 'address') cur.v4 = null;
     return;
   }
   if (w0 === 'shutdown') cur.shutdown = true;
+  else if (w0 === 'management-only') cur.managementOnly = true;
   else if (w0 === 'nameif' && t[1] !== undefined) cur.nameif = t[1].text;
   else if (w0 === 'security-level' && t[1] !== undefined) {
     const n = Number(t[1].text);
@@ -252,15 +256,25 @@ export class InterfaceMap implements InterfaceRouting {
     return { name: best.name, securityLevel: this.levels.get(best.name) ?? null, via: best.via };
   }
 
+  /** The interfaces that pass traffic (not management-only), in config order. */
+  names(): readonly string[] {
+    return this.named.filter((i) => !i.managementOnly).map((i) => i.nameif as string);
+  }
+
   /** One line for the admin: each interface with its level and subnets, and the default route's interface. */
   describe(): string {
     const parts = this.named.map((i) => {
       const name = i.nameif as string;
       const nets = [...(i.v4 ? [prefixText(i.v4)] : []), ...i.v6.map(prefixText)];
-      const routed = this.routes.filter((r) => r.iface === name).map((r) => (r.net.len === 0 ? 'default route' : prefixText(r.net)));
-      const all = [...nets, ...routed.map((r) => (r === 'default route' ? r : `route ${r}`))];
+      // each family has its own default route: an IPv4 `route … 0 0` places no IPv6 address
+      const routed = this.routes.filter((r) => r.iface === name).map((r) => (r.net.len === 0 ? defaultRouteText(r.net.addr.v) : `route ${prefixText(r.net)}`));
+      const all = [...nets, ...routed];
       return `${name} (security-level ${this.levels.get(name) ?? '?'}${all.length > 0 ? `, ${all.join(', ')}` : ''})`;
     });
     return parts.join('; ');
   }
+}
+
+function defaultRouteText(v: 4 | 6): string {
+  return v === 6 ? 'IPv6 default route' : 'default route';
 }

@@ -219,6 +219,8 @@ export interface InterfaceRouting {
   readonly usable: boolean;
   interfaceOf(ip: string): InterfacePlacement | null;
   securityLevel(name: string): number | null;
+  /** The named interfaces in config order (optional: placement of unrouted addresses uses it). */
+  names?(): readonly string[];
   /** `outside (security-level 0, 203.0.113.0/24, default route); inside (...)`. */
   describe(): string;
 }

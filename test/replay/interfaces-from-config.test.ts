@@ -19,6 +19,8 @@ import { registerReplay, type ReplayCliOptions } from '../../src/cli/replay.js';
 import { registerPolicy } from '../../src/cli/policy.js';
 import { runDiagnose } from '../../src/diagnose/run.js';
 import { readVerdicts, replayToTemp } from './helpers.js';
+import { InterfaceEnds } from '../../src/pipeline/interface-ends.js';
+import { compilePolicyText } from '../../src/policy/load.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const CAPTURE = path.join(here, 'fixtures/gateway-both-ways.pcap');
@@ -71,6 +73,24 @@ describe('interfaces taken from the config', () => {
       '192.168.20.25:40002 global_policy _default_esmtp_map',
       '172.16.5.10:40002 inside_policy inside_esmtp',
     ]);
+  });
+
+  it('a config without routes (show running-config interface): an address no subnet holds is across the firewall from the placed end', async () => {
+    const cfg = path.join(tmp, 'no-routes.txt');
+    writeFileSync(cfg, readFileSync(CONFIG, 'utf8').split('\n').filter((l) => !l.startsWith('route ')).join('\n'));
+    const r = await replayToTemp(CAPTURE, { ...FROM_CONFIG, policy: cfg });
+    // 198.51.100.7 and 203.0.113.50/.60 are on no connected subnet and no route; before, the
+    // deliveries were logged inside -> inside and dmz -> inside
+    expect(built(r.syslog).filter((l) => l.includes('302013')).map((l) => l.replace(/ \(.*$/, ''))).toEqual([
+      '%ASA-6-302013: Built inbound TCP connection 1 for outside:198.51.100.7/40002',
+      '%ASA-6-302013: Built outbound TCP connection 2 for outside:203.0.113.50/25',
+      '%ASA-6-302013: Built outbound TCP connection 3 for outside:203.0.113.60/25',
+    ]);
+    // the other way round: an unrouted client talking to a server on outside is behind the highest
+    // level (inside, not the management-only interface); neither placed: the fixed pair
+    const ends = new InterfaceEnds(compilePolicyText(readFileSync(cfg, 'utf8'), 'no-routes.txt').interfaceRouting, undefined, undefined);
+    expect(ends.of('10.1.2.3', '203.0.113.9')).toEqual({ client: 'inside', server: 'outside', outbound: true });
+    expect(ends.of('10.1.2.3', '10.4.5.6')).toEqual({ client: 'outside', server: 'inside', outbound: false });
   });
 
   it('--client-interface or --server-interface forces one pair for every connection, as before', async () => {
