@@ -441,12 +441,17 @@ function unexpectedTransitionSymptom(detail: string, sHost: string): Symptom {
   };
 }
 
+/** `[2001:db8::25]` -> `2001:db8::25`: Postfix brackets the address itself (`host[addr]:port`). */
+function unbracketed(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 /** A class's `set connection` limit refused the connection (pipeline, src/pipeline/connection-limits.ts). */
 function connectionLimitSymptom(detail: string, syslog: readonly string[], sHost: string): Symptom {
   return {
     summary: `The ASA refuses the connection: a \`set connection\` limit of the class that matched it is reached${detail ? ` (${detail})` : ''}. Exempting the server from ESMTP inspection does not lift it: raise or remove the \`set connection\` line in that class (or give the mail gateway its own class without it).`,
     client: [
-      `Postfix smtp: "connect to …[${sHost}]:…: Connection timed out" (the SYN is dropped), the mail is deferred and retried`,
+      `Postfix smtp: "connect to …[${unbracketed(sHost)}]:…: Connection timed out" (the SYN is dropped), the mail is deferred and retried`,
     ],
     server: ['never sees the connection', syslog.length > 0 ? `the ASA logs ${syslogIds(syslog)}` : 'no ASA syslog line for this packet'],
   };
