@@ -46,6 +46,12 @@ export interface ConnInterfaces {
   readonly server: string;
   /** 302013's `Built outbound` (the client is on the higher security level), else inbound. */
   readonly outbound: boolean;
+  /**
+   * With security levels from the config that differ: the end on the higher level, the one whose
+   * RST 302014 calls `TCP Reset-I` (from the inside), as `Built outbound` is from inside. Absent
+   * (the fixed pair, equal levels): the end on the interface named `inside`.
+   */
+  readonly insideEnd?: 'client' | 'server';
 }
 
 /** The fixed pair when no option or config names others: clients outside, servers inside. */

@@ -1100,9 +1100,12 @@ export class InspectionPipeline implements SessionEvents {
       case 'fin':
         return 'TCP FINs';
       case 'rst': {
-        // Reset-I: the reset came from the inside interface's side.
-        const senderIf = st.rstDir === S2C ? st.ifs.server : st.ifs.client;
-        return senderIf === 'inside' ? 'TCP Reset-I' : 'TCP Reset-O';
+        // Reset-I: the reset came from the inside, the higher security level's end when the config
+        // gives the levels (a DMZ relay resetting its delivery out is Reset-I), else the interface
+        // named inside. Before, only a sender on `inside` made Reset-I.
+        const sender = st.rstDir === S2C ? 'server' : 'client';
+        const inside = st.ifs.insideEnd !== undefined ? st.ifs.insideEnd === sender : (sender === 'server' ? st.ifs.server : st.ifs.client) === 'inside';
+        return inside ? 'TCP Reset-I' : 'TCP Reset-O';
       }
       case 'idle-timeout':
       case 'evicted':

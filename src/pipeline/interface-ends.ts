@@ -46,8 +46,8 @@ export class InterfaceEnds {
     const cl = r.securityLevel(client);
     const sl = r.securityLevel(server);
     // 302013: outbound from a higher to a lower security level, inbound the other way
-    const outbound = cl !== null && sl !== null && cl !== sl ? cl > sl : client === 'inside';
-    return { client, server, outbound };
+    if (cl !== null && sl !== null && cl !== sl) return { client, server, outbound: cl > sl, insideEnd: cl > sl ? 'client' : 'server' };
+    return { client, server, outbound: client === 'inside' };
   }
 }
 

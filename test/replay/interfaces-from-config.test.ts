@@ -89,8 +89,20 @@ describe('interfaces taken from the config', () => {
     // the other way round: an unrouted client talking to a server on outside is behind the highest
     // level (inside, not the management-only interface); neither placed: the fixed pair
     const ends = new InterfaceEnds(compilePolicyText(readFileSync(cfg, 'utf8'), 'no-routes.txt').interfaceRouting, undefined, undefined);
-    expect(ends.of('10.1.2.3', '203.0.113.9')).toEqual({ client: 'inside', server: 'outside', outbound: true });
-    expect(ends.of('10.1.2.3', '10.4.5.6')).toEqual({ client: 'outside', server: 'inside', outbound: false });
+    expect(ends.of('10.1.2.3', '203.0.113.9')).toEqual({ client: 'inside', server: 'outside', outbound: true, insideEnd: 'client' });
+    expect(ends.of('10.1.2.3', '10.4.5.6')).toEqual({ client: 'outside', server: 'inside', outbound: false, insideEnd: 'server' });
+  });
+
+  it('a RST from the higher security level is TCP Reset-I, as its connection is Built outbound (DMZ relay resetting its delivery)', async () => {
+    // fixtures/dmz-relay-reset.pcap: the real session 12-unknown-commands, whose client ends it with
+    // a RST, as 172.16.5.10 (dmz, level 50) -> 203.0.113.60 (outside, level 0); before: Reset-O
+    const r = await replayToTemp(path.join(here, 'fixtures/dmz-relay-reset.pcap'), FROM_CONFIG);
+    const lines = built(r.syslog);
+    expect(lines[0]).toMatch(/^%ASA-6-302013: Built outbound TCP connection 1 for outside:203\.0\.113\.60\/25 .* to dmz:172\.16\.5\.10\/40035 /);
+    expect(lines[1]).toMatch(/^%ASA-6-302014: Teardown TCP connection 1 for outside:203\.0\.113\.60\/25 to dmz:172\.16\.5\.10\/40035 duration \S+ bytes \d+ TCP Reset-I$/);
+    // the fixed pair keeps the name rule: the client on outside resets, Reset-O
+    const fixed = await replayToTemp(path.join(here, 'fixtures/dmz-relay-reset.pcap'), { ...FROM_CONFIG, clientInterface: 'outside' });
+    expect(built(fixed.syslog)[1]).toMatch(/ TCP Reset-O$/);
   });
 
   it('--client-interface or --server-interface forces one pair for every connection, as before', async () => {
