@@ -103,8 +103,9 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     const w0 = t[0]?.lower ?? '';
     if (w0 === '' || w0.startsWith(':') || (session && sl.prompt === undefined) || sl.prompt === 'exec') continue;
     const w1 = t[1]?.lower ?? '';
-    // `!`, `exit`, and a route typed at the interface's prompt (the ASA runs it globally) end the block
-    if (w0.startsWith('!') || w0 === 'exit' || w0 === 'route' || (w0 === 'ipv6' && w1 === 'route')) cur = null;
+    // `!`, `exit`, and a route or another `interface` typed at the interface's prompt (the ASA runs
+    // it globally; before, the next interface's `ip address` overwrote this one's) end the block
+    if (w0.startsWith('!') || w0 === 'exit' || w0 === 'route' || w0 === 'interface' || (w0 === 'ipv6' && w1 === 'route')) cur = null;
     if (w0.startsWith('!')) continue;
     const sub = isIndented(sl) || sl.prompt === 'sub';
     if (cur !== null && !sub && sl.prompt !== 'config') {
@@ -117,8 +118,14 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     }
     if (cur !== null) continue;
     if (w0 === 'interface' && t[1] !== undefined) {
-      cur = { hw: t[1].text, nameif: null, level: null, v4: null, v6: [], dhcpSetroute: false, shutdown: false, managementOnly: false, line: sl.line };
-      ifaces.push(cur);
+      // an interface entered again (a pasted session: `nameif` first, `ip address` later) is the same one
+      const hw = t[1].text;
+      const again = ifaces.find((i) => i.hw.toLowerCase() === hw.toLowerCase());
+      if (again !== undefined) cur = again;
+      else {
+        cur = { hw, nameif: null, level: null, v4: null, v6: [], dhcpSetroute: false, shutdown: false, managementOnly: false, line: sl.line };
+        ifaces.push(cur);
+      }
       continue;
     }
     if (w0 === 'route' && t.length >= 5) {

@@ -110,6 +110,28 @@ describe('interfaces and routes of a running-config', () => {
     expect(m.interfaceOf('10.99.0.9')).toBeNull();
   });
 
+  it('an interface entered twice (a pasted session naming it first and addressing it later) is one interface', () => {
+    const session = [
+      'mailfw(config)# interface GigabitEthernet0/1',
+      'mailfw(config-if)# nameif inside',
+      'INFO: Security level for "inside" set to 100 by default.',
+      'mailfw(config-if)# exit',
+      'mailfw(config)# interface GigabitEthernet0/0',
+      'mailfw(config-if)# nameif outside',
+      'mailfw(config-if)# exit',
+      'mailfw(config)# interface GigabitEthernet0/1',
+      'mailfw(config-if)# ip address 192.168.20.1 255.255.255.0',
+      'mailfw(config-if)# interface GigabitEthernet0/0',
+      'mailfw(config-if)# ip address 203.0.113.2 255.255.255.240',
+      'mailfw(config-if)# shutdown',
+      'mailfw(config-if)# no shutdown',
+    ].join('\n');
+    const m = map(session);
+    expect(m.interfaceOf('192.168.20.9')).toEqual({ name: 'inside', securityLevel: 100, via: 'connected' });
+    expect(m.interfaceOf('203.0.113.9')).toEqual({ name: 'outside', securityLevel: 0, via: 'connected' });
+    expect(m.describe()).toBe('inside (security-level 100, 192.168.20.0/24); outside (security-level 0, 203.0.113.0/28)');
+  });
+
   it('IPv6 addresses and routes; link-local and eui-64 forms; longest prefix wins', () => {
     const text = [
       'interface GigabitEthernet0/0',
