@@ -98,6 +98,7 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
   let cur: IfaceDef | null = null;
   // a pasted terminal session: lines without a prompt are the device's messages (INFO: …)
   const session = lines.some((l) => l.prompt !== undefined);
+  const names = hostNames(lines, session);
   for (const sl of lines) {
     const t = sl.tokens;
     const w0 = t[0]?.lower ?? '';
@@ -131,7 +132,9 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
     if (w0 === 'route' && t.length >= 5) {
       // route NAME NET MASK GW [metric] [track N | tunneled]: a tunneled route carries VPN traffic only
       if (t.some((x) => x.lower === 'tunneled')) continue;
-      const net = v4((t[2] as { text: string }).text);
+      // with `names` the ASA prints a `name A NAME` alias in the route's network (`route inside corp-net 255.255.0.0 GW`)
+      const netText = (t[2] as { text: string }).text;
+      const net = v4(netText) ?? names.get(netText) ?? null;
       const mask = v4((t[3] as { text: string }).text);
       const len = mask === null ? null : maskLength(mask);
       if (net !== null && len !== null) routes.push({ iface: (t[1] as { text: string }).text, net: { addr: net, len }, line: sl.line });
@@ -161,6 +164,19 @@ function flatSubCommand(w0: string, w1: string, w2: string): boolean {
   if (w0 === 'no') return FLAT_IF_NO_WORDS.has(w1) || ((w1 === 'ip' || w1 === 'ipv6') && w2 === 'address');
   // `mac-address H.H.H [standby H.H.H]` (the global forms are `mac-address auto|pool`)
   return w0 === 'mac-address' && w1 !== '' && w1 !== 'auto' && w1 !== 'pool';
+}
+
+/** `name A NAME [description …]` aliases of IPv4 addresses (names are case-sensitive, as on the ASA). */
+function hostNames(lines: readonly SourceLine[], session: boolean): Map<string, IpAddr> {
+  const out = new Map<string, IpAddr>();
+  for (const sl of lines) {
+    const t = sl.tokens;
+    if (t[0]?.lower !== 'name' || t[1] === undefined || t[2] === undefined || isIndented(sl) || sl.prompt === 'sub') continue;
+    if (session && sl.prompt === undefined) continue;
+    const a = v4(t[1].text);
+    if (a !== null) out.set(t[2].text, a);
+  }
+  return out;
 }
 
 function readIfLine(cur: IfaceDef, sl: SourceLine): void {

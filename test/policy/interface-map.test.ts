@@ -132,6 +132,17 @@ describe('interfaces and routes of a running-config', () => {
     expect(m.describe()).toBe('inside (security-level 100, 192.168.20.0/24); outside (security-level 0, 203.0.113.0/28)');
   });
 
+  it('a route whose network is a names alias (show running-config with names) places its addresses', () => {
+    const withNames = GATEWAY.replace('names\n', 'names\nname 10.20.0.0 corp-net description branch offices\n').replace(
+      'route inside 10.20.0.0 255.255.0.0 192.168.20.254 1',
+      'route inside corp-net 255.255.0.0 192.168.20.254 1',
+    );
+    expect(withNames).toContain('route inside corp-net');
+    // before: the route was dropped and 10.20.3.4 went out by the default route
+    expect(map(withNames).interfaceOf('10.20.3.4')).toEqual({ name: 'inside', securityLevel: 100, via: 'route' });
+    expect(map(withNames).describe()).toBe(map(GATEWAY).describe());
+  });
+
   it('IPv6 addresses and routes; link-local and eui-64 forms; longest prefix wins', () => {
     const text = [
       'interface GigabitEthernet0/0',
