@@ -154,13 +154,15 @@ export function readInterfaceMap(lines: readonly SourceLine[]): InterfaceMap {
  * `show running-config` prints `description`, `vlan`, `management-only`, `speed`/`duplex` before
  * `nameif`; before, each ended the block there and the interface lost its name and subnet.
  */
-const FLAT_IF_WORDS = new Set(['nameif', 'security-level', 'shutdown', 'description', 'vlan', 'management-only', 'speed', 'duplex', 'channel-group', 'delay', 'flowcontrol', 'nve-only']);
+const FLAT_IF_WORDS = new Set(['nameif', 'security-level', 'shutdown', 'description', 'vlan', 'management-only', 'speed', 'duplex', 'channel-group', 'delay', 'flowcontrol', 'nve-only', 'ospf', 'pppoe']);
 /** `no X` forms of interface sub-commands (global `no …` lines, such as `no mac-address auto`, end the block). */
 const FLAT_IF_NO_WORDS = new Set(['nameif', 'security-level', 'shutdown', 'description', 'management-only', 'vlan']);
 
 function flatSubCommand(w0: string, w1: string, w2: string): boolean {
   if (FLAT_IF_WORDS.has(w0)) return true;
-  if (w0 === 'ip' || w0 === 'ipv6') return w1 === 'address';
+  if (w0 === 'ip') return w1 === 'address';
+  // `ipv6 enable` / `ipv6 nd …` are interface-only; `ipv6 route`, `ipv6 access-list`, … are global
+  if (w0 === 'ipv6') return w1 === 'address' || w1 === 'enable' || w1 === 'nd';
   if (w0 === 'no') return FLAT_IF_NO_WORDS.has(w1) || ((w1 === 'ip' || w1 === 'ipv6') && w2 === 'address');
   // `mac-address H.H.H [standby H.H.H]` (the global forms are `mac-address auto|pool`)
   return w0 === 'mac-address' && w1 !== '' && w1 !== 'auto' && w1 !== 'pool';

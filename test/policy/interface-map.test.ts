@@ -99,6 +99,10 @@ describe('interfaces and routes of a running-config', () => {
       'nameif guest',
       'security-level 10',
       'ip address 10.30.0.1 255.255.255.0',
+      'ipv6 enable',
+      'ipv6 nd suppress-ra',
+      'ospf cost 10',
+      'ipv6 address 2001:db8:30::1/64',
       'no mac-address auto',
       'nameif stray',
       'ip address 10.99.0.1 255.255.255.0',
@@ -106,6 +110,7 @@ describe('interfaces and routes of a running-config', () => {
     const m = map(flat);
     expect(m.interfaceOf('10.77.0.9')).toEqual({ name: 'partner', securityLevel: 20, via: 'connected' });
     expect(m.interfaceOf('10.30.0.9')).toEqual({ name: 'guest', securityLevel: 10, via: 'connected' });
+    expect(m.interfaceOf('2001:db8:30::9')).toEqual({ name: 'guest', securityLevel: 10, via: 'connected' });
     // a global line ends the block: what follows it belongs to no interface
     expect(m.interfaceOf('10.99.0.9')).toBeNull();
   });
