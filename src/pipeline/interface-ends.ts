@@ -41,8 +41,8 @@ export class InterfaceEnds {
     // was logged inside -> inside, dmz -> inside (inbound).
     const cp = r.interfaceOf(clientIp)?.name ?? null;
     const sp = r.interfaceOf(serverIp)?.name ?? null;
-    const client = cp ?? (sp === null ? this.fixed.client : acrossFrom(r, sp, this.fixed.client));
-    const server = sp ?? (cp === null ? this.fixed.server : acrossFrom(r, cp, this.fixed.server));
+    const client = cp ?? (sp === null ? this.fixed.client : acrossFrom(r, sp, this.fixed.client, this.fixed.server));
+    const server = sp ?? (cp === null ? this.fixed.server : acrossFrom(r, cp, this.fixed.server, this.fixed.client));
     const cl = r.securityLevel(client);
     const sl = r.securityLevel(server);
     // 302013: outbound from a higher to a lower security level, inbound the other way
@@ -54,9 +54,10 @@ export class InterfaceEnds {
 /**
  * The interface an unplaced address is taken to be on, the other end being on `placed`: the lowest
  * security level unless `placed` has it, then the highest (ties: `fallback` if it is one of them,
- * else the first in config order); `fallback` when the config lists no other interface.
+ * else the first in config order). The config lists no other interface: `fallback`, or `alternate`
+ * when `fallback` is `placed` itself (a config naming only inside: not inside -> inside).
  */
-function acrossFrom(r: InterfaceRouting, placed: string, fallback: string): string {
+function acrossFrom(r: InterfaceRouting, placed: string, fallback: string, alternate: string): string {
   const own = r.securityLevel(placed);
   const others = (r.names?.() ?? []).filter((n) => n !== placed);
   let low: number | null = null;
@@ -66,7 +67,7 @@ function acrossFrom(r: InterfaceRouting, placed: string, fallback: string): stri
     if (low === null || l < low) low = l;
     if (high === null || l > high) high = l;
   }
-  if (low === null || high === null) return fallback;
+  if (low === null || high === null) return fallback === placed ? alternate : fallback;
   const want = own !== null && own <= low ? high : low;
   const at = others.filter((n) => (r.securityLevel(n) ?? 0) === want);
   return at.includes(fallback) ? fallback : (at[0] ?? fallback);

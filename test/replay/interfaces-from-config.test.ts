@@ -91,6 +91,10 @@ describe('interfaces taken from the config', () => {
     const ends = new InterfaceEnds(compilePolicyText(readFileSync(cfg, 'utf8'), 'no-routes.txt').interfaceRouting, undefined, undefined);
     expect(ends.of('10.1.2.3', '203.0.113.9')).toEqual({ client: 'inside', server: 'outside', outbound: true, insideEnd: 'client' });
     expect(ends.of('10.1.2.3', '10.4.5.6')).toEqual({ client: 'outside', server: 'inside', outbound: false, insideEnd: 'server' });
+    // a config naming only inside (one interface block pasted): the unrouted MX is on the other default
+    const lone = new InterfaceEnds(compilePolicyText('interface GigabitEthernet1/2\n nameif inside\n security-level 100\n ip address 192.168.20.1 255.255.255.0\n', 'lone.txt').interfaceRouting, undefined, undefined);
+    expect(lone.of('192.168.20.25', '203.0.113.50')).toEqual({ client: 'inside', server: 'outside', outbound: true });
+    expect(lone.of('198.51.100.7', '192.168.20.25')).toEqual({ client: 'outside', server: 'inside', outbound: false });
   });
 
   it('a RST from the higher security level is TCP Reset-I, as its connection is Built outbound (DMZ relay resetting its delivery)', async () => {
