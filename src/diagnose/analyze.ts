@@ -20,7 +20,7 @@ import {
   type Symptom,
 } from './catalogue.js';
 import { detectFirewall, type Evidence } from './detect.js';
-import { classExemptLines, exemptGatewayInClasses, freshName, mapCopyLines, raisedLimit, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
+import { classExemptLines, exemptGatewayInClasses, freshName, mapCopyLines, raisedLimit, selectedEntries, switchMapLines, type InspectingClass, type MapChange } from './fix.js';
 import type { DiagnoseReport, Finding, FixProposal, SessionReport } from './model.js';
 import type { SessionTranscript, TranscriptEntry } from './transcript.js';
 import { entryIndexFor } from './html.js';
@@ -400,7 +400,8 @@ function exemptCandidate(all: readonly SessionTranscript[], policy: CompiledPoli
   };
   let classes = inspecting(policy, new Set());
   if (classes.length === 0) classes = [{ policyMap: 'global_policy', className: 'inspection_default', mapName: null }];
-  const { lines, className } = exemptGatewayInClasses(g.gateways, g.ports, classes, policyText);
+  const selected = selectedEntries(policy.normalized(), classes.map((c) => c.className));
+  const { lines, className } = exemptGatewayInClasses(g.gateways, g.ports, classes, policyText, selected);
   const done = new Set(classes.map(classKey));
   const placed = new Set(classes.map((c) => c.policyMap));
   for (let round = 1; compile !== null && round < EXEMPT_ROUNDS; round++) {

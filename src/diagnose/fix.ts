@@ -4,8 +4,8 @@
  * replays to verify the fix).
  *
  * - exempt-gateway: ASA-ESMTP.md §4.3. Only one class per feature may inspect a flow, so the
- *   gateway is exempted by an ACL (deny gateway, permit the rest) in a new class that carries
- *   `inspect esmtp`, and `no inspect esmtp` in the class that inspected it so far.
+ *   gateway is exempted by an ACL (deny gateway, then what the inspecting class selected) in a new
+ *   class that carries `inspect esmtp`, and `no inspect esmtp` in the class that inspected it so far.
  * - raise-limit / allow-tls / no-mask-banner: a copy of the inspecting map with the one line
  *   changed, and the class switched to the copy (`no inspect esmtp` + `inspect esmtp COPY`: an
  *   in-use map is replaced by removing and re-adding the inspect, §3.3 [S61]).
@@ -43,8 +43,39 @@ export function exemptGatewayLines(
   ports: readonly number[],
   cls: InspectingClass,
   policyText: string,
+  selected: readonly string[] | null = null,
 ): string[] {
-  return exemptGatewayInClasses(gateways, ports, [cls], policyText).lines;
+  return exemptGatewayInClasses(gateways, ports, [cls], policyText, selected).lines;
+}
+
+/**
+ * What the exempted classes selected, as access-list entry bodies (the text after `access-list
+ * NAME `), read from the effective policy's normalised text: a class that matches by `match
+ * access-list X` alone selected X's entries, in order. Null when any class matches otherwise
+ * (`default-inspection-traffic`, `port`, `any`, several matches): it selected every connection to
+ * its port(s). The exempting ACL keeps the classes' own selection after the gateway denies; with
+ * `permit tcp any any eq smtp` instead, a class that inspected only some servers (say an `any6 host
+ * 2001:db8::25` ACL) would, once exempted, start inspecting every other SMTP connection.
+ */
+export function selectedEntries(normalized: string, classNames: readonly string[]): string[] | null {
+  const lines = normalized.split('\n');
+  const bodies: string[] = [];
+  for (const name of classNames) {
+    const at = lines.indexOf(`class-map ${name}`);
+    if (at < 0) return null;
+    const matches: string[] = [];
+    for (let i = at + 1; i < lines.length && /^\s/.test(lines[i] as string); i++) {
+      const m = (lines[i] as string).trim();
+      if (m.startsWith('match ')) matches.push(m);
+    }
+    const acl = matches.length === 1 ? /^match access-list (\S+)$/.exec(matches[0] as string)?.[1] : undefined;
+    if (acl === undefined) return null;
+    const prefix = `access-list ${acl} `;
+    const entries = lines.filter((l) => l.startsWith(prefix) && !/^remark\b/.test(l.slice(prefix.length))).map((l) => l.slice(prefix.length));
+    if (entries.length === 0) return null;
+    for (const e of entries) if (!bodies.includes(e)) bodies.push(e);
+  }
+  return bodies.length > 0 ? bodies : null;
 }
 
 /**
@@ -59,6 +90,7 @@ export function exemptGatewayInClasses(
   ports: readonly number[],
   classes: readonly InspectingClass[],
   policyText: string,
+  selected: readonly string[] | null = null,
 ): { lines: string[]; className: string } {
   const acl = freshName('ESMTP-INSPECT', policyText);
   const klass = freshName('ESMTP-CLASS', policyText);
@@ -70,7 +102,8 @@ export function exemptGatewayInClasses(
       lines.push(`access-list ${acl} extended deny tcp host ${g} any eq ${portWord(p)}`);
     }
   }
-  for (const p of ps) lines.push(`access-list ${acl} extended permit tcp any any eq ${portWord(p)}`);
+  if (selected !== null) for (const e of selected) lines.push(`access-list ${acl} ${e}`);
+  else for (const p of ps) lines.push(`access-list ${acl} extended permit tcp any any eq ${portWord(p)}`);
   lines.push(`class-map ${klass}`, ` match access-list ${acl}`);
   const placed = new Set<string>();
   for (const cls of classes) lines.push(...classExemptLines(cls, klass, placed));
