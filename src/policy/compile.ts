@@ -451,7 +451,33 @@ class Matcher {
       const timed = ace.timeRange !== undefined ? `; time-range ${ace.timeRange.name} in effect at the connection's start, ${localText(f.localMinute)}` : '';
       return { match: ace.action === 'permit', why: `access-list ${acl.name} ${where} ${ace.action === 'permit' ? 'permits' : 'denies'} it (${ace.text})${timed}${skipped}` };
     }
-    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}${this.ifcMiss(acl, f)}` };
+    return { match: false, why: `no line of access-list ${acl.name} permits it (implicit deny)${skipped}${this.ifcMiss(acl, f)}${this.familyMiss(acl, f)}` };
+  }
+
+  /**
+   * For an implicit deny: the first permit that would hold the connection but for an `any4` /
+   * `any6` of the other address family (9.x: `any` is both, `any4` IPv4 only, `any6` IPv6 only;
+   * before 9.0 `any` is read as `any4`). An IPv6 mail gateway behind `permit tcp any4 …` is the
+   * usual case: without this, it read like an address mismatch.
+   */
+  private familyMiss(acl: AccessList, f: FlowAddrs): string {
+    const v = f.client?.v ?? f.server?.v;
+    if (v === undefined) return '';
+    const wrong = (a: Ace['src']) => a.kind === 'any' && a.v !== null && a.v !== v;
+    for (let k = 0; k < acl.aces.length; k++) {
+      const ace = acl.aces[k]!;
+      if (ace.inactive || ace.action !== 'permit') continue;
+      const srcWrong = wrong(ace.src);
+      const dstWrong = wrong(ace.dst);
+      if (!srcWrong && !dstWrong) continue;
+      const a = this.flat.ace(ace);
+      if (!srcWrong && !this.addrHas(a.src, f.client, f.clientMemo)) continue;
+      if (!dstWrong && !this.addrHas(a.dst, f.server, f.serverMemo)) continue;
+      if (!a.services.some((s) => portHas(s.src, f.clientPort) && portHas(s.dst, f.serverPort))) continue;
+      const other = v === 6 ? 4 : 6;
+      return `; line ${k + 1} (config line ${ace.line}) would permit it but its any${other} matches IPv${other} only and this connection is IPv${v} (any covers both families on 9.x)`;
+    }
+    return '';
   }
 
   /**

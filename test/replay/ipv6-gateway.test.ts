@@ -62,6 +62,15 @@ describe('an IPv6 mail gateway through the ASA', () => {
     const r4 = await replayToTemp(CAPTURE, { ...FROM_CONFIG, policy: v4 });
     expect(classOf(r4.verdicts)[0]).toBe('[2001:db8:1::10]:40060 -> [2001:db8::25]:25 inspection_default');
     expect(readFileSync(r4.syslog, 'utf8')).not.toContain('108004');
+    // with GW-IN the only inspecting class, its reason says why its ACL did not take the IPv6
+    // session (before: only "implicit deny")
+    const only = path.join(tmp, 'any4-only.txt');
+    writeFileSync(only, readFileSync(v4, 'utf8').replace(' class inspection_default\n  inspect esmtp\n', ''));
+    const ro = await replayToTemp(CAPTURE, { ...FROM_CONFIG, policy: only });
+    const built = readVerdicts(ro.verdicts).find((v) => v.rule === 'connection' && v.detail.startsWith('built:'));
+    expect(built?.detail).toContain(
+      'class GW-IN of global_policy: no line of access-list GW-IN permits it (implicit deny); line 1 (config line 23) would permit it but its any4 matches IPv4 only and this connection is IPv6',
+    );
   });
 
   it.skipIf(!haveTool('tshark'))('the reset synthesises IPv6 RSTs tshark accepts, with the flow label and hop limit of their direction', async () => {
