@@ -207,17 +207,40 @@ function classifyOpenError(cap: CapModule, opts: OpenOptions, kernelBuffer: numb
 const FRAGMENTS_FILTER = '(ip[6:2] & 0x1fff != 0 and ip[9] == 6) or (ip6 and ip6[6] == 44)';
 
 /**
+ * At most this many `tcp port N` / `tcp portrange A-B` terms: each costs libpcap ~50 classic BPF
+ * instructions per tag alternative (3 of them), and Linux refuses a socket filter longer than
+ * 4096 (BPF_MAXINSNS). libpcap then prints "Warning: Kernel filter failed: Invalid argument" and
+ * filters in userland, i.e. every packet on the device crosses the ring (drops on a busy NIC).
+ * 32 terms compile to about 3,300 instructions; more take every TCP port (the pipeline still
+ * applies the policy, so the wider filter only costs CPU).
+ */
+export const MAX_PORT_TERMS = 32;
+
+/** Sorted, distinct ports as BPF terms: a run of consecutive ports is one `tcp portrange A-B`. */
+export function portTerms(ports: readonly number[]): string[] {
+  const uniq = [...new Set(ports)].sort((a, b) => a - b);
+  const terms: string[] = [];
+  for (let i = 0; i < uniq.length; ) {
+    let j = i;
+    while (j + 1 < uniq.length && (uniq[j + 1] as number) === (uniq[j] as number) + 1) j++;
+    const lo = uniq[i] as number;
+    const hi = uniq[j] as number;
+    terms.push(lo === hi ? `tcp port ${lo}` : `tcp portrange ${lo}-${hi}`);
+    i = j + 1;
+  }
+  return terms;
+}
+
+/**
  * The default BPF filter for the ports the policy can select (`null` = any port), with TCP's IP
  * fragments, untagged or behind one or two 802.1Q/802.1ad tags (a trunk or SPAN port: the decoder
  * reads the tags, so only the filter kept them out). libpcap's `vlan` shifts the offsets of
  * everything after it, so the tagged alternatives come last, the second `vlan` inside the first.
+ * Consecutive ports (`match port tcp range 2500 2600`) become one portrange; more than
+ * MAX_PORT_TERMS terms become `tcp` (see there).
  */
 export function defaultFilter(ports: readonly number[] | null): string {
-  let base: string;
-  if (ports === null) base = 'tcp or ' + FRAGMENTS_FILTER;
-  else {
-    const uniq = ports.length === 0 ? [25] : [...new Set(ports)].sort((a, b) => a - b);
-    base = uniq.map((p) => `tcp port ${p}`).join(' or ') + ' or ' + FRAGMENTS_FILTER;
-  }
+  const terms = ports === null ? [] : portTerms(ports.length === 0 ? [25] : ports);
+  const base = (ports === null || terms.length > MAX_PORT_TERMS ? 'tcp' : terms.join(' or ')) + ' or ' + FRAGMENTS_FILTER;
   return `${base} or (vlan and (${base} or (vlan and (${base}))))`;
 }
