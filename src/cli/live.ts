@@ -101,6 +101,13 @@ export function registerLive(program: Command): void {
         'profile',
         'count',
         'bufferSize',
+        // before, these were silently ignored with --list-interfaces (--filter and -w were refused)
+        'clientInterface',
+        'serverInterface',
+        'set',
+        'print',
+        'checksum',
+        'policyMode',
       ]),
     )
     .option('--user <NAME>', 'drop root privileges to this user once the capture handle and outputs are open')

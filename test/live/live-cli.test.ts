@@ -65,6 +65,26 @@ describe('live: clear errors', () => {
   });
 });
 
+describe('live --list-interfaces with capture options', () => {
+  // Before, --client-interface, --server-interface, --set, --print, --checksum and --policy-mode
+  // were silently ignored next to --list-interfaces (while --filter, -w, --policy were refused).
+  it('--client-interface, --server-interface, --set, --print, --checksum and --policy-mode are refused (exit 2), as every capture option is', (ctx) => {
+    if (!ensureBuiltCli()) return ctx.skip();
+    for (const [opt, value] of [
+      ['--client-interface', 'inside'],
+      ['--server-interface', 'dmz'],
+      ['--set', 'judging=line'],
+      ['--print', 'syslog'],
+      ['--checksum', 'fix'],
+      ['--policy-mode', 'merge'],
+    ] as const) {
+      const r = runCli(['live', '--list-interfaces', opt, value]);
+      expect(r.status, opt).toBe(2);
+      expect(r.stderr).toContain(`option '--list-interfaces' cannot be used with option '${opt} `);
+    }
+  });
+});
+
 describe('live --user', () => {
   it('an unknown user is a usage error before the device or any output is opened (no capture file left)', (ctx) => {
     if (skipReason) return ctx.skip();
