@@ -1058,6 +1058,9 @@ export class InspectionPipeline implements SessionEvents {
   private onClose(conn: Connection<ConnState>, reason: CloseReason): void {
     const st = conn.state;
     if (st === null) return;
+    // The flow table closes on the RST while handling it, before handleTcp records its sender:
+    // take the sender from the packet at hand, or a server's reset is logged as the client's.
+    if (reason === 'rst' && this.res.conn === conn) st.rstDir = this.res.dir;
     if (st.kind === ConnKind.EXEMPT) {
       // Its teardown, as for an inspected connection; at the end of the capture nothing is logged
       // (the ASA has not torn it down, and no inspection is missing).
