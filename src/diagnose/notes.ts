@@ -166,6 +166,15 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
         uncertainFrom: v.packet + 1,
         source: 'emulation',
       };
+    case 'xexch50-blob':
+      // part of the same divergence: the x-divergence note before it makes what follows uncertain
+      return {
+        packet: v.packet,
+        kind: 'x-divergence',
+        text: `${v.detail}: through the ASA the server answers the X'd XEXCH50 with a 5xx and no blob is sent, so these bytes are not on the ASA's path`,
+        uncertainFrom: null,
+        source: 'emulation',
+      };
     case 'pipelining-limit':
       return { packet: v.packet, kind: 'pipelining-limit', text: `${v.detail}: replies after packet ${v.packet} may be paired with the wrong command, so findings that depend on a reply are uncertain`, uncertainFrom: v.packet, source: 'emulation' };
     case 'pipelining-after-data':
