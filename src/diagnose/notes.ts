@@ -171,7 +171,7 @@ export function caveatFromNote(v: VerdictRecord): Caveat | null {
       return {
         packet: v.packet,
         kind: 'x-divergence',
-        text: `${v.detail}: through the ASA the server answers the X'd XEXCH50 with a 5xx and no blob is sent, so these bytes are not on the ASA's path`,
+        text: v.detail, // says it all: the 354, the blob's size, that no blob follows through the ASA
         uncertainFrom: null,
         source: 'emulation',
       };
