@@ -12,8 +12,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveTool, tshark } from '../helpers/shared.js';
 import { composeRaw, policyForPort, smtpTransport } from '../proxy/proxy-harness.js';
-import { canListenOnLoopback, RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
-import { CLI, capLoads, ensureBuiltCli, isRoot } from './live-prereqs.js';
+import { RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
+import { CLI, ensureBuiltCli, liveSkipReason } from './live-prereqs.js';
 
 function runCli(args: string[], opts: { uid?: number; gid?: number; env?: NodeJS.ProcessEnv } = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, ...opts });
@@ -23,10 +23,7 @@ let skipReason: string | null = null;
 let tmp = '';
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'smtp-inspect-live-'));
-  if (!(await capLoads())) skipReason = 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
-  else if (!isRoot) skipReason = 'live capture tests need root (or CAP_NET_RAW)';
-  else if (!(await canListenOnLoopback())) skipReason = 'cannot listen on 127.0.0.1';
-  else if (!ensureBuiltCli()) skipReason = `the CLI did not build (${CLI} missing)`;
+  skipReason = await liveSkipReason();
   if (skipReason) console.warn(`[skip] live capture tests: ${skipReason}`);
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { haveTool, tshark } from '../helpers/shared.js';
 import { composeRaw, policyForPort, smtpTransport } from '../proxy/proxy-harness.js';
-import { canListenOnLoopback, RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
-import { CLI, capLoads, ensureBuiltCli, isRoot } from './live-prereqs.js';
+import { RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
+import { CLI, liveSkipReason } from './live-prereqs.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,10 +22,7 @@ let srv: RecordingServer | null = null;
 let policyFile = '';
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'smtp-inspect-live-loss-'));
-  if (!ensureBuiltCli()) skipReason = `the CLI did not build (${CLI} missing)`;
-  else if (!(await capLoads())) skipReason = 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
-  else if (!isRoot) skipReason = 'live capture tests need root (or CAP_NET_RAW)';
-  else if (!(await canListenOnLoopback())) skipReason = 'cannot listen on 127.0.0.1';
+  skipReason = await liveSkipReason();
   if (skipReason) console.warn(`[skip] live capture tests: ${skipReason}`);
   if (!skipReason) {
     srv = await startSmtpServer({ banner: 'ESMTP live 2020' });

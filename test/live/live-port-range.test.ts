@@ -12,17 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canListenOnLoopback, RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
-import { CLI, capLoads, ensureBuiltCli, isRoot } from './live-prereqs.js';
+import { RawSmtpClient, startSmtpServer, type RecordingServer } from '../proxy/smtp-harness.js';
+import { CLI, liveSkipReason } from './live-prereqs.js';
 
 let skipReason: string | null = null;
 let tmp = '';
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), 'smtp-inspect-live-range-'));
-  if (!(await capLoads())) skipReason = 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
-  else if (!isRoot) skipReason = 'live capture tests need root (or CAP_NET_RAW)';
-  else if (!(await canListenOnLoopback())) skipReason = 'cannot listen on 127.0.0.1';
-  else if (!ensureBuiltCli()) skipReason = `the CLI did not build (${CLI} missing)`;
+  skipReason = await liveSkipReason();
   if (skipReason) console.warn(`[skip] live port-range tests: ${skipReason}`);
 }, 120_000);
 

@@ -1,5 +1,6 @@
 /** What the live tests need before they can capture: the built CLI, the cap binding, root. */
-import { CLI_MAIN } from '../helpers/built-cli.js';
+import { CLI_MAIN, ensureBuiltCli } from '../helpers/built-cli.js';
+import { canListenOnLoopback } from '../proxy/smtp-harness.js';
 
 export { ensureBuiltCli } from '../helpers/built-cli.js';
 
@@ -15,4 +16,13 @@ export async function capLoads(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Why the live capture tests cannot run here (the first missing prerequisite), or null when they can. */
+export async function liveSkipReason(): Promise<string | null> {
+  if (!(await capLoads())) return 'the cap libpcap binding is not built (apt-get install libpcap-dev && npm rebuild cap)';
+  if (!isRoot) return 'live capture tests need root (or CAP_NET_RAW)';
+  if (!(await canListenOnLoopback())) return 'cannot listen on 127.0.0.1';
+  if (!ensureBuiltCli()) return `the CLI did not build (${CLI} missing)`;
+  return null;
 }
