@@ -35,41 +35,39 @@ export function exitQuietlyOnClosedStdout(): void {
 const WRITE_BATCH = 1 << 16;
 
 /**
- * Writes `parts` joined by `sep` (then `tail`) to a stream as they come, waiting for the stream
- * to drain when it asks to: a big capture's report goes out one session at a time.
+ * `parts` joined by `sep`, then `tail`, in chunks of at least `batch` characters (the last may be
+ * shorter; nothing empty): what the writers below hand to their stream or file.
  */
-export async function writeParts(out: NodeJS.WritableStream, parts: Iterable<string>, sep: string, tail: string, batch = WRITE_BATCH): Promise<void> {
+function* batched(parts: Iterable<string>, sep: string, tail: string, batch: number): Generator<string> {
   let pending = '';
   let first = true;
   for (const part of parts) {
     pending += first ? part : sep + part;
     first = false;
     if (pending.length >= batch) {
-      const ok = out.write(pending);
+      yield pending;
       pending = '';
-      if (!ok) await new Promise<void>((resolve) => out.once('drain', resolve));
     }
   }
   pending += tail;
-  if (pending.length > 0 && !out.write(pending)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  if (pending.length > 0) yield pending;
+}
+
+/**
+ * Writes `parts` joined by `sep` (then `tail`) to a stream as they come, waiting for the stream
+ * to drain when it asks to: a big capture's report goes out one session at a time.
+ */
+export async function writeParts(out: NodeJS.WritableStream, parts: Iterable<string>, sep: string, tail: string, batch = WRITE_BATCH): Promise<void> {
+  for (const chunk of batched(parts, sep, tail, batch)) {
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  }
 }
 
 /** As writeParts, to a file (the HTML report), synchronously. */
 export function writePartsToFile(path: string, parts: Iterable<string>, sep: string, tail: string): void {
   const fd = fs.openSync(path, 'w');
   try {
-    let pending = '';
-    let first = true;
-    for (const part of parts) {
-      pending += first ? part : sep + part;
-      first = false;
-      if (pending.length >= WRITE_BATCH) {
-        fs.writeSync(fd, pending);
-        pending = '';
-      }
-    }
-    pending += tail;
-    if (pending.length > 0) fs.writeSync(fd, pending);
+    for (const chunk of batched(parts, sep, tail, WRITE_BATCH)) fs.writeSync(fd, chunk);
   } finally {
     fs.closeSync(fd);
   }
