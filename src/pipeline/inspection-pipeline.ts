@@ -323,10 +323,8 @@ export class InspectionPipeline implements SessionEvents {
       g.cutPackets++;
       g.cutBytes += pkt.payloadMissing;
     }
-    if ((pkt.flags & TcpFlag.RST) !== 0) {
-      if ((r.status & FlowStatus.IGNORED) === 0) st.rstDir = r.dir;
-      else if (st.kind === ConnKind.INSPECT) this.ignoredReset(e, st, r.dir);
-    }
+    // An accepted RST's sender was taken in onClose, which the flow table called while handling it.
+    if ((pkt.flags & TcpFlag.RST) !== 0 && (r.status & FlowStatus.IGNORED) !== 0 && st.kind === ConnKind.INSPECT) this.ignoredReset(e, st, r.dir);
 
     if (st.kind === ConnKind.EXEMPT) {
       this.processNewDrops(null);
