@@ -27,17 +27,22 @@ export function hashRecomputable(buf: Buffer, value: number, len: number): boole
   return d !== undefined && len === 1 + d.size;
 }
 
-/** What the options buf[start, end) (byte order `le`) hold in epb_hash options: bit 1 recomputable, bit 2 not. */
-export function hashKinds(buf: Buffer, start: number, end: number, le: boolean): number {
-  let kinds = 0;
+/** The epb_hash options among the options buf[start, end) (byte order `le`): each value's offset and length. */
+function* hashOptions(buf: Buffer, start: number, end: number, le: boolean): Generator<{ value: number; len: number }> {
   let q = start;
   while (q + 4 <= end) {
     const code = u16(buf, q, le);
     const olen = u16(buf, q + 2, le);
     if (code === 0 || q + 4 + olen > end) break;
-    if (code === EPB_HASH) kinds |= hashRecomputable(buf, q + 4, olen) ? 1 : 2;
+    if (code === EPB_HASH) yield { value: q + 4, len: olen };
     q += 4 + pad4(olen);
   }
+}
+
+/** What the options buf[start, end) (byte order `le`) hold in epb_hash options: bit 1 recomputable, bit 2 not. */
+export function hashKinds(buf: Buffer, start: number, end: number, le: boolean): number {
+  let kinds = 0;
+  for (const h of hashOptions(buf, start, end, le)) kinds |= hashRecomputable(buf, h.value, h.len) ? 1 : 2;
   return kinds;
 }
 
@@ -74,13 +79,6 @@ export function recomputeHash(buf: Buffer, value: number, len: number, data: Buf
 
 /** Recomputes every recomputable epb_hash among the options buf[start, end) over data[from, from + n). */
 export function recomputeHashes(buf: Buffer, start: number, end: number, le: boolean, data: Buffer, from: number, n: number): void {
-  let digests: PacketDigests | null = null;
-  let q = start;
-  while (q + 4 <= end) {
-    const code = u16(buf, q, le);
-    const olen = u16(buf, q + 2, le);
-    if (code === 0 || q + 4 + olen > end) break;
-    if (code === EPB_HASH) recomputeHash(buf, q + 4, olen, data, from, n, (digests ??= new PacketDigests()));
-    q += 4 + pad4(olen);
-  }
+  const digests = new PacketDigests();
+  for (const h of hashOptions(buf, start, end, le)) recomputeHash(buf, h.value, h.len, data, from, n, digests);
 }
